@@ -1,0 +1,3 @@
+from saga_inspector.cli import main
+
+raise SystemExit(main())

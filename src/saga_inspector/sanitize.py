@@ -1,0 +1,48 @@
+"""The one sanitiser: every string read from a saga log passes through here before it is
+drawn, printed, copied or exported as text.
+
+Control characters, escape sequences and invisible direction overrides are replaced by
+visible stand-ins, so stored text can never retitle, clear or write to the operator's
+terminal, nor disguise itself. Markup is a separate matter: the TUI draws the result as
+plain `rich.text.Text`, never parsing it.
+"""
+
+from __future__ import annotations
+
+# C0 controls become the Unicode "control pictures" (ESC -> ␛, NUL -> ␀), DEL -> ␡.
+_C0 = {code: chr(0x2400 + code) for code in range(0x20)}
+_DEL = {0x7F: "\u2421"}
+# C1 controls (0x9B is a one-byte CSI on some terminals) as their escape text.
+_C1 = {code: f"\\x{code:02x}" for code in range(0x80, 0xA0)}
+# Characters that reorder or hide text: bidi overrides/isolates/marks, zero-width ones,
+# line/paragraph separators, the byte order mark; lone surrogates.
+_INVISIBLE = [0x061C, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+              0x2028, 0x2029, 0xFEFF]
+_FORMAT = {code: f"<U+{code:04X}>" for code in _INVISIBLE}
+_SURROGATES = {code: f"\\u{code:04x}" for code in range(0xD800, 0xE000)}
+
+_ONE_LINE = str.maketrans({**_C0, **_DEL, **_C1, **_FORMAT, **_SURROGATES})
+_MULTI_LINE = str.maketrans(
+    {**{k: v for k, v in _C0.items() if k not in (0x09, 0x0A)}, **_DEL, **_C1, **_FORMAT,
+     **_SURROGATES}
+)
+
+
+def sanitize(value: object, *, multiline: bool = False) -> str:
+    """Stored text made safe to show: every control made visible. None becomes "".
+
+    `multiline` keeps newlines and tabs (for payload bodies); otherwise they become ␊ and ␉
+    so that one value stays on one line.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", errors="backslashreplace")
+    else:
+        text = value if isinstance(value, str) else str(value)
+    return text.translate(_MULTI_LINE if multiline else _ONE_LINE)
+
+
+def is_safe(text: str, *, multiline: bool = False) -> bool:
+    """Whether `text` would pass through `sanitize` unchanged (for tests and assertions)."""
+    return sanitize(text, multiline=multiline) == text

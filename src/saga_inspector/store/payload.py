@@ -1,0 +1,64 @@
+"""The one JSON reader and writer for payloads (`input_json`, `cmd_json`, `output_json`).
+
+Reading never raises: malformed, enormous or absurdly nested JSON is reported, not thrown.
+Writing is strict (no NaN/Infinity); a value JSON cannot carry is kept as its raw text.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+# Python refuses to turn longer digit strings into int (CVE-2020-10735 guard).
+_MAX_INT_DIGITS = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedJson:
+    raw: str | None
+    value: object = None
+    # Why `raw` could not be parsed (None when it parsed, or when there is no value).
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.raw is not None and self.error is None
+
+
+def _number(text: str) -> float | str:
+    number = float(text)
+    return number if math.isfinite(number) else text
+
+
+def _integer(text: str) -> int | str:
+    return int(text) if len(text) <= _MAX_INT_DIGITS else text
+
+
+def parse_json(raw: str | None) -> ParsedJson:
+    """Parse stored JSON. Numbers JSON cannot carry (1e400, NaN, huge ints) stay as text."""
+    if raw is None:
+        return ParsedJson(None)
+    try:
+        # strict=False: control characters inside strings are kept (and sanitised when shown).
+        value = json.loads(
+            raw, parse_float=_number, parse_int=_integer, parse_constant=str, strict=False
+        )
+    except RecursionError:
+        return ParsedJson(raw, error="not shown as JSON: nested too deeply")
+    except (ValueError, TypeError) as exc:
+        return ParsedJson(raw, error=f"not valid JSON: {exc}")
+    return ParsedJson(raw, value)
+
+
+def pretty_json(value: object) -> str:
+    """Indented JSON for people (non-ASCII kept; sanitise before showing)."""
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+    except RecursionError:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, check_circular=False)
+
+
+def strict_json(value: object, *, indent: int | None = None) -> str:
+    """Strict JSON for scripts: ASCII only (so no control byte reaches a terminal), no NaN."""
+    return json.dumps(value, indent=indent, ensure_ascii=True, allow_nan=False)

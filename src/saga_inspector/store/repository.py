@@ -1,0 +1,420 @@
+"""SagaStore: the read-only repository over one saga log file.
+
+One persistent connection; every public call runs inside one short read transaction
+(or joins the caller's `snapshot()`), so nothing is ever left open between calls.
+Safe to call from worker threads: calls are serialised by a lock.
+"""
+
+from __future__ import annotations
+
+import heapq
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from .connection import connect_read_only, translate_error
+from .errors import ErrorKind, StoreError
+from .models import Saga, SagaDetail, SagaQuery, SchemaInfo, StateCounts, Step, StoredValue
+from .schema import ATTENTION_STATES, LAUNCHER, LogFormat
+
+PAGE_SIZE = 100
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _text(value: StoredValue) -> str | None:
+    """SQLite columns are loosely typed: whatever is stored, the field reads as text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    return str(value)
+
+
+def _int(value: StoredValue, default: int = 0) -> int:
+    if isinstance(value, int):
+        return value
+    try:
+        return int(_text(value) or "")
+    except ValueError:
+        return default
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class SagaStore:
+    """Reads one saga log strictly read-only. Create with `SagaStore.open(path)`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, log_format: LogFormat) -> None:
+        self.path = path
+        self._conn = conn
+        self._format = log_format
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._last_data_version: int | None = None
+        self.schema = self._read_schema()
+        self.warnings: tuple[str, ...] = tuple(self._schema_warnings())
+
+    @classmethod
+    def open(cls, path: str | Path, *, immutable: bool = False) -> SagaStore:
+        path = Path(path).expanduser()
+        conn = connect_read_only(path, immutable=immutable)
+        try:
+            return cls(path, conn, LAUNCHER)
+        except BaseException:
+            conn.close()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SagaStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Group several reads into one consistent, short read transaction."""
+        with self._lock:
+            outermost = self._depth == 0
+            if outermost:
+                self._execute_raw("BEGIN")
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if outermost and self._conn.in_transaction:
+                    # A read transaction left open would stop the writer's checkpoints.
+                    try:
+                        self._conn.execute("COMMIT")
+                    except sqlite3.Error:
+                        self._conn.rollback()
+
+    def interrupt(self) -> None:
+        """Cancel the query running now (from any thread); it raises CANCELLED."""
+        self._conn.interrupt()
+
+    def _execute_raw(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except OverflowError:
+            raise ValueError("a saga id must fit in 64 bits") from None
+        except sqlite3.Error as exc:
+            raise translate_error(exc, self.path) from None
+
+    def _rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[StoredValue, ...]]:
+        with self.snapshot():
+            cursor = self._execute_raw(sql, params)
+            try:
+                return cursor.fetchall()
+            except sqlite3.Error as exc:
+                raise translate_error(exc, self.path) from None
+            finally:
+                cursor.close()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def _read_schema(self) -> SchemaInfo:
+        fmt = self._format
+        with self.snapshot():
+            user_version = _int(self._rows("PRAGMA user_version")[0][0])
+            tables = {
+                _text(row[0])
+                for row in self._rows("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            if fmt.saga_table not in tables:
+                raise self._not_a_saga_log(tables)
+            saga_columns = self._columns(fmt.saga_table)
+            has_steps = fmt.step_table in tables
+            step_columns = self._columns(fmt.step_table) if has_steps else ()
+        missing = fmt.required_saga_fields - {
+            f for f, c in fmt.saga_columns.items() if c in saga_columns
+        }
+        if missing:
+            raise StoreError(
+                ErrorKind.NOT_SAGA_LOG,
+                f"{self.path}: table {fmt.saga_table} has no {', '.join(sorted(missing))} column; "
+                f"not a {fmt.label} this tool can read",
+            )
+        step_known = set(fmt.step_columns.values())
+        saga_known = set(fmt.saga_columns.values())
+        step_usable = has_steps and all(
+            fmt.step_columns[f] in step_columns for f in fmt.required_step_fields
+        )
+        return SchemaInfo(
+            user_version=user_version,
+            known_version=fmt.known_schema_version,
+            saga_columns=saga_columns,
+            step_columns=step_columns,
+            extra_saga_columns=tuple(c for c in saga_columns if c not in saga_known),
+            extra_step_columns=tuple(c for c in step_columns if c not in step_known),
+            missing_saga_columns=tuple(c for c in fmt.saga_columns.values()
+                                       if c not in saga_columns),
+            missing_step_columns=tuple(c for c in fmt.step_columns.values()
+                                       if c not in step_columns) if has_steps else (),
+            has_step_table=step_usable,
+        )
+
+    def _columns(self, table: str) -> tuple[str, ...]:
+        return tuple(_text(row[1]) or "" for row in self._rows(f"PRAGMA table_info({_ident(table)})"))
+
+    def _not_a_saga_log(self, tables: set[str | None]) -> StoreError:
+        found = ", ".join(sorted(t for t in tables if t)) or "no tables at all"
+        return StoreError(
+            ErrorKind.NOT_SAGA_LOG,
+            f"{self.path}: not a {self._format.label} (no {self._format.saga_table} table; "
+            f"found: {found})",
+        )
+
+    def _schema_warnings(self) -> Iterator[str]:
+        info = self.schema
+        if info.newer_than_known:
+            yield (
+                f"user_version={info.user_version} is above {info.known_version}: this file was "
+                "written by a newer launcher build; it is shown read-compatible"
+            )
+        if not info.has_step_table:
+            yield f"no usable {self._format.step_table} table: steps cannot be shown"
+
+    # -- select lists -------------------------------------------------------------------
+
+    def _saga_select(self, *, with_extra: bool) -> tuple[str, list[object], tuple[str, ...]]:
+        """Columns for a saga row (missing ones as NULL), its step counts, extra columns."""
+        fmt, info = self._format, self.schema
+        parts = [
+            f"s.{_ident(fmt.saga_columns[f])}" if fmt.saga_columns[f] in info.saga_columns
+            else "NULL"
+            for f in fmt.saga_columns
+        ]
+        params: list[object] = []
+        if info.has_step_table:
+            steps_of_saga = (
+                f"FROM {_ident(fmt.step_table)} t "
+                f"WHERE t.{_ident(fmt.step_columns['saga_id'])} = "
+                f"s.{_ident(fmt.saga_columns['saga_id'])}"
+            )
+            parts.append(f"(SELECT count(*) {steps_of_saga})")
+            if fmt.step_columns["state"] in info.step_columns:
+                parts.append(
+                    f"(SELECT count(*) {steps_of_saga}"
+                    f" AND t.{_ident(fmt.step_columns['state'])} = ?)"
+                )
+                params.append(fmt.done_step_state)
+            else:
+                parts.append("0")
+        else:
+            parts += ["0", "0"]
+        extra = info.extra_saga_columns if with_extra else ()
+        parts += [f"s.{_ident(c)}" for c in extra]
+        return ", ".join(parts), params, extra
+
+    def _saga_from_row(self, row: Sequence[StoredValue], extra: Sequence[str]) -> Saga:
+        decode = self._format.decode_time
+        n = len(self._format.saga_columns)
+        saga_id, name, state, started, ended, input_json, reason = row[:n]
+        return Saga(
+            saga_id=_int(saga_id),
+            name=_text(name),
+            state=_text(state) or "",
+            started_at=decode(started),
+            ended_at=decode(ended),
+            input_json=_text(input_json),
+            failure_reason=_text(reason),
+            steps_total=_int(row[n]),
+            steps_done=_int(row[n + 1]),
+            extra=dict(zip(extra, row[n + 2:], strict=True)),
+        )
+
+    # -- queries --------------------------------------------------------------------------
+
+    def data_version(self) -> int:
+        """SQLite's `data_version`: changes whenever another connection commits."""
+        return _int(self._rows("PRAGMA data_version")[0][0])
+
+    def changed(self) -> bool:
+        """Whether another connection committed since the last call (True the first time)."""
+        version = self.data_version()
+        changed = version != self._last_data_version
+        self._last_data_version = version
+        return changed
+
+    def counts(self) -> StateCounts:
+        state = _ident(self._format.saga_columns["state"])
+        rows = self._rows(
+            f"SELECT {state}, count(*) FROM {_ident(self._format.saga_table)} GROUP BY {state}"
+        )
+        by_state = {s: 0 for s in self._format.saga_states}
+        unknown: dict[str, int] = {}
+        for raw_state, n in rows:
+            name = _text(raw_state) or ""
+            target = by_state if name in by_state else unknown
+            target[name] = target.get(name, 0) + _int(n)
+        return StateCounts({**by_state, **dict(sorted(unknown.items()))})
+
+    def count(self, query: SagaQuery) -> int:
+        """How many sagas match: cheap from the state index, a scan when searching."""
+        if not query.searching:
+            return self.counts().count(query.states)
+        where, params = self._where(query)
+        rows = self._rows(
+            f"SELECT count(*) FROM {_ident(self._format.saga_table)} s WHERE {where}", params
+        )
+        return _int(rows[0][0])
+
+    def sagas(
+        self,
+        query: SagaQuery = SagaQuery(),
+        *,
+        older_than: int | None = None,
+        newer_than: int | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> list[Saga]:
+        """A page of sagas, newest (highest id) first, by keyset.
+
+        `older_than`: the `limit` sagas just below that id. `newer_than`: the `limit` sagas
+        just above it. Neither: the newest page.
+        """
+        if older_than is not None and newer_than is not None:
+            raise ValueError("give older_than or newer_than, not both")
+        return self._keyset(query, older_than, newer_than, limit, from_oldest=False)
+
+    def oldest(self, query: SagaQuery = SagaQuery(), *, limit: int = PAGE_SIZE) -> list[Saga]:
+        """The last page: the `limit` oldest matching sagas, newest first."""
+        return self._keyset(query, None, None, limit, from_oldest=True)
+
+    def _keyset(
+        self,
+        query: SagaQuery,
+        older_than: int | None,
+        newer_than: int | None,
+        limit: int,
+        *,
+        from_oldest: bool,
+    ) -> list[Saga]:
+        ascending = from_oldest or newer_than is not None
+        if query.states is None or len(query.states) < 2 or query.searching:
+            return self._page(query, older_than, newer_than, limit, ascending=ascending)
+        # One keyset query per state walks the (state, saga_id) index without sorting;
+        # `state IN (...)` would make SQLite sort every matching row first.
+        pages = [
+            self._page(SagaQuery(frozenset({state})), older_than, newer_than, limit,
+                       ascending=ascending)
+            for state in sorted(query.states)
+        ]
+        merged = list(heapq.merge(*pages, key=lambda saga: saga.saga_id, reverse=True))
+        return merged[-limit:] if ascending else merged[:limit]
+
+    def _page(
+        self,
+        query: SagaQuery,
+        older_than: int | None,
+        newer_than: int | None,
+        limit: int,
+        *,
+        ascending: bool,
+    ) -> list[Saga]:
+        fmt = self._format
+        select, select_params, extra = self._saga_select(with_extra=False)
+        where, params = self._where(query)
+        saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
+        if older_than is not None:
+            where += f" AND {saga_id} < ?"
+            params.append(older_than)
+        elif newer_than is not None:
+            where += f" AND {saga_id} > ?"
+            params.append(newer_than)
+        rows = self._rows(
+            f"SELECT {select} FROM {_ident(fmt.saga_table)} s WHERE {where} "
+            f"ORDER BY {saga_id} {'ASC' if ascending else 'DESC'} LIMIT ?",
+            [*select_params, *params, limit],
+        )
+        sagas = [self._saga_from_row(row, extra) for row in rows]
+        if ascending:
+            sagas.reverse()
+        return sagas
+
+    def _where(self, query: SagaQuery) -> tuple[str, list[object]]:
+        fmt, info = self._format, self.schema
+        clauses: list[str] = ["1"]
+        params: list[object] = []
+        if query.states is not None:
+            marks = ", ".join("?" for _ in query.states)
+            clauses.append(f"s.{_ident(fmt.saga_columns['state'])} IN ({marks})")
+            params += sorted(query.states)
+        if query.text:
+            searched = [
+                f"CAST(s.{_ident(fmt.saga_columns[f])} AS TEXT) LIKE ? ESCAPE '\\'"
+                for f in ("saga_id", "name", "failure_reason", "input_json")
+                if fmt.saga_columns[f] in info.saga_columns
+            ]
+            clauses.append("(" + " OR ".join(searched) + ")")
+            params += [_like_pattern(query.text)] * len(searched)
+        return " AND ".join(clauses), params
+
+    def saga(self, saga_id: int) -> SagaDetail | None:
+        """One saga with all its steps and every column the file has, or None."""
+        fmt = self._format
+        if not -(2**63) <= saga_id < 2**63:
+            return None
+        select, select_params, extra = self._saga_select(with_extra=True)
+        with self.snapshot():
+            rows = self._rows(
+                f"SELECT {select} FROM {_ident(fmt.saga_table)} s "
+                f"WHERE s.{_ident(fmt.saga_columns['saga_id'])} = ?",
+                [*select_params, saga_id],
+            )
+            if not rows:
+                return None
+            saga = self._saga_from_row(rows[0], extra)
+            steps = self._steps(saga)
+        return SagaDetail(saga, steps)
+
+    def _steps(self, saga: Saga) -> tuple[Step, ...]:
+        fmt, info = self._format, self.schema
+        if not info.has_step_table:
+            return ()
+        parts = [
+            _ident(fmt.step_columns[f]) if fmt.step_columns[f] in info.step_columns else "NULL"
+            for f in fmt.step_columns
+        ]
+        parts += [_ident(c) for c in info.extra_step_columns]
+        rows = self._rows(
+            f"SELECT {', '.join(parts)} FROM {_ident(fmt.step_table)} "
+            f"WHERE {_ident(fmt.step_columns['saga_id'])} = ? "
+            f"ORDER BY {_ident(fmt.step_columns['step_index'])}",
+            [saga.saga_id],
+        )
+        unresolved = saga.state in ATTENTION_STATES
+        n = len(fmt.step_columns)
+        steps = []
+        for row in rows:
+            (saga_id, index, name, state, cmd, target, started, ended, output, reason) = row[:n]
+            state_text = _text(state)
+            steps.append(Step(
+                saga_id=_int(saga_id),
+                step_index=_int(index),
+                name=_text(name),
+                state=state_text,
+                target=_text(target),
+                cmd_json=_text(cmd),
+                output_json=_text(output),
+                started_at=fmt.decode_time(started),
+                ended_at=fmt.decode_time(ended),
+                failure_reason=_text(reason),
+                in_flight=unresolved and state_text == fmt.pending_step_state,
+                extra=dict(zip(info.extra_step_columns, row[n:], strict=True)),
+            ))
+        return tuple(steps)

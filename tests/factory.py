@@ -1,0 +1,153 @@
+"""Builds saga log files in a test's tmp_path, with rows shaped like the real ones."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from saga_inspector.demo import (
+    CLEANUP,
+    REASON_RESTART_RUNNING,
+    RESPAWN,
+    SagaRow,
+    StepRow,
+    compact,
+    demo_sagas,
+    rfc3339,
+    write_saga_log,
+)
+from saga_inspector.store.schema import LAUNCHER_DDL
+
+T0 = datetime(2026, 6, 2, 14, 5, 23, 481526, tzinfo=UTC)
+
+# The launcher's DDL without its CHECK constraints: lets a test store states it never wrote.
+LOOSE_DDL = LAUNCHER_DDL.replace(
+    "CHECK (state IN ('running', 'completed', 'failed', 'compensating', 'failed_compensation'))",
+    "",
+).replace("CHECK (state IN ('pending', 'succeeded', 'failed', 'compensated'))", "")
+
+
+def ts(seconds: float = 0.0, digits: int = 9) -> str:
+    """A chrono-style timestamp `seconds` after T0."""
+    return rfc3339(T0 + timedelta(seconds=seconds), digits)
+
+
+def cleanup_saga(
+    saga_id: int,
+    state: str = "completed",
+    *,
+    label: str = "main",
+    at: float = 0.0,
+    reason: str | None = None,
+    drained: bool | None = True,
+) -> SagaRow:
+    """A window_cleanup_cascade saga. drained=None leaves the drain step pending."""
+    reap = StepRow(0, "issue_cmd_host_reap_panes", "succeeded",
+                   compact({"cmd": "reap_panes", "label": label, "saga_id": 0}), "host",
+                   ts(at + 0.0003), ts(at + 0.03),
+                   compact({"event": "panes_reaped", "label": label, "version": 1231,
+                            "saga_id": saga_id}))
+    drain = StepRow(1, "issue_cmd_host_drain_pool_if_last", "pending",
+                    compact({"cmd": "drain_pool_if_last", "label": label, "saga_id": 0}), "host",
+                    ts(at + 0.031))
+    if drained is not None:
+        drain.state, drain.ended_at = "succeeded", ts(at + 0.036)
+        event = "pool_drained" if drained else "pool_not_last"
+        drain.output_json = compact({"event": event, "label": label, "version": 1232,
+                                     "saga_id": saga_id})
+    ended = ts(at + 0.037) if state != "running" else None
+    return SagaRow(saga_id, CLEANUP, state, ts(at), ended, compact({"closed_label": label}),
+                   reason, [reap, drain])
+
+
+def respawn_saga(
+    saga_id: int, state: str = "completed", *, at: float = 0.0, reason: str | None = None
+) -> SagaRow:
+    """A pool_respawn_on_promote saga; its one step is pending unless the saga completed."""
+    label = f"window-pool-{saga_id:032x}"
+    step = StepRow(0, "issue_cmd_host_spawn_pool_window", "pending",
+                   compact({"cmd": "spawn_pool_window", "saga_id": 0}), "host", ts(at + 0.0004))
+    ended = None if state == "running" else ts(at + 5.01)
+    if state == "completed":
+        step.state, step.ended_at = "succeeded", ts(at + 0.4)
+        step.output_json = compact({"event": "pool_window_added", "label": label,
+                                    "version": 1186, "saga_id": saga_id})
+        ended = ts(at + 0.41)
+    return SagaRow(saga_id, RESPAWN, state, ts(at), ended,
+                   compact({"promoted_label": label}), reason, [step])
+
+
+def recovered_saga(saga_id: int, *, at: float = 0.0) -> SagaRow:
+    """A cleanup saga left running at a crash and marked at the next start."""
+    saga = cleanup_saga(saga_id, "failed_compensation", at=at, drained=None,
+                        reason=REASON_RESTART_RUNNING)
+    saga.ended_at = ts(at + 4 * 3600)
+    return saga
+
+
+class SagaLogFactory:
+    """`make_log(sagas, ...)` writes a file; the other methods make the odd kinds of file."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._n = 0
+
+    def _new_path(self, name: str | None) -> Path:
+        self._n += 1
+        return self.folder / (name or f"launcher-sagas-{self._n}.db")
+
+    def __call__(
+        self,
+        sagas: Iterable[SagaRow] = (),
+        *,
+        name: str | None = None,
+        user_version: int = 1,
+        ddl: str = LAUNCHER_DDL,
+        sql: Iterable[str] = (),
+    ) -> Path:
+        path = write_saga_log(self._new_path(name), sagas, user_version=user_version, ddl=ddl)
+        statements = list(sql)
+        if statements:
+            import sqlite3
+
+            conn = sqlite3.connect(path)
+            for statement in statements:
+                conn.execute(statement)
+            conn.commit()
+            conn.close()
+        return path
+
+    def realistic(self, count: int = 120, *, name: str | None = None) -> Path:
+        return self(demo_sagas(count), name=name)
+
+    def file_with(self, content: bytes, name: str = "not-a-db.db") -> Path:
+        path = self.folder / name
+        path.write_bytes(content)
+        return path
+
+    def truncated(self, keep_bytes: int = 3000) -> Path:
+        source = self.realistic(200, name="whole.db")
+        path = self.folder / "truncated.db"
+        path.write_bytes(source.read_bytes()[:keep_bytes] if keep_bytes else b"")
+        return path
+
+    def wal_only(self, sagas: Iterable[SagaRow], *, name: str = "wal-only.db") -> Path:
+        """A file whose rows sit only in an un-checkpointed -wal: the writer exits uncleanly."""
+        path = self.folder / name
+        rows = [(s.saga_id, s.name, s.state, s.started_at, s.ended_at, s.input_json,
+                 s.failure_reason) for s in sagas]
+        script = (
+            "import os, sqlite3, sys\n"
+            "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "conn.execute('PRAGMA journal_mode=WAL')\n"
+            "conn.execute('PRAGMA wal_autocheckpoint=0')\n"
+            f"conn.executescript({LAUNCHER_DDL!r})\n"
+            "conn.execute('PRAGMA user_version = 1')\n"
+            f"conn.executemany('INSERT INTO launcher_saga VALUES (?,?,?,?,?,?,?)', {rows!r})\n"
+            "os._exit(0)\n"
+        )
+        subprocess.run([sys.executable, "-c", script, str(path)], check=True)
+        return path
