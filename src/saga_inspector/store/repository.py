@@ -20,6 +20,7 @@ from .models import Saga, SagaDetail, SagaQuery, SchemaInfo, StateCounts, Step, 
 from .schema import ATTENTION_STATES, LAUNCHER, LogFormat
 
 PAGE_SIZE = 100
+ALL_SAGAS = SagaQuery()
 
 
 def _ident(name: str) -> str:
@@ -169,7 +170,8 @@ class SagaStore:
         )
 
     def _columns(self, table: str) -> tuple[str, ...]:
-        return tuple(_text(row[1]) or "" for row in self._rows(f"PRAGMA table_info({_ident(table)})"))
+        rows = self._rows(f"PRAGMA table_info({_ident(table)})")
+        return tuple(_text(row[1]) or "" for row in rows)
 
     def _not_a_saga_log(self, tables: set[str | None]) -> StoreError:
         found = ", ".join(sorted(t for t in tables if t)) or "no tables at all"
@@ -276,7 +278,7 @@ class SagaStore:
 
     def sagas(
         self,
-        query: SagaQuery = SagaQuery(),
+        query: SagaQuery = ALL_SAGAS,
         *,
         older_than: int | None = None,
         newer_than: int | None = None,
@@ -291,7 +293,7 @@ class SagaStore:
             raise ValueError("give older_than or newer_than, not both")
         return self._keyset(query, older_than, newer_than, limit, from_oldest=False)
 
-    def oldest(self, query: SagaQuery = SagaQuery(), *, limit: int = PAGE_SIZE) -> list[Saga]:
+    def oldest(self, query: SagaQuery = ALL_SAGAS, *, limit: int = PAGE_SIZE) -> list[Saga]:
         """The last page: the `limit` oldest matching sagas, newest first."""
         return self._keyset(query, None, None, limit, from_oldest=True)
 
