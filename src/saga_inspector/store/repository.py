@@ -348,6 +348,39 @@ class SagaStore:
             sagas.reverse()
         return sagas
 
+    def page_anchors(self, query: SagaQuery = ALL_SAGAS, *, stride: int = PAGE_SIZE) -> list[int]:
+        """The id that starts each page of `stride` sagas, newest first, for random access:
+        page k is `sagas(query, older_than=anchors[k] + 1, limit=stride)`. Its length times
+        `stride` bounds the count. Reads ids only (from the state index when filtering)."""
+        fmt = self._format
+        saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
+        queries = (
+            [SagaQuery(frozenset({state})) for state in sorted(query.states)]
+            if query.states is not None and len(query.states) > 1 and not query.searching
+            else [query]
+        )
+        anchors: list[int] = []
+        with self.snapshot():
+            cursors = []
+            try:
+                for part in queries:
+                    where, params = self._where(part)
+                    cursors.append(self._execute_raw(
+                        f"SELECT {saga_id} FROM {_ident(fmt.saga_table)} s WHERE {where} "
+                        f"ORDER BY {saga_id} DESC",
+                        params,
+                    ))
+                streams = [(_int(row[0]) for row in cursor) for cursor in cursors]
+                for position, found in enumerate(heapq.merge(*streams, reverse=True)):
+                    if position % stride == 0:
+                        anchors.append(found)
+            except sqlite3.Error as exc:
+                raise translate_error(exc, self.path) from None
+            finally:
+                for cursor in cursors:
+                    cursor.close()
+        return anchors
+
     def _where(self, query: SagaQuery) -> tuple[str, list[object]]:
         fmt, info = self._format, self.schema
         clauses: list[str] = ["1"]
