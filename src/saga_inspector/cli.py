@@ -1,0 +1,449 @@
+"""The command line. `saga-inspector [DB]` opens the dashboard; `demo`, `stats`, `list` and
+`show` print for people (aligned text) or scripts (`--json`, one document on stdout).
+
+Thin on purpose: parsing, finding the file, dispatch. The store reads, report.py formats.
+Bad input ends with one `saga-inspector: error: ...` line and exit code 2 (1: saga id not
+found), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import shlex
+import sqlite3
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NoReturn
+
+from . import __version__
+from .demo import write_demo
+from .discovery import LEGACY_LOG, VERSIONED_LOGS, Candidate, find_saga_logs
+from .report import (
+    detail_to_dict,
+    format_time,
+    json_array_chunks,
+    render_list,
+    render_show,
+    render_stats,
+    saga_to_dict,
+    stats_to_dict,
+    to_json,
+)
+from .sanitize import sanitize
+from .store import (
+    ATTENTION_STATES,
+    KNOWN_SAGA_STATES,
+    PAGE_SIZE,
+    Saga,
+    SagaQuery,
+    SagaStore,
+    StoreError,
+    Timestamp,
+)
+
+PROG = "saga-inspector"
+COMMANDS = ("demo", "stats", "list", "show")
+DEFAULT_LIMIT = 50
+ATTENTION = "attention"
+EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
+
+USAGE = f"""{PROG} [DB] [--pick] [--demo]
+       {PROG} demo PATH
+       {PROG} stats [DB] [--json]
+       {PROG} list [DB] [--state S]... [--search TEXT] [--limit N] [--json]
+       {PROG} show [DB] SAGA_ID [--json]"""
+
+DESCRIPTION = """\
+Inspect AgentMux launcher saga logs (launcher-sagas.db) strictly read-only: a keyboard-driven
+dashboard, or plain text and JSON for scripts."""
+
+EPILOG = f"""\
+commands:
+  (none)      open the dashboard on DB
+  demo PATH   write a realistic demo saga log to a new file
+  stats       sagas per state, schema version and warnings
+  list        sagas, newest first, filtered by state and text
+  show        one saga with all its steps, the step in flight marked
+
+Wherever DB is expected, --demo uses a fresh demo log in a temporary folder instead.
+Without DB the log is looked for in
+  ~/{LEGACY_LOG}
+  ~/{VERSIONED_LOGS}
+and when several are found the newest is read (--pick asks which).
+`{PROG} COMMAND --help` describes each command.
+
+exit codes: 0 ok, 1 saga id not found, 2 usage error or a file that cannot be read
+as a saga log, 130 interrupted, 141 the output's reader went away (`| head`)."""
+
+
+class CliError(Exception):
+    """Ends the run with one error line and an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line instead of argparse's usage block plus "prog subcommand: error: ...".
+        raise CliError(f"{message} (see `{self.prog} --help`)")
+
+
+# -- parsers ---------------------------------------------------------------------------------
+
+
+def _add_source(parser: argparse.ArgumentParser, *, db: bool = True) -> None:
+    if db:
+        parser.add_argument("db", nargs="?", metavar="DB",
+                            help="the saga log to read (default: found in ~/.agentmux)")
+    parser.add_argument("--demo", action="store_true",
+                        help="read a fresh demo log in a temporary folder instead")
+    parser.add_argument("--pick", action="store_true",
+                        help="when several logs are found, ask which one to read")
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true",
+                        help="one strict JSON document on stdout, for scripts")
+
+
+def _main_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, usage=USAGE, description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_source(parser)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def _demo_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=f"{PROG} demo", usage=f"{PROG} demo PATH",
+                     description="Write a realistic, deterministic demo saga log to a new file "
+                                 "(an existing file is never overwritten).")
+    parser.add_argument("path", metavar="PATH", help="where to write it")
+    return parser
+
+
+def _stats_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=f"{PROG} stats", usage=f"{PROG} stats [DB] [--demo] [--pick] [--json]",
+                     description="Sagas per state, the schema version and any warnings.")
+    _add_source(parser)
+    _add_json(parser)
+    return parser
+
+
+def _list_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=f"{PROG} list",
+        usage=f"{PROG} list [DB] [--demo] [--pick] [--state S]... [--search TEXT] [--limit N] "
+              "[--json]",
+        description="Sagas, newest (highest id) first.")
+    _add_source(parser)
+    parser.add_argument("--state", action="append", metavar="S",
+                        help="only sagas in state S; repeat it or give a comma list for several; "
+                             f"'{ATTENTION}' means {', '.join(sorted(ATTENTION_STATES))}")
+    parser.add_argument("--search", metavar="TEXT",
+                        help="only sagas whose id, name, failure reason or input contains TEXT")
+    parser.add_argument("--limit", type=_count, default=DEFAULT_LIMIT, metavar="N",
+                        help=f"at most N sagas (default {DEFAULT_LIMIT}; 0 for all)")
+    _add_json(parser)
+    return parser
+
+
+def _show_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=f"{PROG} show", usage=f"{PROG} show [DB] SAGA_ID [--demo] [--pick] "
+                                                "[--json]",
+                     description="One saga with all its steps and payloads; the step that was "
+                                 "in flight when the saga stopped is marked.")
+    parser.add_argument("operands", nargs="+", metavar="[DB] SAGA_ID",
+                        help="the saga log (optional) and the saga's id")
+    _add_source(parser, db=False)
+    _add_json(parser)
+    return parser
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def _out(text: str) -> None:
+    print(text, file=sys.stdout)
+
+
+def _note(kind: str, message: str) -> None:
+    print(f"{PROG}: {kind}: {sanitize(message)}", file=sys.stderr)
+
+
+def _warn_all(warnings: Iterable[str]) -> None:
+    for warning in warnings:
+        _note("warning", warning)
+
+
+def _tolerate_unencodable_output() -> None:
+    """Sanitised text holds stand-ins such as ␛; a terminal that cannot show them gets \\u
+    escapes instead of a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
+
+
+def _silence_stdout() -> None:
+    """The reader went away (`| head`): send the rest, and the flush at exit, nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+# -- finding the file ------------------------------------------------------------------------
+
+
+def _candidate_line(number: int, candidate: Candidate) -> str:
+    modified = Timestamp("", datetime.fromtimestamp(candidate.modified, UTC))
+    wal = " + -wal" if candidate.has_wal else ""
+    return (f"  {number}. {sanitize(str(candidate.path))}  (modified {format_time(modified)}, "
+            f"{candidate.size / 1024:.0f} KiB{wal})")
+
+
+def _show_candidates(found: Sequence[Candidate]) -> None:
+    for number, candidate in enumerate(found, start=1):
+        print(_candidate_line(number, candidate), file=sys.stderr)
+
+
+def _pick(found: Sequence[Candidate]) -> Candidate:
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise CliError("--pick asks on a terminal, and stdin is not one; give the path instead")
+    _show_candidates(found)
+    while True:
+        sys.stderr.write(f"open which one? [1-{len(found)}, enter for 1] ")
+        sys.stderr.flush()
+        answer = sys.stdin.readline()
+        if not answer:  # end of input: finish the prompt's line before the error
+            print(file=sys.stderr)
+            raise CliError("no saga log chosen")
+        answer = answer.strip() or "1"
+        if answer.isascii() and answer.isdigit() and 1 <= int(answer) <= len(found):
+            return found[int(answer) - 1]
+        print(f"type a number from 1 to {len(found)}", file=sys.stderr)
+
+
+def _discovered(pick: bool) -> Path:
+    found = find_saga_logs()
+    if not found:
+        raise CliError(f"no saga log found in ~/{LEGACY_LOG} or ~/{VERSIONED_LOGS}; "
+                       f"give its path, or try --demo")
+    if len(found) == 1:
+        return found[0].path
+    if pick:
+        return _pick(found).path
+    _note("note", f"found {len(found)} saga logs; reading the newest (--pick to choose):")
+    _show_candidates(found)
+    return found[0].path
+
+
+@contextmanager
+def _log_path(options: argparse.Namespace) -> Iterator[Path]:
+    """The file to read: DB, a fresh demo (kept for the whole run), or one found on disk."""
+    if options.demo:
+        if options.db is not None:
+            raise CliError("give DB or --demo, not both")
+        with tempfile.TemporaryDirectory(prefix="saga-inspector-demo-") as folder:
+            yield write_demo(Path(folder) / "launcher-sagas.db")
+    elif options.db is not None:
+        yield Path(options.db).expanduser()
+    else:
+        yield _discovered(options.pick)
+
+
+@contextmanager
+def _opened(options: argparse.Namespace) -> Iterator[SagaStore]:
+    with _log_path(options) as path, SagaStore.open(path) as store:
+        yield store
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def _missing(path: Path) -> CliError:
+    guess = difflib.get_close_matches(str(path), COMMANDS, n=1)
+    hint = f"; did you mean `{PROG} {guess[0]}`?" if guess else f"; see `{PROG} --help`"
+    return CliError(f"{path}: no such file{hint}")
+
+
+def _dashboard(options: argparse.Namespace) -> int:
+    with _log_path(options) as path:
+        if not os.path.lexists(path):
+            raise _missing(path)
+        try:
+            # Imported here: the commands that print never pay for loading Textual.
+            from saga_inspector.tui import run_dashboard
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("saga_inspector.tui", "textual", "rich"):
+                raise
+            raise CliError(f"the dashboard cannot start: {exc}") from None
+        return run_dashboard(path)
+
+
+def _demo(options: argparse.Namespace) -> int:
+    path = Path(options.path).expanduser()
+    try:
+        write_demo(path)
+    except FileExistsError:
+        raise CliError(f"{path} already exists; the demo is only written to a new file") from None
+    except (OSError, sqlite3.Error) as exc:
+        raise CliError(f"{path}: cannot write the demo log here ({exc})") from None
+    shown = sanitize(str(path))
+    _out(f"wrote a demo saga log to {shown}\nopen it with: {PROG} {shlex.quote(shown)}")
+    return EXIT_OK
+
+
+def _stats(options: argparse.Namespace) -> int:
+    with _opened(options) as store:
+        counts = store.counts()
+        if options.json:
+            _out(to_json(stats_to_dict(store.path, store.schema, counts, store.warnings)))
+        else:
+            _warn_all(store.warnings)
+            _out(render_stats(store.path, store.schema, counts))
+    return EXIT_OK
+
+
+def _states(values: Sequence[str] | None) -> frozenset[str] | None:
+    """`--state a --state b,c` -> {a, b, c}; `attention` stands for the four attention states."""
+    if not values:
+        return None
+    names = {name.strip() for value in values for name in value.split(",") if name.strip()}
+    if not names:
+        raise CliError("--state needs a state name")
+    if ATTENTION in names:
+        names = (names - {ATTENTION}) | ATTENTION_STATES
+    return frozenset(names)
+
+
+def _warn_unknown_states(store: SagaStore, states: frozenset[str] | None) -> None:
+    """A typo would silently list nothing: say so when no saga has such a state."""
+    unknown = sorted((states or frozenset()) - KNOWN_SAGA_STATES)
+    present = store.counts().by_state if unknown else {}
+    for state in unknown:
+        if state not in present:
+            _note("warning", f"no saga has state {state!r} "
+                             f"(known states: {', '.join(sorted(KNOWN_SAGA_STATES))})")
+
+
+def _walk(store: SagaStore, query: SagaQuery, limit: int) -> Iterator[Saga]:
+    """Up to `limit` sagas (0: all), newest first, page by page by keyset. Each page is its own
+    short read: one transaction held over a long listing would stop the writer's checkpoints."""
+    older_than: int | None = None
+    remaining = limit or None
+    while True:
+        size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
+        page = store.sagas(query, older_than=older_than, limit=size)
+        yield from page
+        if remaining is not None:
+            remaining -= len(page)
+        if len(page) < size or remaining == 0:
+            return
+        older_than = page[-1].saga_id
+
+
+def _list(options: argparse.Namespace) -> int:
+    query = SagaQuery(states=_states(options.state), text=options.search or None)
+    with _opened(options) as store:
+        _warn_all(store.warnings)
+        _warn_unknown_states(store, query.states)
+        sagas = _walk(store, query, options.limit)
+        if options.json:
+            for chunk in json_array_chunks(saga_to_dict(saga) for saga in sagas):
+                sys.stdout.write(chunk)
+            return EXIT_OK
+        shown = list(sagas)
+        filtered = query.states is not None or query.searching
+        _out(render_list(shown, empty="no sagas match" if filtered else "no sagas in this file"))
+        if options.limit and len(shown) == options.limit:
+            matching = store.count(query)
+            if matching > len(shown):
+                _out(f"\nshowing the {len(shown)} newest of {matching}; --limit 0 shows all")
+    return EXIT_OK
+
+
+def _show_operands(operands: Sequence[str]) -> tuple[str | None, int]:
+    if len(operands) > 2:
+        raise CliError(f"show takes [DB] SAGA_ID, not {len(operands)} operands")
+    db, raw_id = (None, operands[0]) if len(operands) == 1 else operands
+    try:
+        return db, int(raw_id)
+    except ValueError:
+        raise CliError(f"a saga id is a whole number, not {raw_id!r}") from None
+
+
+def _show(options: argparse.Namespace) -> int:
+    options.db, saga_id = _show_operands(options.operands)
+    with _opened(options) as store:
+        _warn_all(store.warnings)
+        detail = store.saga(saga_id)
+        if detail is None:
+            raise CliError(f"no saga with id {saga_id} in {store.path}", code=EXIT_NOT_FOUND)
+        _out(to_json(detail_to_dict(detail)) if options.json else render_show(detail))
+    return EXIT_OK
+
+
+_Command = tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]
+_COMMANDS: dict[str | None, _Command] = {
+    None: (_main_parser, _dashboard),
+    "demo": (_demo_parser, _demo),
+    "stats": (_stats_parser, _stats),
+    "list": (_list_parser, _list),
+    "show": (_show_parser, _show),
+}
+
+
+def _dispatch(args: Sequence[str]) -> int:
+    # A subcommand name first selects it; anything else is the dashboard's [DB] (a file
+    # really called `stats` is reached as `./stats`).
+    command = args[0] if args and args[0] in COMMANDS else None
+    make_parser, handler = _COMMANDS[command]
+    try:
+        options = make_parser().parse_intermixed_args(args[1:] if command else args)
+    except SystemExit as exc:  # --help and --version end here
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    return handler(options)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    _tolerate_unencodable_output()
+    try:
+        code = _dispatch(args)
+        sys.stdout.flush()
+        return code
+    except CliError as exc:
+        _note("error", exc.message)
+        return exc.code
+    except StoreError as exc:
+        _note("error", exc.message)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED

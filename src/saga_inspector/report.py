@@ -1,0 +1,287 @@
+"""What the command line prints: sagas as JSON-able dicts for scripts, aligned plain text for
+people. The dashboard reuses the dicts ("copy saga as JSON") and the time/duration formatters.
+
+Dicts carry the stored values as they are (strict_json makes them terminal-safe and lossless);
+every string from the file that reaches plain text goes through `sanitize` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from rich.cells import cell_len
+
+from .sanitize import sanitize
+from .store import (
+    ATTENTION_STATES,
+    KNOWN_SAGA_STATES,
+    Saga,
+    SagaDetail,
+    SchemaInfo,
+    StateCounts,
+    Step,
+    Timestamp,
+)
+from .store.models import StoredValue
+from .store.payload import parse_json, pretty_json, strict_json
+
+MISSING = "—"
+IN_FLIGHT_NOTE = "was in flight when the saga stopped"
+_LABEL_WIDTH = 9  # "duration" plus a space: the label column of `show`
+
+
+# -- JSON for scripts ------------------------------------------------------------------------
+
+
+def _raw_time(stamp: Timestamp | None) -> str | None:
+    return None if stamp is None else stamp.raw
+
+
+def _seconds(duration: timedelta | None) -> float | None:
+    return None if duration is None else duration.total_seconds()
+
+
+def _parsed(raw: str | None) -> object:
+    """The payload as JSON, or None when there is none or it does not parse."""
+    parsed = parse_json(raw)
+    return parsed.value if parsed.ok else None
+
+
+def saga_to_dict(saga: Saga) -> dict[str, object]:
+    """One saga as the CLI's JSON gives it (times as stored, `input` parsed or None)."""
+    return {
+        "saga_id": saga.saga_id,
+        "name": saga.name,
+        "state": saga.state,
+        "started_at": _raw_time(saga.started_at),
+        "ended_at": _raw_time(saga.ended_at),
+        "duration_s": _seconds(saga.duration),
+        "failure_reason": saga.failure_reason,
+        "input": _parsed(saga.input_json),
+        "input_json": saga.input_json,
+        "steps_total": saga.steps_total,
+        "steps_done": saga.steps_done,
+    }
+
+
+def step_to_dict(step: Step) -> dict[str, object]:
+    return {
+        "step_index": step.step_index,
+        "name": step.name,
+        "state": step.state,
+        "target": step.target,
+        "started_at": _raw_time(step.started_at),
+        "ended_at": _raw_time(step.ended_at),
+        "duration_s": _seconds(step.duration),
+        "cmd": _parsed(step.cmd_json),
+        "cmd_json": step.cmd_json,
+        "output": _parsed(step.output_json),
+        "output_json": step.output_json,
+        "failure_reason": step.failure_reason,
+        "in_flight": step.in_flight,
+    }
+
+
+def detail_to_dict(detail: SagaDetail) -> dict[str, object]:
+    """One saga with all its steps, in step order."""
+    return {**saga_to_dict(detail.saga), "steps": [step_to_dict(s) for s in detail.steps]}
+
+
+def stats_to_dict(
+    database: Path, schema: SchemaInfo, counts: StateCounts, warnings: Sequence[str]
+) -> dict[str, object]:
+    return {
+        "database": str(database),
+        "schema_version": schema.user_version,
+        "known_schema_version": schema.known_version,
+        "newer_than_known": schema.newer_than_known,
+        "counts": dict(counts.by_state),
+        "total": counts.total,
+        "warnings": list(warnings),
+    }
+
+
+def to_json(value: object) -> str:
+    """One strict, indented JSON document."""
+    return strict_json(value, indent=2)
+
+
+def json_array_chunks(items: Iterable[object]) -> Iterator[str]:
+    """One JSON array, one item a line, produced as the items come (a long list streams)."""
+    yield "["
+    separator = "\n"
+    for item in items:
+        yield separator + strict_json(item)
+        separator = ",\n"
+    yield "\n]\n"
+
+
+# -- formatting helpers shared with the dashboard ----------------------------------------------
+
+
+def format_duration(duration: timedelta | None) -> str:
+    """A duration for people: `0.3 ms`, `31 ms`, `5.01 s`, `4m 05s`, `4h 19m`, `2d 03h`."""
+    if duration is None:
+        return MISSING
+    seconds = duration.total_seconds()
+    if seconds < 0:
+        return "-" + format_duration(-duration)
+    if seconds < 0.00995:
+        return f"{seconds * 1000:.1f} ms"
+    if seconds < 0.9995:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 59.995:
+        return f"{seconds:.2f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours:02d}h"
+
+
+def format_time(stamp: Timestamp | None) -> str:
+    """A stored time in local time to the millisecond; text that does not parse is shown as
+    stored (sanitised). Safe to print."""
+    if stamp is None:
+        return MISSING
+    if stamp.value is None:
+        return sanitize(stamp.raw)
+    try:
+        local = stamp.value.astimezone()
+    except (OverflowError, OSError, ValueError):  # out of range once moved to local time
+        return sanitize(stamp.raw)
+    return local.strftime("%Y-%m-%d %H:%M:%S.") + f"{local.microsecond // 1000:03d}"
+
+
+# -- plain text for people ---------------------------------------------------------------------
+
+
+def _text(value: StoredValue) -> str:
+    return MISSING if value is None else sanitize(value)
+
+
+def _pad(cell: str, width: int, right: bool) -> str:
+    gap = " " * (width - cell_len(cell))
+    return gap + cell if right else cell + gap
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    """Aligned columns (by terminal cells, so wide characters line up too)."""
+    everything = [header, *rows]
+    widths = [max(cell_len(row[i]) for row in everything) for i in range(len(header))]
+    return [
+        "  ".join(_pad(cell, widths[i], i in right) for i, cell in enumerate(row)).rstrip()
+        for row in everything
+    ]
+
+
+def _field(label: str, value: str, indent: str) -> str:
+    return f"{indent}{label:<{_LABEL_WIDTH}} {value}".rstrip()
+
+
+def render_list(sagas: Sequence[Saga], *, empty: str = "no sagas") -> str:
+    """Sagas as an aligned table, in the order given."""
+    if not sagas:
+        return empty
+    rows = [
+        (
+            str(saga.saga_id),
+            _text(saga.state),
+            _text(saga.name),
+            format_time(saga.started_at),
+            format_duration(saga.duration),
+            f"{saga.steps_done}/{saga.steps_total}",
+            sanitize(saga.failure_reason),
+        )
+        for saga in sagas
+    ]
+    header = ("ID", "STATE", "NAME", "STARTED", "DURATION", "STEPS", "FAILURE")
+    return "\n".join(_table(header, rows, right={0, 4, 5}))
+
+
+def _state_note(state: str) -> str:
+    if state not in KNOWN_SAGA_STATES:
+        return "state unknown to this tool"
+    return "needs attention" if state in ATTENTION_STATES else ""
+
+
+def _schema_line(schema: SchemaInfo) -> str:
+    line = f"{schema.user_version} (this tool knows {schema.known_version})"
+    if schema.newer_than_known:
+        line += ": written by a newer launcher build, shown read-compatible"
+    return line
+
+
+def render_stats(database: Path, schema: SchemaInfo, counts: StateCounts) -> str:
+    """The file, its schema version and the sagas per state."""
+    rows = [(sanitize(state), str(n), _state_note(state)) for state, n in counts.by_state.items()]
+    lines = [
+        _field("database", sanitize(str(database)), ""),
+        _field("schema", _schema_line(schema), ""),
+        _field("sagas", f"{counts.total} ({counts.needs_attention} need attention)", ""),
+        "",
+        *_table(("STATE", "SAGAS", ""), rows, right={1}),
+    ]
+    return "\n".join(lines)
+
+
+def _payload(label: str, raw: str | None, indent: str) -> list[str]:
+    """A JSON payload pretty-printed below its label; text that is not JSON shown as it is."""
+    if raw is None:
+        return [_field(label, MISSING, indent)]
+    parsed = parse_json(raw)
+    if not parsed.ok:
+        return [_field(label, sanitize(raw), indent),
+                _field("", f"({sanitize(parsed.error)})", indent)]
+    body = sanitize(pretty_json(parsed.value), multiline=True)
+    return [_field(label, "", indent), *(f"{indent}  {line}" for line in body.splitlines())]
+
+
+def _extra(columns: Mapping[str, StoredValue], indent: str) -> list[str]:
+    """Columns the file has beyond the known ones, as they are."""
+    return [_field(sanitize(name), _text(value), indent) for name, value in columns.items()]
+
+
+def _step_lines(step: Step) -> list[str]:
+    title = f"  step {step.step_index}  {_text(step.name)}"
+    if step.in_flight:
+        title += f"  <-- IN FLIGHT: {IN_FLIGHT_NOTE}"
+    indent = "    "
+    lines = [
+        title,
+        _field("target", _text(step.target), indent),
+        _field("state", _text(step.state), indent),
+        _field("started", format_time(step.started_at), indent),
+        _field("ended", format_time(step.ended_at), indent),
+        _field("duration", format_duration(step.duration), indent),
+    ]
+    if step.failure_reason is not None:
+        lines.append(_field("failure", sanitize(step.failure_reason), indent))
+    lines += _extra(step.extra, indent)
+    return [*lines, *_payload("cmd", step.cmd_json, indent),
+            *_payload("output", step.output_json, indent)]
+
+
+def render_show(detail: SagaDetail) -> str:
+    """One saga: header, input, failure reason, then every step with its payloads."""
+    saga, indent = detail.saga, "  "
+    lines = [
+        f"saga {saga.saga_id}  {_text(saga.name)}  {_text(saga.state)}",
+        _field("started", format_time(saga.started_at), indent),
+        _field("ended", format_time(saga.ended_at), indent),
+        _field("duration", format_duration(saga.duration), indent),
+        _field("steps", f"{saga.steps_done}/{saga.steps_total} done", indent),
+        _field("failure", _text(saga.failure_reason), indent),
+        *_extra(saga.extra, indent),
+        *_payload("input", saga.input_json, indent),
+    ]
+    for step in detail.steps:
+        lines += ["", *_step_lines(step)]
+    if not detail.steps:
+        lines += ["", "  no steps recorded"]
+    return "\n".join(lines)

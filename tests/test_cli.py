@@ -1,0 +1,911 @@
+"""The command line: every command in text and JSON, exit codes, bad files, discovery, safety."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import types
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from saga_inspector import cli
+from saga_inspector.demo import REASON_RESTART_RUNNING, REASON_TIMEOUT
+from saga_inspector.report import format_duration, format_time
+from saga_inspector.store import KNOWN_SAGA_STATES, PAGE_SIZE, SagaStore, parse_timestamp
+
+from .factory import (
+    LOOSE_DDL,
+    SagaLogFactory,
+    cleanup_saga,
+    recovered_saga,
+    respawn_saga,
+    ts,
+)
+
+SAGA_KEYS = ["saga_id", "name", "state", "started_at", "ended_at", "duration_s",
+             "failure_reason", "input", "input_json", "steps_total", "steps_done"]
+STEP_KEYS = ["step_index", "name", "state", "target", "started_at", "ended_at", "duration_s",
+             "cmd", "cmd_json", "output", "output_json", "failure_reason", "in_flight"]
+STATS_KEYS = ["database", "schema_version", "known_schema_version", "newer_than_known",
+              "counts", "total", "warnings"]
+EVIL = "\x1b]0;pwned\x07 then \x1b[2J and \x9b31m and \u202egnp.exe"
+RAW_CONTROLS = ("\x1b", "\x07", "\x9b", "\u202e")
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> object:
+        return json.loads(self.out)
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.startswith("saga-inspector: ")]
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
+    def _run(*argv: object) -> Result:
+        code = cli.main([str(arg) for arg in argv])
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return _run
+
+
+@pytest.fixture
+def log(make_log: SagaLogFactory) -> Path:
+    """Five sagas, oldest first: completed, failed, recovered, running, completed."""
+    return make_log([
+        cleanup_saga(1, at=0),
+        respawn_saga(2, "failed", at=10, reason=REASON_TIMEOUT),
+        recovered_saga(3, at=20),
+        cleanup_saga(4, "running", at=30, drained=None, label="window-pool-" + "ab" * 16),
+        respawn_saga(5, at=40),
+    ])
+
+
+@pytest.fixture
+def no_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A home folder with no saga logs in it (discovery must not find the real ones)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
+def ids_in_text(out: str) -> list[int]:
+    """The first column of `list`'s table (the rows end at the first blank line)."""
+    rows = out.split("\n\n")[0].splitlines()[1:]
+    return [int(row.split()[0]) for row in rows]
+
+
+# -- help ------------------------------------------------------------------------------------
+
+
+def test_main_help_lists_every_form(run: Run) -> None:
+    result = run("--help")
+    assert result.code == 0
+    for form in ("saga-inspector [DB] [--pick] [--demo]", "saga-inspector demo PATH",
+                 "saga-inspector stats [DB] [--json]",
+                 "saga-inspector list [DB] [--state S]... [--search TEXT] [--limit N] [--json]",
+                 "saga-inspector show [DB] SAGA_ID [--json]", "exit codes"):
+        assert form in result.out
+
+
+@pytest.mark.parametrize("command", cli.COMMANDS)
+def test_each_command_has_help(run: Run, command: str) -> None:
+    result = run(command, "--help")
+    assert result.code == 0
+    assert f"saga-inspector {command}" in result.out
+
+
+def test_list_help_documents_the_attention_shortcut(run: Run) -> None:
+    out = " ".join(run("list", "--help").out.split())
+    assert "'attention' means compensating, failed, failed_compensation, running" in out
+
+
+def test_version(run: Run) -> None:
+    result = run("--version")
+    assert result.code == 0
+    assert result.out.startswith("saga-inspector 0.")
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+
+def test_demo_writes_a_log_with_every_state(run: Run, tmp_path: Path) -> None:
+    path = tmp_path / "demo.db"
+    result = run("demo", path)
+    assert result.code == 0
+    assert str(path) in result.out
+    stats = run("stats", path, "--json").json
+    assert stats["total"] == 320
+    assert all(stats["counts"][state] > 0 for state in KNOWN_SAGA_STATES)
+
+
+def test_demo_never_overwrites(run: Run, log: Path) -> None:
+    before = log.read_bytes(), log.stat().st_mtime_ns
+    result = run("demo", log)
+    assert result.code == 2
+    assert result.error_lines == [
+        f"saga-inspector: error: {log} already exists; the demo is only written to a new file"
+    ]
+    assert (log.read_bytes(), log.stat().st_mtime_ns) == before
+
+
+def test_demo_into_a_missing_folder_is_an_error(run: Run, tmp_path: Path) -> None:
+    result = run("demo", tmp_path / "no" / "such" / "demo.db")
+    assert result.code == 2
+    assert result.err.startswith("saga-inspector: error: ")
+    assert "cannot write the demo log" in result.err
+
+
+# -- stats -----------------------------------------------------------------------------------
+
+
+def test_stats_json(run: Run, log: Path) -> None:
+    result = run("stats", log, "--json")
+    assert result.code == 0
+    assert result.err == ""
+    stats = result.json
+    assert list(stats) == STATS_KEYS
+    assert stats == {
+        "database": str(log),
+        "schema_version": 1,
+        "known_schema_version": 1,
+        "newer_than_known": False,
+        "counts": {"running": 1, "completed": 2, "failed": 1, "compensating": 0,
+                   "failed_compensation": 1},
+        "total": 5,
+        "warnings": [],
+    }
+
+
+def test_stats_text(run: Run, log: Path) -> None:
+    result = run("stats", log)
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0] == f"database  {log}"
+    assert lines[1] == "schema    1 (this tool knows 1)"
+    assert lines[2] == "sagas     5 (3 need attention)"
+    assert "compensating             0  needs attention" in lines
+    assert "completed                2" in lines
+    assert "failed_compensation      1  needs attention" in lines
+
+
+def test_stats_counts_unknown_states_as_found(run: Run, make_log: SagaLogFactory) -> None:
+    path = make_log([cleanup_saga(1), respawn_saga(2, "paused"), respawn_saga(3, "paused")],
+                    ddl=LOOSE_DDL)
+    stats = run("stats", path, "--json").json
+    assert stats["counts"]["paused"] == 2
+    assert stats["counts"]["compensating"] == 0
+    assert stats["total"] == 3
+    assert "paused                   2  state unknown to this tool" in run("stats", path).out
+
+
+# -- list ------------------------------------------------------------------------------------
+
+
+def test_list_json_fields_and_values(run: Run, log: Path) -> None:
+    result = run("list", log, "--json")
+    assert result.code == 0
+    sagas = result.json
+    assert [s["saga_id"] for s in sagas] == [5, 4, 3, 2, 1]
+    assert all(list(s) == SAGA_KEYS for s in sagas)
+    assert sagas[2] == {
+        "saga_id": 3,
+        "name": "window_cleanup_cascade",
+        "state": "failed_compensation",
+        "started_at": ts(20),
+        "ended_at": ts(20 + 4 * 3600),
+        "duration_s": 4 * 3600.0,
+        "failure_reason": REASON_RESTART_RUNNING,
+        "input": {"closed_label": "main"},
+        "input_json": '{"closed_label":"main"}',
+        "steps_total": 2,
+        "steps_done": 1,
+    }
+    running = sagas[1]
+    assert (running["ended_at"], running["duration_s"]) == (None, None)
+    assert sagas[0]["duration_s"] == pytest.approx(0.41)
+
+
+def test_list_text_is_aligned_newest_first(run: Run, log: Path) -> None:
+    result = run("list", log)
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0].split() == ["ID", "STATE", "NAME", "STARTED", "DURATION", "STEPS", "FAILURE"]
+    assert ids_in_text(result.out) == [5, 4, 3, 2, 1]
+    state_column = lines[0].index("STATE")
+    assert [line[state_column:].split()[0] for line in lines[1:]] == [
+        "completed", "running", "failed_compensation", "failed", "completed"]
+    assert "4h 00m" in lines[3] and REASON_RESTART_RUNNING in lines[3]
+    assert lines[2].rstrip().endswith("1/2")
+
+
+@pytest.mark.parametrize("states", [
+    ["--state", "failed", "--state", "running"],
+    ["--state", "failed,running"],
+    ["--state", "running,", "--state", " failed"],
+])
+def test_list_several_states(run: Run, log: Path, states: list[str]) -> None:
+    assert [s["saga_id"] for s in run("list", log, *states, "--json").json] == [4, 2]
+    assert ids_in_text(run("list", log, *states).out) == [4, 2]
+
+
+def test_list_attention_shortcut(run: Run, log: Path) -> None:
+    assert [s["saga_id"] for s in run("list", log, "--state", "attention", "--json").json] == [
+        4, 3, 2]
+
+
+def test_list_state_nobody_has_warns(run: Run, log: Path) -> None:
+    result = run("list", log, "--state", "faild", "--json")
+    assert result.code == 0
+    assert result.json == []
+    assert result.error_lines == [
+        "saga-inspector: warning: no saga has state 'faild' (known states: compensating, "
+        "completed, failed, failed_compensation, running)"]
+    assert run("list", log, "--state", "faild").out == "no sagas match\n"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("window-pool-abab", [4]),        # input
+    ('"closed_label":"main"', [3, 1]),  # input, as stored
+    ("restarted", [3]),               # failure reason
+    ("respawn", [5, 2]),              # name
+    ("4", [4]),                       # id
+    ("100%_", []),                    # LIKE wildcards are searched for literally
+    ("nothing like this", []),
+])
+def test_list_search(run: Run, log: Path, text: str, expected: list[int]) -> None:
+    assert [s["saga_id"] for s in run("list", log, "--search", text, "--json").json] == expected
+    assert ids_in_text(run("list", log, "--search", text).out) == expected
+
+
+def test_list_search_with_state(run: Run, log: Path) -> None:
+    result = run("list", log, "--search", "main", "--state", "completed", "--json")
+    assert [s["saga_id"] for s in result.json] == [1]
+
+
+def test_list_limit_and_footer(run: Run, log: Path) -> None:
+    assert [s["saga_id"] for s in run("list", log, "--limit", "2", "--json").json] == [5, 4]
+    result = run("list", log, "--limit", "2")
+    assert ids_in_text(result.out) == [5, 4]
+    assert result.out.splitlines()[-1] == "showing the 2 newest of 5; --limit 0 shows all"
+    assert "showing" not in run("list", log, "--limit", "5").out
+
+
+def test_list_default_limit_is_fifty(run: Run, make_log: SagaLogFactory) -> None:
+    path = make_log.realistic(120)
+    sagas = run("list", path, "--json").json
+    assert [s["saga_id"] for s in sagas] == list(range(120, 70, -1))
+
+
+@pytest.fixture
+def sagas_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """Records how the CLI pages through the store."""
+    calls: list[dict[str, object]] = []
+    original = SagaStore.sagas
+
+    def spy(self: SagaStore, query: object, **kwargs: object) -> object:
+        calls.append(kwargs)
+        return original(self, query, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SagaStore, "sagas", spy)
+    return calls
+
+
+def test_list_limit_zero_walks_every_page_by_keyset(
+    run: Run, make_log: SagaLogFactory, sagas_calls: list[dict[str, object]]
+) -> None:
+    path = make_log.realistic(250)
+    sagas = run("list", path, "--limit", "0", "--json").json
+    assert [s["saga_id"] for s in sagas] == list(range(250, 0, -1))
+    assert [(c["older_than"], c["limit"]) for c in sagas_calls] == [
+        (None, PAGE_SIZE), (151, PAGE_SIZE), (51, PAGE_SIZE)]
+    assert len(ids_in_text(run("list", path, "--limit", "0").out)) == 250
+
+
+def test_list_limit_across_a_page_boundary(
+    run: Run, make_log: SagaLogFactory, sagas_calls: list[dict[str, object]]
+) -> None:
+    path = make_log.realistic(250)
+    sagas = run("list", path, "--limit", "150", "--json").json
+    assert [s["saga_id"] for s in sagas] == list(range(250, 100, -1))
+    assert [(c["older_than"], c["limit"]) for c in sagas_calls] == [(None, 100), (151, 50)]
+
+
+def test_list_several_states_across_pages(run: Run, make_log: SagaLogFactory) -> None:
+    path = make_log.realistic(320)
+    counts = run("stats", path, "--json").json["counts"]
+    sagas = run("list", path, "--state", "failed,completed", "--limit", "0", "--json").json
+    ids = [s["saga_id"] for s in sagas]
+    assert ids == sorted(set(ids), reverse=True)
+    assert {s["state"] for s in sagas} == {"failed", "completed"}
+    assert len(ids) == counts["failed"] + counts["completed"]
+
+
+def test_list_of_an_empty_log(run: Run, make_log: SagaLogFactory) -> None:
+    path = make_log([])
+    assert run("list", path, "--json").json == []
+    assert run("list", path).out == "no sagas in this file\n"
+
+
+@pytest.mark.parametrize("limit", ["-1", "x", "1.5"])
+def test_list_bad_limit(run: Run, log: Path, limit: str) -> None:
+    result = run("list", log, "--limit", limit)
+    assert result.code == 2
+    assert len(result.error_lines) == 1
+    assert result.error_lines[0].startswith("saga-inspector: error: argument --limit")
+
+
+# -- show ------------------------------------------------------------------------------------
+
+
+def test_show_json(run: Run, log: Path) -> None:
+    result = run("show", log, "3", "--json")
+    assert result.code == 0
+    saga = result.json
+    assert list(saga) == [*SAGA_KEYS, "steps"]
+    assert saga["failure_reason"] == REASON_RESTART_RUNNING
+    assert [list(step) for step in saga["steps"]] == [STEP_KEYS, STEP_KEYS]
+    reap, drain = saga["steps"]
+    assert reap == {
+        "step_index": 0,
+        "name": "issue_cmd_host_reap_panes",
+        "state": "succeeded",
+        "target": "host",
+        "started_at": ts(20.0003),
+        "ended_at": ts(20.03),
+        "duration_s": pytest.approx(0.0297, abs=1e-9),
+        "cmd": {"cmd": "reap_panes", "label": "main", "saga_id": 0},
+        "cmd_json": '{"cmd":"reap_panes","label":"main","saga_id":0}',
+        "output": {"event": "panes_reaped", "label": "main", "version": 1231, "saga_id": 3},
+        "output_json": '{"event":"panes_reaped","label":"main","version":1231,"saga_id":3}',
+        "failure_reason": None,
+        "in_flight": False,
+    }
+    assert drain["state"] == "pending"
+    assert drain["in_flight"] is True
+    assert (drain["ended_at"], drain["duration_s"], drain["output"], drain["output_json"]) == (
+        None, None, None, None)
+
+
+def test_show_text(run: Run, log: Path) -> None:
+    result = run("show", log, "3")
+    assert result.code == 0
+    out = result.out
+    assert out.startswith("saga 3  window_cleanup_cascade  failed_compensation\n")
+    assert f"  failure   {REASON_RESTART_RUNNING}\n" in out
+    assert '  input\n    {\n      "closed_label": "main"\n    }\n' in out
+    reap, drain = out.split("\n\n")[1:]
+    assert reap.startswith("  step 0  issue_cmd_host_reap_panes\n")
+    assert "IN FLIGHT" not in reap and '"event": "panes_reaped"' in reap
+    assert drain.startswith("  step 1  issue_cmd_host_drain_pool_if_last  <-- IN FLIGHT: "
+                            "was in flight when the saga stopped\n")
+    for line in ("    target    host", "    state     pending", "    ended     —",
+                 "    output    —", '        "cmd": "drain_pool_if_last",'):
+        assert line in drain.splitlines()
+
+
+def test_show_completed_saga_has_no_step_in_flight(run: Run, log: Path) -> None:
+    assert "IN FLIGHT" not in run("show", log, "1").out
+    assert not any(step["in_flight"] for step in run("show", log, "1", "--json").json["steps"])
+
+
+def test_show_unknown_id_exits_1(run: Run, log: Path) -> None:
+    for extra in ([], ["--json"]):
+        result = run("show", log, "99", *extra)
+        assert result.code == 1
+        assert result.out == ""
+        assert result.err == f"saga-inspector: error: no saga with id 99 in {log}\n"
+
+
+def test_show_id_beyond_64_bits_is_not_found(run: Run, log: Path) -> None:
+    assert run("show", log, str(2**70)).code == 1
+
+
+@pytest.mark.parametrize("operands", [["abc"], ["DB", "1", "2"], []])
+def test_show_usage_errors(run: Run, log: Path, operands: list[str]) -> None:
+    result = run("show", *[str(log) if o == "DB" else o for o in operands])
+    assert result.code == 2
+    assert len(result.error_lines) == 1
+    assert result.error_lines[0].startswith("saga-inspector: error: ")
+
+
+def test_show_payload_that_is_not_json(run: Run, make_log: SagaLogFactory) -> None:
+    path = make_log([cleanup_saga(1)], sql=[
+        "UPDATE launcher_saga SET input_json = '{not json' WHERE saga_id = 1",
+        "UPDATE launcher_saga SET started_at = 'yesterday' WHERE saga_id = 1",
+    ])
+    saga = run("show", path, "1", "--json").json
+    assert (saga["input"], saga["input_json"]) == (None, "{not json")
+    assert (saga["started_at"], saga["duration_s"]) == ("yesterday", None)
+    out = run("show", path, "1").out
+    assert "  input     {not json\n" in out
+    assert "(not valid JSON: " in out
+    assert "  started   yesterday\n" in out
+
+
+def test_show_lists_extra_columns(run: Run, make_log: SagaLogFactory) -> None:
+    path = make_log([recovered_saga(1)], sql=[
+        "ALTER TABLE launcher_saga ADD COLUMN attempt INTEGER",
+        "UPDATE launcher_saga SET attempt = 7",
+    ])
+    assert "  attempt   7\n" in run("show", path, "1").out
+    assert "attempt" not in run("show", path, "1", "--json").json
+
+
+# -- bad files -------------------------------------------------------------------------------
+
+
+def bad_file(kind: str, make_log: SagaLogFactory) -> Path:
+    folder = make_log.folder
+    if kind == "missing":
+        return folder / "nope.db"
+    if kind == "folder":
+        (folder / "a-folder.db").mkdir()
+        return folder / "a-folder.db"
+    if kind == "empty":
+        return make_log.file_with(b"")
+    if kind == "text":
+        return make_log.file_with(b"saga_id,name\n1,window_cleanup_cascade\n" * 40)
+    if kind == "truncated":
+        return make_log.truncated()
+    assert kind == "no saga tables"
+    return make_log(ddl="CREATE TABLE something_else (x INTEGER);")
+
+
+BAD_KINDS = ["missing", "folder", "empty", "text", "truncated", "no saga tables"]
+READING_COMMANDS = [["stats"], ["stats", "--json"], ["list"], ["list", "--json"],
+                    ["show", "DB", "1"], ["show", "DB", "1", "--json"]]
+
+
+@pytest.mark.parametrize("kind", BAD_KINDS)
+@pytest.mark.parametrize("command", READING_COMMANDS, ids=" ".join)
+def test_bad_files_exit_2_with_one_error_line(
+    run: Run, make_log: SagaLogFactory, kind: str, command: list[str]
+) -> None:
+    path = bad_file(kind, make_log)
+    argv = [str(path) if part == "DB" else part for part in command]
+    if "DB" not in command:
+        argv.insert(1, str(path))
+    result = run(*argv)
+    assert result.code == 2
+    assert result.out == ""
+    assert result.err.count("\n") == 1
+    assert result.err.startswith(f"saga-inspector: error: {path}: ")
+    assert "Traceback" not in result.err
+
+
+def test_bad_file_messages_say_what_is_wrong(run: Run, make_log: SagaLogFactory) -> None:
+    said = {kind: run("stats", bad_file(kind, make_log)).err for kind in BAD_KINDS}
+    assert "no such file" in said["missing"]
+    assert "is a folder" in said["folder"]
+    assert "empty file" in said["empty"]
+    assert "not a SQLite database" in said["text"]
+    assert "damaged or truncated" in said["truncated"]
+    assert "not a launcher saga log" in said["no saga tables"]
+
+
+@pytest.mark.parametrize("kind", ["text", "no saga tables", "missing"])
+def test_bad_files_in_a_real_process(make_log: SagaLogFactory, kind: str) -> None:
+    path = bad_file(kind, make_log)
+    result = subprocess.run([sys.executable, "-m", "saga_inspector", "list", str(path), "--json"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"saga-inspector: error: {path}: ")
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_real_process_end_to_end(log: Path) -> None:
+    def cli_process(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "saga_inspector", *argv],
+                              capture_output=True, text=True, timeout=60, check=False)
+
+    shown = cli_process("show", str(log), "3", "--json")
+    assert (shown.returncode, shown.stderr) == (0, "")
+    assert json.loads(shown.stdout)["steps"][1]["in_flight"] is True
+    missing = cli_process("show", str(log), "42")
+    assert (missing.returncode, missing.stdout) == (1, "")
+    usage = cli_process("list", str(log), "--limit", "lots")
+    assert usage.returncode == 2
+    for result in (shown, missing, usage):
+        assert "Traceback" not in result.stderr
+
+
+# -- untrusted text --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def evil_log(make_log: SagaLogFactory) -> Path:
+    evil_input = '{"closed_label":"\x1b]52;c;cHduZWQ=\x07\u202emain"}'
+    return make_log([cleanup_saga(1), respawn_saga(2, "failed", reason=EVIL)], ddl=LOOSE_DDL,
+                    sql=[f"UPDATE launcher_saga SET input_json = '{evil_input}', "
+                         f"name = 'evil\x1b[31m' WHERE saga_id = 1",
+                         "UPDATE launcher_saga_step SET target = 'ho\x1bst' WHERE saga_id = 1",
+                         "UPDATE launcher_saga SET state = 'odd\x1b[5m' WHERE saga_id = 2"])
+
+
+@pytest.mark.parametrize("command", [["stats"], ["list"], ["show", "DB", "1"],
+                                     ["show", "DB", "2"]], ids=" ".join)
+def test_control_characters_never_reach_text_output(
+    run: Run, evil_log: Path, command: list[str]
+) -> None:
+    argv = [str(evil_log) if part == "DB" else part for part in command]
+    if "DB" not in command:
+        argv.insert(1, str(evil_log))
+    result = run(*argv)
+    assert result.code == 0
+    for control in RAW_CONTROLS:
+        assert control not in result.out
+        assert control not in result.err
+
+
+def test_failure_reason_is_shown_defused(run: Run, evil_log: Path) -> None:
+    out = run("show", evil_log, "2").out
+    assert "  failure   ␛]0;pwned␇ then ␛[2J and \\x9b31m and <U+202E>gnp.exe\n" in out
+    assert "␛]0;pwned␇" in run("list", evil_log).out
+
+
+def test_json_round_trips_control_characters_exactly(run: Run, evil_log: Path) -> None:
+    listed = run("list", evil_log, "--json")
+    assert listed.out.isascii()
+    by_id = {s["saga_id"]: s for s in listed.json}
+    assert by_id[2]["failure_reason"] == EVIL
+    assert by_id[2]["state"] == "odd\x1b[5m"
+    assert by_id[1]["name"] == "evil\x1b[31m"
+    assert by_id[1]["input"] == {"closed_label": "\x1b]52;c;cHduZWQ=\x07\u202emain"}
+    shown = run("show", evil_log, "2", "--json")
+    assert shown.out.isascii()
+    assert shown.json["failure_reason"] == EVIL
+    assert run("show", evil_log, "1", "--json").json["steps"][0]["target"] == "ho\x1bst"
+    stats = run("stats", evil_log, "--json")
+    assert stats.out.isascii()
+    assert stats.json["counts"]["odd\x1b[5m"] == 1
+
+
+def test_text_that_is_not_utf8(run: Run, make_log: SagaLogFactory) -> None:
+    path = make_log([respawn_saga(1, "failed")], sql=[
+        "UPDATE launcher_saga SET failure_reason = CAST(X'626164ff1b5b324a' AS TEXT)"])
+    assert run("list", path, "--json").json[0]["failure_reason"] == "bad\\xff\x1b[2J"
+    out = run("list", path).out
+    assert "bad\\xff␛[2J" in out
+    assert "\x1b" not in out
+
+
+def test_an_escape_in_a_path_is_defused_in_errors(run: Run, tmp_path: Path) -> None:
+    result = run("stats", tmp_path / "\x1b]0;pwned\x07.db")
+    assert result.code == 2
+    assert "\x1b" not in result.err and "␛]0;pwned␇.db" in result.err
+
+
+# -- tripwire ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def newer_log(make_log: SagaLogFactory) -> Path:
+    return make_log([cleanup_saga(1), recovered_saga(2)], user_version=2)
+
+
+def test_tripwire_warns_on_stderr_in_text_mode(run: Run, newer_log: Path) -> None:
+    for argv in (["stats", newer_log], ["list", newer_log], ["show", newer_log, "2"]):
+        result = run(*argv)
+        assert result.code == 0
+        assert result.error_lines == [
+            "saga-inspector: warning: user_version=2 is above 1: this file was written by a "
+            "newer launcher build; it is shown read-compatible"]
+    assert "2 (this tool knows 1): written by a newer launcher build" in run(
+        "stats", newer_log).out
+
+
+def test_tripwire_goes_into_stats_json(run: Run, newer_log: Path) -> None:
+    result = run("stats", newer_log, "--json")
+    assert result.err == ""
+    stats = result.json
+    assert (stats["schema_version"], stats["known_schema_version"],
+            stats["newer_than_known"]) == (2, 1, True)
+    assert len(stats["warnings"]) == 1 and "newer launcher build" in stats["warnings"][0]
+
+
+def test_tripwire_keeps_list_and_show_json_pure(run: Run, newer_log: Path) -> None:
+    """Their documents have no "warnings" field: the warning goes to stderr instead."""
+    listed = run("list", newer_log, "--json")
+    assert [s["saga_id"] for s in listed.json] == [2, 1]
+    assert "newer launcher build" in listed.err
+    shown = run("show", newer_log, "2", "--json")
+    assert shown.json["saga_id"] == 2 and "newer launcher build" in shown.err
+
+
+# -- --demo ------------------------------------------------------------------------------------
+
+
+def test_demo_flag_everywhere_a_db_is_expected(run: Run, no_home: Path) -> None:
+    stats = run("stats", "--demo", "--json").json
+    assert stats["total"] == 320
+    assert not Path(stats["database"]).exists()  # the temporary folder is gone after the run
+    listed = run("list", "--demo", "--state", "failed_compensation", "--limit", "1", "--json")
+    assert [s["state"] for s in listed.json] == ["failed_compensation"]
+    shown = run("show", "--demo", listed.json[0]["saga_id"], "--json").json
+    assert any(step["in_flight"] for step in shown["steps"])
+    assert "IN FLIGHT" in run("show", listed.json[0]["saga_id"], "--demo").out
+
+
+def test_demo_flag_and_a_db_conflict(run: Run, log: Path) -> None:
+    result = run("stats", log, "--demo")
+    assert result.code == 2
+    assert result.err == "saga-inspector: error: give DB or --demo, not both\n"
+
+
+# -- discovery ---------------------------------------------------------------------------------
+
+
+def place_log(home: Path, relative: str, source: Path, mtime: float) -> Path:
+    path = home / ".agentmux" / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source, path)
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+VERSIONED = "channels/{}/versions/{}/data/db/launcher-sagas.db"
+
+
+@pytest.fixture
+def two_logs(no_home: Path, make_log: SagaLogFactory) -> tuple[Path, Path]:
+    """An old legacy log with one saga, a newer versioned one with two."""
+    old = place_log(no_home, "launcher-sagas.db", make_log([cleanup_saga(1)]), 1_000_000)
+    new = place_log(no_home, VERSIONED.format("stable", "0.40.1"),
+                    make_log([cleanup_saga(1), recovered_saga(2)]), 2_000_000)
+    return old, new
+
+
+def test_no_log_found(run: Run, no_home: Path) -> None:
+    result = run("stats")
+    assert result.code == 2
+    assert result.err.startswith("saga-inspector: error: no saga log found in ~/.agentmux/")
+    assert "--demo" in result.err and result.err.count("\n") == 1
+
+
+def test_one_log_found_is_used(run: Run, no_home: Path, log: Path) -> None:
+    found = place_log(no_home, VERSIONED.format("beta", "0.41.0"), log, 1_000_000)
+    result = run("stats", "--json")
+    assert (result.code, result.err) == (0, "")
+    assert result.json["database"] == str(found)
+    assert run("show", "3", "--json").json["saga_id"] == 3
+
+
+def test_several_found_newest_is_used_and_named(
+    run: Run, two_logs: tuple[Path, Path]
+) -> None:
+    old, new = two_logs
+    result = run("stats", "--json")
+    assert result.code == 0
+    assert result.json["database"] == str(new)
+    lines = result.err.splitlines()
+    assert lines[0] == ("saga-inspector: note: found 2 saga logs; reading the newest "
+                        "(--pick to choose):")
+    assert lines[1].startswith(f"  1. {new}  (modified ")
+    assert lines[2].startswith(f"  2. {old}  (modified ")
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_pick_asks_on_the_terminal(
+    run: Run, two_logs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, _new = two_logs
+    monkeypatch.setattr(sys, "stdin", FakeTerminal("7\nzwei\n2\n"))
+    result = run("stats", "--pick", "--json")
+    assert result.code == 0
+    assert result.json["database"] == str(old)
+    assert result.err.count("type a number from 1 to 2") == 2
+
+
+def test_pick_enter_takes_the_newest(
+    run: Run, two_logs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", FakeTerminal("\n"))
+    assert run("stats", "--pick", "--json").json["database"] == str(two_logs[1])
+
+
+def test_pick_without_an_answer(
+    run: Run, two_logs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", FakeTerminal(""))
+    result = run("list", "--pick")
+    assert result.code == 2
+    assert result.error_lines == ["saga-inspector: error: no saga log chosen"]
+
+
+def test_pick_needs_a_terminal(
+    run: Run, two_logs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("1\n"))
+    result = run("stats", "--pick")
+    assert result.code == 2
+    assert result.out == ""
+    assert result.error_lines[0].startswith("saga-inspector: error: --pick asks on a terminal")
+
+
+# -- dashboard launch --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dashboard(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Path, bool]]:
+    """A stand-in for the TUI: records the path it got and whether it existed then."""
+    opened: list[tuple[Path, bool]] = []
+
+    def run_dashboard(path: Path) -> int:
+        opened.append((path, path.exists()))
+        return 3
+
+    fake = types.ModuleType("saga_inspector.tui")
+    fake.run_dashboard = run_dashboard  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "saga_inspector.tui", fake)
+    return opened
+
+
+def test_dashboard_gets_the_db_and_its_exit_code(
+    run: Run, log: Path, dashboard: list[tuple[Path, bool]]
+) -> None:
+    assert run(log).code == 3
+    assert dashboard == [(log, True)]
+
+
+def test_dashboard_on_a_demo_kept_alive_for_the_run(
+    run: Run, dashboard: list[tuple[Path, bool]]
+) -> None:
+    assert run("--demo").code == 3
+    [(path, existed)] = dashboard
+    assert existed and path.name == "launcher-sagas.db"
+    assert not path.exists()
+
+
+def test_dashboard_on_a_discovered_log(
+    run: Run, two_logs: tuple[Path, Path], dashboard: list[tuple[Path, bool]]
+) -> None:
+    run()
+    assert dashboard == [(two_logs[1], True)]
+
+
+def test_dashboard_on_a_missing_file_suggests_a_command(
+    run: Run, dashboard: list[tuple[Path, bool]]
+) -> None:
+    result = run("lsit")
+    assert result.code == 2
+    assert result.err == ("saga-inspector: error: lsit: no such file; "
+                          "did you mean `saga-inspector list`?\n")
+    assert dashboard == []
+
+
+def test_dashboard_unavailable_is_an_error_not_a_traceback(
+    run: Run, log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "saga_inspector.tui", None)
+    result = run(log)
+    assert result.code == 2
+    assert result.err.startswith("saga-inspector: error: the dashboard cannot start")
+
+
+def test_unknown_option_is_a_usage_error(run: Run) -> None:
+    result = run("--jsn")
+    assert result.code == 2
+    assert result.error_lines == [
+        "saga-inspector: error: unrecognized arguments: --jsn (see `saga-inspector --help`)"]
+
+
+# -- interruptions -----------------------------------------------------------------------------
+
+
+def test_ctrl_c_exits_130_quietly(
+    run: Run, log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SagaStore, "counts", interrupted)
+    result = run("stats", log)
+    assert (result.code, result.out) == (130, "")
+    assert "Traceback" not in result.err
+
+
+def test_a_closed_pipe_ends_quietly(make_log: SagaLogFactory) -> None:
+    """`saga-inspector list --limit 0 --json | head -c 10`: more output than a pipe holds."""
+    path = make_log.realistic(3000)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "saga_inspector", "list", str(path), "--limit", "0", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.read(10) == b'[\n{"saga_i'
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == cli.EXIT_BROKEN_PIPE
+    assert stderr == ""
+
+
+# -- read-only -------------------------------------------------------------------------------
+
+
+def test_every_command_leaves_db_and_wal_untouched(run: Run, make_log: SagaLogFactory) -> None:
+    path = make_log.wal_only([cleanup_saga(1), recovered_saga(2), respawn_saga(3, "failed")])
+    wal = path.with_name(path.name + "-wal")
+    assert wal.stat().st_size > 0
+
+    def fingerprint() -> list[tuple[bytes, int]]:
+        return [(f.read_bytes(), f.stat().st_mtime_ns) for f in (path, wal)]
+
+    before = fingerprint()
+    for extra in ([], ["--json"]):
+        assert run("stats", path, *extra).code == 0
+        assert run("list", path, "--state", "failed,failed_compensation", *extra).code == 0
+        assert run("list", path, "--search", "main", "--limit", "0", *extra).code == 0
+        assert run("show", path, "2", *extra).code == 0
+    assert fingerprint() == before
+    assert [s["saga_id"] for s in run("list", path, "--json").json] == [3, 2, 1]
+
+
+# -- formatting helpers (report.py, shared with the dashboard) ---------------------------------
+
+
+@pytest.mark.parametrize(("duration", "text"), [
+    (None, "—"),
+    (timedelta(0), "0.0 ms"),
+    (timedelta(microseconds=300), "0.3 ms"),
+    (timedelta(microseconds=29_700), "30 ms"),
+    (timedelta(microseconds=999_400), "999 ms"),
+    (timedelta(microseconds=999_600), "1.00 s"),
+    (timedelta(seconds=5, microseconds=10_000), "5.01 s"),
+    (timedelta(seconds=59, microseconds=999_000), "1m 00s"),
+    (timedelta(minutes=4, seconds=5), "4m 05s"),
+    (timedelta(hours=4, minutes=19, seconds=2), "4h 19m"),
+    (timedelta(days=2, hours=3), "2d 03h"),
+    (timedelta(seconds=-5), "-5.00 s"),
+])
+def test_format_duration(duration: timedelta | None, text: str) -> None:
+    assert format_duration(duration) == text
+
+
+@pytest.fixture
+def utc_plus_two(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "TST-2")  # POSIX: two hours east of UTC, no tz database needed
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("utc_plus_two")
+def test_format_time_is_local_to_the_millisecond() -> None:
+    assert format_time(parse_timestamp("2026-06-02T14:05:23.481526300+00:00")) == (
+        "2026-06-02 16:05:23.481")
+    assert format_time(parse_timestamp("2026-06-02T23:59:59Z")) == "2026-06-03 01:59:59.000"
+
+
+def test_format_time_keeps_what_does_not_parse_defused() -> None:
+    assert format_time(None) == "—"
+    assert format_time(parse_timestamp("soon\x1b[2J")) == "soon␛[2J"
+    moment = datetime(2026, 6, 2, 12, 0, tzinfo=UTC)
+    assert format_time(parse_timestamp(moment.isoformat())) == moment.astimezone().strftime(
+        "%Y-%m-%d %H:%M:%S.000")

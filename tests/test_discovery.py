@@ -1,0 +1,104 @@
+"""Finding saga logs under a home folder: where it looks, which is newest, what it skips."""
+
+from __future__ import annotations
+
+import builtins
+import os
+from pathlib import Path
+
+import pytest
+
+from saga_inspector.discovery import find_saga_logs
+
+LEGACY = Path(".agentmux/launcher-sagas.db")
+
+
+def versioned(channel: str, version: str) -> Path:
+    return Path(".agentmux/channels", channel, "versions", version, "data/db/launcher-sagas.db")
+
+
+def place(home: Path, relative: Path, mtime: float, content: bytes = b"x" * 10) -> Path:
+    """Discovery never reads the files, so any bytes will do here."""
+    path = home / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+def test_nothing_found_in_an_empty_home(tmp_path: Path) -> None:
+    assert find_saga_logs(tmp_path) == []
+
+
+def test_the_legacy_location_alone(tmp_path: Path) -> None:
+    path = place(tmp_path, LEGACY, 1_000_000, b"12345")
+    [found] = find_saga_logs(tmp_path)
+    assert found.path == path
+    assert found.modified == 1_000_000
+    assert found.size == 5
+    assert not found.has_wal
+
+
+def test_every_location_is_found_newest_first(tmp_path: Path) -> None:
+    old = place(tmp_path, LEGACY, 1_000_000)
+    newest = place(tmp_path, versioned("stable", "0.40.1"), 3_000_000)
+    middle = place(tmp_path, versioned("beta", "0.41.0"), 2_000_000)
+    assert [c.path for c in find_saga_logs(tmp_path)] == [newest, middle, old]
+
+
+def test_a_written_wal_makes_a_file_newer(tmp_path: Path) -> None:
+    """A live launcher writes into the -wal; the .db only changes at a checkpoint."""
+    stale_db = place(tmp_path, versioned("stable", "0.40.1"), 1_000_000)
+    other = place(tmp_path, LEGACY, 2_000_000)
+    place(tmp_path, versioned("stable", "0.40.1").with_name("launcher-sagas.db-wal"),
+          3_000_000, b"frames")
+    found = find_saga_logs(tmp_path)
+    assert [c.path for c in found] == [stale_db, other]
+    assert found[0].modified == 3_000_000
+    assert found[0].has_wal
+
+
+def test_an_empty_wal_does_not_count(tmp_path: Path) -> None:
+    """Any reader (this tool too) leaves an empty -wal behind; reading must not make a file
+    'newest'."""
+    read_once = place(tmp_path, LEGACY, 1_000_000)
+    place(tmp_path, LEGACY.with_name("launcher-sagas.db-wal"), 5_000_000, b"")
+    newer = place(tmp_path, versioned("stable", "0.40.1"), 2_000_000)
+    found = find_saga_logs(tmp_path)
+    assert [c.path for c in found] == [newer, read_once]
+    assert not found[1].has_wal
+
+
+def test_folders_and_other_names_are_skipped(tmp_path: Path) -> None:
+    (tmp_path / versioned("stable", "0.40.1")).mkdir(parents=True)  # a folder with the name
+    place(tmp_path, versioned("beta", "0.41.0").with_name("sagas.db"), 1_000_000)
+    place(tmp_path, Path(".agentmux/channels/beta/launcher-sagas.db"), 1_000_000)
+    kept = place(tmp_path, versioned("beta", "0.42.0"), 1_000_000)
+    assert [c.path for c in find_saga_logs(tmp_path)] == [kept]
+
+
+def test_equal_times_give_a_stable_order(tmp_path: Path) -> None:
+    a = place(tmp_path, versioned("a", "1"), 1_000_000)
+    b = place(tmp_path, versioned("b", "1"), 1_000_000)
+    assert [c.path for c in find_saga_logs(tmp_path)] == [b, a]
+
+
+def test_discovery_never_opens_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closing a descriptor on a database drops SQLite's locks for the whole process."""
+    place(tmp_path, LEGACY, 1_000_000)
+    place(tmp_path, versioned("stable", "0.40.1"), 2_000_000)
+    place(tmp_path, versioned("stable", "0.40.1").with_name("launcher-sagas.db-wal"),
+          3_000_000, b"frames")
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("discovery opened a file")
+
+    monkeypatch.setattr(builtins, "open", refuse)
+    monkeypatch.setattr(os, "open", refuse)
+    assert len(find_saga_logs(tmp_path)) == 2
+
+
+def test_default_home_is_the_users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = place(tmp_path, LEGACY, 1_000_000)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert [c.path for c in find_saga_logs()] == [path]
