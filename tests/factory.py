@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
+import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -88,6 +90,39 @@ def recovered_saga(saga_id: int, *, at: float = 0.0) -> SagaRow:
     return saga
 
 
+def mixed_sagas(
+    count: int,
+    *,
+    states: Sequence[str] = ("completed", "failed", "failed_compensation", "running",
+                             "compensating"),
+    first_id: int = 5,
+    id_step: int = 3,
+    seed: int = 7,
+) -> list[SagaRow]:
+    """`count` sagas of both kinds with ids that have gaps (first_id, first_id + id_step, ...)
+    and states drawn at random (seeded) from `states`, so runs of one state vary in length."""
+    rng = random.Random(seed)
+    rows = []
+    for n in range(count):
+        saga_id, state = first_id + n * id_step, rng.choice(states)
+        make = cleanup_saga if n % 2 else respawn_saga
+        rows.append(make(saga_id, state, at=float(n)))
+    return rows
+
+
+def corrupt_page_holding(path: Path, marker: bytes, *, page_size: int = 4096) -> int:
+    """Overwrite the page of `path` that holds `marker` with garbage; returns its number
+    (0-based). The file must be closed, its rows checkpointed into it."""
+    data = bytearray(path.read_bytes())
+    offset = data.find(marker)
+    if offset < 0:
+        raise ValueError(f"{marker!r} is not in {path}")
+    page = offset // page_size
+    data[page * page_size:(page + 1) * page_size] = b"\xa5" * page_size
+    path.write_bytes(bytes(data))
+    return page
+
+
 class SagaLogFactory:
     """`make_log(sagas, ...)` writes a file; the other methods make the odd kinds of file."""
 
@@ -111,13 +146,32 @@ class SagaLogFactory:
         path = write_saga_log(self._new_path(name), sagas, user_version=user_version, ddl=ddl)
         statements = list(sql)
         if statements:
-            import sqlite3
-
             conn = sqlite3.connect(path)
             for statement in statements:
                 conn.execute(statement)
             conn.commit()
             conn.close()
+        return path
+
+    def from_sql(self, script: str, *, name: str | None = None, user_version: int = 1) -> Path:
+        """A file made by running `script` (DDL and inserts of any shape), written like the
+        launcher writes (WAL) and closed cleanly: for schemas this tool has to tolerate."""
+        path = self._new_path(name)
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(script)
+            conn.execute(f"PRAGMA user_version = {int(user_version)}")
+        finally:
+            conn.close()
+        return path
+
+    def damaged(self, count: int = 400, *, name: str = "damaged.db") -> Path:
+        """A file whose saga table has one garbage page in the middle: opening and counting
+        work, and errors appear only part-way through iterating the rows."""
+        sagas = [cleanup_saga(i, label=f"marker-{i:05d}", at=float(i)) for i in range(1, count + 1)]
+        path = self(sagas, name=name)
+        corrupt_page_holding(path, f'closed_label":"marker-{count // 2:05d}"'.encode())
         return path
 
     def realistic(self, count: int = 120, *, name: str | None = None) -> Path:
@@ -134,11 +188,18 @@ class SagaLogFactory:
         path.write_bytes(source.read_bytes()[:keep_bytes] if keep_bytes else b"")
         return path
 
-    def wal_only(self, sagas: Iterable[SagaRow], *, name: str = "wal-only.db") -> Path:
-        """A file whose rows sit only in an un-checkpointed -wal: the writer exits uncleanly."""
+    def wal_only(
+        self, sagas: Iterable[SagaRow], *, name: str = "wal-only.db", with_steps: bool = False
+    ) -> Path:
+        """A file whose rows sit only in an un-checkpointed -wal: the writer exits uncleanly.
+        with_steps also writes each saga's steps (into the -wal too)."""
         path = self.folder / name
+        sagas = list(sagas)
         rows = [(s.saga_id, s.name, s.state, s.started_at, s.ended_at, s.input_json,
                  s.failure_reason) for s in sagas]
+        steps = [(s.saga_id, t.step_index, t.name, t.state, t.cmd_json, t.target, t.started_at,
+                  t.ended_at, t.output_json, t.failure_reason)
+                 for s in sagas for t in s.steps] if with_steps else []
         script = (
             "import os, sqlite3, sys\n"
             "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
@@ -147,6 +208,8 @@ class SagaLogFactory:
             f"conn.executescript({LAUNCHER_DDL!r})\n"
             "conn.execute('PRAGMA user_version = 1')\n"
             f"conn.executemany('INSERT INTO launcher_saga VALUES (?,?,?,?,?,?,?)', {rows!r})\n"
+            "conn.executemany('INSERT INTO launcher_saga_step VALUES (?,?,?,?,?,?,?,?,?,?)', "
+            f"{steps!r})\n"
             "os._exit(0)\n"
         )
         subprocess.run([sys.executable, "-c", script, str(path)], check=True)

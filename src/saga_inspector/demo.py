@@ -28,7 +28,8 @@ REASON_TIMEOUT = "saga timeout"
 REASON_PIPE = "host pipe send failed: write to host pipe failed: Broken pipe (os error 32)"
 REASON_WINDOW = "host action failed: spawn_pool_window: window not found"
 REASON_RESTART_RUNNING = "launcher restarted while saga in state 'running'"
-REASON_RESTART_FAILED = "saga timeout | recovered: launcher restarted while saga in state 'failed'"
+# Newer builds append this to the reason the saga failed with.
+RECOVERED_FROM_FAILED = "recovered: launcher restarted while saga in state 'failed'"
 
 
 @dataclass
@@ -105,7 +106,8 @@ def _batches(items: Iterable[SagaRow], size: int) -> Iterator[list[SagaRow]]:
 
 def rfc3339(moment: datetime, digits: int = 9, rng: random.Random | None = None) -> str:
     """A time as chrono's `to_rfc3339` writes it: `+00:00`, 0, 3, 6 or 9 fraction digits."""
-    base = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    # isoformat, not strftime: "%Y" does not pad years before 1000 to four digits.
+    base = moment.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
     if digits == 0:
         return base + "+00:00"
     nanos = moment.microsecond * 1000 + (rng.randrange(1000) if rng else 0)
@@ -131,9 +133,16 @@ class _DemoWriter:
     def _pool_label(self) -> str:
         return f"window-pool-{self.rng.getrandbits(128):032x}"
 
-    def _ts(self, moment: datetime) -> str:
+    def _ts(self, moment: datetime, *, may_shorten: bool = False) -> str:
+        """A time as chrono writes it. chrono writes fewer fraction digits only for a round
+        instant, so only a saga's start (every later time in the saga is derived from it) may
+        come out short: cutting a later time short could move it before its start."""
         digits = self.rng.choices((9, 6, 3, 0), weights=(90, 5, 3, 2))[0]
-        return rfc3339(moment, digits, self.rng)
+        if digits == 9 or may_shorten:
+            return rfc3339(moment, digits, self.rng)
+        # Nine digits, but the same random draws as the short form, so that everything else
+        # in the demo stays as it was.
+        return rfc3339(moment, 9, self.rng if digits else None)
 
     def _event(self, event: str, label: str, saga_id: int | None) -> str:
         self.event_version += 1
@@ -186,7 +195,7 @@ class _DemoWriter:
         step = StepRow(0, "issue_cmd_host_spawn_pool_window", "pending",
                        compact({"cmd": "spawn_pool_window", "saga_id": 0}), "host",
                        self._ts(step_start))
-        saga = SagaRow(saga_id, RESPAWN, outcome, self._ts(start), None,
+        saga = SagaRow(saga_id, RESPAWN, outcome, self._ts(start, may_shorten=True), None,
                        compact({"promoted_label": promoted}), steps=[step])
         if outcome == "completed":
             end = step_start + timedelta(milliseconds=self.rng.uniform(40, 1800))
@@ -206,7 +215,7 @@ class _DemoWriter:
         reap = StepRow(0, "issue_cmd_host_reap_panes", "pending",
                        compact({"cmd": "reap_panes", "label": label, "saga_id": 0}), "host",
                        self._ts(reap_start))
-        saga = SagaRow(saga_id, CLEANUP, outcome, self._ts(start), None,
+        saga = SagaRow(saga_id, CLEANUP, outcome, self._ts(start, may_shorten=True), None,
                        compact({"closed_label": label}), steps=[reap])
         # Where the saga stopped: in the reap step, or in the drain step after it.
         stops_in_reap = outcome == "pipe" or self.rng.random() < 0.35
@@ -247,7 +256,7 @@ class _DemoWriter:
             if saga.state == "running":
                 saga.failure_reason = REASON_RESTART_RUNNING
             else:
-                saga.failure_reason = REASON_RESTART_FAILED
+                saga.failure_reason = f"{saga.failure_reason} | {RECOVERED_FROM_FAILED}"
             saga.state = "failed_compensation"
             saga.ended_at = self._ts(when)
 

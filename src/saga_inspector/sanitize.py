@@ -17,7 +17,12 @@ _C1 = {code: f"\\x{code:02x}" for code in range(0x80, 0xA0)}
 # Characters that reorder or hide text: bidi overrides/isolates/marks, zero-width ones,
 # line/paragraph separators, the byte order mark; lone surrogates.
 _INVISIBLE = [0x061C, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A),
-              0x2028, 0x2029, 0xFEFF]
+              0x2028, 0x2029, 0xFEFF,
+              # Also invisible: soft hyphen, Mongolian vowel separator, word joiner and the
+              # invisible operators, deprecated format controls, interlinear annotation marks,
+              # and the tag characters (which can smuggle a hidden ASCII message).
+              0x00AD, 0x180E, *range(0x2060, 0x2065), *range(0x206A, 0x2070),
+              *range(0xFFF9, 0xFFFC), 0xE0001, *range(0xE0020, 0xE0080)]
 _FORMAT = {code: f"<U+{code:04X}>" for code in _INVISIBLE}
 _SURROGATES = {code: f"\\u{code:04x}" for code in range(0xD800, 0xE000)}
 

@@ -12,6 +12,9 @@ from urllib.parse import quote
 from .errors import ErrorKind, StoreError
 
 BUSY_TIMEOUT_S = 2.0
+# Every SQLite database is at least one page, and the smallest page is 512 bytes. SQLite
+# itself takes some shorter files for an empty database, so they are refused here, by size.
+MIN_DATABASE_BYTES = 512
 
 # Pragmas that only read; anything given a value (`PRAGMA x = 1`) is refused regardless.
 _READ_PRAGMAS = frozenset({"user_version", "data_version", "table_info", "table_xinfo"})
@@ -75,6 +78,12 @@ def check_path(path: Path) -> None:
         raise StoreError(ErrorKind.UNREADABLE, f"{path}: not a regular file")
     if info.st_size == 0:
         raise StoreError(ErrorKind.NOT_SAGA_LOG, f"{path}: empty file (0 bytes), not a saga log")
+    if info.st_size < MIN_DATABASE_BYTES:
+        raise StoreError(
+            ErrorKind.NOT_SQLITE,
+            f"{path}: not a SQLite database (only {info.st_size} bytes; one is at least "
+            f"{MIN_DATABASE_BYTES})",
+        )
     if not os.access(path, os.R_OK):
         raise StoreError(ErrorKind.UNREADABLE, f"{path}: permission denied")
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 # Python refuses to turn longer digit strings into int (CVE-2020-10735 guard).
 _MAX_INT_DIGITS = 4000
+# Deeper values parse, but writing them back (strict_json, pretty_json, a tree view) recurses
+# once per level and can then hit Python's recursion limit from a deep call stack.
+MAX_JSON_DEPTH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +51,22 @@ def parse_json(raw: str | None) -> ParsedJson:
         return ParsedJson(raw, error="not shown as JSON: nested too deeply")
     except (ValueError, TypeError) as exc:
         return ParsedJson(raw, error=f"not valid JSON: {exc}")
+    if _nested_deeper_than(value, MAX_JSON_DEPTH):
+        return ParsedJson(raw, error="not shown as JSON: nested too deeply")
     return ParsedJson(raw, value)
+
+
+def _nested_deeper_than(value: object, limit: int) -> bool:
+    """Whether containers nest more than `limit` levels (iterative: no recursion to blow)."""
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth >= limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def pretty_json(value: object) -> str:

@@ -21,6 +21,8 @@ from .schema import ATTENTION_STATES, LAUNCHER, LogFormat
 
 PAGE_SIZE = 100
 ALL_SAGAS = SagaQuery()
+# SQLite's integer range: every saga id lies within it.
+_MIN_ID, _MAX_ID = -(2**63), 2**63 - 1
 
 
 def _ident(name: str) -> str:
@@ -45,9 +47,30 @@ def _int(value: StoredValue, default: int = 0) -> int:
         return default
 
 
+def _bindable(value: object) -> object:
+    """`value` with lone surrogates in text written as `\\udcff`, so SQLite can take it."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
 def _like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+# SQLite refuses LIKE patterns longer than this many bytes (SQLITE_MAX_LIKE_PATTERN_LENGTH).
+_MAX_LIKE_PATTERN_BYTES = 50_000
+
+
+def _contains_test(text: str) -> tuple[str, str]:
+    """SQL (with `{}` for the column) testing that a column contains `text`, ignoring ASCII
+    case, and its one parameter. LIKE is the fast way; a text too long for a LIKE pattern
+    uses instr() on lowered text, which gives the same answer more slowly."""
+    pattern = _like_pattern(text)
+    if len(pattern.encode("utf-8", "surrogatepass")) <= _MAX_LIKE_PATTERN_BYTES:
+        return "{} LIKE ? ESCAPE '\\'", pattern
+    return "instr(lower({}), lower(?)) > 0", text
 
 
 class SagaStore:
@@ -113,6 +136,10 @@ class SagaStore:
             return self._conn.execute(sql, params)
         except OverflowError:
             raise ValueError("a saga id must fit in 64 bits") from None
+        except UnicodeEncodeError:
+            # Text that is not valid Unicode cannot be bound: a command-line argument with
+            # non-UTF-8 bytes arrives as lone surrogates. It is looked for as its escaped text.
+            return self._execute_raw(sql, [_bindable(value) for value in params])
         except sqlite3.Error as exc:
             raise translate_error(exc, self.path) from None
 
@@ -306,6 +333,10 @@ class SagaStore:
         *,
         from_oldest: bool,
     ) -> list[Saga]:
+        if limit <= 0:
+            # SQLite reads `LIMIT -1` as "no limit": a size worked out from a stale count
+            # must not turn into a read of the whole file.
+            return []
         ascending = from_oldest or newer_than is not None
         if query.states is None or len(query.states) < 2 or query.searching:
             return self._page(query, older_than, newer_than, limit, ascending=ascending)
@@ -329,6 +360,16 @@ class SagaStore:
         ascending: bool,
     ) -> list[Saga]:
         fmt = self._format
+        # A bound past SQLite's integer range (e.g. anchors[k] + 1 at the top id) cannot be
+        # bound as a parameter: it either excludes nothing or everything.
+        if (older_than is not None and older_than <= _MIN_ID) or (
+            newer_than is not None and newer_than >= _MAX_ID
+        ):
+            return []
+        if older_than is not None and older_than > _MAX_ID:
+            older_than = None
+        if newer_than is not None and newer_than < _MIN_ID:
+            newer_than = None
         select, select_params, extra = self._saga_select(with_extra=False)
         where, params = self._where(query)
         saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
@@ -352,6 +393,8 @@ class SagaStore:
         """The id that starts each page of `stride` sagas, newest first, for random access:
         page k is `sagas(query, older_than=anchors[k] + 1, limit=stride)`. Its length times
         `stride` bounds the count. Reads ids only (from the state index when filtering)."""
+        if stride < 1:
+            raise ValueError("stride must be 1 or more")
         fmt = self._format
         saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
         queries = (
@@ -390,13 +433,14 @@ class SagaStore:
             clauses.append(f"s.{_ident(fmt.saga_columns['state'])} IN ({marks})")
             params += sorted(query.states)
         if query.text:
+            test, value = _contains_test(query.text)
             searched = [
-                f"CAST(s.{_ident(fmt.saga_columns[f])} AS TEXT) LIKE ? ESCAPE '\\'"
+                test.format(f"CAST(s.{_ident(fmt.saga_columns[f])} AS TEXT)")
                 for f in ("saga_id", "name", "failure_reason", "input_json")
                 if fmt.saga_columns[f] in info.saga_columns
             ]
             clauses.append("(" + " OR ".join(searched) + ")")
-            params += [_like_pattern(query.text)] * len(searched)
+            params += [value] * len(searched)
         return " AND ".join(clauses), params
 
     def saga(self, saga_id: int) -> SagaDetail | None:

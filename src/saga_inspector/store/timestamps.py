@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta, timezone
 # fraction length and any offset, so that files from other writers still parse.
 _RFC3339 = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<h>\d{2}):(?P<m>\d{2}):(?P<s>\d{2})"
-    r"(?:\.(?P<frac>\d{1,9}))?"
-    r"(?P<tz>[Zz]|[+-]\d{2}:\d{2})\Z"
+    r"(?:\.(?P<frac>\d+))?"
+    r"(?P<tz>[Zz]|[+-]\d{2}:\d{2})\Z",
+    # ASCII: `\d` would otherwise accept other scripts' digits (e.g. Arabic-Indic ones).
+    re.ASCII,
 )
 
 
@@ -34,7 +36,11 @@ def parse_timestamp(raw: object) -> Timestamp | None:
     """Parse an RFC 3339 timestamp; None stays None, anything unparsable keeps its text."""
     if raw is None:
         return None
-    text = raw if isinstance(raw, str) else str(raw)
+    if isinstance(raw, bytes):
+        # A BLOB in a time column: its text, bad bytes as `\xNN` (not Python's b'...' repr).
+        text = raw.decode("utf-8", errors="backslashreplace")
+    else:
+        text = raw if isinstance(raw, str) else str(raw)
     return Timestamp(text, _parse_rfc3339(text))
 
 
@@ -44,9 +50,8 @@ def _parse_rfc3339(text: str) -> datetime | None:
         return None
     try:
         year, month, day = (int(part) for part in match["date"].split("-"))
-        fraction = (match["frac"] or "").ljust(9, "0")
-        # datetime holds microseconds; nanoseconds beyond that are dropped.
-        micro = int(fraction[:6])
+        # datetime holds microseconds; digits beyond that (nanoseconds and finer) are dropped.
+        micro = int((match["frac"] or "")[:6].ljust(6, "0"))
         moment = datetime(
             year, month, day, int(match["h"]), int(match["m"]), int(match["s"]), micro,
             tzinfo=_zone(match["tz"]),

@@ -1,0 +1,65 @@
+"""The data layer never imports the TUI toolkit: checked at run time and in the source."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+STORE = Path(__file__).resolve().parents[1] / "src" / "saga_inspector" / "store"
+FORBIDDEN = ("textual", "rich")
+
+
+def test_importing_the_store_loads_neither_textual_nor_rich():
+    code = (
+        "import json, sys\n"
+        "import saga_inspector.store, saga_inspector.store.payload, saga_inspector.sanitize\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    loaded = json.loads(result.stdout)
+    assert "saga_inspector.store.repository" in loaded      # the check saw a real import
+    assert [m for m in loaded if m.split(".")[0] in FORBIDDEN] == []
+
+
+def imported_modules(source: str, label: str) -> list[str]:
+    """Top-level names of every module a source file imports, however it is spelled."""
+    found = []
+    for node in ast.walk(ast.parse(source, label)):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append(node.module)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name | ast.Attribute)
+              and getattr(node.func, "id", getattr(node.func, "attr", "")) in
+              ("import_module", "__import__")
+              and node.args and isinstance(node.args[0], ast.Constant)):
+            found.append(str(node.args[0].value))
+    return [name.split(".")[0] for name in found]
+
+
+def test_no_file_in_the_store_imports_textual_or_rich():
+    files = sorted(STORE.rglob("*.py"))
+    assert len(files) >= 8
+    offending = {
+        str(path.relative_to(STORE)): [m for m in imported_modules(path.read_text(), str(path))
+                                       if m in FORBIDDEN]
+        for path in files
+    }
+    assert {path: mods for path, mods in offending.items() if mods} == {}
+
+
+def test_the_import_scan_would_notice_each_spelling():
+    sample = (
+        "import textual.app\n"
+        "from rich.text import Text\n"
+        "def late():\n"
+        "    import rich\n"
+        "    return importlib.import_module('textual.widgets'), __import__('rich')\n"
+        "from . import models\n"
+    )
+    assert sorted(imported_modules(sample, "sample.py")) == [
+        "rich", "rich", "rich", "textual", "textual"]
