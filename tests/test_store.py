@@ -80,6 +80,18 @@ def test_counts_of_an_empty_log_are_all_zero(make_log, store_of):
     assert store.saga(1) is None
 
 
+def test_counts_follow_a_writers_commits(make_log, store_of):
+    path = make_log([cleanup_saga(1), cleanup_saga(2)])
+    store = store_of(path)
+    assert store.counts().by_state["completed"] == 2
+    writer = sqlite3.connect(path)
+    with writer:
+        writer.execute("UPDATE launcher_saga SET state = 'failed' WHERE saga_id = 2")
+    writer.close()
+    assert store.counts().by_state["completed"] == 1
+    assert store.counts().by_state["failed"] == 1
+
+
 # -- keyset paging --------------------------------------------------------------------------
 
 PAGING_STATES = (*KNOWN, "paused")

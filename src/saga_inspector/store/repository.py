@@ -83,6 +83,7 @@ class SagaStore:
         self._lock = threading.RLock()
         self._depth = 0
         self._last_data_version: int | None = None
+        self._counts_cache: tuple[int, StateCounts] | None = None
         self.schema = self._read_schema()
         self.warnings: tuple[str, ...] = tuple(self._schema_warnings())
 
@@ -281,6 +282,15 @@ class SagaStore:
         return changed
 
     def counts(self) -> StateCounts:
+        """Sagas per state. Kept until another connection commits: at a million sagas the
+        GROUP BY costs ~100 ms, `data_version` ~0.01 ms."""
+        with self.snapshot():
+            version = self.data_version()
+            if self._counts_cache is None or self._counts_cache[0] != version:
+                self._counts_cache = (version, self._read_counts())
+            return self._counts_cache[1]
+
+    def _read_counts(self) -> StateCounts:
         state = _ident(self._format.saga_columns["state"])
         rows = self._rows(
             f"SELECT {state}, count(*) FROM {_ident(self._format.saga_table)} GROUP BY {state}"
