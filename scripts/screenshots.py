@@ -1,0 +1,74 @@
+"""Regenerate screenshots/*.svg: the real dashboard on the demo log, at 160x48.
+
+    python scripts/screenshots.py
+
+The demo log is written fresh to a temporary folder; the clock is pinned to the morning after
+the demo's last saga and the time zone to UTC, so the pictures only change when the app does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from saga_inspector.demo import write_demo
+from saga_inspector.tui.app import SagaInspectorApp, create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "screenshots"
+SIZE = (160, 48)
+NOW = datetime(2026, 6, 3, 9, 30, tzinfo=UTC)
+
+# file name -> keys pressed (the dashboard settles after each)
+SHOTS: dict[str, tuple[str, ...]] = {
+    "overview.svg": (),
+    "recovered-in-flight-step.svg": ("5", "enter"),
+    "needs-attention-payload.svg": ("a", "j", "j", "j", "enter", "k", "tab"),
+    "search.svg": ("slash", *"pipe", "enter"),
+    "help.svg": ("question_mark",),
+}
+
+
+async def settle(pilot: Pilot) -> None:
+    app = pilot.app
+    assert isinstance(app, SagaInspectorApp)
+    for _ in range(4000):
+        if app.settled:
+            await pilot.pause()
+            return
+        await pilot.pause(0.005)
+    raise SystemExit("the dashboard did not settle")
+
+
+async def shoot(log: Path, name: str, keys: tuple[str, ...]) -> None:
+    app = create_app(Path(log.name), now=lambda: NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        app.save_screenshot(str(OUT / name))
+
+
+def main() -> int:
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        log = write_demo(Path(folder) / "launcher-sagas.db")
+        os.chdir(folder)  # the header shows the file's bare name
+        for name, keys in SHOTS.items():
+            asyncio.run(shoot(log, name, keys))
+            print(f"wrote screenshots/{name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The dashboard's screens: the main one, help, the full payload viewer, the error screen."""

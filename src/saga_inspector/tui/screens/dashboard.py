@@ -1,0 +1,353 @@
+"""The main screen: filter bar, saga table, the highlighted saga's steps and detail.
+
+Every read of the store runs in a thread worker; results come back as messages and are
+applied here, on the UI thread, which never calls the store itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer
+from textual.worker import get_current_worker
+
+from saga_inspector.store import Saga, SagaQuery, SagaStore, StateCounts
+from saga_inspector.tui.screens.reads import (
+    CountsLoaded,
+    DetailLoaded,
+    ReadFailed,
+    read_counts,
+    read_detail,
+)
+from saga_inspector.tui.text import plain, safe
+from saga_inspector.tui.views import SagaView
+from saga_inspector.tui.widgets.detail_pane import SagaPanel, StepDetail
+from saga_inspector.tui.widgets.header import InspectorHeader, WarningBanner
+from saga_inspector.tui.widgets.payload import PayloadBlock
+from saga_inspector.tui.widgets.saga_table import SagaTable
+from saga_inspector.tui.widgets.search_bar import SearchBar
+from saga_inspector.tui.widgets.state_filter import (
+    ALL,
+    StateFilter,
+    StateFilterBar,
+    filter_bindings,
+)
+from saga_inspector.tui.widgets.step_list import StepList
+
+Clock = Callable[[], datetime]
+
+
+class DashboardScreen(Screen[None]):
+    AUTO_FOCUS = "#sagas"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "search", "Search", key_display="/"),
+        Binding("escape", "clear_search", "Clear search"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("y", "copy_saga", "Copy saga"),
+        *filter_bindings(),
+    ]
+
+    class Ready(Message):
+        """Composed and mounted: the app may open the store and hand it over."""
+
+    def __init__(self, path: Path, now: Clock) -> None:
+        super().__init__()
+        self.path = path
+        self._clock = now
+        self.store: SagaStore | None = None
+        self.counts: StateCounts | None = None
+        self.active: StateFilter = ALL
+        self.search = ""
+        self.highlighted: Saga | None = None
+        self.view: SagaView | None = None
+        self._enter_steps_for: int | None = None
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield InspectorHeader(self.path, id="header")
+        yield WarningBanner(id="banner")
+        yield StateFilterBar(id="filters")
+        search = SearchBar(id="search")
+        search.display = False
+        yield search
+        yield SagaTable(id="sagas")
+        with Horizontal(id="lower"):
+            with Vertical(id="saga-side"):
+                yield SagaPanel(id="saga")
+                yield StepList(id="steps")
+            yield StepDetail(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(SagaTable)
+        table.clock = self._clock
+        table.loading = True
+        table.border_title = "sagas"
+        self.query_one(SagaPanel).border_title = "saga"
+        self.query_one(StepList).border_title = "steps"
+        self.query_one(StepDetail).border_title = "step detail"
+        self._clear_detail("opening the file…")
+        table.focus()
+        self.post_message(self.Ready())
+
+    @property
+    def now(self) -> datetime:
+        return self._clock()
+
+    @property
+    def settled(self) -> bool:
+        """Counts and rows are in, and the detail shown is the highlighted saga's."""
+        table = self.query_one(SagaTable)
+        if self.store is None or self.counts is None or table.total is None:
+            return False
+        if table.total == 0:
+            return True
+        saga = table.highlighted_saga
+        return saga is not None and self.view is not None and self.view.saga_id == saga.saga_id
+
+    # -- the store arrives ------------------------------------------------------------------
+
+    def attach(self, store: SagaStore) -> None:
+        """The store opened (in the app's worker): show its first page and counts."""
+        self.store = store
+        self.query_one(SagaTable).loading = False
+        self.query_one(InspectorHeader).show_store(store, None)
+        self.query_one(WarningBanner).show_warnings(store)
+        self._clear_detail("no saga highlighted")
+        self._apply_query()
+        self.load_counts(store)
+
+    def _query(self) -> SagaQuery:
+        return SagaQuery(self.active.states, self.search or None)
+
+    def _apply_query(self) -> None:
+        if self.store is None:
+            return
+        table = self.query_one(SagaTable)
+        table.empty_message = self.active.empty_message(self.search or None)
+        self._set_table_title(None)
+        table.show(self.store, self._query())
+
+    def _set_table_title(self, total: int | None) -> None:
+        title = Text("sagas · ", end="")
+        title.append_text(plain(self.active.label, "bold"))
+        if self.search:
+            title.append(" · search “")
+            title.append_text(plain(self.search))
+            title.append("”")
+        title.append(f" · {total}" if total is not None else " · …")
+        self.query_one(SagaTable).border_title = title
+
+    # -- workers ----------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="counts")
+    def load_counts(self, store: SagaStore) -> None:
+        self._answer(read_counts(store))
+
+    @work(thread=True, exclusive=True, group="detail")
+    def load_detail(self, store: SagaStore, saga_id: int) -> None:
+        self._answer(read_detail(store, saga_id))
+
+    def _answer(self, message: Message) -> None:
+        """From a worker: post its result unless a newer request superseded it."""
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
+
+    @on(CountsLoaded)
+    def _counts_loaded(self, message: CountsLoaded) -> None:
+        self.counts = message.counts
+        self.query_one(StateFilterBar).show_counts(message.counts)
+        if self.store is not None:
+            self.query_one(InspectorHeader).show_store(self.store, message.counts)
+
+    @on(ReadFailed)
+    def _read_failed(self, message: ReadFailed) -> None:
+        # Store messages quote paths and SQLite's words: shown as text, never markup.
+        self.notify(safe(message.error.message), title=f"cannot read {message.what}",
+                    severity="error", timeout=10, markup=False)
+
+    # -- the table --------------------------------------------------------------------------
+
+    @on(SagaTable.Loaded)
+    def _table_loaded(self, message: SagaTable.Loaded) -> None:
+        if message.query == self._query():
+            self._set_table_title(message.total)
+
+    @on(SagaTable.Failed)
+    def _table_failed(self, message: SagaTable.Failed) -> None:
+        self.post_message(ReadFailed("sagas", message.error))
+
+    @on(SagaTable.Highlighted)
+    def _saga_highlighted(self, message: SagaTable.Highlighted) -> None:
+        saga = message.saga
+        self.highlighted = saga
+        if saga is None:
+            self.view = None
+            table = self.query_one(SagaTable)
+            self._clear_detail(table.empty_message if table.total == 0 else "no saga highlighted")
+            return
+        if self.view is not None and self.view.saga_id == saga.saga_id:
+            return
+        self.view = None
+        self.query_one(SagaPanel).show_saga(saga, self.now)
+        self.query_one(StepList).show_steps(None)
+        self.query_one(StepDetail).show_placeholder("loading steps…")
+        if self.store is not None:
+            self.load_detail(self.store, saga.saga_id)
+
+    @on(SagaTable.Chosen)
+    def _saga_chosen(self, message: SagaTable.Chosen) -> None:
+        self._enter_steps_for = message.saga.saga_id
+        self._maybe_enter_steps()
+
+    def _maybe_enter_steps(self) -> None:
+        view = self.view
+        if view is None or self._enter_steps_for != view.saga_id:
+            return
+        self._enter_steps_for = None
+        steps = self.query_one(StepList)
+        if not view.steps:
+            self.notify("this saga has no steps recorded")
+            return
+        in_flight = view.in_flight_index()
+        if in_flight is not None:
+            steps.move_cursor(row=in_flight, animate=False)
+            self._show_step(in_flight)
+        steps.focus()
+
+    # -- the detail -------------------------------------------------------------------------
+
+    @on(DetailLoaded)
+    def _detail_loaded(self, message: DetailLoaded) -> None:
+        if self.highlighted is None or self.highlighted.saga_id != message.saga_id:
+            return  # an answer for a saga no longer highlighted
+        view = message.view
+        if view is None:
+            self.view = None
+            self._clear_detail(f"saga {message.saga_id} is no longer in the file")
+            return
+        steps = self.query_one(StepList)
+        # The same saga read again keeps its step; another starts on its in-flight step.
+        same_saga = self.view is not None and self.view.saga_id == view.saga_id
+        cursor = steps.cursor_row if same_saga else (view.in_flight_index() or 0)
+        self.view = view
+        self.query_one(SagaPanel).show_saga(view.detail.saga, self.now, view)
+        steps.show_steps(view, cursor)
+        self._show_step(steps.cursor_row)
+        self._maybe_enter_steps()
+
+    def _show_step(self, position: int) -> None:
+        view = self.view
+        detail = self.query_one(StepDetail)
+        if view is None:
+            return
+        if not view.steps:
+            detail.show_placeholder("this saga has no steps recorded")
+            return
+        position = min(max(position, 0), len(view.steps) - 1)
+        detail.show_step(view.steps[position], view.detail.saga.state, self.now)
+
+    @on(DataTable.RowHighlighted, "#steps")
+    def _step_highlighted(self, message: DataTable.RowHighlighted) -> None:
+        message.stop()
+        steps = self.query_one(StepList)
+        if self.view is not None and steps.view is self.view:
+            self._show_step(message.cursor_row)
+
+    def _clear_detail(self, message: str) -> None:
+        self.query_one(SagaPanel).show_placeholder(message)
+        self.query_one(StepList).show_steps(None)
+        self.query_one(StepDetail).show_placeholder("")
+
+    # -- filters and search -----------------------------------------------------------------
+
+    def pick_filter(self, state_filter: StateFilter) -> None:
+        self.active = state_filter
+        self.query_one(StateFilterBar).set_active(state_filter)
+        self._apply_query()
+
+    def action_filter(self, name: str) -> None:
+        found = self.query_one(StateFilterBar).by_name(name)
+        if found is not None:
+            self.pick_filter(found)
+
+    def action_filter_key(self, key: str) -> None:
+        found = self.query_one(StateFilterBar).by_key(key)
+        if found is not None:
+            self.pick_filter(found)
+
+    @on(StateFilterBar.Picked)
+    def _filter_clicked(self, message: StateFilterBar.Picked) -> None:
+        self.pick_filter(message.state_filter)
+
+    def action_search(self) -> None:
+        self.query_one(SearchBar).open()
+
+    def action_clear_search(self) -> None:
+        self.query_one(SearchBar).clear()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_search":
+            return bool(self.search) or self.query_one(SearchBar).display
+        return True
+
+    @on(SearchBar.Changed)
+    def _search_changed(self, message: SearchBar.Changed) -> None:
+        self._set_search(message.text)
+        if message.submitted:
+            self.action_focus_table()
+
+    @on(SearchBar.Cleared)
+    def _search_cleared(self) -> None:
+        self._set_search("")
+        self.action_focus_table()
+
+    def _set_search(self, text: str) -> None:
+        if text != self.search:
+            self.search = text
+            self._apply_query()
+        self.refresh_bindings()
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        if self.store is None:
+            return
+        self.load_counts(self.store)
+        self.query_one(SagaTable).reload()
+        if self.highlighted is not None:
+            self.load_detail(self.store, self.highlighted.saga_id)
+
+    def action_copy_saga(self) -> None:
+        if self.view is None:
+            self.notify("no saga to copy yet", severity="warning")
+            return
+        self.app.copy_to_clipboard(self.view.as_json)
+        self.notify(f"copied saga {self.view.saga_id} as JSON")
+
+    def action_focus_table(self) -> None:
+        self.query_one(SagaTable).focus()
+
+    def action_focus_steps(self) -> None:
+        steps = self.query_one(StepList)
+        if steps.row_count:
+            steps.focus()
+        else:
+            self.action_focus_table()
+
+    def action_focus_payloads(self) -> None:
+        for block in self.query_one(StepDetail).query(PayloadBlock):
+            if block.display:
+                block.focus()
+                return

@@ -1,0 +1,5 @@
+"""The dashboard's widgets."""
+
+from .saga_table import SagaTable
+
+__all__ = ["SagaTable"]

@@ -1,0 +1,140 @@
+"""The saga above its steps (summary, failure reason, input) and the highlighted step's
+detail (times, failure, cmd and output payloads, extra columns)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static
+
+from saga_inspector.report import IN_FLIGHT_NOTE, format_duration
+from saga_inspector.store import Saga, SagaState, Step
+from saga_inspector.store.models import StoredValue
+from saga_inspector.tui.text import plain
+from saga_inspector.tui.views import SagaView, StepView, time_with_age
+
+from .badges import STATE_COMPONENTS, state_badge
+from .payload import PayloadBlock
+
+_LABEL = 9  # "duration" and a space
+
+
+def _field(label: str, value: Text | str) -> Text:
+    line = Text(f"{label:<{_LABEL}}", style="dim", end="")
+    line.append_text(value if isinstance(value, Text) else plain(value))
+    return line
+
+
+def _extra_lines(columns: Mapping[str, StoredValue]) -> list[Text]:
+    """Columns the file has beyond the known ones, so a newer format hides nothing."""
+    lines = []
+    for name, value in columns.items():
+        line = Text("extra    ", style="dim", end="")
+        line.append_text(plain(name, "italic"))
+        line.append(" = ")
+        line.append_text(plain(value))
+        lines.append(line)
+    return lines
+
+
+def _lines(lines: list[Text]) -> Text:
+    return Text("\n", end="").join(lines)
+
+
+class SagaPanel(Vertical):
+    """The highlighted saga: id, name, state, times, failure reason, input JSON."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "screen.focus_table", "Back to sagas"),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = STATE_COMPONENTS | {"saga-panel--failure"}
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="saga-summary", markup=False)
+        # The summary stays in view; a long input scrolls in its own box.
+        with VerticalScroll(id="saga-input-box", can_focus=False):
+            yield PayloadBlock("input", id="saga-input")
+
+    def show_placeholder(self, message: str) -> None:
+        self.query_one("#saga-summary", Static).update(Text(message, style="dim italic"))
+        self.query_one(PayloadBlock).show_payload(None)
+
+    def show_saga(self, saga: Saga, now: datetime, view: SagaView | None = None) -> None:
+        """The saga as the table knows it at once; its input when its detail has loaded."""
+        self.query_one("#saga-summary", Static).update(self._summary(saga, now))
+        block = self.query_one(PayloadBlock)
+        block.show_payload(view.input if view is not None else None)
+
+    def _summary(self, saga: Saga, now: datetime) -> Text:
+        title = Text(f"saga {saga.saga_id}  ", style="bold", end="")
+        title.append_text(plain(saga.name, "bold"))
+        title.append("  ")
+        title.append_text(state_badge(self, saga.state))
+        failure_style = self.get_component_rich_style("saga-panel--failure", partial=True)
+        lines = [
+            title,
+            _field("started", time_with_age(saga.started_at, now)),
+            _field("ended", time_with_age(saga.ended_at, now)),
+            _field("duration", f"{format_duration(saga.duration)}   "
+                               f"steps {saga.steps_done}/{saga.steps_total} done"),
+            _field("failure", plain(saga.failure_reason, failure_style)),
+            *_extra_lines(saga.extra),
+        ]
+        return _lines(lines)
+
+
+def in_flight_note(saga_state: str) -> str:
+    if saga_state == SagaState.RUNNING:
+        return "in flight: the saga has not ended (still running, or its launcher died)"
+    return f"IN FLIGHT: {IN_FLIGHT_NOTE}"
+
+
+class StepDetail(VerticalScroll, can_focus=False):
+    """The highlighted step: what it sent where, when, and what came back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "screen.focus_steps", "Back to steps"),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"step-detail--in-flight", "step-detail--failure"}
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="step-summary", markup=False)
+        yield PayloadBlock("cmd", id="step-cmd")
+        yield PayloadBlock("output", id="step-output")
+
+    def show_placeholder(self, message: str) -> None:
+        self.query_one("#step-summary", Static).update(Text(message, style="dim italic"))
+        for block in self.query(PayloadBlock):
+            block.show_payload(None)
+
+    def show_step(self, view: StepView, saga_state: str, now: datetime) -> None:
+        step = view.step
+        self.query_one("#step-summary", Static).update(self._summary(step, saga_state, now))
+        self.query_one("#step-cmd", PayloadBlock).show_payload(view.cmd)
+        never = "the step never reported back" if step.in_flight else "nothing stored"
+        self.query_one("#step-output", PayloadBlock).show_payload(view.output, missing=never)
+
+    def _summary(self, step: Step, saga_state: str, now: datetime) -> Text:
+        title = Text(f"step {step.step_index}  ", style="bold", end="")
+        title.append_text(plain(step.name, "bold"))
+        lines = [title]
+        if step.in_flight:
+            style = self.get_component_rich_style("step-detail--in-flight", partial=True)
+            lines.append(Text(f" {in_flight_note(saga_state)} ", style=style, end=""))
+        failure_style = self.get_component_rich_style("step-detail--failure", partial=True)
+        lines += [
+            _field("target", plain(step.target)),
+            _field("state", plain(step.state)),
+            _field("started", time_with_age(step.started_at, now)),
+            _field("ended", time_with_age(step.ended_at, now)),
+            _field("duration", format_duration(step.duration)),
+            _field("failure", plain(step.failure_reason, failure_style)),
+            *_extra_lines(step.extra),
+        ]
+        return _lines(lines)

@@ -1,0 +1,144 @@
+"""The state filter bar: every state with its live count, the active filter highlighted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Static
+
+from saga_inspector.store import ATTENTION_STATES, SagaState, StateCounts
+from saga_inspector.tui.text import plain, safe
+
+# Keys for states this tool does not know, in the order the file's counts list them.
+UNKNOWN_STATE_KEYS = ("6", "7", "8", "9")
+
+
+@dataclass(frozen=True, slots=True)
+class StateFilter:
+    """One choice in the bar: which states it shows (None = all) and the key that picks it."""
+
+    name: str  # stable id: "all", "attention", or the state itself
+    key: str
+    label: str
+    states: frozenset[str] | None
+
+    def empty_message(self, search: str | None) -> str:
+        what = {
+            "all": "no sagas",
+            "attention": "no sagas need attention",
+        }.get(self.name, f"no {self.label} sagas")
+        if search:
+            what = f"{what} match “{search}”"
+        elif self.name == "all":
+            what = f"{what} in this file"
+        return safe(what)
+
+
+ALL = StateFilter("all", "0", "all", None)
+ATTENTION = StateFilter("attention", "a", "needs attention", ATTENTION_STATES)
+KNOWN_FILTERS = (
+    ALL,
+    ATTENTION,
+    *(
+        StateFilter(state.value, str(n), state.value, frozenset({state.value}))
+        for n, state in enumerate(SagaState, start=1)
+    ),
+)
+
+
+def filters_for(counts: StateCounts | None) -> tuple[StateFilter, ...]:
+    """The known filters, then one per state the file holds that this tool does not know."""
+    unknown = counts.unknown_states if counts is not None else ()
+    extra = tuple(
+        StateFilter(state, UNKNOWN_STATE_KEYS[n] if n < len(UNKNOWN_STATE_KEYS) else "",
+                    state, frozenset({state}))
+        for n, state in enumerate(unknown)
+    )
+    return KNOWN_FILTERS + extra
+
+
+def filter_bindings() -> list[Binding]:
+    """The filter keys, for the screen that owns them (the bar itself never has focus)."""
+    known = [
+        Binding(f.key, f"filter('{f.name}')", f.label, show=False) for f in KNOWN_FILTERS
+    ]
+    unknown = [
+        Binding(key, f"filter_key('{key}')", "unknown state", show=False)
+        for key in UNKNOWN_STATE_KEYS
+    ]
+    return known + unknown
+
+
+class FilterChip(Static):
+    """One filter: its key, its name, its count. Clicking it picks it."""
+
+    def __init__(self, state_filter: StateFilter) -> None:
+        super().__init__(markup=False, classes="chip")
+        self.state_filter = state_filter
+        self.set_class(state_filter.name not in {f.name for f in KNOWN_FILTERS}, "-unknown")
+
+    def show_count(self, count: int | None) -> None:
+        text = Text(end="")
+        if self.state_filter.key:
+            text.append(f"{self.state_filter.key} ", style="bold")
+        text.append_text(plain(self.state_filter.label))
+        text.append(f" {count}" if count is not None else " …")
+        self.set_class(count == 0, "-zero")
+        self.update(text)
+
+    def on_click(self) -> None:
+        self.post_message(StateFilterBar.Picked(self.state_filter))
+
+
+class StateFilterBar(Horizontal):
+    """All, needs attention, each known state and any unknown one, each with a count."""
+
+    class Picked(Message):
+        def __init__(self, state_filter: StateFilter) -> None:
+            super().__init__()
+            self.state_filter = state_filter
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.filters: tuple[StateFilter, ...] = KNOWN_FILTERS
+        self.active: StateFilter = ALL
+        self.counts: StateCounts | None = None
+
+    def compose(self) -> ComposeResult:
+        for state_filter in self.filters:
+            yield FilterChip(state_filter)
+
+    def on_mount(self) -> None:
+        self._refresh_chips()
+
+    def show_counts(self, counts: StateCounts) -> None:
+        self.counts = counts
+        wanted = filters_for(counts)
+        if wanted != self.filters:
+            self.filters = wanted
+            self.remove_children()
+            self.mount_all(FilterChip(f) for f in wanted)
+            self.call_after_refresh(self._refresh_chips)
+        self._refresh_chips()
+
+    def set_active(self, state_filter: StateFilter) -> None:
+        self.active = state_filter
+        self._refresh_chips()
+
+    def _refresh_chips(self) -> None:
+        for chip in self.query(FilterChip):
+            state_filter = chip.state_filter
+            count = None if self.counts is None else self.counts.count(state_filter.states)
+            chip.show_count(count)
+            chip.set_class(state_filter == self.active, "-active")
+
+    def by_key(self, key: str) -> StateFilter | None:
+        return next((f for f in self.filters if f.key == key), None)
+
+    def by_name(self, name: str) -> StateFilter | None:
+        return next((f for f in self.filters if f.name == name), None)

@@ -1,0 +1,148 @@
+"""Snapshot tests of the dashboard's main states (pytest-textual-snapshot, 160x48).
+
+Deterministic: the demo data is seeded, the clock is pinned (ages), the time zone is UTC
+(local times) and the file is opened by a relative name (the header shows it).
+Update with `pytest tests/test_snapshots.py --snapshot-update`, then look at every SVG.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from saga_inspector.demo import write_demo
+from saga_inspector.tui.app import SagaInspectorApp, create_app
+from saga_inspector.tui.screens.error import ErrorScreen
+from saga_inspector.tui.screens.help import HelpScreen
+from saga_inspector.tui.screens.payload import PayloadScreen
+
+from .factory import LOOSE_DDL, SagaLogFactory
+from .test_app import NOW, hostile_saga, idle, mixed_log, wait_for
+
+SIZE = (160, 48)
+Driver = Callable[[Pilot], Awaitable[None]]
+
+
+@pytest.fixture(autouse=True)
+def fixed_place_and_zone(
+    make_log: SagaLogFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    # Files are opened by their bare name from their folder: the header shows no tmp path.
+    monkeypatch.chdir(make_log.folder)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def demo() -> Path:
+    return write_demo(Path("launcher-sagas.db"))
+
+
+def app_on(path: Path) -> SagaInspectorApp:
+    return create_app(Path(path.name), now=lambda: NOW)
+
+
+def keys(*pressed: str) -> Driver:
+    """Wait for the dashboard, then press keys, settling after each."""
+
+    async def drive(pilot: Pilot) -> None:
+        await idle(pilot)
+        for key in pressed:
+            await pilot.press(key)
+            await idle(pilot)
+
+    return drive
+
+
+def snap(snap_compare: Callable[..., bool], path: Path, drive: Driver) -> bool:
+    return snap_compare(app_on(path), terminal_size=SIZE, run_before=drive)
+
+
+def test_overview_of_the_demo(snap_compare: Callable[..., bool], demo: Path) -> None:
+    assert snap(snap_compare, demo, keys())
+
+
+def test_needs_attention_with_a_step_selected(
+    snap_compare: Callable[..., bool], demo: Path
+) -> None:
+    assert snap(snap_compare, demo, keys("a", "j", "j", "j", "enter", "k"))
+
+
+def test_in_flight_step_of_the_newest_recovered_saga(
+    snap_compare: Callable[..., bool], demo: Path
+) -> None:
+    assert snap(snap_compare, demo, keys("5", "enter"))
+
+
+def test_payload_focused(snap_compare: Callable[..., bool], demo: Path) -> None:
+    assert snap(snap_compare, demo, keys("5", "enter", "enter"))
+
+
+def test_search_results(snap_compare: Callable[..., bool], demo: Path) -> None:
+    assert snap(snap_compare, demo, keys("slash", *"pipe", "enter"))
+
+
+def test_empty_filter(snap_compare: Callable[..., bool], make_log: SagaLogFactory) -> None:
+    assert snap(snap_compare, mixed_log(make_log), keys("4"))
+
+
+def test_help_screen(snap_compare: Callable[..., bool], demo: Path) -> None:
+    async def drive(pilot: Pilot) -> None:
+        await idle(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), "help")
+
+    assert snap(snap_compare, demo, drive)
+
+
+def test_error_screen(snap_compare: Callable[..., bool], make_log: SagaLogFactory) -> None:
+    path = make_log.file_with(b"not a database, just text\n" * 100, name="notes.db")
+
+    async def drive(pilot: Pilot) -> None:
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ErrorScreen), "error")
+
+    assert snap(snap_compare, path, drive)
+
+
+def test_newer_schema_banner(snap_compare: Callable[..., bool], make_log: SagaLogFactory) -> None:
+    path = mixed_log(
+        make_log,
+        user_version=2,
+        sql=["ALTER TABLE launcher_saga ADD COLUMN owner TEXT",
+             "UPDATE launcher_saga SET owner = 'ops-team' WHERE saga_id = 6"],
+    )
+    assert snap(snap_compare, path, keys())
+
+
+def test_hostile_strings_are_shown_plainly(
+    snap_compare: Callable[..., bool], make_log: SagaLogFactory
+) -> None:
+    path = make_log([hostile_saga()], ddl=LOOSE_DDL)
+    assert snap(snap_compare, path, keys("enter", "k"))
+
+
+def test_large_payload_full_screen(
+    snap_compare: Callable[..., bool], make_log: SagaLogFactory
+) -> None:
+    from .factory import cleanup_saga
+
+    saga = cleanup_saga(1)
+    saga.steps[0].output_json = json.dumps(
+        {"event": "panes_reaped", "panes": [f"pane-{n:06d}" for n in range(12000)]})
+    path = make_log([saga])
+
+    async def drive(pilot: Pilot) -> None:
+        await idle(pilot)
+        pilot.app.screen.query_one("#step-output").focus()
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PayloadScreen), "viewer")
+
+    assert snap(snap_compare, path, drive)
