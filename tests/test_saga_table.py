@@ -665,3 +665,19 @@ def test_coming_back_to_a_far_place_needs_no_second_scan(make_log) -> None:
         assert store.scans == 2  # a reload reads the file afresh
 
     run_host(host, scenario)
+
+
+def test_enter_typed_before_the_first_rows_arrive_chooses_once_they_do(make_log) -> None:
+    store = GatedStore(SagaStore.open(make_log(numbered(30))), gated=ALL)
+    host = Host(store)
+
+    async def scenario(app: Host, pilot: Pilot[None]) -> None:
+        while not store.entered.is_set():
+            await pilot.pause()
+        await pilot.press("enter")  # the page is still held back: nothing to choose yet
+        assert app.last(SagaTable.Chosen) is None
+        store.release.set()
+        await settle(pilot, lambda: app.last(SagaTable.Chosen) is not None)
+        assert app.last(SagaTable.Chosen).saga.saga_id == 30
+
+    run_host(host, scenario)

@@ -29,7 +29,6 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from saga_inspector.report import format_duration, format_time
-from saga_inspector.sanitize import sanitize
 from saga_inspector.store import (
     PAGE_SIZE,
     Saga,
@@ -503,6 +502,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._total_announced = False
         self._pending, self._wanted = {0}, frozenset({0})
         self._restore, self._restore_page = place, None
+        self._choose_when_loaded = False
         self._cursor = place.position if place else 0
         self._update_virtual_size()
         if place is None:
@@ -768,6 +768,10 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         if settled and saga != self._posted:
             self._posted = saga
             self.post_message(self.Highlighted(self, saga))
+        if settled and self._choose_when_loaded:
+            self._choose_when_loaded = False
+            if saga is not None:
+                self.post_message(self.Chosen(self, saga))
 
     def _move_to(self, position: int) -> None:
         count = self._row_count()
@@ -817,6 +821,9 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         saga = self.highlighted_saga
         if saga is not None:
             self.post_message(self.Chosen(self, saga))
+        elif self._error is None and not self._loaded:
+            # `5` then enter typed faster than the first page arrives: choose once it does.
+            self._choose_when_loaded = True
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
@@ -869,7 +876,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _message(self) -> tuple[str, str] | None:
         """What to draw in place of rows (text, style class), or None to draw rows."""
         if self._error is not None:
-            return f"cannot read sagas: {sanitize(self._error.message)}", "saga-table--error"
+            return f"cannot read sagas: {self._error.message}", "saga-table--error"
         if self._query is None:
             return "", "saga-table--message"
         if not self._loaded and self._stale is None:
@@ -881,7 +888,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _message_line(self, y: int, width: int, message: str, style_name: str) -> Strip:
         if y != 1 + (self._view_rows() - 1) // 2:
             return Strip.blank(width, self.rich_style)
-        text = Text(message, style=self.rich_style + self._style(style_name))
+        text = plain(message, style=self.rich_style + self._style(style_name))
         text.truncate(width, overflow="ellipsis")
         text.align("center", width)
         return self._strip(text, width)
