@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 import subprocess
@@ -214,3 +215,65 @@ class SagaLogFactory:
         )
         subprocess.run([sys.executable, "-c", script, str(path)], check=True)
         return path
+
+
+# -- hostile and broken content (the safety suites) ---------------------------------------------
+
+# Each stored value below must reach a terminal as visible stand-ins, never as what it is.
+OSC_TITLE = "\x1b]0;pwned-title\x07"  # would retitle the terminal
+OSC_CLIPBOARD = "\x1b]52;c;cHduZWQ=\x07"  # would write "pwned" to the clipboard
+CLEAR_SCREEN = "\x1b[2J"
+C1_CSI = "\x9b31m"  # the one-byte CSI
+BIDI = "\u202eevil\u2066"  # right-to-left override, left-to-right isolate
+MARKUP = ("[/]", "[bold]", "[link=http://x]", "[TODO]")
+HOSTILE = (f"{OSC_TITLE} {OSC_CLIPBOARD} {CLEAR_SCREEN} {C1_CSI} del\x7f nul\x00 {BIDI} "
+           + " ".join(MARKUP))
+# The visible stand-ins the sanitiser gives each of them.
+HOSTILE_SHOWN = ("␛]0;pwned-title␇", "␛]52;c;cHduZWQ=␇", "␛[2J", "\\x9b31m", "del␡", "nul␀",
+                 "<U+202E>evil<U+2066>", *MARKUP)
+
+
+def hostile(label: str) -> str:
+    """A short hostile value for one column (long ones are cut in table cells)."""
+    return f"{label}{OSC_TITLE}[bold]{CLEAR_SCREEN}[/]"
+
+
+def hostile_sagas() -> list[SagaRow]:
+    """Hostile text in every column: a failed saga (its drain step in flight) and a saga in a
+    hostile state. Needs LOOSE_DDL (the launcher's CHECKs would refuse the odd states)."""
+    sagas = []
+    for saga_id, state in ((7, "failed"), (8, hostile("st"))):
+        saga = cleanup_saga(saga_id, state, drained=None, at=float(saga_id), reason=HOSTILE)
+        saga.name = hostile("nm")
+        saga.input_json = json.dumps({"closed_label": HOSTILE, "note": "[link=http://x]y[/link]"},
+                                     ensure_ascii=False)
+        saga.ended_at = hostile("end")
+        for step in saga.steps:
+            step.name = hostile("step")
+            step.target = hostile("tg")
+            step.failure_reason = HOSTILE
+            step.started_at = hostile("t0")
+        saga.steps[1].cmd_json = json.dumps({"cmd": HOSTILE}, ensure_ascii=False)
+        saga.steps[0].output_json = "not json " + HOSTILE
+        sagas.append(saga)
+    return sagas
+
+
+def add_rows_left_in_wal(path: Path, sagas: Iterable[SagaRow]) -> None:
+    """Add sagas (and their steps) to a closed log the way a killed launcher leaves them:
+    committed into the -wal, never checkpointed into the file."""
+    sagas = list(sagas)
+    rows = [(s.saga_id, s.name, s.state, s.started_at, s.ended_at, s.input_json,
+             s.failure_reason) for s in sagas]
+    steps = [(s.saga_id, t.step_index, t.name, t.state, t.cmd_json, t.target, t.started_at,
+              t.ended_at, t.output_json, t.failure_reason) for s in sagas for t in s.steps]
+    script = (
+        "import os, sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "conn.execute('PRAGMA wal_autocheckpoint=0')\n"
+        f"conn.executemany('INSERT INTO launcher_saga VALUES (?,?,?,?,?,?,?)', {rows!r})\n"
+        "conn.executemany('INSERT INTO launcher_saga_step VALUES (?,?,?,?,?,?,?,?,?,?)', "
+        f"{steps!r})\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True)

@@ -406,6 +406,8 @@ async def test_a_large_payload_shows_a_preview_and_opens_in_full(make_log: SagaL
         await idle(pilot)
         output = dashboard(app).query_one("#step-output", PayloadBlock)
         assert output.payload is not None and output.payload.truncated
+        assert output.payload.made is None  # the whole text is made when opened
+        assert output.payload.full == pretty_json(big)
         assert len(output.payload.full) > LARGE_PAYLOAD
         shown = str(output.render())
         assert len(shown) < LARGE_PAYLOAD // 4

@@ -15,6 +15,7 @@ from saga_inspector.store.payload import (
     ParsedJson,
     parse_json,
     pretty_json,
+    pretty_json_head,
     strict_json,
 )
 
@@ -167,3 +168,13 @@ def test_any_json_value_round_trips(value):
     assert parsed.ok
     assert parsed.value == value
     assert strict_loads(strict_json(parsed.value)) == value
+
+
+@given(JSON_VALUES, st.integers(0, 300))
+def test_the_head_of_pretty_json_is_its_first_characters(value, limit):
+    assert pretty_json_head(value, limit) == pretty_json(value)[:limit]
+
+
+def test_the_head_of_megabytes_is_made_without_the_rest():
+    value = {"rows": [{"id": n, "label": f"pane-{n}"} for n in range(200_000)]}
+    assert pretty_json_head(value, 100) == pretty_json(value)[:100]

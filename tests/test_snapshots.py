@@ -146,3 +146,30 @@ def test_large_payload_full_screen(
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, PayloadScreen), "viewer")
 
     assert snap(snap_compare, path, drive)
+
+
+def test_new_sagas_announced_and_the_file_gone(
+    snap_compare: Callable[..., bool], demo: Path
+) -> None:
+    """Live: three sagas arrived above the highlighted one (announced, not shifting it), then
+    the file was deleted (a banner; the rows stay; R offered)."""
+    from saga_inspector.demo import write_saga_log
+
+    from .factory import cleanup_saga
+
+    async def drive(pilot: Pilot) -> None:
+        await idle(pilot)
+        for key in ("j", "j"):
+            await pilot.press(key)
+        await idle(pilot)
+        write_saga_log(demo, [cleanup_saga(n, "running", at=n, drained=None)
+                              for n in (321, 322, 323)])
+        await pilot.press("r")
+        await wait_for(pilot, lambda: pilot.app.dashboard.counts.total == 323, "new sagas")
+        await idle(pilot)
+        for suffix in ("", "-wal", "-shm"):
+            demo.with_name(demo.name + suffix).unlink(missing_ok=True)
+        await wait_for(pilot, lambda: pilot.app.dashboard.trouble == "file gone", "gone")
+        await pilot.pause()
+
+    assert snap(snap_compare, demo, drive)

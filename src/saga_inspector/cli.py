@@ -18,12 +18,14 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
 from . import __version__
 from .demo import write_demo
 from .discovery import LEGACY_LOG, VERSIONED_LOGS, Candidate, find_saga_logs
+from .follow import DEFAULT_INTERVAL, follow_sagas, walk_sagas
 from .report import (
     detail_to_dict,
     format_time,
@@ -39,13 +41,12 @@ from .sanitize import sanitize
 from .store import (
     ATTENTION_STATES,
     KNOWN_SAGA_STATES,
-    PAGE_SIZE,
-    Saga,
     SagaQuery,
     SagaStore,
     StoreError,
     Timestamp,
 )
+from .store.payload import strict_json
 
 PROG = "saga-inspector"
 COMMANDS = ("demo", "stats", "list", "show")
@@ -53,10 +54,11 @@ DEFAULT_LIMIT = 50
 ATTENTION = "attention"
 EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
-USAGE = f"""{PROG} [DB] [--pick] [--demo]
+USAGE = f"""{PROG} [DB] [--pick] [--demo] [--immutable [--force]]
        {PROG} demo PATH
        {PROG} stats [DB] [--json]
        {PROG} list [DB] [--state S]... [--search TEXT] [--limit N] [--json]
+       {PROG} list [DB] [--state S]... [--limit N] --jsonl [--follow [--interval SECONDS]]
        {PROG} show [DB] SAGA_ID [--json]"""
 
 DESCRIPTION = """\
@@ -71,7 +73,9 @@ commands:
   list        sagas, newest first, filtered by state and text
   show        one saga with all its steps, the step in flight marked
 
-Wherever DB is expected, --demo uses a fresh demo log in a temporary folder instead.
+Wherever DB is expected, --demo uses a fresh demo log in a temporary folder instead,
+and --immutable reads DB as a snapshot that creates and changes no file at all (for
+read-only media, evidence copies, folders you cannot write).
 Without DB the log is looked for in
   ~/{LEGACY_LOG}
   ~/{VERSIONED_LOGS}
@@ -108,6 +112,11 @@ def _add_source(parser: argparse.ArgumentParser, *, db: bool = True) -> None:
                         help="read a fresh demo log in a temporary folder instead")
     parser.add_argument("--pick", action="store_true",
                         help="when several logs are found, ask which one to read")
+    parser.add_argument("--immutable", action="store_true",
+                        help="read a snapshot of the file alone: no -wal/-shm is created or "
+                             "read (refused when a -wal with rows lies beside it)")
+    parser.add_argument("--force", action="store_true",
+                        help="with --immutable: read the file even though its -wal is ignored")
 
 
 def _add_json(parser: argparse.ArgumentParser) -> None:
@@ -119,8 +128,29 @@ def _main_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, usage=USAGE, description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_source(parser)
+    _add_interval(parser, "how often the dashboard looks at the file for changes")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
+
+
+def _add_interval(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--interval", type=_seconds, metavar="SECONDS",
+                        help=f"{what} (default {DEFAULT_INTERVAL:g})")
+
+
+def _interval(options: argparse.Namespace) -> dict[str, float]:
+    """--interval as a keyword (none when not given: the default applies)."""
+    return {} if options.interval is None else {"interval": options.interval}
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0.05 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"give 0.05 to 3600 seconds, not {text}")
+    return value
 
 
 def _demo_parser() -> argparse.ArgumentParser:
@@ -154,6 +184,12 @@ def _list_parser() -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=_count, default=DEFAULT_LIMIT, metavar="N",
                         help=f"at most N sagas (default {DEFAULT_LIMIT}; 0 for all)")
     _add_json(parser)
+    parser.add_argument("--jsonl", action="store_true",
+                        help="one strict JSON object a line (the --json items), for streams")
+    parser.add_argument("--follow", action="store_true",
+                        help="with --jsonl: the --limit newest sagas oldest first, then each "
+                             "saga as it appears or changes state, until interrupted")
+    _add_interval(parser, "with --follow: how often to look at the file for changes")
     return parser
 
 
@@ -274,9 +310,17 @@ def _log_path(options: argparse.Namespace) -> Iterator[Path]:
         yield _discovered(options.pick)
 
 
+def _open_options(options: argparse.Namespace) -> dict[str, bool]:
+    """--immutable/--force as SagaStore.open's keywords (none when not asked for)."""
+    if options.force and not options.immutable:
+        raise CliError("--force only goes with --immutable")
+    return {"immutable": True, "force": options.force} if options.immutable else {}
+
+
 @contextmanager
 def _opened(options: argparse.Namespace) -> Iterator[SagaStore]:
-    with _log_path(options) as path, SagaStore.open(path) as store:
+    open_options = _open_options(options)
+    with _log_path(options) as path, SagaStore.open(path, **open_options) as store:
         yield store
 
 
@@ -300,7 +344,7 @@ def _dashboard(options: argparse.Namespace) -> int:
             if exc.name not in ("saga_inspector.tui", "textual", "rich"):
                 raise
             raise CliError(f"the dashboard cannot start: {exc}") from None
-        return run_dashboard(path)
+        return run_dashboard(path, **_interval(options), **_open_options(options))
 
 
 def _demo(options: argparse.Namespace) -> int:
@@ -349,28 +393,37 @@ def _warn_unknown_states(store: SagaStore, states: frozenset[str] | None) -> Non
                              f"(known states: {', '.join(sorted(KNOWN_SAGA_STATES))})")
 
 
-def _walk(store: SagaStore, query: SagaQuery, limit: int) -> Iterator[Saga]:
-    """Up to `limit` sagas (0: all), newest first, page by page by keyset. Each page is its own
-    short read: one transaction held over a long listing would stop the writer's checkpoints."""
-    older_than: int | None = None
-    remaining = limit or None
-    while True:
-        size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
-        page = store.sagas(query, older_than=older_than, limit=size)
-        yield from page
-        if remaining is not None:
-            remaining -= len(page)
-        if len(page) < size or remaining == 0:
-            return
-        older_than = page[-1].saga_id
+def _follow(options: argparse.Namespace, states: frozenset[str] | None) -> int:
+    """Stream sagas as JSON lines until interrupted; ctrl+c is the normal way to stop."""
+    if not options.jsonl or options.json or options.search:
+        raise CliError("--follow streams JSON lines: give it --jsonl (without --json or "
+                       "--search)")
+    opener = partial(SagaStore.open, **_open_options(options))
+    with _log_path(options) as path:
+        followed = follow_sagas(path, states=states, limit=options.limit, opener=opener,
+                                note=lambda message: _note("note", message),
+                                **_interval(options))
+        try:
+            for saga in followed:
+                sys.stdout.write(strict_json(saga_to_dict(saga)) + "\n")
+                sys.stdout.flush()
+        except KeyboardInterrupt:
+            followed.close()
+    return EXIT_OK
 
 
 def _list(options: argparse.Namespace) -> int:
+    if options.follow:
+        return _follow(options, _states(options.state))
     query = SagaQuery(states=_states(options.state), text=options.search or None)
     with _opened(options) as store:
         _warn_all(store.warnings)
         _warn_unknown_states(store, query.states)
-        sagas = _walk(store, query, options.limit)
+        sagas = walk_sagas(store, query, options.limit)
+        if options.jsonl:
+            for saga in sagas:
+                _out(strict_json(saga_to_dict(saga)))
+            return EXIT_OK
         if options.json:
             for chunk in json_array_chunks(saga_to_dict(saga) for saga in sagas):
                 sys.stdout.write(chunk)

@@ -1,11 +1,18 @@
 """The one connection recipe: read-only URI, an authorizer that allows reads only, a busy
-timeout, and SQLite's errors turned into sentences a person understands."""
+timeout, and SQLite's errors turned into sentences a person understands.
+
+Before connecting it decides, from `stat` alone (the file is never opened here), how to open:
+live (`mode=ro`, which may create `-wal`/`-shm` beside the file) or as a snapshot
+(`immutable=1`, which creates and touches nothing but ignores the `-wal`). See `plan_open`.
+"""
 
 from __future__ import annotations
 
 import os
+import pwd
 import sqlite3
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -43,24 +50,145 @@ def decode_text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="backslashreplace")
 
 
-def connect_read_only(path: Path, *, immutable: bool = False) -> sqlite3.Connection:
+class ReadOnlyConnection(sqlite3.Connection):
+    """The store's connection; `notes` says how it was opened when the operator should know
+    (a snapshot instead of a live read, a -wal left unread)."""
+
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Beside:
+    """What `stat` tells about a database and the files SQLite keeps beside it."""
+
+    owner: int  # uid owning the database file
+    wal_size: int | None  # bytes in `-wal`; None when there is none
+    shm_exists: bool
+
+    @property
+    def wal_has_rows(self) -> bool:
+        return bool(self.wal_size)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPlan:
+    immutable: bool
+    notes: tuple[str, ...] = ()
+
+
+def look_beside(path: Path, info: os.stat_result) -> Beside:
+    """The `-wal` and `-shm` next to `path` (as SQLite names them: beside the resolved file)."""
+    wal = _stat_or_none(sidecar(path, "-wal"))
+    shm = _stat_or_none(sidecar(path, "-shm"))
+    return Beside(owner=info.st_uid, wal_size=None if wal is None else wal.st_size,
+                  shm_exists=shm is not None)
+
+
+def sidecar(path: Path, suffix: str) -> Path:
+    resolved = path.resolve()
+    return resolved.with_name(resolved.name + suffix)
+
+
+def _stat_or_none(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
+
+
+def plan_open(path: Path, beside: Beside, *, immutable: bool, force: bool, euid: int) -> OpenPlan:
+    """How to open `path`, decided from stat results only; raises StoreError to refuse.
+
+    - `immutable` (asked for): a snapshot of the file alone. A `-wal` with content would be
+      ignored, and its rows silently missing: refused unless `force`.
+    - Otherwise live, unless that would create `-wal`/`-shm` owned by us beside a file owned
+      by someone else: those would then block its owner's launcher (it cannot write our
+      `-shm`), so it opens as a snapshot instead and says so. As root this never happens:
+      SQLite hands the files it creates to the database's owner.
+    """
+    wal = sidecar(path, "-wal")
+    if immutable:
+        if not beside.wal_has_rows:
+            return OpenPlan(immutable=True)
+        if not force:
+            raise StoreError(
+                ErrorKind.WAL_WOULD_BE_HIDDEN,
+                f"{path}: --immutable would not show the rows in {wal.name} beside it "
+                f"({_size(beside.wal_size)} the launcher wrote but never moved into the file); "
+                f"open it without --immutable to see them, or add --force to read the file "
+                f"alone anyway",
+            )
+        return OpenPlan(immutable=True, notes=(_unread_wal_note(wal, beside),))
+    would_create = beside.wal_size is None or not beside.shm_exists
+    if would_create and euid not in (0, beside.owner):
+        return OpenPlan(immutable=True, notes=_snapshot_notes(wal, beside, euid))
+    return OpenPlan(immutable=False)
+
+
+def _unread_wal_note(wal: Path, beside: Beside) -> str:
+    return (f"{wal.name} ({_size(beside.wal_size)}) is not read: sagas and steps written since "
+            f"the launcher last moved it into the file are missing")
+
+
+def _snapshot_notes(wal: Path, beside: Beside, euid: int) -> tuple[str, ...]:
+    missing = [name for name, present in (("-wal", beside.wal_size is not None),
+                                          ("-shm", beside.shm_exists)) if not present]
+    note = (
+        f"opened as a snapshot: the file belongs to {_user(beside.owner)}, and reading it live "
+        f"would create {' and '.join(missing)} beside it owned by you ({_user(euid)}), which "
+        f"would stop its launcher from writing; nothing was created, and changes made after "
+        f"opening are not seen"
+    )
+    if beside.wal_has_rows:
+        return (note, _unread_wal_note(wal, beside)
+                + f"; run as {_user(beside.owner)}, or copy both files, to see them")
+    return (note,)
+
+
+def _user(uid: int) -> str:
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (KeyError, OverflowError):
+        return f"uid {uid}"
+
+
+def _size(size: int | None) -> str:
+    size = size or 0
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
+def connect_read_only(
+    path: Path, *, immutable: bool = False, force: bool = False
+) -> ReadOnlyConnection:
     """Open `path` for reading only. Checks the path with stat, never opens the file itself:
-    closing our own descriptor would drop SQLite's locks for the whole process."""
-    check_path(path)
-    flags = "mode=ro&immutable=1" if immutable else "mode=ro"
+    closing our own descriptor would drop SQLite's locks for the whole process.
+
+    `immutable` reads a snapshot that creates and changes no file at all; `force` lets it
+    ignore a `-wal` with content. The connection's `notes` say when it chose a snapshot."""
+    info = check_path(path)
+    plan = plan_open(path, look_beside(path, info), immutable=immutable, force=force,
+                     euid=os.geteuid())
+    flags = "mode=ro&immutable=1" if plan.immutable else "mode=ro"
     uri = f"file:{quote(str(path.resolve()), safe='/')}?{flags}"
     try:
         conn = sqlite3.connect(
-            uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False,
+            factory=ReadOnlyConnection,
         )
     except sqlite3.Error as exc:
         raise translate_error(exc, path) from None
+    conn.notes = plan.notes
     conn.text_factory = decode_text
     conn.set_authorizer(read_only_authorizer)
     return conn
 
 
-def check_path(path: Path) -> None:
+def check_path(path: Path) -> os.stat_result:
+    """Refuse what is not a readable regular file of database size; its stat when it is."""
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -84,8 +212,16 @@ def check_path(path: Path) -> None:
             f"{path}: not a SQLite database (only {info.st_size} bytes; one is at least "
             f"{MIN_DATABASE_BYTES})",
         )
-    if not os.access(path, os.R_OK):
+    if not _may(path, os.R_OK):
         raise StoreError(ErrorKind.UNREADABLE, f"{path}: permission denied")
+    return info
+
+
+def _may(path: Path, mode: int) -> bool:
+    """os.access with the effective ids, as SQLite's own opens are checked (they differ
+    from the real ids in a setuid program, or one that dropped root with seteuid)."""
+    effective = os.access in os.supports_effective_ids
+    return os.access(path, mode, effective_ids=effective)
 
 
 def translate_error(exc: BaseException, path: Path) -> StoreError:
@@ -105,14 +241,46 @@ def translate_error(exc: BaseException, path: Path) -> StoreError:
             ErrorKind.BUSY, f"{path}: locked by a writer for more than {BUSY_TIMEOUT_S:g} s"
         )
     if "readonly database" in lowered or "read-only" in lowered:
-        return StoreError(
-            ErrorKind.UNREADABLE,
-            f"{path}: cannot be read here: SQLite needs to create its shared-memory file "
-            f"(-shm) beside the database, and this folder cannot be written; "
-            f"copy the file (with any -wal beside it) somewhere writable",
-        )
+        # The store never writes: this is SQLite failing to set up its -shm beside the file.
+        return cannot_read_live_here(path)
     if "not authorized" in lowered:
         return StoreError(ErrorKind.UNREADABLE, f"{path}: refused by the read-only guard ({text})")
     if "unable to open" in lowered:
+        if _shm_cannot_be_made(path):
+            # With rows in a -wal and no -shm, SQLite words the same trouble this way.
+            return cannot_read_live_here(path)
         return StoreError(ErrorKind.UNREADABLE, f"{path}: cannot be opened ({text})")
     return StoreError(ErrorKind.UNREADABLE, f"{path}: cannot be read ({text})")
+
+
+def _shm_cannot_be_made(path: Path) -> bool:
+    """The file is there, its -shm is not, and its folder cannot be written by us."""
+    if not path.is_file() or _stat_or_none(sidecar(path, "-shm")) is not None:
+        return False
+    return not _may(path.resolve().parent, os.W_OK)
+
+
+def cannot_read_live_here(path: Path) -> StoreError:
+    """SQLite's "attempt to write a readonly database" as a reader meets it: it needs a
+    shared-memory file (-shm) beside the log to read it while a launcher may write, and it
+    can neither create one here nor use the one there. Nothing was being written."""
+    shm = sidecar(path, "-shm")
+    wal = sidecar(path, "-wal")
+    wal_info = _stat_or_none(wal)
+    if _stat_or_none(shm) is None:
+        why = (f"SQLite needs to create {shm.name} beside it to read a log that a launcher may "
+               f"be writing, and this folder cannot be written by you")
+    else:
+        why = f"SQLite cannot use {shm.name} beside it (it cannot be written by you)"
+    if wal_info is not None and wal_info.st_size > 0:
+        advice = (f"{wal.name} beside it holds {_size(wal_info.st_size)} not yet in the file: "
+                  f"copy both files to a folder you can write and open the copy (--immutable "
+                  f"--force would read the file alone, without them)")
+    else:
+        advice = ("open it with --immutable to read it as a snapshot, which creates no file; "
+                  "or copy it to a folder you can write")
+    return StoreError(
+        ErrorKind.READ_ONLY_FOLDER,
+        f"{path}: cannot be read live here: {why} (SQLite calls this \"attempt to write a "
+        f"readonly database\", but nothing is written to the log); {advice}",
+    )

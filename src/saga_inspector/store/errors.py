@@ -14,6 +14,11 @@ class ErrorKind(enum.Enum):
     UNREADABLE = "cannot be read here"
     BUSY = "busy"
     CANCELLED = "cancelled"
+    # SQLite cannot keep its shared-memory file (-shm) beside the log: the folder is not
+    # writable by this user. A snapshot (--immutable) still reads it.
+    READ_ONLY_FOLDER = "cannot be read live here"
+    # --immutable asked for, and a -wal with rows not yet in the file lies beside it.
+    WAL_WOULD_BE_HIDDEN = "--immutable would hide rows"
 
 
 class StoreError(Exception):

@@ -10,11 +10,16 @@ from __future__ import annotations
 import heapq
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from .connection import connect_read_only, translate_error
+from .connection import (
+    BUSY_TIMEOUT_S,
+    connect_read_only,
+    read_only_authorizer,
+    translate_error,
+)
 from .errors import ErrorKind, StoreError
 from .models import Saga, SagaDetail, SagaQuery, SchemaInfo, StateCounts, Step, StoredValue
 from .schema import ATTENTION_STATES, LAUNCHER, LogFormat
@@ -23,6 +28,8 @@ PAGE_SIZE = 100
 ALL_SAGAS = SagaQuery()
 # SQLite's integer range: every saga id lies within it.
 _MIN_ID, _MAX_ID = -(2**63), 2**63 - 1
+# Ids bound in one `IN (...)` list: well under SQLite's limit on parameters.
+_ID_CHUNK = 500
 
 
 def _ident(name: str) -> str:
@@ -52,6 +59,11 @@ def _bindable(value: object) -> object:
     if isinstance(value, str):
         return value.encode("utf-8", "backslashreplace").decode("utf-8")
     return value
+
+
+def _marks(count: int) -> str:
+    """`?, ?, ?`: the parameters of an `IN (...)` list."""
+    return ", ".join("?" * count)
 
 
 def _like_pattern(text: str) -> str:
@@ -88,14 +100,16 @@ class SagaStore:
         self.warnings: tuple[str, ...] = tuple(self._schema_warnings())
 
     @classmethod
-    def open(cls, path: str | Path, *, immutable: bool = False) -> SagaStore:
+    def open(cls, path: str | Path, *, immutable: bool = False, force: bool = False) -> SagaStore:
         path = Path(path).expanduser()
-        conn = connect_read_only(path, immutable=immutable)
+        conn = connect_read_only(path, immutable=immutable, force=force)
         try:
-            return cls(path, conn, LAUNCHER)
+            store = cls(path, conn, LAUNCHER)
         except BaseException:
             conn.close()
             raise
+        store.warnings = (*conn.notes, *store.warnings)  # how it was opened, first
+        return store
 
     def close(self) -> None:
         with self._lock:
@@ -274,12 +288,42 @@ class SagaStore:
         """SQLite's `data_version`: changes whenever another connection commits."""
         return _int(self._rows("PRAGMA data_version")[0][0])
 
-    def changed(self) -> bool:
-        """Whether another connection committed since the last call (True the first time)."""
-        version = self.data_version()
+    def changed(self, *, lock_wait: float | None = None) -> bool:
+        """Whether another connection committed since the last call (True the first time).
+
+        `lock_wait`: wait at most this many seconds for a writer's lock (instead of the
+        connection's usual busy timeout) before raising BUSY: a poll says "waiting" soon
+        instead of holding the store for seconds."""
+        with self._lock_wait(lock_wait):
+            version = self.data_version()
         changed = version != self._last_data_version
         self._last_data_version = version
         return changed
+
+    @contextmanager
+    def _lock_wait(self, seconds: float | None) -> Iterator[None]:
+        if seconds is None:
+            yield
+            return
+        with self._lock:
+            self._set_busy_timeout(seconds)
+            try:
+                yield
+            finally:
+                self._set_busy_timeout(BUSY_TIMEOUT_S)
+
+    def _set_busy_timeout(self, seconds: float) -> None:
+        # The authorizer refuses every pragma given a value; busy_timeout only sets how long
+        # this connection waits for another's lock and writes nothing, so it is let through
+        # here alone, with a value of our own making.
+        try:
+            self._conn.set_authorizer(None)
+            try:
+                self._conn.execute(f"PRAGMA busy_timeout = {max(0, round(seconds * 1000))}")
+            finally:
+                self._conn.set_authorizer(read_only_authorizer)
+        except sqlite3.Error as exc:  # e.g. the store was closed meanwhile (file reopened)
+            raise translate_error(exc, self.path) from None
 
     def counts(self) -> StateCounts:
         """Sagas per state. Kept until another connection commits: at a million sagas the
@@ -333,6 +377,63 @@ class SagaStore:
     def oldest(self, query: SagaQuery = ALL_SAGAS, *, limit: int = PAGE_SIZE) -> list[Saga]:
         """The last page: the `limit` oldest matching sagas, newest first."""
         return self._keyset(query, None, None, limit, from_oldest=True)
+
+    # -- following a file as it is written ------------------------------------------------
+
+    def newest_id(self) -> int | None:
+        """The highest saga id in the file (None when it holds no saga)."""
+        saga_id = _ident(self._format.saga_columns["saga_id"])
+        rows = self._rows(f"SELECT max({saga_id}) FROM {_ident(self._format.saga_table)}")
+        return None if rows[0][0] is None else _int(rows[0][0])
+
+    def saga_states(
+        self, ids: Iterable[int] | None = None, *, excluding: Collection[str] = ()
+    ) -> dict[int, str]:
+        """The state of each saga of `ids` (None: of every saga) by id, leaving out sagas in
+        a state of `excluding` and ids not in the file. Reads ids and states only (by primary
+        key, or the state index): the cheap way to tell which sagas changed state."""
+        fmt = self._format
+        saga_id, state = (_ident(fmt.saga_columns[f]) for f in ("saga_id", "state"))
+        select = f"SELECT {saga_id}, {state} FROM {_ident(fmt.saga_table)} WHERE 1"
+        params: list[object] = []
+        if excluding:
+            select += f" AND {state} NOT IN ({_marks(len(excluding))})"
+            params += sorted(excluding)
+        found: dict[int, str] = {}
+        with self.snapshot():
+            for chunk in self._id_chunks(ids):
+                where = "" if chunk is None else f" AND {saga_id} IN ({_marks(len(chunk))})"
+                for row_id, row_state in self._rows(select + where, [*params, *(chunk or ())]):
+                    found[_int(row_id)] = _text(row_state) or ""
+        return found
+
+    def sagas_by_id(self, ids: Iterable[int]) -> list[Saga]:
+        """The sagas of `ids` that are in the file, newest first (as `sagas` gives them)."""
+        fmt = self._format
+        select, select_params, extra = self._saga_select(with_extra=False)
+        saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
+        found: list[Saga] = []
+        with self.snapshot():
+            for chunk in self._id_chunks(ids):
+                if not chunk:
+                    continue
+                rows = self._rows(
+                    f"SELECT {select} FROM {_ident(fmt.saga_table)} s "
+                    f"WHERE {saga_id} IN ({_marks(len(chunk))})",
+                    [*select_params, *chunk],
+                )
+                found += (self._saga_from_row(row, extra) for row in rows)
+        return sorted(found, key=lambda saga: saga.saga_id, reverse=True)
+
+    @staticmethod
+    def _id_chunks(ids: Iterable[int] | None) -> Iterator[list[int] | None]:
+        """`ids` in lists short enough to bind (None: one pass over every saga)."""
+        if ids is None:
+            yield None
+            return
+        wanted = sorted({saga_id for saga_id in ids if _MIN_ID <= saga_id <= _MAX_ID})
+        for start in range(0, len(wanted), _ID_CHUNK):
+            yield wanted[start:start + _ID_CHUNK]
 
     def _keyset(
         self,

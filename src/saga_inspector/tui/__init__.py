@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from saga_inspector.follow import DEFAULT_INTERVAL
 
-def run_dashboard(path: Path) -> int:
-    """Run the dashboard on one saga log; 0 after `q`, 2 when the file cannot be read."""
+
+def run_dashboard(path: Path, *, immutable: bool = False, force: bool = False,
+                  interval: float = DEFAULT_INTERVAL) -> int:
+    """Run the dashboard on one saga log; 0 after `q`, 2 when the file cannot be read.
+    `immutable`/`force` open it as a snapshot (see SagaStore.open); `interval` is the
+    seconds between looks at the file for changes."""
     from .app import create_app
 
-    app = create_app(path)
+    app = create_app(path, immutable=immutable, force=force, interval=interval)
     app.run()
     return app.return_code or 0
 

@@ -1,11 +1,15 @@
 """The dashboard app, built by `create_app` for both `run_dashboard` and the tests.
 
 The app opens the store in a worker (the screen shows a loading state meanwhile), hands it
-to the dashboard screen, or shows the error screen when the file cannot be read.
+to the dashboard screen, or shows the error screen when the file cannot be read. While a
+writer's lock keeps the file from being read it waits, and says so. Reopening (the file was
+deleted or replaced while shown) hands the new store over the same way; if that fails, the
+dashboard keeps what it shows.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
@@ -17,14 +21,19 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
+from textual.worker import get_current_worker
 
-from saga_inspector.store import SagaStore, StoreError
+from saga_inspector.follow import DEFAULT_INTERVAL, FileIdentity
+from saga_inspector.store import ErrorKind, SagaStore, StoreError
 
 from .screens.dashboard import Clock, DashboardScreen
 from .screens.error import EXIT_UNREADABLE, ErrorScreen
 from .screens.help import HelpScreen
-from .text import markup_literal
+from .text import markup_literal, safe
 from .widgets.state_filter import StateFilterBar
+
+# Between attempts to open a file a writer keeps locked (each waits the busy timeout too).
+_OPEN_RETRY_PAUSE = 0.25
 
 
 def wall_clock() -> datetime:
@@ -32,15 +41,22 @@ def wall_clock() -> datetime:
 
 
 class StoreOpened(Message):
-    def __init__(self, store: SagaStore) -> None:
+    def __init__(self, store: SagaStore, opened: FileIdentity | None, again: bool) -> None:
         super().__init__()
         self.store = store
+        self.opened = opened  # which file the path named as it was opened
+        self.again = again  # reopened while the dashboard showed the file
 
 
 class StoreFailed(Message):
-    def __init__(self, error: StoreError) -> None:
+    def __init__(self, error: StoreError, again: bool) -> None:
         super().__init__()
         self.error = error
+        self.again = again
+
+
+class StoreWaiting(Message):
+    """A writer's lock keeps the file from being opened; the open tries again."""
 
 
 class SagaInspectorApp(App[None]):
@@ -54,39 +70,74 @@ class SagaInspectorApp(App[None]):
     ]
 
     def __init__(self, path: Path, *, now: Clock = wall_clock,
-                 opener: Callable[[Path], SagaStore] = SagaStore.open) -> None:
+                 opener: Callable[[Path], SagaStore] = SagaStore.open,
+                 interval: float = DEFAULT_INTERVAL) -> None:
         super().__init__()
         self.path = path
         self.now = now
+        self.interval = interval
         self.store: SagaStore | None = None
         self.failed: StoreError | None = None
         self._opener = opener
 
     def get_default_screen(self) -> Screen:
-        return DashboardScreen(self.path, self.now)
+        return DashboardScreen(self.path, self.now, self.interval)
 
     @on(DashboardScreen.Ready)
     def _dashboard_ready(self) -> None:
         self.open_store()
 
+    @on(DashboardScreen.Reopen)
+    def _reopen(self) -> None:
+        self.open_store(again=True)
+
     @work(thread=True, exclusive=True, group="open")
-    def open_store(self) -> None:
-        try:
-            store = self._opener(self.path)
-        except StoreError as error:
-            self.post_message(StoreFailed(error))
-            return
-        self.post_message(StoreOpened(store))
+    def open_store(self, *, again: bool = False) -> None:
+        # Which file the path names, taken before opening: if another replaces it meanwhile,
+        # the next look at the path says so (the safe way round).
+        opened = FileIdentity.of(self.path)
+        while True:
+            try:
+                store = self._opener(self.path)
+                break
+            except StoreError as error:
+                if error.kind is not ErrorKind.BUSY or get_current_worker().is_cancelled:
+                    self.post_message(StoreFailed(error, again))
+                    return
+                # The open waited its busy timeout for a writer's lock: say so, try again.
+                self.post_message(StoreWaiting())
+                time.sleep(_OPEN_RETRY_PAUSE)
+        store.changed()  # the baseline the dashboard's looks at the file compare with
+        self.post_message(StoreOpened(store, opened, again))
 
     @on(StoreOpened)
     def _store_opened(self, message: StoreOpened) -> None:
-        self.store = message.store
-        self.dashboard.attach(message.store)
+        previous, self.store = self.store, message.store
+        if message.again:
+            self.dashboard.reattach(message.store, message.opened)
+        else:
+            self.dashboard.attach(message.store, message.opened)
+        if previous is not None:
+            self.close_store(previous)
+
+    @work(thread=True, group="close")
+    def close_store(self, store: SagaStore) -> None:
+        store.interrupt()  # a read still running on it ends now (its answer is not wanted)
+        store.close()
 
     @on(StoreFailed)
     def _store_failed(self, message: StoreFailed) -> None:
+        if message.again:  # the dashboard keeps what it shows
+            self.dashboard.notify(safe(message.error.message), title="cannot reopen the file",
+                                  severity="error", timeout=10, markup=False)
+            return
         self.failed = message.error
+        self.dashboard.open_failed()
         self.push_screen(ErrorScreen(message.error))
+
+    @on(StoreWaiting)
+    def _store_waiting(self) -> None:
+        self.dashboard.waiting_to_open()
 
     @property
     def dashboard(self) -> DashboardScreen:
@@ -135,6 +186,12 @@ class SagaInspectorApp(App[None]):
                             screen.action_clear_search)
         yield SystemCommand("Refresh", "Re-read counts, sagas and steps (r)",
                             screen.action_refresh)
+        yield SystemCommand("Follow newest", "Keep the newest saga highlighted as sagas "
+                            "arrive; again to stop (f)", screen.action_follow)
+        yield SystemCommand("Pause refresh", "Stop looking at the file for changes; again "
+                            "to resume (p)", screen.action_pause)
+        yield SystemCommand("Reopen the file", "Open the file at the path again, after it "
+                            "was deleted or replaced (R)", screen.action_reopen)
         yield SystemCommand("Copy saga as JSON", "The highlighted saga with its steps (y)",
                             screen.action_copy_saga)
         yield SystemCommand("Go to steps", "The highlighted saga's steps (enter)",
@@ -144,6 +201,10 @@ class SagaInspectorApp(App[None]):
         yield SystemCommand("Go to sagas", "The saga table (escape)", screen.action_focus_table)
 
 
-def create_app(path: Path, *, now: Clock = wall_clock) -> SagaInspectorApp:
-    """The dashboard on the saga log at `path`; `now` pins the clock (ages) for tests."""
-    return SagaInspectorApp(Path(path), now=now)
+def create_app(path: Path, *, now: Clock = wall_clock, immutable: bool = False,
+               force: bool = False, interval: float = DEFAULT_INTERVAL) -> SagaInspectorApp:
+    """The dashboard on the saga log at `path`; `now` pins the clock (ages) for tests.
+    `immutable`/`force` are SagaStore.open's (a snapshot that creates no file); `interval`
+    is the seconds between looks at the file for changes."""
+    opener = partial(SagaStore.open, immutable=immutable, force=force)
+    return SagaInspectorApp(Path(path), now=now, opener=opener, interval=interval)

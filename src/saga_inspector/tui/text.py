@@ -10,7 +10,6 @@ from __future__ import annotations
 from rich.highlighter import JSONHighlighter
 from rich.style import StyleType
 from rich.text import Text
-from textual.markup import escape
 
 from saga_inspector.report import MISSING
 from saga_inspector.sanitize import sanitize
@@ -45,5 +44,10 @@ def json_highlighter() -> JSONHighlighter:
 
 def markup_literal(value: object) -> str:
     """A stored value for the few places Textual takes only markup strings (command palette
-    titles): sanitised, then escaped so that it shows as written."""
-    return escape(sanitize(value))
+    titles): sanitised, then escaped so that it shows exactly as written.
+
+    Every `[` is escaped, not only those that look like tags (as `textual.markup.escape`
+    does): a `[` that opens no valid tag keeps the escapes after it, so `[2J[/]` showed as
+    `[2J\\[/]`, and backslashes before a bracket were doubled. With every `[` escaped no
+    tag can open, and the parser's one unescape (`\\[` to `[`) gives the text back."""
+    return sanitize(value).replace("[", "\\[")

@@ -14,7 +14,13 @@ from rich.text import Text
 
 from saga_inspector.report import detail_to_dict, format_time
 from saga_inspector.store import SagaDetail, Step, Timestamp
-from saga_inspector.store.payload import parse_json, pretty_json, strict_json
+from saga_inspector.store.payload import (
+    ParsedJson,
+    parse_json,
+    pretty_json,
+    pretty_json_head,
+    strict_json,
+)
 
 from .text import json_text, plain, safe
 
@@ -28,15 +34,25 @@ class Payload:
     """One JSON payload (input, cmd or output), ready to show, copy or open in full."""
 
     label: str
-    full: str | None  # sanitised text of the whole value; None when nothing is stored
+    raw: str | None  # as stored; None when nothing is
     preview: Text
     size: int  # bytes stored
     note: str | None = None  # why it is not shown as JSON
     truncated: bool = False
+    parsed: ParsedJson | None = None
+    made: str | None = None  # the whole text, when it was cheap enough to make at once
 
     @property
     def present(self) -> bool:
-        return self.full is not None
+        return self.raw is not None
+
+    @property
+    def full(self) -> str | None:
+        """Sanitised text of the whole value (None when nothing is stored). For a large
+        payload it is made here, when opened or copied: a second for many megabytes."""
+        if self.raw is None or self.made is not None:
+            return self.made
+        return _whole_text(self.raw, self.parsed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +67,12 @@ class SagaView:
     detail: SagaDetail
     input: Payload
     steps: tuple[StepView, ...]
-    as_json: str  # the saga with its steps, for the clipboard
+
+    @property
+    def as_json(self) -> str:
+        """The saga with its steps, for the clipboard: made when copied, since it writes
+        every payload again (seconds for megabytes, on every highlight otherwise)."""
+        return safe(strict_json(detail_to_dict(self.detail), indent=2), multiline=True)
 
     @property
     def saga_id(self) -> int:
@@ -75,20 +96,30 @@ def _preview(full: str) -> str:
     return head[:cut] if cut > PREVIEW_CHARS // 2 else head
 
 
+def _whole_text(raw: str, parsed: ParsedJson | None) -> str:
+    if parsed is not None and parsed.ok:
+        return safe(pretty_json(parsed.value), multiline=True)
+    return safe(raw, multiline=True)
+
+
 def prepare_payload(label: str, raw: str | None) -> Payload:
-    """Parse, pretty-print and sanitise one stored payload; large ones get a preview."""
+    """Parse and sanitise one stored payload, pretty-printed; a large one gets a preview
+    made from the head of its text only (the whole text is made when it is opened)."""
     if raw is None:
         return Payload(label, None, plain(None), 0)
     size = len(raw.encode("utf-8", errors="surrogatepass"))
     parsed = parse_json(raw)
-    if parsed.ok:
-        full = safe(pretty_json(parsed.value), multiline=True)
+    made = None
+    if len(raw) > LARGE_PAYLOAD:
+        # Pretty text is never shorter than compact text: this one is shown in part.
+        head = pretty_json_head(parsed.value, PREVIEW_CHARS) if parsed.ok else raw[:PREVIEW_CHARS]
+        shown, truncated = _preview(safe(head, multiline=True)), True
     else:
-        full = safe(raw, multiline=True)
-    truncated = len(full) > LARGE_PAYLOAD
-    shown = _preview(full) if truncated else full
+        made = _whole_text(raw, parsed)
+        truncated = len(made) > LARGE_PAYLOAD
+        shown = _preview(made) if truncated else made
     preview = json_text(shown) if parsed.ok else plain(shown, multiline=True)
-    return Payload(label, full, preview, size, parsed.error, truncated)
+    return Payload(label, raw, preview, size, parsed.error, truncated, parsed, made)
 
 
 def prepare_saga(detail: SagaDetail) -> SagaView:
@@ -98,8 +129,7 @@ def prepare_saga(detail: SagaDetail) -> SagaView:
                  prepare_payload("output", step.output_json))
         for step in detail.steps
     )
-    as_json = safe(strict_json(detail_to_dict(detail), indent=2), multiline=True)
-    return SagaView(detail, prepare_payload("input", detail.saga.input_json), steps, as_json)
+    return SagaView(detail, prepare_payload("input", detail.saga.input_json), steps)
 
 
 def format_age(moment: datetime | None, now: datetime) -> str:

@@ -2,6 +2,11 @@
 
 Every read of the store runs in a thread worker; results come back as messages and are
 applied here, on the UI thread, which never calls the store itself.
+
+Live: every `interval` seconds a worker looks at the file (a stat and `PRAGMA data_version`);
+when a writer committed, counts, rows and the open saga's steps are read again in place. A
+writer's lock, or the file deleted or replaced, is said in the header (and the banner), and
+what is shown stays until the file can be read again or is reopened (`R`).
 """
 
 from __future__ import annotations
@@ -18,21 +23,25 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
-from saga_inspector.store import Saga, SagaQuery, SagaStore, StateCounts
+from saga_inspector.follow import DEFAULT_INTERVAL, FileIdentity, FileState
+from saga_inspector.store import ErrorKind, Saga, SagaQuery, SagaStore, StateCounts
 from saga_inspector.tui.screens.reads import (
     CountsLoaded,
     DetailLoaded,
+    Polled,
     ReadFailed,
     read_counts,
     read_detail,
+    read_poll,
 )
 from saga_inspector.tui.text import plain, safe
 from saga_inspector.tui.views import SagaView
 from saga_inspector.tui.widgets.detail_pane import SagaPanel, StepDetail
-from saga_inspector.tui.widgets.header import InspectorHeader, WarningBanner
+from saga_inspector.tui.widgets.header import InspectorHeader, LiveStatus, WarningBanner
 from saga_inspector.tui.widgets.payload import PayloadBlock
 from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.search_bar import SearchBar
@@ -46,6 +55,15 @@ from saga_inspector.tui.widgets.step_list import StepList
 
 Clock = Callable[[], datetime]
 
+WAITING = "waiting for the writer's lock"
+# What the banner says when the file is no longer the one shown ({name}: the file's name).
+_LOST = {
+    FileState.GONE: ("file gone", "{name} was deleted or renamed: the sagas shown are the "
+                     "last ones read. R opens whatever file is at that path again."),
+    FileState.REPLACED: ("file replaced", "{name} was replaced by another file: the sagas "
+                         "shown are the old file's, as last read. R opens the new one."),
+}
+
 
 class DashboardScreen(Screen[None]):
     AUTO_FOCUS = "#sagas"
@@ -53,6 +71,9 @@ class DashboardScreen(Screen[None]):
         Binding("slash", "search", "Search", key_display="/"),
         Binding("escape", "clear_search", "Clear search"),
         Binding("r", "refresh", "Refresh"),
+        Binding("f", "follow", "Follow"),
+        Binding("p", "pause", "Pause"),
+        Binding("R", "reopen", "Reopen file"),
         Binding("y", "copy_saga", "Copy saga"),
         *filter_bindings(),
     ]
@@ -60,11 +81,23 @@ class DashboardScreen(Screen[None]):
     class Ready(Message):
         """Composed and mounted: the app may open the store and hand it over."""
 
-    def __init__(self, path: Path, now: Clock) -> None:
+    class Reopen(Message):
+        """The operator asked to open the file at the path again (R)."""
+
+    def __init__(self, path: Path, now: Clock, interval: float = DEFAULT_INTERVAL) -> None:
         super().__init__()
         self.path = path
         self._clock = now
+        self.interval = interval  # seconds between looks at the file
         self.store: SagaStore | None = None
+        self._opened: FileIdentity | None = None  # which file the path named when opened
+        self.following = False
+        self.paused = False
+        self.refreshed_at: datetime | None = None
+        self.trouble: str | None = None  # what keeps the file from being read now
+        self._refresh_owed = False  # a change seen while the table was still reading
+        self._poll_timer: Timer | None = None
+        self._poll_worker: Worker[None] | None = None
         self.counts: StateCounts | None = None
         self.active: StateFilter = ALL
         self.search = ""
@@ -118,15 +151,41 @@ class DashboardScreen(Screen[None]):
 
     # -- the store arrives ------------------------------------------------------------------
 
-    def attach(self, store: SagaStore) -> None:
-        """The store opened (in the app's worker): show its first page and counts."""
-        self.store = store
+    def attach(self, store: SagaStore, opened: FileIdentity | None = None) -> None:
+        """The store opened (in the app's worker): show its first page and counts, then keep
+        looking at the file for changes."""
+        self.store, self._opened = store, opened
         self.query_one(SagaTable).loading = False
         self.query_one(InspectorHeader).show_store(store, None)
         self.query_one(WarningBanner).show_warnings(store)
         self._clear_detail("no saga highlighted")
         self._apply_query()
         self.load_counts(store)
+        self._set_trouble(None)
+        if self._poll_timer is None:
+            self._poll_timer = self.set_interval(self.interval, self._poll_tick)
+
+    def reattach(self, store: SagaStore, opened: FileIdentity | None) -> None:
+        """The file reopened: the same filter and search over the new store, at the same
+        saga when it has it; what was drawn stays until its rows arrive."""
+        self.store, self._opened = store, opened
+        self.query_one(InspectorHeader).show_store(store, self.counts)
+        self.query_one(WarningBanner).show_warnings(store)
+        self._set_trouble(None)
+        self.query_one(SagaTable).switch_store(store)
+        self.load_counts(store)
+        if self.highlighted is not None:
+            self.load_detail(store, self.highlighted.saga_id)
+
+    def waiting_to_open(self) -> None:
+        """The app's open waits for a writer's lock."""
+        self._set_trouble(WAITING)
+
+    def open_failed(self) -> None:
+        """The file cannot be opened (the error screen says why): nothing is loading any
+        more, and nothing under the error screen keeps redrawing."""
+        self.query_one(SagaTable).loading = False
+        self.query_one(InspectorHeader).show_state("cannot be opened")
 
     def _query(self) -> SagaQuery:
         return SagaQuery(self.active.states, self.search or None)
@@ -137,7 +196,7 @@ class DashboardScreen(Screen[None]):
         table = self.query_one(SagaTable)
         table.empty_message = self.active.empty_message(self.search or None)
         self._set_table_title(None)
-        table.show(self.store, self._query())
+        table.show(self.store, self._query(), at_newest=self.following)
 
     def _set_table_title(self, total: int | None) -> None:
         title = Text("sagas · ", end="")
@@ -159,6 +218,10 @@ class DashboardScreen(Screen[None]):
     def load_detail(self, store: SagaStore, saga_id: int) -> None:
         self._answer(read_detail(store, saga_id))
 
+    @work(thread=True, exclusive=True, group="poll")
+    def poll_file(self, store: SagaStore, opened: FileIdentity | None) -> None:
+        self._answer(read_poll(store, opened))
+
     def _answer(self, message: Message) -> None:
         """From a worker: post its result unless a newer request superseded it."""
         if not get_current_worker().is_cancelled:
@@ -170,12 +233,77 @@ class DashboardScreen(Screen[None]):
         self.query_one(StateFilterBar).show_counts(message.counts)
         if self.store is not None:
             self.query_one(InspectorHeader).show_store(self.store, message.counts)
+        self._mark_refreshed()
 
     @on(ReadFailed)
     def _read_failed(self, message: ReadFailed) -> None:
+        kind = message.error.kind
+        if kind is ErrorKind.CANCELLED:  # superseded, or the app is closing: nothing to say
+            return
+        if kind is ErrorKind.BUSY:  # a writer's lock: the next look at the file catches up
+            self._set_trouble(WAITING)
+            return
         # Store messages quote paths and SQLite's words: shown as text, never markup.
         self.notify(safe(message.error.message), title=f"cannot read {message.what}",
                     severity="error", timeout=10, markup=False)
+
+    # -- live: looking at the file for changes ----------------------------------------------
+
+    def _poll_tick(self) -> None:
+        if self.store is None or self.paused:
+            return
+        if self._poll_worker is not None and self._poll_worker.is_running:
+            return  # the last look is not back yet (a writer's lock): never pile them up
+        self._poll_worker = self.poll_file(self.store, self._opened)
+
+    @on(Polled)
+    def _polled(self, message: Polled) -> None:
+        if message.store is not self.store or self.paused:
+            return  # a look at a file since reopened, or one taken before a pause
+        result = message.result
+        if result.file is not FileState.PRESENT:
+            trouble, said = _LOST[result.file]
+            self._set_trouble(trouble, said.format(name=self.path.name))
+        elif result.waiting is not None:
+            self._set_trouble(WAITING)
+        elif result.error is not None:
+            self._set_trouble("file unreadable", f"{result.error.message}: the sagas shown "
+                              "are the last ones read. R opens the file again.")
+        else:
+            recovered = self.trouble is not None  # read nothing meanwhile: read it all now
+            self._set_trouble(None)
+            if result.changed or recovered or self._refresh_owed:
+                self._refresh_live()
+            else:
+                self._mark_refreshed()
+
+    def _refresh_live(self) -> None:
+        """Read again what changed, unless the table is still busy with its last read (a
+        newer reload would supersede it, and under a busy writer nothing would settle)."""
+        if self.query_one(SagaTable).reading:
+            self._refresh_owed = True
+            return
+        self._refresh_owed = False
+        self.action_refresh()
+
+    def _mark_refreshed(self) -> None:
+        self.refreshed_at = self.now
+        self._show_live()
+
+    def _set_trouble(self, trouble: str | None, banner: str | None = None) -> None:
+        """What keeps the file from being read (None: nothing), in the header; the banner
+        says more when the file itself is gone or unreadable."""
+        self.trouble = trouble
+        banner_was = self.query_one(WarningBanner).trouble
+        self.query_one(WarningBanner).show_trouble(banner)
+        self._show_live()
+        if banner != banner_was:
+            self.refresh_bindings()  # R is offered while the banner says what is wrong
+
+    def _show_live(self) -> None:
+        mode = "paused" if self.paused else "following" if self.following else "live"
+        live = LiveStatus(mode, self.refreshed_at, self.trouble)
+        self.query_one(InspectorHeader).show_live(live)
 
     # -- the table --------------------------------------------------------------------------
 
@@ -192,6 +320,10 @@ class DashboardScreen(Screen[None]):
     def _saga_highlighted(self, message: SagaTable.Highlighted) -> None:
         saga = message.saga
         self.highlighted = saga
+        if self.following and message.saga_table.cursor_row != 0:
+            # Following keeps the newest saga highlighted: the operator moved off it.
+            self._set_following(False)
+            self.notify("stopped following (f follows again)", timeout=3)
         if saga is None:
             self.view = None
             table = self.query_one(SagaTable)
@@ -240,6 +372,9 @@ class DashboardScreen(Screen[None]):
         steps = self.query_one(StepList)
         # The same saga read again keeps its step; another starts on its in-flight step.
         same_saga = self.view is not None and self.view.saga_id == view.saga_id
+        if same_saga and self.view is not None and self.view.detail == view.detail:
+            self._maybe_enter_steps()  # read again, unchanged: nothing to redraw
+            return
         cursor = steps.cursor_row if same_saga else (view.in_flight_index() or 0)
         self.view = view
         self.query_one(SagaPanel).show_saga(view.detail.saga, self.now, view)
@@ -300,6 +435,8 @@ class DashboardScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_search":
             return bool(self.search) or self.query_one(SearchBar).display
+        if action == "reopen":  # offered when the file shown is gone, replaced or unreadable
+            return self.query_one(WarningBanner).trouble is not None
         return True
 
     @on(SearchBar.Changed)
@@ -325,9 +462,28 @@ class DashboardScreen(Screen[None]):
         if self.store is None:
             return
         self.load_counts(self.store)
-        self.query_one(SagaTable).reload()
+        self.query_one(SagaTable).reload(at_newest=self.following)
         if self.highlighted is not None:
             self.load_detail(self.store, self.highlighted.saga_id)
+
+    def action_follow(self) -> None:
+        self._set_following(not self.following)
+        if self.following:
+            self.query_one(SagaTable).action_first()
+
+    def _set_following(self, following: bool) -> None:
+        self.following = following
+        self._show_live()
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        self._show_live()
+        if not self.paused:
+            self._poll_tick()  # catch up at once
+
+    def action_reopen(self) -> None:
+        self.notify(f"reopening {safe(self.path.name)}…", timeout=3, markup=False)
+        self.post_message(self.Reopen())
 
     def action_copy_saga(self) -> None:
         if self.view is None:

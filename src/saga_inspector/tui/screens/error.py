@@ -30,6 +30,11 @@ HINTS = {
     "to a folder you can write and open the copy.",
     ErrorKind.BUSY: "A launcher is writing to it right now; try again in a moment.",
     ErrorKind.CANCELLED: "The read was cancelled; open the file again.",
+    ErrorKind.READ_ONLY_FOLDER: "Run `saga-inspector --immutable PATH` to read it as a "
+    "snapshot that creates no file, or copy it (with any -wal beside it) to a folder you can "
+    "write and open the copy.",
+    ErrorKind.WAL_WOULD_BE_HIDDEN: "Open it without --immutable to see every row; "
+    "`--immutable --force` reads the file alone, without the rows in its -wal.",
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from saga_inspector.follow import FileIdentity, PollResult, poll
 from saga_inspector.store import SagaStore, StateCounts, StoreError
 from saga_inspector.tui.views import SagaView, prepare_saga
 
@@ -23,6 +24,15 @@ class DetailLoaded(Message):
         super().__init__()
         self.saga_id = saga_id
         self.view = view
+
+
+class Polled(Message):
+    """One look at the file: still there, changed, or kept from being read."""
+
+    def __init__(self, store: SagaStore, result: PollResult) -> None:
+        super().__init__()
+        self.store = store  # the store looked at (the file may have been reopened since)
+        self.result = result
 
 
 class ReadFailed(Message):
@@ -46,3 +56,8 @@ def read_detail(store: SagaStore, saga_id: int) -> DetailLoaded | ReadFailed:
     except StoreError as error:
         return ReadFailed(f"saga {saga_id}", error)
     return DetailLoaded(saga_id, prepare_saga(detail) if detail is not None else None)
+
+
+def read_poll(store: SagaStore, opened: FileIdentity | None) -> Polled:
+    """A stat of the path and `PRAGMA data_version`: almost free on an idle file."""
+    return Polled(store, poll(store, opened))

@@ -3,15 +3,22 @@
 It draws one line at a time (Textual's Line API) from a bounded cache of keyset pages, so a
 million sagas scroll like ten. Every store call runs in a thread worker; results come back as
 messages tagged with a generation number, and those of a superseded query are dropped.
+
+Live refresh (a writer adds sagas while the table is shown): a reload keeps the highlighted
+saga on its line of the screen. The rows that arrived above it are counted in the worker,
+and the cursor, the scroll offset and the rows still drawn from the previous read all move
+down by that many at once, so nothing jumps; the saga's id then confirms the place. The new
+rows wait above the view, announced ("3 new — press g to see them"). A saga whose state
+changed is marked for a moment.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import ClassVar
@@ -31,6 +38,7 @@ from textual.timer import Timer
 from saga_inspector.report import format_duration, format_time
 from saga_inspector.store import (
     PAGE_SIZE,
+    ErrorKind,
     Saga,
     SagaQuery,
     SagaStore,
@@ -49,6 +57,7 @@ _QUERY_GROUP = "saga-table-query"
 _ANCHORS_GROUP = "saga-table-anchors"
 ANY_GENERATION = -1
 _PAGES_GROUP = "saga-table-pages"
+CHANGED_MARK_SECONDS = 2.0  # how long a saga whose state changed stays marked
 
 
 # -- the page cache: plain Python, no Textual -------------------------------------------------
@@ -112,6 +121,11 @@ class RowCache:
 
     def has(self, page: int) -> bool:
         return page in self._pages
+
+    def held(self) -> Iterator[Saga]:
+        """Every saga held, in no particular order."""
+        for rows in self._pages.values():
+            yield from rows
 
     def row(self, position: int) -> Saga | None:
         page, index = divmod(position, self.page_size)
@@ -181,6 +195,20 @@ def dense_anchors(
     if oldest is None or newest - oldest + 1 != total:
         return None
     return list(range(newest, oldest - 1, -page_size))
+
+
+def count_between(
+    store: SagaStore, query: SagaQuery, above: int, up_to: int, page_size: int
+) -> int:
+    """How many sagas of the result have an id above `above` and at most `up_to`, by keyset
+    upwards (the work grows with the sagas counted, not with the file)."""
+    count = 0
+    while True:
+        page = store.sagas(query, newer_than=above, limit=page_size)
+        count += sum(saga.saga_id <= up_to for saga in page)
+        if len(page) < page_size or page[0].saga_id >= up_to:
+            return count
+        above = page[0].saga_id
 
 
 # -- cells -----------------------------------------------------------------------------------
@@ -276,6 +304,7 @@ class _Job:
     page_size: int
     counts: StateCounts | None = None  # the file's counts by state, when already read
     counts_epoch: int = 0
+    newest_before: int | None = None  # a live reload: the newest id the previous read had
 
 
 class _Result(Message, bubble=False):
@@ -308,6 +337,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         "saga-table--placeholder",
         "saga-table--message",
         "saga-table--error",
+        "saga-table--changed",
         *STATE_COMPONENTS,
     }
 
@@ -330,6 +360,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         & > .saga-table--placeholder { color: $text-muted; }
         & > .saga-table--message { color: $text-muted; }
         & > .saga-table--error { color: $text-error; text-style: bold; }
+        & > .saga-table--changed { background: $accent 35%; text-style: bold; }
     }
     """
 
@@ -419,6 +450,14 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._counts_epoch = 0  # counts read under an older epoch are stale
         self._posted: Saga | None = None
         self._now = self.clock()
+        # Live refresh: see the module's docstring.
+        self._top_id: int | None = None  # the newest saga of the result, as last read
+        self._newest_before: int | None = None  # _top_id when a live reload started
+        self._stale_shift = 0  # rows that arrived above the stale ones since they were read
+        self._previous_states: dict[int, str] = {}  # the stale rows' states, by saga id
+        self._changed_marks: dict[int, Timer] = {}  # sagas marked as changed, until the timer
+        self._stalled = False  # a writer's lock stopped the reads; what is drawn stays
+        self.new_above = 0  # rows that arrived above the view since it was at the top
 
     # -- public interface ----------------------------------------------------------------
 
@@ -436,10 +475,24 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     def query(self) -> SagaQuery | None:
         return self._query
 
-    def show(self, store: SagaStore, query: SagaQuery) -> None:
-        """Switch to `query`, back at the place it was left if it was shown before."""
+    @property
+    def cursor_row(self) -> int:
+        """The cursor's position in the result (0: the newest saga)."""
+        return self._cursor
+
+    @property
+    def reading(self) -> bool:
+        """The current read has not yet drawn its rows at their place (a newer reload would
+        supersede it)."""
+        return not self._stalled and self._error is None and (
+            not self._loaded or self._restore is not None)
+
+    def show(self, store: SagaStore, query: SagaQuery, *, at_newest: bool = False) -> None:
+        """Switch to `query`, back at the place it was left if it was shown before
+        (at_newest: on its newest saga)."""
         if store is self._store and query == self._query:
-            self.reload()  # the same query again: keep what is drawn until fresh rows come
+            # The same query again: keep what is drawn until fresh rows come.
+            self.reload(at_newest=at_newest)
             return
         if store is not self._store:
             self._places.clear()
@@ -447,16 +500,29 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         elif self._query is not None:
             self._remember(self._query, self._current_place())
             self._remember_extent()
-        self._start(store, query, self._places.get(query), stale=None)
+        place = None if at_newest else self._places.get(query)
+        self._start(store, query, place, stale=None)
 
-    def reload(self) -> None:
-        """Read the current query again, keeping the highlighted saga and the scroll offset."""
-        if self._store is None or self._query is None:
+    def reload(self, *, at_newest: bool = False) -> None:
+        """Read the current query again. The highlighted saga keeps its line of the screen:
+        sagas that arrived above it move the scroll offset, not the saga (at_newest: the
+        newest saga is highlighted instead, as when following)."""
+        if self._store is not None:
+            self._restart(self._store, None if at_newest else self._current_place(), live=True)
+
+    def switch_store(self, store: SagaStore) -> None:
+        """The same query from another store (the file reopened), the highlighted saga kept
+        when the new file has it."""
+        self._places.clear()
+        self._restart(store, self._current_place(), live=False)
+
+    def _restart(self, store: SagaStore, place: _Place | None, *, live: bool) -> None:
+        if self._query is None:
             return
         self._forget_file_facts()  # the file may have changed: count again
         # Rows already on screen stay drawn until fresh ones replace them (no flash of "…").
         stale = self._cache if self._loaded else self._stale
-        self._start(self._store, self._query, self._current_place(), stale=stale)
+        self._start(store, self._query, place, stale=stale, live=live)
 
     # -- starting a query ------------------------------------------------------------------
 
@@ -488,8 +554,10 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
                       self._cursor - self.scroll_offset.y)
 
     def _start(
-        self, store: SagaStore, query: SagaQuery, place: _Place | None, stale: RowCache | None
+        self, store: SagaStore, query: SagaQuery, place: _Place | None, stale: RowCache | None,
+        *, live: bool = False,
     ) -> None:
+        self._begin_live(stale if live else None, place)
         self._generation += 1
         if self._scan_timer is not None:
             self._scan_timer.stop()
@@ -511,6 +579,16 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         if self.is_mounted:
             self._launch()
 
+    def _begin_live(self, stale: RowCache | None, place: _Place | None) -> None:
+        """What a live reload compares its fresh rows with: the states drawn before, and the
+        newest id read before (when the place is kept); nothing for another query or file."""
+        self._stale_shift, self._stalled = 0, False
+        self._previous_states = {saga.saga_id: saga.state for saga in stale.held()} if stale else {}
+        self._newest_before = self._top_id if stale is not None and place is not None else None
+        if stale is None:
+            self._top_id = None
+            self._set_new_above(0)
+
     def on_mount(self) -> None:
         if self._query is not None:
             self._launch()
@@ -518,7 +596,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _job(self) -> _Job:
         assert self._store is not None and self._query is not None
         return _Job(self._store, self._query, self._cache.page_size, self._counts,
-                    self._counts_epoch)
+                    self._counts_epoch, self._newest_before)
 
     def _launch(self) -> None:
         self.workers.cancel_group(self, _PAGES_GROUP)
@@ -562,7 +640,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         first = PageRequest(0, job.page_size)
         try:
             rows = first.run(job.store, job.query)
-            self._post(generation, partial(self._first_page_arrived, first, rows))
+            above = self._rows_above(job, rows)
+            self._post(generation, partial(self._first_page_arrived, first, rows, above))
             if len(rows) < job.page_size:  # the whole result is on the first page
                 anchors = [rows[0].saga_id] if rows else []
                 self._post(generation, partial(self._anchors_arrived, anchors))
@@ -570,6 +649,20 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
                 self._load_extent(generation, job, rows[0].saga_id)
         except StoreError as error:
             self._post(generation, partial(self._failed, error))
+
+    @staticmethod
+    def _rows_above(job: _Job, rows: list[Saga]) -> int:
+        """In a live reload, the rows that arrived above the previous newest one: every row
+        below moved down by that many."""
+        if job.newest_before is None:
+            return 0
+        above = sum(saga.saga_id > job.newest_before for saga in rows)
+        if above < len(rows) or len(rows) < job.page_size:
+            return above
+        # A whole page of new rows: count the rest, up to this page's newest (rows that
+        # arrived since it was read belong to the next reload).
+        return count_between(job.store, job.query, job.newest_before, rows[0].saga_id,
+                             job.page_size)
 
     def _load_extent(self, generation: int, job: _Job, newest: int) -> None:
         """The total from the counts by state (read once per file and reload); the anchors
@@ -626,8 +719,12 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- results, on the UI thread ---------------------------------------------------------
 
-    def _first_page_arrived(self, request: PageRequest, rows: list[Saga]) -> None:
+    def _first_page_arrived(self, request: PageRequest, rows: list[Saga], above: int) -> None:
         self._loaded = True
+        # The next live reload counts the rows that arrive above this read's newest.
+        self._top_id = rows[0].saga_id if rows else None
+        if above:
+            self._shift(above)
         self._page_arrived(request, rows)
         self._announce_total()
         self._scan_when_settled()
@@ -635,6 +732,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _page_arrived(self, request: PageRequest, rows: list[Saga]) -> None:
         self._pending.discard(request.page)
         self._cache.store(request, rows)
+        self._mark_changed_states(rows)
         self._rows_changed()
 
     def _counts_arrived(self, epoch: int, counts: StateCounts) -> None:
@@ -656,6 +754,12 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._rows_changed()
 
     def _failed(self, error: StoreError) -> None:
+        if error.kind is ErrorKind.BUSY and self._row_count() > 0:
+            # A writer's lock: keep what is drawn; the refresh after the lock reads again.
+            self._stalled = True
+            self._pending.clear()
+            self.post_message(self.Failed(self, error))
+            return
         self._error = error
         self._pending.clear()
         self._update_virtual_size()
@@ -679,15 +783,62 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
         self._request_visible()
 
+    # -- live refresh: rows that arrived above, states that changed ------------------------
+
+    def _shift(self, rows: int) -> None:
+        """`rows` sagas arrived above the previous newest: every row read before is now that
+        many positions further down. The cursor, the place sought, the stale rows and the
+        view all move together, so nothing moves on the screen."""
+        self._stale_shift += rows
+        self._cursor += rows
+        if self._restore is not None:
+            self._restore = replace(self._restore, position=self._restore.position + rows)
+        self._update_virtual_size()
+        self.scroll_to(y=self.scroll_offset.y + rows, animate=False, force=True)
+        self._set_new_above(self.new_above + rows)
+
+    def _set_new_above(self, count: int) -> None:
+        self.new_above = count
+        self.border_subtitle = f"{count} new — press g to see them" if count else ""
+
+    def _mark_changed_states(self, rows: Sequence[Saga]) -> None:
+        """Mark, for a moment, the sagas whose state differs from the one drawn before."""
+        for saga in rows:
+            before = self._previous_states.pop(saga.saga_id, None)
+            if before is not None and before != saga.state:
+                self._mark(saga.saga_id)
+
+    def _mark(self, saga_id: int) -> None:
+        timer = self._changed_marks.pop(saga_id, None)
+        if timer is not None:
+            timer.stop()
+        self._changed_marks[saga_id] = self.set_timer(
+            CHANGED_MARK_SECONDS, partial(self._unmark, saga_id))
+
+    def _unmark(self, saga_id: int) -> None:
+        self._changed_marks.pop(saga_id, None)
+        self.refresh()
+
+    @property
+    def marked_as_changed(self) -> frozenset[int]:
+        """Sagas drawn marked because their state just changed."""
+        return frozenset(self._changed_marks)
+
     # -- finding a remembered place again ------------------------------------------------
 
     def _resolve_restore(self) -> None:
         place, total = self._restore, self._cache.total
-        if place is None or not self._loaded or total is None:
+        if place is None or not self._loaded:
             return
-        position = self._find(place)
+        # A saga found among the rows read is its place at once; anything else (the saga
+        # gone, or on a page not read yet) needs the total first.
+        located = None if place.saga_id is None else self._cache.locate(place.saga_id)
+        if located is None and total is None:
+            return
+        position = located if located is not None else self._find(place)
+        rows = self._row_count() if total is None else total
         self._cursor = clamp(place.position if position is None else position, 0,
-                             max(0, total - 1))
+                             max(0, rows - 1))
         self.scroll_to(y=self._cursor - place.screen_row, animate=False, force=True)
         if position is not None or total == 0:
             self._restore, self._restore_page = None, None
@@ -740,6 +891,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
+        if new_value < 1:  # the newest rows are in view: nothing new is hidden above
+            self._set_new_above(0)
         self._request_visible()
 
     def on_resize(self, _event: events.Resize) -> None:
@@ -754,7 +907,11 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             return 0
         if self._cache.total is not None or self._stale is None:
             return self._cache.row_count
-        return max(self._cache.row_count, self._stale.row_count)
+        return max(self._cache.row_count, self._stale.row_count + self._stale_shift)
+
+    def _stale_row(self, position: int) -> Saga | None:
+        """The previous read's row at `position` (counted as now: after the shift)."""
+        return None if self._stale is None else self._stale.row(position - self._stale_shift)
 
     def _update_virtual_size(self) -> None:
         self.virtual_size = Size(0, self._row_count() + 1)  # +1: the header line
@@ -875,6 +1032,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _message(self) -> tuple[str, str] | None:
         """What to draw in place of rows (text, style class), or None to draw rows."""
+        if self._error is not None and self._error.kind is ErrorKind.BUSY:
+            return "waiting: a writer holds a lock on the file…", "saga-table--message"
         if self._error is not None:
             return f"cannot read sagas: {self._error.message}", "saga-table--error"
         if self._query is None:
@@ -894,12 +1053,12 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         return self._strip(text, width)
 
     def _row_line(self, position: int, width: int) -> Strip:
+        saga = self._cache.row(position) or self._stale_row(position)
         base = self.rich_style
+        if saga is not None and saga.saga_id in self._changed_marks:
+            base += self._style("saga-table--changed")
         if position == self._cursor:
             base += self._style("saga-table--cursor")
-        saga = self._cache.row(position)
-        if saga is None and self._stale is not None:
-            saga = self._stale.row(position)
         widths = self._widths(width)
         if saga is None:  # not read yet: a dim placeholder until its page arrives
             cells = [Text("…", style=self._style("saga-table--placeholder"))]

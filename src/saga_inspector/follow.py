@@ -1,0 +1,284 @@
+"""Following a saga log while a launcher writes it: the poll the dashboard and
+`list --follow` share, and the tracker that streams each saga as it appears or changes state.
+
+A poll costs a `stat` of the path and `PRAGMA data_version` on the store's one connection
+(one short read transaction): nearly nothing on an idle file. Nothing is held open between
+polls, so the writer's checkpoints go on. No Textual here: the CLI uses it too.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .store import ErrorKind, Saga, SagaQuery, SagaState, SagaStore, StoreError
+from .store.repository import ALL_SAGAS, PAGE_SIZE
+
+DEFAULT_INTERVAL = 1.0
+# How long a poll waits for a writer's lock before it reports "waiting" (the store's reads
+# otherwise wait their full busy timeout, holding the store meanwhile).
+POLL_LOCK_WAIT = 0.25
+# States a saga never leaves: recovery moves every unresolved saga (running, compensating,
+# failed) to failed_compensation for the operator, and nothing moves one out of it. Only
+# sagas in other states (and states this tool does not know) are re-read for changes.
+FINAL_STATES = frozenset({SagaState.COMPLETED.value, SagaState.FAILED_COMPENSATION.value})
+# Below every saga id: "newer than this" starts from the oldest saga.
+_BELOW_EVERY_ID = -(2**63) - 1
+# An id skipped among new sagas may be one committed a moment after a higher one: it is
+# looked for at this many further changes, then given up (an insert rolled back).
+GAP_CHECKS = 10
+# A jump in ids wider than this is not a gap to watch (ids seeded anew, or a bulk insert).
+_MAX_GAP = 1000
+
+
+class FileState(enum.Enum):
+    PRESENT = "present"
+    GONE = "gone"  # nothing at the path any more: deleted or renamed
+    REPLACED = "replaced"  # another file is at the path now
+
+
+@dataclass(frozen=True, slots=True)
+class FileIdentity:
+    """Which file a path named when it was opened (device and inode, from `stat`: the
+    database file is never opened here, which would drop SQLite's locks)."""
+
+    device: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileIdentity | None:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        return cls(info.st_dev, info.st_ino)
+
+
+def file_state(path: Path, opened: FileIdentity | None) -> FileState:
+    """Whether `path` still names the file that was opened."""
+    now = FileIdentity.of(path)
+    if now is None:
+        return FileState.GONE
+    return FileState.PRESENT if opened is None or now == opened else FileState.REPLACED
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    file: FileState
+    changed: bool = False
+    waiting: StoreError | None = None  # a writer holds a lock: try again later
+    error: StoreError | None = None  # the file cannot be read any more
+
+
+def poll(store: SagaStore, opened: FileIdentity | None,
+         *, lock_wait: float = POLL_LOCK_WAIT) -> PollResult:
+    """One look at the file: is it still there, and did a writer commit since the last look."""
+    state = file_state(store.path, opened)
+    if state is not FileState.PRESENT:
+        return PollResult(state)
+    try:
+        return PollResult(state, changed=store.changed(lock_wait=lock_wait))
+    except StoreError as error:
+        if error.kind is ErrorKind.BUSY:
+            return PollResult(state, waiting=error)
+        return PollResult(state, error=error)
+
+
+# -- streaming sagas (`list --follow`) ---------------------------------------------------------
+
+
+def walk_sagas(
+    store: SagaStore, query: SagaQuery, limit: int, *, older_than: int | None = None
+) -> Iterator[Saga]:
+    """Up to `limit` sagas (0: all), newest first (below `older_than` when given), page by page
+    by keyset. Each page is its own short read: one transaction held over a long listing
+    would stop the writer's checkpoints."""
+    remaining = limit or None
+    while True:
+        size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
+        page = store.sagas(query, older_than=older_than, limit=size)
+        yield from page
+        if remaining is not None:
+            remaining -= len(page)
+        if len(page) < size or remaining == 0:
+            return
+        older_than = page[-1].saga_id
+
+
+class SagaTracker:
+    """Reports each saga once as it appears, and again each time its state changes.
+
+    New sagas are found by keyset above the highest id seen (ids only grow); changes by
+    re-reading the states of the sagas that can still change (not in FINAL_STATES), by
+    primary key. Neither rescans the file.
+    """
+
+    def __init__(self, store: SagaStore, states: frozenset[str] | None = None) -> None:
+        self.store = store
+        self.states = states  # report only sagas in these states (None: all)
+        self._newest = _BELOW_EVERY_ID
+        self._unsettled: dict[int, str] = {}  # saga id -> state last seen
+        self._gaps: dict[int, int] = {}  # id skipped among new sagas -> checks left
+
+    def start(self, limit: int) -> list[Saga]:
+        """Begin tracking; the `limit` newest matching sagas (0: all), oldest first."""
+        store = self.store
+        with store.snapshot():  # the highest id and the open sagas as of one moment
+            newest = store.newest_id()
+            self._unsettled = store.saga_states(excluding=FINAL_STATES)
+        self._newest = _BELOW_EVERY_ID if newest is None else newest
+        query = SagaQuery(self.states)
+        shown = [] if newest is None else list(
+            walk_sagas(store, query, limit, older_than=newest + 1))
+        for saga in shown:  # read after that moment: their states may be newer
+            self._record(saga)
+        shown.reverse()
+        return shown
+
+    def updates(self) -> list[Saga]:
+        """Sagas that appeared or changed state since the last call, oldest first."""
+        store, newest_before = self.store, self._newest
+        with store.snapshot():
+            fresh = self._fresh()
+            late = store.sagas_by_id(self._gaps)
+            states = store.saga_states(self._unsettled)
+            moved = [i for i, state in states.items() if self._unsettled[i] != state]
+            changed = store.sagas_by_id(moved)
+        for gone in self._unsettled.keys() - states.keys():  # deleted (retention)
+            del self._unsettled[gone]
+        self._watch_gaps(newest_before, fresh, late)
+        reported = sorted([*changed, *late, *fresh], key=lambda saga: saga.saga_id)
+        for saga in reported:
+            self._record(saga)
+        return [saga for saga in reported if self._wanted(saga)]
+
+    def _fresh(self) -> list[Saga]:
+        """Every saga above the highest id seen, oldest first."""
+        found: list[Saga] = []
+        while True:
+            page = self.store.sagas(ALL_SAGAS, newer_than=self._newest, limit=PAGE_SIZE)
+            found += reversed(page)
+            if page:
+                self._newest = page[0].saga_id
+            if len(page) < PAGE_SIZE:
+                return found
+
+    def _watch_gaps(self, newest_before: int, fresh: list[Saga], late: list[Saga]) -> None:
+        """Ids skipped between the sagas just found are looked for at the next changes."""
+        for saga in late:
+            del self._gaps[saga.saga_id]
+        for saga_id in list(self._gaps):
+            self._gaps[saga_id] -= 1
+            if not self._gaps[saga_id]:
+                del self._gaps[saga_id]
+        below = newest_before
+        for saga in fresh:  # oldest first
+            if below != _BELOW_EVERY_ID and 1 < saga.saga_id - below <= _MAX_GAP:
+                self._gaps.update(dict.fromkeys(range(below + 1, saga.saga_id), GAP_CHECKS))
+            below = saga.saga_id
+
+    def _record(self, saga: Saga) -> None:
+        if saga.state in FINAL_STATES:
+            self._unsettled.pop(saga.saga_id, None)
+        else:
+            self._unsettled[saga.saga_id] = saga.state
+        self._newest = max(self._newest, saga.saga_id)
+
+    def _wanted(self, saga: Saga) -> bool:
+        return self.states is None or saga.state in self.states
+
+
+Opener = Callable[[Path], SagaStore]
+Note = Callable[[str], None]
+
+
+def follow_sagas(
+    path: Path,
+    *,
+    states: frozenset[str] | None,
+    limit: int,
+    interval: float = DEFAULT_INTERVAL,
+    note: Note = lambda _message: None,
+    opener: Opener = SagaStore.open,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[Saga]:
+    """The `limit` newest matching sagas (0: all), oldest first, then each saga as it
+    appears or changes state, for ever (until the caller stops or an interrupt).
+
+    Like `tail -F`: when the file is deleted it says so and waits; when a new file appears
+    at the path (a launcher started afresh) it follows that one, from its first saga.
+    """
+    follower = _Follower(path, states, opener, note)
+    try:
+        yield from follower.begin(limit)
+        while True:
+            sleep(interval)
+            yield from follower.step()
+    finally:
+        follower.store.close()
+
+
+_TROUBLE_NOTES = {
+    "gone": "the file was deleted or renamed; waiting for a file at that path",
+    "replaced": "a new file replaced it; following it as soon as it can be read",
+    "waiting": "a writer holds a lock on it; waiting",
+    None: "readable again",
+}
+
+
+def _trouble(result: PollResult) -> str | None:
+    """What keeps a poll from reading the file (None: nothing)."""
+    if result.file is not FileState.PRESENT:
+        return result.file.value
+    return "waiting" if result.waiting is not None else None
+
+
+class _Follower:
+    """One saga log followed by its path, reopened when a new file takes its place."""
+
+    def __init__(self, path: Path, states: frozenset[str] | None, opener: Opener,
+                 note: Note) -> None:
+        self.path, self.states, self._opener, self._note = path, states, opener, note
+        self.store = self._open_store()
+        self._trouble: str | None = None  # what was last said about the file
+
+    def _open_store(self) -> SagaStore:
+        store = self._opener(self.path)
+        for warning in store.warnings:
+            self._note(warning)
+        return store
+
+    def begin(self, limit: int) -> list[Saga]:
+        self._opened = FileIdentity.of(self.path)
+        self.store.changed()  # the baseline: what start() reads is reported already
+        self._tracker = SagaTracker(self.store, self.states)
+        return self._tracker.start(limit)
+
+    def step(self) -> list[Saga]:
+        result = poll(self.store, self._opened)
+        if result.error is not None:
+            raise result.error
+        if result.file is FileState.REPLACED and self._reopen():
+            return self.begin(0)
+        trouble = _trouble(result)
+        if trouble != self._trouble:
+            self._note(f"{self.path}: {_TROUBLE_NOTES[trouble]}")
+            self._trouble = trouble
+        return self._tracker.updates() if result.changed else []
+
+    def _reopen(self) -> bool:
+        """Follow the new file at the path; False while it cannot be read yet (a launcher
+        still creating it)."""
+        try:
+            store = self._open_store()
+        except StoreError:
+            return False
+        self.store.close()
+        self.store, self._trouble = store, None
+        self._note(f"{self.path}: a new file replaced it; following the new file from its "
+                   "first saga")
+        return True

@@ -1,0 +1,173 @@
+"""The dashboard open while a launcher-like writer (tests/writer.py, a process of its own)
+commits hundreds of times a second: it ends showing exactly what the writer left, shows no
+error, keeps the highlighted saga on its line, and does not make the writer's -wal grow.
+
+Waits are for conditions, with generous bounds; nothing depends on how fast this machine is,
+except that the writer must reach 200 commits a second (checked, not assumed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from saga_inspector.demo import demo_sagas
+from saga_inspector.store import SagaQuery, SagaStore
+from saga_inspector.tui.app import SagaInspectorApp, create_app
+from saga_inspector.tui.screens.error import ErrorScreen
+from saga_inspector.tui.widgets.saga_table import SagaTable
+
+from .factory import SagaLogFactory
+from .test_app import NOW, SIZE, idle, screen_text
+
+ROOT = Path(__file__).resolve().parent.parent
+WRITE_SECONDS = 3.0
+RATE = 300.0  # commits a second asked of the writer; at least 200 must be reached
+# The bound on the -wal with the app open: at most this many times the writer-alone size.
+# A read transaction or cursor left open between refreshes stops the writer's checkpoints
+# and lets the -wal grow with every commit (257 MB in 20 s was measured); short reads only
+# delay its restart by a commit or two, so the size stays that of the writer alone.
+WAL_BOUND = 1.25
+
+
+def start_writer(path: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.writer", str(path), "--seconds", str(WRITE_SECONDS),
+         "--rate", str(RATE)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+
+
+def summary_of(writer: subprocess.Popen[str]) -> dict[str, float]:
+    out, _ = writer.communicate(timeout=60)
+    assert writer.returncode == 0
+    return json.loads(out)
+
+
+async def wait_until(pilot: Pilot, condition: Callable[[], bool], what: str,
+                     timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+async def wait_to_show(pilot: Pilot, *texts: str) -> None:
+    """Until the screen shows every one of `texts` (a change is drawn at the next repaint)."""
+    app = pilot.app
+    assert isinstance(app, SagaInspectorApp)
+    await wait_until(pilot, lambda: all(text in screen_text(app) for text in texts),
+                     f"the screen to show {texts}")
+
+
+def record_notifications(app: SagaInspectorApp) -> list[tuple[str, str]]:
+    """Every notification the app shows, as (severity, message)."""
+    shown: list[tuple[str, str]] = []
+    original = app.notify
+
+    def notify(message: str, **kwargs: object) -> None:
+        shown.append((str(kwargs.get("severity", "information")), str(message)))
+        original(message, **kwargs)  # type: ignore[arg-type]
+
+    app.notify = notify  # type: ignore[method-assign]
+    return shown
+
+
+def visible_rows(table: SagaTable) -> list[object]:
+    top = table.scroll_offset.y
+    rows = max(1, table.scrollable_content_region.height - 1)
+    return [table._cache.row(position) for position in range(top, top + rows)]
+
+
+class Run:
+    """The app on `path` while the writer writes: what it showed, and the writer's summary."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.app = create_app(path, now=lambda: NOW)
+        self.notes = record_notifications(self.app)
+        self.summary: dict[str, float] = {}
+
+    @property
+    def table(self) -> SagaTable:
+        return self.app.dashboard.query_one(SagaTable)
+
+    def line_of_cursor(self) -> int:
+        return self.table.cursor_row - self.table.scroll_offset.y
+
+    async def __call__(self) -> None:
+        async with self.app.run_test(size=SIZE) as pilot:
+            await idle(pilot)
+            for _ in range(3):
+                await pilot.press("j")
+            await idle(pilot)
+            await self._write_while_shown(pilot)
+            await self._check_caught_up(pilot)
+
+    async def _write_while_shown(self, pilot: Pilot) -> None:
+        table = self.table
+        self.chosen = table.highlighted_saga.saga_id
+        self.line = self.line_of_cursor()
+        self.newest_before = table._cache.row(0).saga_id
+        writer = start_writer(self.path)
+        deadline = time.monotonic() + 60
+        while writer.poll() is None and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+            # The highlighted saga never moves: not to another saga, not to another line.
+            saga = table.highlighted_saga
+            assert saga is None or saga.saga_id == self.chosen
+            assert self.line_of_cursor() == self.line
+        self.summary = summary_of(writer)
+
+    async def _check_caught_up(self, pilot: Pilot) -> None:
+        with SagaStore.open(self.path) as store:
+            counts = store.counts()
+            every = store.sagas(SagaQuery(), limit=10**6)
+            detail = store.saga(self.chosen)
+        dashboard, table = self.app.dashboard, self.table
+
+        def caught_up() -> bool:
+            return (dashboard.counts == counts and table.total == counts.total
+                    and not table.reading and table.highlighted_saga is not None
+                    and dashboard.view is not None and dashboard.view.detail == detail
+                    and visible_rows(table) == every[table.scroll_offset.y:][:len(
+                        visible_rows(table))])
+
+        await wait_until(pilot, caught_up, "the app to show the writer's final state")
+        assert table.highlighted_saga.saga_id == self.chosen
+        assert self.line_of_cursor() == self.line
+        new = int(self.summary["newest_id"]) - self.newest_before
+        assert new > 100 and table.new_above == new
+        await wait_to_show(pilot, f"{new} new — press g to see them", f"{counts.total} sagas",
+                           "● live")
+        text = screen_text(self.app)
+        assert not [note for note in self.notes if note[0] == "error"]
+        assert "locked" not in text and "cannot read" not in text
+        assert not isinstance(self.app.screen, ErrorScreen)
+        assert dashboard.trouble is None and table._error is None
+
+
+def test_the_app_follows_a_busy_writer_without_losing_its_place_or_growing_the_wal(
+    make_log: SagaLogFactory,
+) -> None:
+    sagas = demo_sagas(120)
+    alone_path = make_log(sagas, name="alone.db")
+    shown_path = make_log(sagas, name="shown.db")
+
+    alone = summary_of(start_writer(alone_path))
+    run = Run(shown_path)
+    asyncio.run(run())
+    shown = run.summary
+
+    print(f"\nwriter alone: {alone}\nwriter with the app open: {shown}")
+    for summary in (alone, shown):
+        assert summary["rate"] >= 200, summary
+    assert shown["wal_bytes"] <= WAL_BOUND * alone["wal_bytes"], (shown, alone)
