@@ -233,6 +233,9 @@ def test_the_authorizer_alone_refuses_every_write(live_log):
         assert conn.execute("PRAGMA data_version").fetchone()[0] >= 1
         assert len(conn.execute("PRAGMA table_info(launcher_saga)").fetchall()) == 7
         conn.execute("COMMIT")
+        # How long to wait for a writer's lock is the connection's own setting.
+        conn.execute("PRAGMA busy_timeout = 250")
+        assert conn.execute("PRAGMA busy_timeout").fetchone() == (250,)
     finally:
         conn.close()
 

@@ -25,6 +25,9 @@ MIN_DATABASE_BYTES = 512
 
 # Pragmas that only read; anything given a value (`PRAGMA x = 1`) is refused regardless.
 _READ_PRAGMAS = frozenset({"user_version", "data_version", "table_info", "table_xinfo"})
+# Pragmas that may take an argument: a table to describe, or how long this connection waits
+# for a writer's lock (a setting of the connection; nothing is written to any file).
+_PRAGMAS_WITH_ARGUMENT = frozenset({"table_info", "table_xinfo", "busy_timeout"})
 _TRANSACTION_VERBS = frozenset({"BEGIN", "COMMIT", "ROLLBACK"})
 _READ_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
                            sqlite3.SQLITE_RECURSIVE})
@@ -38,9 +41,9 @@ def read_only_authorizer(
         return sqlite3.SQLITE_OK
     if action == sqlite3.SQLITE_TRANSACTION and (arg1 or "").upper() in _TRANSACTION_VERBS:
         return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in _READ_PRAGMAS:
-        takes_table = (arg1 or "").lower() in ("table_info", "table_xinfo")
-        if arg2 is None or takes_table:
+    if action == sqlite3.SQLITE_PRAGMA:
+        pragma = (arg1 or "").lower()
+        if (pragma in _READ_PRAGMAS and arg2 is None) or pragma in _PRAGMAS_WITH_ARGUMENT:
             return sqlite3.SQLITE_OK
     return sqlite3.SQLITE_DENY
 

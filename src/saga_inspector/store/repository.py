@@ -17,7 +17,6 @@ from pathlib import Path
 from .connection import (
     BUSY_TIMEOUT_S,
     connect_read_only,
-    read_only_authorizer,
     translate_error,
 )
 from .errors import ErrorKind, StoreError
@@ -313,15 +312,8 @@ class SagaStore:
                 self._set_busy_timeout(BUSY_TIMEOUT_S)
 
     def _set_busy_timeout(self, seconds: float) -> None:
-        # The authorizer refuses every pragma given a value; busy_timeout only sets how long
-        # this connection waits for another's lock and writes nothing, so it is let through
-        # here alone, with a value of our own making.
         try:
-            self._conn.set_authorizer(None)
-            try:
-                self._conn.execute(f"PRAGMA busy_timeout = {max(0, round(seconds * 1000))}")
-            finally:
-                self._conn.set_authorizer(read_only_authorizer)
+            self._conn.execute(f"PRAGMA busy_timeout = {max(0, round(seconds * 1000))}")
         except sqlite3.Error as exc:  # e.g. the store was closed meanwhile (file reopened)
             raise translate_error(exc, self.path) from None
 
