@@ -1,0 +1,667 @@
+"""Dashboard benchmark: the real app on a pseudo-terminal, a small log against a huge one.
+
+    /tmp/venv/bin/python benchmarks/bench_dashboard.py            # 1 000 and 1 000 000 sagas
+    /tmp/venv/bin/python benchmarks/bench_dashboard.py --runs 5 --sizes 1000 1000000
+    /tmp/venv/bin/python benchmarks/bench_dashboard.py --verify   # screen model vs tmux, once
+    /tmp/venv/bin/python benchmarks/bench_dashboard.py --save run.json; ... --table run.json
+
+Each run starts `python -m saga_inspector FILE` on its own 160x48 pty (TERM=xterm-256color)
+and drives it with keys, timing each key from the moment it is written to the moment the
+output that draws its result is read. "Drawn" is decided on a model of the screen
+(pty_screen.Screen) by what should be at a place: the saga rows expected there (ids and names
+read beforehand from the same file through the read-only store), a step's start time in the
+detail pane, a message in the table. `--verify` checks that model against tmux.
+
+Logs are built by bench_store.log_of under benchmarks/data/ (reused when present). Figures are
+WARM: for each file one untimed session runs first (it also pulls the file into the page
+cache), then --runs sessions are timed; each figure is the median over them. Sessions for the
+floor and both files are interleaved, so noise from other work on the machine hits all alike.
+The floor is benchmarks/minimal_app.py (a Textual app drawing one line), started the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench_store import log_of
+from pty_screen import Condition, PtySession, Screen, TimedOut
+from saga_inspector.report import format_time
+from saga_inspector.store import Saga, SagaQuery, SagaStore, StateCounts, Step
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+COLS, ROWS = 160, 48
+COMMON_STATE, COMMON_KEY = "completed", "2"
+RARE_STATE, RARE_KEY = "compensating", "4"
+FREQUENT_TERM = "timeout"
+# Typed into the search line, so no letter may be a key of the table (q quits).
+# One per no-match experiment, so that each is a new query.
+NO_MATCH_TERMS = ("zzxv", "zzvx", "zxzv", "zvzx")
+PAGE_DOWN, ENTER, ESCAPE = "\x1b[6~", "\r", "\x1b"
+WAIT_S = 60.0  # the longest anything may take to appear before the run counts as failed
+SETTLE_S = 0.3  # no output for this long: the app is idle, the next key starts clean
+# Textual reports a lone escape only after ESCDELAY (100 ms by default) without a following
+# byte: every figure started by escape includes it.
+ESCAPE_DELAY_MS = float(os.environ.get("ESCDELAY", "100"))
+
+# -- what the file holds, read beforehand through the read-only store -----------------------
+
+
+@dataclass(frozen=True)
+class StepMarker:
+    """What the step detail pane shows for one step, enough to tell it from another."""
+
+    title: str  # "step 2  issue_cmd_host_..."
+    started: str  # the start time as the app formats it
+
+    @classmethod
+    def of(cls, step: Step) -> StepMarker:
+        title = f"step {step.step_index}  {(step.name or '')[:16]}"
+        return cls(title, format_time(step.started_at))
+
+
+@dataclass(frozen=True)
+class DetailTarget:
+    """A saga `row` rows below the newest whose steps make the detail figures measurable:
+    its shown step differs from the previous saga's, and it has a next step."""
+
+    row: int
+    shown: StepMarker  # the step shown when the saga is highlighted
+    next: StepMarker  # the one below it in the step list
+
+
+@dataclass(frozen=True)
+class Facts:
+    counts: StateCounts
+    newest: list[Saga]  # the newest sagas, enough for ten pages down
+    oldest: list[Saga]
+    by_state: dict[str, list[Saga]]
+    frequent: list[Saga]  # the first matches of FREQUENT_TERM
+    frequent_second: StepMarker | None  # the step shown for the second match
+    detail: DetailTarget | None
+
+
+def shown_step(store: SagaStore, saga_id: int) -> tuple[int, tuple[Step, ...]]:
+    """Which step the dashboard shows first for a saga (its in-flight one, else the first)."""
+    detail = store.saga(saga_id)
+    steps = detail.steps if detail else ()
+    position = next((i for i, step in enumerate(steps) if step.in_flight), 0)
+    return position, steps
+
+
+def find_detail_target(store: SagaStore, newest: Sequence[Saga]) -> DetailTarget | None:
+    for row in range(1, min(12, len(newest))):
+        position, steps = shown_step(store, newest[row].saga_id)
+        before, before_steps = shown_step(store, newest[row - 1].saga_id)
+        if position + 1 >= len(steps):
+            continue
+        shown, following = StepMarker.of(steps[position]), StepMarker.of(steps[position + 1])
+        previous = StepMarker.of(before_steps[before]) if before_steps else None
+        if shown.started == following.started or (previous and previous.started == shown.started):
+            continue
+        return DetailTarget(row, shown, following)
+    return None
+
+
+def read_facts(path: Path) -> Facts:
+    with SagaStore.open(path) as store:
+        newest = store.sagas(limit=260)
+        frequent = store.sagas(SagaQuery(text=FREQUENT_TERM), limit=60)
+        second = None
+        if len(frequent) > 1:
+            position, steps = shown_step(store, frequent[1].saga_id)
+            first_position, first_steps = shown_step(store, frequent[0].saga_id)
+            if steps and (not first_steps or steps[position].started_at
+                          != first_steps[first_position].started_at):
+                second = StepMarker.of(steps[position])
+        return Facts(
+            counts=store.counts(),
+            newest=newest,
+            oldest=store.oldest(limit=60),
+            by_state={state: store.sagas(SagaQuery(frozenset({state})), limit=60)
+                      for state in (COMMON_STATE, RARE_STATE)},
+            frequent=frequent,
+            frequent_second=second,
+            detail=find_detail_target(store, newest),
+        )
+
+
+# -- reading the screen ------------------------------------------------------------------
+
+
+def table_rows(screen: Screen) -> list[str] | None:
+    """The saga table's row lines (under its column header), or None while not drawn."""
+    top = screen.find_line("╭─ sagas")
+    if top is None:
+        return None
+    left = screen.line(top).index("╭─ sagas")
+    for y in range(top + 1, screen.rows):
+        if screen.line(y)[left:left + 1] == "╰":
+            return [screen.line(row) for row in range(top + 2, y)]
+    return None
+
+
+def detail_pane(screen: Screen) -> str:
+    top = screen.find_line("╭─ step detail")
+    if top is None:
+        return ""
+    left = screen.line(top).index("╭─ step detail")
+    return "\n".join(screen.line(y)[left:] for y in range(top + 1, screen.rows))
+
+
+def row_pattern(saga: Saga) -> re.Pattern[str]:
+    name = re.escape((saga.name or "")[:12])
+    return re.compile(rf"│\s*{saga.saga_id}  {name}")
+
+
+def _rows_match(rows: list[str], wanted: Sequence[Saga]) -> bool:
+    if not wanted:
+        return False
+    ends = [(0, wanted[0]), (len(wanted) - 1, wanted[-1])]
+    if not all(row_pattern(saga).search(rows[i]) for i, saga in ends):
+        return False
+    # A result shorter than the table: the line below its last row is empty.
+    return len(wanted) == len(rows) or rows[len(wanted)].strip("│ ") == ""
+
+
+def shows_rows(expected: Sequence[Saga], first: int = 0) -> Condition:
+    """The table's first line holds expected[first], its last line the row due there."""
+    def condition(screen: Screen) -> bool:
+        rows = table_rows(screen)
+        return bool(rows) and _rows_match(rows, expected[first:first + len(rows)])
+    return condition
+
+
+def shows_last_rows(oldest: Sequence[Saga]) -> Condition:
+    """The table ends on the oldest saga (`G`)."""
+    def condition(screen: Screen) -> bool:
+        rows = table_rows(screen)
+        return bool(rows) and len(oldest) >= len(rows) and _rows_match(rows, oldest[-len(rows):])
+    return condition
+
+
+def shows_step(marker: StepMarker) -> Condition:
+    def condition(screen: Screen) -> bool:
+        pane = detail_pane(screen)
+        return marker.title in pane and marker.started in pane
+    return condition
+
+
+def shows_counts(counts: StateCounts) -> Condition:
+    rare = counts.count(frozenset({RARE_STATE}))
+    chips = [
+        re.compile(rf"(?<!\S)0 all {counts.total}(?!\d)"),
+        re.compile(rf"(?<!\S){RARE_KEY} {RARE_STATE} {rare}(?!\d)"),
+    ]
+
+    def condition(screen: Screen) -> bool:
+        return any(all(chip.search(line) for chip in chips) for line in screen.lines()[:6])
+    return condition
+
+
+def shows_text(text: str) -> Condition:
+    return lambda screen: text in screen.text()
+
+
+def table_says(*texts: str) -> Condition:
+    def condition(screen: Screen) -> bool:
+        rows = table_rows(screen)
+        body = "\n".join(rows or ()).lower()
+        return any(text in body for text in texts)
+    return condition
+
+
+def search_line_shows(term: str) -> Condition:
+    return lambda screen: any("search" in line and term in line for line in screen.lines()[:6])
+
+
+def search_focused(screen: Screen) -> bool:
+    """The footer lists the search line's keys, not the table's: it has the focus."""
+    footer = screen.line(screen.rows - 1)
+    return "Clear search" in footer and "G Last" not in footer
+
+
+def negate(condition: Condition) -> Condition:
+    return lambda screen: not condition(screen)
+
+
+# -- one session ---------------------------------------------------------------------------
+
+Figures = dict[str, float]
+
+
+def app_command(path: Path) -> list[str]:
+    return [sys.executable, "-m", "saga_inspector", str(path)]
+
+
+def floor_command() -> list[str]:
+    return [sys.executable, str(HERE / "minimal_app.py")]
+
+
+def mib(kib: int) -> float:
+    return kib / 1024
+
+
+def floor_session() -> Figures:
+    session = PtySession(floor_command(), cols=COLS, rows=ROWS, cwd=str(ROOT))
+    try:
+        drawn = session.wait_for(shows_text("minimal app ready"), WAIT_S)
+        session.quiet(SETTLE_S)
+        peak = session.peak_rss_kib()["VmHWM"]
+    finally:
+        session.close()
+    return {"first rows drawn": drawn * 1000, "peak RSS (MiB)": mib(peak)}
+
+
+class Scenario:
+    """Every measured step of issue 6 in one session of the dashboard."""
+
+    def __init__(self, path: Path, facts: Facts) -> None:
+        self.facts = facts
+        self.session = PtySession(app_command(path), cols=COLS, rows=ROWS, cwd=str(ROOT))
+        self.figures: Figures = {}
+
+    def key(self, name: str, keys: str, condition: Condition) -> None:
+        self.figures[name] = self.session.timed_key(keys, condition, WAIT_S) * 1000
+        self.session.quiet(SETTLE_S)
+
+    def untimed(self, keys: str, condition: Condition) -> None:
+        self.session.send(keys)
+        self.session.wait_for(condition, WAIT_S)
+        self.session.quiet(SETTLE_S)
+
+    def run(self) -> Figures:
+        try:
+            for part in (self.start, self.filters, self.jumps, self.detail, self.search,
+                         self.no_match, self.memory):
+                part()
+        except Exception as error:
+            raise RuntimeError(f"{error} [{self.what_is_shown()}]") from error
+        finally:
+            self.session.close()
+        return self.figures
+
+    def what_is_shown(self) -> str:
+        """The screen when a run fails, in short: what went wrong is usually written there."""
+        code = self.session.process.poll()
+        lines = [line.strip() for line in self.session.screen.lines() if line.strip()]
+        shown = " / ".join(line[:100] for line in lines[:12]) or "blank screen"
+        return f"exit code {code}; screen: {shown}" if code is not None else f"screen: {shown}"
+
+    def start(self) -> None:
+        facts, session = self.facts, self.session
+        met = session.watch({"rows": shows_rows(facts.newest),
+                             "counts": shows_counts(facts.counts)}, WAIT_S)
+        self.figures["first rows drawn"] = met["rows"] * 1000
+        self.figures["counts drawn"] = met["counts"] * 1000
+        self.figures["peak RSS at first rows (MiB)"] = mib(session.peak_rss_kib()["VmHWM"])
+        session.quiet(SETTLE_S)
+
+    def filters(self) -> None:
+        facts = self.facts
+        self.key(f"filter: {COMMON_STATE} (common)", COMMON_KEY,
+                 shows_rows(facts.by_state[COMMON_STATE]))
+        self.key("filter: back to all", "0", shows_rows(facts.newest))
+        self.key(f"filter: {RARE_STATE} (rare)", RARE_KEY,
+                 shows_rows(facts.by_state[RARE_STATE]))
+        self.untimed("0", shows_rows(facts.newest))
+
+    def jumps(self) -> None:
+        facts = self.facts
+        self.key("G: last row", "G", shows_last_rows(facts.oldest))
+        self.key("g: first row", "g", shows_rows(facts.newest))
+        pages = []
+        rows = len(table_rows(self.session.screen) or ()) or 1
+        for n in range(1, 11):
+            self.key("page down", PAGE_DOWN, shows_rows(facts.newest, first=n * rows))
+            pages.append(self.figures.pop("page down"))
+        self.figures["page down (median of 10)"] = statistics.median(pages)
+        self.figures["page down x10 (sum)"] = sum(pages)
+        self.untimed("g", shows_rows(facts.newest))
+
+    def detail(self) -> None:
+        target = self.facts.detail
+        if target is None:
+            return
+        for _ in range(target.row - 1):
+            self.session.send("j")
+            self.session.quiet(SETTLE_S)
+        self.key("step detail: next saga (j)", "j", shows_step(target.shown))
+        self.session.send(ENTER)  # into the steps, on the step already shown
+        self.session.quiet(SETTLE_S)
+        self.key("step detail: next step (j in steps)", "j", shows_step(target.next))
+        self.untimed(ESCAPE, lambda screen: True)  # back to the table
+        self.untimed("g", shows_rows(self.facts.newest))
+
+    def open_search(self) -> None:
+        self.untimed("/", search_focused)
+
+    def search(self) -> None:
+        facts = self.facts
+        # The term and enter in one write, timed from it: enter (not the typing pause)
+        # starts the search, and no pause can start it before enter.
+        self.key("key answered when idle (/)", "/", search_focused)
+        self.figures[f"search '{FREQUENT_TERM}': first matches"] = (
+            self.session.timed_key(FREQUENT_TERM + ENTER, shows_rows(facts.frequent),
+                                   WAIT_S) * 1000)
+        if facts.frequent_second is not None:
+            # The result's count needs a scan, started once the search stays 0.5 s.
+            self.session.pump_for(0.6)
+            self.key("step detail: next match during the search's count scan", "j",
+                     shows_step(facts.frequent_second))
+        self.session.quiet(SETTLE_S)
+        self.key("clear search (escape → all rows)", ESCAPE, shows_rows(facts.newest))
+
+    def no_match(self) -> None:
+        session, facts = self.session, self.facts
+        nothing = table_says("no sagas match", "no match")
+        busy = table_says("searching", "loading")
+        first, second, third, typed_over = NO_MATCH_TERMS
+        # 1. How long it takes, and whether it says it is searching meanwhile.
+        self.open_search()
+        session.send(first + ENTER)
+        met = session.watch({"busy": busy, "done": nothing}, WAIT_S, until=["done"])
+        self.figures["search, no match: 'no matches' drawn"] = met["done"] * 1000
+        self.figures["search, no match: shows it is searching"] = float(
+            met.get("busy", met["done"]) < met["done"])
+        session.quiet(SETTLE_S)
+        self.untimed(ESCAPE, shows_rows(facts.newest))
+        # 2. Typing while it runs is answered: back into the search line (which selects
+        # what it holds), a new term typed over it.
+        self.open_search()
+        session.send(second + ENTER)
+        session.wait_for(lambda screen: negate(search_focused)(screen)
+                         and (busy(screen) or nothing(screen)), WAIT_S)
+        still_busy = not nothing(session.screen)
+        self.figures["search, no match: key answered meanwhile (/)"] = (
+            session.timed_key("/", search_focused, WAIT_S) * 1000)
+        typed = session.timed_key(typed_over, search_line_shows(typed_over), 5.0)
+        self.figures["search, no match: typing answered meanwhile"] = typed * 1000
+        self.figures["search, no match: still searching when answered"] = float(
+            still_busy and not nothing(session.screen))
+        session.wait_for(table_says(f"match “{typed_over}”"), WAIT_S)  # the new search
+        session.send(ENTER)  # back to the table
+        session.quiet(SETTLE_S)
+        self.untimed(ESCAPE, shows_rows(facts.newest))
+        # 3. Superseded: escape clears it while it runs; all sagas come back at once.
+        self.open_search()
+        session.send(third + ENTER)
+        session.wait_for(lambda screen: busy(screen) or nothing(screen), WAIT_S)
+        self.figures["search, no match: superseded (escape → all rows)"] = (
+            session.timed_key(ESCAPE, shows_rows(facts.newest), WAIT_S) * 1000)
+        session.quiet(SETTLE_S)
+
+    def memory(self) -> None:
+        self.figures["peak RSS at end (MiB)"] = mib(self.session.peak_rss_kib()["VmHWM"])
+
+
+# -- many sessions, the table ------------------------------------------------------------
+
+
+@dataclass
+class Series:
+    runs: list[Figures] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def median(self, name: str) -> float | None:
+        values = [run[name] for run in self.runs if name in run]
+        return statistics.median(values) if values else None
+
+    def names(self) -> list[str]:
+        return list(dict.fromkeys(name for run in self.runs for name in run))
+
+
+def attempt(series: Series, action: Callable[[], Figures], label: str, keep: bool) -> None:
+    started = time.perf_counter()
+    try:
+        figures = action()
+    except (TimedOut, Exception) as error:  # one failed run must not lose the others
+        series.errors.append(f"{label}: {type(error).__name__}: {error}")
+        print(f"  {label}: FAILED: {error}", file=sys.stderr)
+        if os.environ.get("BENCH_DEBUG"):
+            traceback.print_exc()
+        return
+    if keep:
+        series.runs.append(figures)
+    print(f"  {label}: ok in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+
+
+# Targets from issue 6: (figure, test, wording). A test gets the figure at 1k, at 1M, the
+# floor, and `large(name)`: another figure at 1M (to compare a key with the same key idle).
+Target = tuple[str, Callable[[float, float, float, Callable[[str], float]], bool], str]
+UI_MS = 50.0
+SAME_AS_IDLE_MS = 25.0  # "not blocked": within this of the same action with nothing running
+
+
+def _within_idle(idle_name: str) -> Callable[[float, float, float, Callable[[str], float]], bool]:
+    return lambda k, m, f, large: m <= large(idle_name) + SAME_AS_IDLE_MS
+
+
+def targets() -> list[Target]:
+    ui = [f"filter: {COMMON_STATE} (common)", f"filter: {RARE_STATE} (rare)", "G: last row",
+          "g: first row", "page down (median of 10)", "step detail: next saga (j)",
+          "step detail: next step (j in steps)"]
+    return [
+        ("first rows drawn", lambda k, m, f, large: m <= 1.3 * k, "1M ≤ 1.3 x 1k"),
+        ("first rows drawn", lambda k, m, f, large: m <= 2 * f, "1M ≤ 2 x floor"),
+        ("counts drawn", lambda k, m, f, large: m >= large("first rows drawn"),
+         "rows not waiting for counts (counts ≥ rows)"),
+        *[(name, lambda k, m, f, large: m < UI_MS, f"1M < {UI_MS:g} ms") for name in ui],
+        (f"search '{FREQUENT_TERM}': first matches", lambda k, m, f, large: m < 200,
+         "1M < 200 ms"),
+        ("search, no match: shows it is searching", lambda k, m, f, large: m >= 1,
+         "shown (1 = yes)"),
+        ("search, no match: still searching when answered", lambda k, m, f, large: m >= 1,
+         "the keys below were pressed mid-search (1 = yes)"),
+        ("search, no match: typing answered meanwhile", lambda k, m, f, large: m < UI_MS,
+         f"1M < {UI_MS:g} ms"),
+        ("search, no match: key answered meanwhile (/)",
+         _within_idle("key answered when idle (/)"),
+         f"≤ the same key idle + {SAME_AS_IDLE_MS:g} ms"),
+        ("search, no match: superseded (escape → all rows)",
+         _within_idle("clear search (escape → all rows)"),
+         f"≤ clearing an idle search + {SAME_AS_IDLE_MS:g} ms"),
+        ("peak RSS at end (MiB)", lambda k, m, f, large: m <= 1.25 * k, "1M ≤ 1.25 x 1k"),
+    ]
+
+
+def fmt(value: float | None, name: str) -> str:
+    if value is None:
+        return "n/a"
+    if "still searching" in name or "shows it is searching" in name:
+        return f"{value:.1f}"
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as info:
+        cpu = next((line.split(":", 1)[1].strip() for line in info
+                    if line.startswith("model name")), cpu)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    versions = ", ".join(f"{pkg} {importlib.metadata.version(pkg)}" for pkg in ("textual", "rich"))
+    return (f"{len(os.sched_getaffinity(0))} CPUs ({os.cpu_count()} online), {cpu}; "
+            f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
+            f"SQLite {sqlite3.sqlite_version}, {versions}; load average {load}")
+
+
+def code_under_test() -> str:
+    """Which saga_inspector ran (PYTHONPATH may point at another copy), and its git state."""
+    import saga_inspector
+
+    where = Path(saga_inspector.__file__).resolve().parent
+    git = ["git", "-C", str(where)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, check=False)
+    if head.returncode != 0:
+        return f"{where} (not a git checkout)"
+    dirty = subprocess.run([*git, "status", "--porcelain", "--", "."], capture_output=True,
+                           text=True, check=False).stdout.strip()
+    return f"{where} at {head.stdout.strip()}" + (" + uncommitted changes" if dirty else "")
+
+
+def print_table(sizes: Sequence[int], results: dict[int, Series], floor: Series,
+                runs: int, about: dict[str, str]) -> None:
+    small, large = sizes[0], sizes[-1]
+    print(f"\n{runs} warm runs each, median; times in ms from the key (or process start) to "
+          f"the result drawn on a {COLS}x{ROWS} pty; figures started by escape include "
+          f"Textual's {ESCAPE_DELAY_MS:g} ms ESCDELAY.\n")
+    print(f"| figure | floor | {small:,} sagas | {large:,} sagas | ratio |")
+    print("|---|---:|---:|---:|---:|")
+    names = list(dict.fromkeys(results[small].names() + results[large].names()))
+    for name in names:
+        low, high = results[small].median(name), results[large].median(name)
+        ground = floor.median(name) if name in ("first rows drawn",) else None
+        if name == "peak RSS at end (MiB)":
+            ground = floor.median("peak RSS (MiB)")
+        ratio = f"{high / low:.2f}" if low and high is not None else ""
+        print(f"| {name} | {fmt(ground, name) if ground is not None else ''} | "
+              f"{fmt(low, name)} | {fmt(high, name)} | {ratio} |")
+    print("\nTargets (issue 6):\n")
+    print("| figure | target | 1M | verdict |")
+    print("|---|---|---:|---|")
+    for name, test, wording in targets():
+        low, high = results[small].median(name), results[large].median(name)
+        ground = floor.median("first rows drawn")
+        def at_large(other: str) -> float:
+            value = results[large].median(other)
+            return float("nan") if value is None else value
+
+        if low is None or high is None or ground is None:
+            verdict = "not measured"
+        else:
+            verdict = "met" if test(low, high, ground, at_large) else "MISSED"
+        print(f"| {name} | {wording} | {fmt(high, name)} | {verdict} |")
+    for series_name, series in [("floor", floor), *((f"{s:,}", results[s]) for s in sizes)]:
+        for error in series.errors:
+            print(f"\nfailed run ({series_name}): {error}")
+    print(f"\nmachine: {about['machine']}")
+    print(f"code measured: {about['code']}")
+    print(f"command: {about['command']}")
+
+
+def run_all(sizes: Sequence[int], runs: int, save: Path | None = None) -> None:
+    paths = {size: log_of(size) for size in sizes}
+    facts = {size: read_facts(path) for size, path in paths.items()}
+    for size, known in facts.items():
+        if known.detail is None:
+            print(f"note: no saga near the top of the {size:,} log fits the detail figures",
+                  file=sys.stderr)
+    results = {size: Series() for size in sizes}
+    floor = Series()
+    print("warming up (untimed: page cache, bytecode)", file=sys.stderr)
+    attempt(floor, floor_session, "floor warm-up", keep=False)
+    for size in sizes:
+        attempt(results[size], Scenario(paths[size], facts[size]).run,
+                f"{size:,} warm-up", keep=False)
+    for run in range(1, runs + 1):
+        print(f"run {run}/{runs}", file=sys.stderr)
+        attempt(floor, floor_session, "floor", keep=True)
+        for size in sizes:
+            attempt(results[size], Scenario(paths[size], facts[size]).run, f"{size:,}",
+                    keep=True)
+    about = {"machine": machine(), "code": code_under_test(),
+             "command": " ".join([Path(sys.executable).name, *sys.argv])}
+    if save is not None:
+        save.write_text(json.dumps({
+            "sizes": list(sizes), "runs": runs, "about": about,
+            "floor": dataclasses.asdict(floor),
+            "results": {str(size): dataclasses.asdict(series) for size, series in results.items()},
+        }, indent=1), encoding="utf-8")
+    print_table(sizes, results, floor, runs, about)
+
+
+def table_from(saved: Path) -> None:
+    """The table of a run saved with --save (e.g. to judge it against changed targets)."""
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    results = {int(size): Series(**series) for size, series in data["results"].items()}
+    print_table(data["sizes"], results, Series(**data["floor"]), data["runs"], data["about"])
+
+
+# -- checking the screen model against a real terminal emulator -----------------------------
+
+
+def verify(size: int) -> int:
+    """Drive the app in tmux and on our pty with the same keys; compare the screens."""
+    if shutil.which("tmux") is None:
+        print("tmux not found", file=sys.stderr)
+        return 2
+    path = log_of(size)
+    socket = f"bench-verify-{os.getpid()}"
+    tmux = ["tmux", "-L", socket]
+    command = " ".join(app_command(path))
+    subprocess.run([*tmux, "new-session", "-d", "-s", "v", "-x", str(COLS), "-y", str(ROWS),
+                    f"cd {ROOT} && TERM=xterm-256color {command}"], check=True)
+    session = PtySession(app_command(path), cols=COLS, rows=ROWS, cwd=str(ROOT))
+    steps = [("start", ""), ("filter 2", "2"), ("G", "G"), ("g", "g"), ("page down", PAGE_DOWN),
+             ("j", "j"), ("search bar", "/"), ("search", f"{FREQUENT_TERM}\r"), ("help", "?")]
+    tmux_keys = {"": None, PAGE_DOWN: ["PageDown"], "\r": ["Enter"]}
+    failures = 0
+    try:
+        for label, keys in steps:
+            if keys:
+                session.send(keys)
+                if keys == PAGE_DOWN:
+                    subprocess.run([*tmux, "send-keys", "-t", "v", *tmux_keys[PAGE_DOWN]],
+                                   check=True)
+                else:
+                    text, _, enter = keys.partition("\r")
+                    subprocess.run([*tmux, "send-keys", "-t", "v", "-l", text], check=True)
+                    if enter or keys.endswith("\r"):
+                        subprocess.run([*tmux, "send-keys", "-t", "v", "Enter"], check=True)
+            time.sleep(1.5 if label == "start" else 0.8)
+            session.quiet(0.5)
+            captured = subprocess.run([*tmux, "capture-pane", "-p", "-t", "v"], check=True,
+                                      capture_output=True, text=True).stdout.splitlines()
+            ours = [line.rstrip() for line in session.screen.lines()]
+            theirs = [line.rstrip() for line in captured] + [""] * (ROWS - len(captured))
+            differing = [y for y in range(ROWS) if ours[y] != theirs[y]]
+            print(f"{label}: {'same' if not differing else f'{len(differing)} lines differ'}")
+            for y in differing[:6]:
+                print(f"  line {y}\n    tmux: {theirs[y]}\n    ours: {ours[y]}")
+            failures += bool(differing)
+    finally:
+        session.close()
+        subprocess.run([*tmux, "kill-server"], check=False)
+    return 1 if failures else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs=2, default=[1_000, 1_000_000],
+                        metavar=("SMALL", "LARGE"))
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--verify", type=int, nargs="?", const=1_000, metavar="SIZE",
+                        help="compare the screen model with tmux on this log, then stop")
+    parser.add_argument("--save", type=Path, metavar="JSON",
+                        help="also write every run's figures to this file")
+    parser.add_argument("--table", type=Path, metavar="JSON",
+                        help="print the table of a run saved with --save, then stop")
+    args = parser.parse_args()
+    if args.verify:
+        raise SystemExit(verify(args.verify))
+    if args.table:
+        table_from(args.table)
+        return
+    run_all(args.sizes, args.runs, args.save)
+
+
+if __name__ == "__main__":
+    main()
