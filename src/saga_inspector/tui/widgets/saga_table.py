@@ -317,6 +317,18 @@ class _Result(Message, bubble=False):
         self.apply = apply
 
 
+class _TableMessage(Message):
+    """A message from a SagaTable, naming it as its control."""
+
+    def __init__(self, saga_table: SagaTable) -> None:
+        super().__init__()
+        self.saga_table = saga_table
+
+    @property
+    def control(self) -> SagaTable:
+        return self.saga_table
+
+
 class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     """The sagas of one query, newest first, read page by page as they come into view."""
 
@@ -364,55 +376,35 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     }
     """
 
-    class Highlighted(Message):
+    class Highlighted(_TableMessage):
         """The highlighted saga changed (None: nothing to highlight)."""
 
         def __init__(self, saga_table: SagaTable, saga: Saga | None) -> None:
-            super().__init__()
-            self.saga_table = saga_table
+            super().__init__(saga_table)
             self.saga = saga
 
-        @property
-        def control(self) -> SagaTable:
-            return self.saga_table
-
-    class Chosen(Message):
+    class Chosen(_TableMessage):
         """Enter (or a double click) on a saga."""
 
         def __init__(self, saga_table: SagaTable, saga: Saga) -> None:
-            super().__init__()
-            self.saga_table = saga_table
+            super().__init__(saga_table)
             self.saga = saga
 
-        @property
-        def control(self) -> SagaTable:
-            return self.saga_table
-
-    class Loaded(Message):
+    class Loaded(_TableMessage):
         """A query's first rows arrived (total None while uncounted); posted again with the
         total once it is counted, and after each reload."""
 
         def __init__(self, saga_table: SagaTable, query: SagaQuery, total: int | None) -> None:
-            super().__init__()
-            self.saga_table = saga_table
+            super().__init__(saga_table)
             self.query = query
             self.total = total
 
-        @property
-        def control(self) -> SagaTable:
-            return self.saga_table
-
-    class Failed(Message):
+    class Failed(_TableMessage):
         """Reading the current query failed; the table shows the error in place of rows."""
 
         def __init__(self, saga_table: SagaTable, error: StoreError) -> None:
-            super().__init__()
-            self.saga_table = saga_table
+            super().__init__(saga_table)
             self.error = error
-
-        @property
-        def control(self) -> SagaTable:
-            return self.saga_table
 
     empty_message: reactive[str] = reactive("no sagas")
     # Reading the page anchors scans every id of the result and holds the store meanwhile,
