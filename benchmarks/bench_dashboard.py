@@ -457,7 +457,8 @@ def _within_idle(idle_name: str) -> Callable[[float, float, float, Callable[[str
 def targets() -> list[Target]:
     ui = [f"filter: {COMMON_STATE} (common)", f"filter: {RARE_STATE} (rare)", "G: last row",
           "g: first row", "page down (median of 10)", "step detail: next saga (j)",
-          "step detail: next step (j in steps)"]
+          "step detail: next step (j in steps)",
+          "step detail: next match during the search's count scan"]
     return [
         ("first rows drawn", lambda k, m, f, large: m <= 1.3 * k, "1M ≤ 1.3 x 1k"),
         ("first rows drawn", lambda k, m, f, large: m <= 2 * f, "1M ≤ 2 x floor"),
