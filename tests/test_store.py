@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from saga_inspector.demo import REASON_PIPE, REASON_RESTART_RUNNING
-from saga_inspector.store import PAGE_SIZE, SagaQuery, SagaStore
+from saga_inspector.store import PAGE_SIZE, ErrorKind, SagaQuery, SagaStore, StoreError
 from saga_inspector.store.payload import parse_json
 
 from .factory import (
@@ -646,3 +646,25 @@ def test_interrupt_when_idle_does_not_break_later_calls(make_log, store_of):
     store.interrupt()
     assert store.counts().total == 1
     assert store.saga(1) is not None
+
+
+# -- long scans: their own connection, and cancellable ------------------------------------
+
+
+def test_a_superseded_search_is_cancelled(make_log, store_of):
+    # Enough rows for the scan to run past a progress-handler check (every 200 000 steps).
+    store = store_of(make_log(mixed_sagas(30_000)))
+    with pytest.raises(StoreError) as raised:
+        store.sagas(SagaQuery(text="no such text"), cancelled=lambda: True)
+    assert raised.value.kind is ErrorKind.CANCELLED
+    # The store goes on answering afterwards.
+    assert len(store.sagas(SagaQuery(text="no such text"))) == 0
+    assert len(store.sagas(limit=5)) == 5
+
+
+def test_short_reads_do_not_wait_behind_a_long_scan(make_log, store_of):
+    store = store_of(make_log(mixed_sagas(50)))
+    with store._scan_lock:  # a search or the page anchors is running
+        assert len(store.sagas(limit=10)) == 10
+        assert store.saga(store.sagas(limit=1)[0].saga_id) is not None
+        assert store.counts().total == 50

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -87,9 +87,15 @@ def _contains_test(text: str) -> tuple[str, str]:
 class SagaStore:
     """Reads one saga log strictly read-only. Create with `SagaStore.open(path)`."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, log_format: LogFormat) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, log_format: LogFormat,
+                 scan_conn: sqlite3.Connection | None = None) -> None:
         self.path = path
         self._conn = conn
+        # Long scans (a search, the page anchors) run on a second connection with its own
+        # lock, so the short reads (a page, a saga's steps) never wait behind one. Without
+        # it, they share the first connection and its lock.
+        self._scan_conn = scan_conn
+        self._scan_lock = threading.Lock()
         self._format = log_format
         self._lock = threading.RLock()
         self._depth = 0
@@ -102,10 +108,15 @@ class SagaStore:
     def open(cls, path: str | Path, *, immutable: bool = False, force: bool = False) -> SagaStore:
         path = Path(path).expanduser()
         conn = connect_read_only(path, immutable=immutable, force=force)
+        scan_conn = None
         try:
-            store = cls(path, conn, LAUNCHER)
+            # Opened now, the same way: later, the path might name another file.
+            scan_conn = connect_read_only(path, immutable=immutable, force=force)
+            store = cls(path, conn, LAUNCHER, scan_conn)
         except BaseException:
             conn.close()
+            if scan_conn is not None:
+                scan_conn.close()
             raise
         store.warnings = (*conn.notes, *store.warnings)  # how it was opened, first
         return store
@@ -113,6 +124,41 @@ class SagaStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+        with self._scan_lock:
+            if self._scan_conn is not None:
+                self._scan_conn.close()
+
+    @contextmanager
+    def _cancellable(self, conn: sqlite3.Connection,
+                     cancelled: Callable[[], bool] | None) -> Iterator[None]:
+        """While inside, `cancelled()` returning True stops the statement running on `conn`
+        (it raises CANCELLED): a superseded read gives its connection up at once."""
+        if cancelled is None:
+            yield
+            return
+        # Every 200 000 SQLite steps (a few ms): often enough to stop at once, rarely enough
+        # that the callback (it takes the GIL) does not slow the scan down.
+        conn.set_progress_handler(lambda: 1 if cancelled() else 0, 200_000)
+        try:
+            yield
+        finally:
+            conn.set_progress_handler(None, 0)
+
+    @contextmanager
+    def _scanning(self, cancelled: Callable[[], bool] | None) -> Iterator[sqlite3.Connection]:
+        conn, lock = ((self._scan_conn, self._scan_lock) if self._scan_conn is not None
+                      else (self._conn, self._lock))
+        with lock, self._cancellable(conn, cancelled):
+            yield conn
+
+    def _scan_rows(self, sql: str, params: Sequence[object],
+                   cancelled: Callable[[], bool] | None) -> list[tuple[StoredValue, ...]]:
+        """One statement on the scan connection (its own implicit read transaction)."""
+        with self._scanning(cancelled) as conn:
+            try:
+                return conn.execute(sql, [_bindable(p) for p in params]).fetchall()
+            except sqlite3.Error as exc:
+                raise translate_error(exc, self.path) from None
 
     def __enter__(self) -> SagaStore:
         return self
@@ -142,8 +188,10 @@ class SagaStore:
                         self._conn.rollback()
 
     def interrupt(self) -> None:
-        """Cancel the query running now (from any thread); it raises CANCELLED."""
+        """Cancel the queries running now (from any thread); they raise CANCELLED."""
         self._conn.interrupt()
+        if self._scan_conn is not None:
+            self._scan_conn.interrupt()
 
     def _execute_raw(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
         try:
@@ -356,6 +404,7 @@ class SagaStore:
         older_than: int | None = None,
         newer_than: int | None = None,
         limit: int = PAGE_SIZE,
+        cancelled: Callable[[], bool] | None = None,
     ) -> list[Saga]:
         """A page of sagas, newest (highest id) first, by keyset.
 
@@ -364,11 +413,13 @@ class SagaStore:
         """
         if older_than is not None and newer_than is not None:
             raise ValueError("give older_than or newer_than, not both")
-        return self._keyset(query, older_than, newer_than, limit, from_oldest=False)
+        return self._keyset(query, older_than, newer_than, limit, from_oldest=False,
+                            cancelled=cancelled)
 
-    def oldest(self, query: SagaQuery = ALL_SAGAS, *, limit: int = PAGE_SIZE) -> list[Saga]:
+    def oldest(self, query: SagaQuery = ALL_SAGAS, *, limit: int = PAGE_SIZE,
+               cancelled: Callable[[], bool] | None = None) -> list[Saga]:
         """The last page: the `limit` oldest matching sagas, newest first."""
-        return self._keyset(query, None, None, limit, from_oldest=True)
+        return self._keyset(query, None, None, limit, from_oldest=True, cancelled=cancelled)
 
     # -- following a file as it is written ------------------------------------------------
 
@@ -435,6 +486,7 @@ class SagaStore:
         limit: int,
         *,
         from_oldest: bool,
+        cancelled: Callable[[], bool] | None = None,
     ) -> list[Saga]:
         if limit <= 0:
             # SQLite reads `LIMIT -1` as "no limit": a size worked out from a stale count
@@ -442,12 +494,13 @@ class SagaStore:
             return []
         ascending = from_oldest or newer_than is not None
         if query.states is None or len(query.states) < 2 or query.searching:
-            return self._page(query, older_than, newer_than, limit, ascending=ascending)
+            return self._page(query, older_than, newer_than, limit, ascending=ascending,
+                              cancelled=cancelled)
         # One keyset query per state walks the (state, saga_id) index without sorting;
         # `state IN (...)` would make SQLite sort every matching row first.
         pages = [
             self._page(SagaQuery(frozenset({state})), older_than, newer_than, limit,
-                       ascending=ascending)
+                       ascending=ascending, cancelled=cancelled)
             for state in sorted(query.states)
         ]
         merged = list(heapq.merge(*pages, key=lambda saga: saga.saga_id, reverse=True))
@@ -461,6 +514,7 @@ class SagaStore:
         limit: int,
         *,
         ascending: bool,
+        cancelled: Callable[[], bool] | None = None,
     ) -> list[Saga]:
         fmt = self._format
         # A bound past SQLite's integer range (e.g. anchors[k] + 1 at the top id) cannot be
@@ -482,17 +536,22 @@ class SagaStore:
         elif newer_than is not None:
             where += f" AND {saga_id} > ?"
             params.append(newer_than)
-        rows = self._rows(
-            f"SELECT {select} FROM {_ident(fmt.saga_table)} s WHERE {where} "
-            f"ORDER BY {saga_id} {'ASC' if ascending else 'DESC'} LIMIT ?",
-            [*select_params, *params, limit],
-        )
+        sql = (f"SELECT {select} FROM {_ident(fmt.saga_table)} s WHERE {where} "
+               f"ORDER BY {saga_id} {'ASC' if ascending else 'DESC'} LIMIT ?")
+        all_params = [*select_params, *params, limit]
+        if query.searching:  # may read the whole table: not on the connection pages need
+            rows = self._scan_rows(sql, all_params, cancelled)
+        else:
+            # The lock first: the handler must only ever see this call's statement.
+            with self._lock, self._cancellable(self._conn, cancelled):
+                rows = self._rows(sql, all_params)
         sagas = [self._saga_from_row(row, extra) for row in rows]
         if ascending:
             sagas.reverse()
         return sagas
 
-    def page_anchors(self, query: SagaQuery = ALL_SAGAS, *, stride: int = PAGE_SIZE) -> list[int]:
+    def page_anchors(self, query: SagaQuery = ALL_SAGAS, *, stride: int = PAGE_SIZE,
+                     cancelled: Callable[[], bool] | None = None) -> list[int]:
         """The id that starts each page of `stride` sagas, newest first, for random access:
         page k is `sagas(query, older_than=anchors[k] + 1, limit=stride)`. Its length times
         `stride` bounds the count. Reads ids only (from the state index when filtering)."""
@@ -506,15 +565,18 @@ class SagaStore:
             else [query]
         )
         anchors: list[int] = []
-        with self.snapshot():
+        with self._scanning(cancelled) as conn:
             cursors = []
+            began = not conn.in_transaction  # (inside the caller's snapshot: its transaction)
+            if began:
+                conn.execute("BEGIN")
             try:
                 for part in queries:
                     where, params = self._where(part)
-                    cursors.append(self._execute_raw(
+                    cursors.append(conn.execute(
                         f"SELECT {saga_id} FROM {_ident(fmt.saga_table)} s WHERE {where} "
                         f"ORDER BY {saga_id} DESC",
-                        params,
+                        [_bindable(p) for p in params],
                     ))
                 streams = [(_int(row[0]) for row in cursor) for cursor in cursors]
                 for position, found in enumerate(heapq.merge(*streams, reverse=True)):
@@ -525,6 +587,11 @@ class SagaStore:
             finally:
                 for cursor in cursors:
                     cursor.close()
+                if began and conn.in_transaction:
+                    try:
+                        conn.execute("COMMIT")
+                    except sqlite3.Error:
+                        conn.rollback()
         return anchors
 
     def _where(self, query: SagaQuery) -> tuple[str, list[object]]:

@@ -28,7 +28,6 @@ from saga_inspector.store import ErrorKind, SagaStore, StoreError
 
 from .screens.dashboard import Clock, DashboardScreen
 from .screens.error import EXIT_UNREADABLE, ErrorScreen
-from .screens.help import HelpScreen
 from .text import markup_literal, safe
 from .widgets.state_filter import StateFilterBar
 
@@ -163,6 +162,9 @@ class SagaInspectorApp(App[None]):
         self.exit(return_code=EXIT_UNREADABLE if self.failed is not None else 0)
 
     def action_help(self) -> None:
+        # Imported here: Markdown costs ~45 ms at start, and most sessions never ask.
+        from .screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

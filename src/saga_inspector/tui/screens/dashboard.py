@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -54,6 +55,7 @@ from saga_inspector.tui.widgets.state_filter import (
 from saga_inspector.tui.widgets.step_list import StepList
 
 Clock = Callable[[], datetime]
+PENDING_DETAIL_S = 0.15  # a saga's steps usually arrive well within this
 
 WAITING = "waiting for the writer's lock"
 # What the banner says when the file is no longer the one shown ({name}: the file's name).
@@ -104,6 +106,8 @@ class DashboardScreen(Screen[None]):
         self.highlighted: Saga | None = None
         self.view: SagaView | None = None
         self._enter_steps_for: int | None = None
+        self._pending: Timer | None = None
+        self._query_shown: Timer | None = None
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -195,8 +199,19 @@ class DashboardScreen(Screen[None]):
             return
         table = self.query_one(SagaTable)
         table.empty_message = self.active.empty_message(self.search or None)
-        self._set_table_title(None)
         table.show(self.store, self._query(), at_newest=self.following)
+        # The chips and the title change with the new rows (one frame, not two), or on their
+        # own when the rows are slow to come.
+        if self._query_shown is not None:
+            self._query_shown.stop()
+        self._query_shown = self.set_timer(PENDING_DETAIL_S, partial(self._show_query, None))
+
+    def _show_query(self, total: int | None) -> None:
+        if self._query_shown is not None:
+            self._query_shown.stop()
+            self._query_shown = None
+        self.query_one(StateFilterBar).set_active(self.active)
+        self._set_table_title(total)
 
     def _set_table_title(self, total: int | None) -> None:
         title = Text("sagas · ", end="")
@@ -310,7 +325,7 @@ class DashboardScreen(Screen[None]):
     @on(SagaTable.Loaded)
     def _table_loaded(self, message: SagaTable.Loaded) -> None:
         if message.query == self._query():
-            self._set_table_title(message.total)
+            self._show_query(message.total)
 
     @on(SagaTable.Failed)
     def _table_failed(self, message: SagaTable.Failed) -> None:
@@ -326,17 +341,31 @@ class DashboardScreen(Screen[None]):
             self.notify("stopped following (f follows again)", timeout=3)
         if saga is None:
             self.view = None
+            self._stop_pending()
             table = self.query_one(SagaTable)
             self._clear_detail(table.empty_message if table.total == 0 else "no saga highlighted")
             return
         if self.view is not None and self.view.saga_id == saga.saga_id:
             return
         self.view = None
-        self.query_one(SagaPanel).show_saga(saga, self.now)
-        self.query_one(StepList).show_steps(None)
-        self.query_one(StepDetail).show_placeholder("loading steps…")
         if self.store is not None:
             self.load_detail(self.store, saga.saga_id)
+        # The panes below keep the previous saga until this one's detail arrives, redrawn
+        # once (a full layout) instead of twice; they say "loading" only when it is slow.
+        self._stop_pending()
+        self._pending = self.set_timer(PENDING_DETAIL_S, partial(self._show_pending, saga))
+
+    def _show_pending(self, saga: Saga) -> None:
+        self._pending = None
+        if self.highlighted is saga and self.view is None:
+            self.query_one(SagaPanel).show_saga(saga, self.now)
+            self.query_one(StepList).show_steps(None)
+            self.query_one(StepDetail).show_placeholder("loading steps…")
+
+    def _stop_pending(self) -> None:
+        if self._pending is not None:
+            self._pending.stop()
+            self._pending = None
 
     @on(SagaTable.Chosen)
     def _saga_chosen(self, message: SagaTable.Chosen) -> None:
@@ -362,8 +391,14 @@ class DashboardScreen(Screen[None]):
 
     @on(DetailLoaded)
     def _detail_loaded(self, message: DetailLoaded) -> None:
+        # After the frame already due (the table's new rows or cursor): that one stays
+        # cheap, and the panes below, which need a full layout, follow in the next.
+        self.call_after_refresh(self._apply_detail, message)
+
+    def _apply_detail(self, message: DetailLoaded) -> None:
         if self.highlighted is None or self.highlighted.saga_id != message.saga_id:
             return  # an answer for a saga no longer highlighted
+        self._stop_pending()
         view = message.view
         if view is None:
             self.view = None
@@ -409,7 +444,6 @@ class DashboardScreen(Screen[None]):
 
     def pick_filter(self, state_filter: StateFilter) -> None:
         self.active = state_filter
-        self.query_one(StateFilterBar).set_active(state_filter)
         self._apply_query()
 
     def action_filter(self, name: str) -> None:

@@ -57,6 +57,7 @@ _QUERY_GROUP = "saga-table-query"
 _ANCHORS_GROUP = "saga-table-anchors"
 ANY_GENERATION = -1
 _PAGES_GROUP = "saga-table-pages"
+FOREIGN_STALE_S = 0.15  # how long the previous query's rows may stand in for the new one's
 CHANGED_MARK_SECONDS = 2.0  # how long a saga whose state changed stays marked
 
 
@@ -73,11 +74,13 @@ class PageRequest:
     newer_than: int | None = None  # the sagas just above this id
     from_oldest: bool = False  # the last page, read from the oldest end
 
-    def run(self, store: SagaStore, query: SagaQuery) -> list[Saga]:
+    def run(self, store: SagaStore, query: SagaQuery,
+            cancelled: Callable[[], bool] | None = None) -> list[Saga]:
         if self.from_oldest:
-            return store.oldest(query, limit=self.limit)
+            return store.oldest(query, limit=self.limit, cancelled=cancelled)
         return store.sagas(
-            query, older_than=self.older_than, newer_than=self.newer_than, limit=self.limit
+            query, older_than=self.older_than, newer_than=self.newer_than, limit=self.limit,
+            cancelled=cancelled,
         )
 
 
@@ -406,7 +409,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             super().__init__(saga_table)
             self.error = error
 
-    empty_message: reactive[str] = reactive("no sagas")
+    # Set with each new query; drawn when its rows come (no repaint of the old rows now).
+    empty_message: reactive[str] = reactive("no sagas", repaint=False)
     # Reading the page anchors scans every id of the result and holds the store meanwhile,
     # so they are read only when something needs them (a far jump, finding a remembered
     # saga, G on a search) -- except for a search, whose total only that scan can tell:
@@ -436,6 +440,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._total_announced = False
         self._anchors_asked = False
         self._scan_timer: Timer | None = None
+        self._stale_timer: Timer | None = None
+        self._stale_foreign = False  # self._stale holds another query's rows
         # What is known of the file, reused across filters until a reload or another file:
         self._counts: StateCounts | None = None
         self._extents: OrderedDict[SagaQuery, tuple[int, list[int] | None]] = OrderedDict()
@@ -553,7 +559,17 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._generation += 1
         if self._scan_timer is not None:
             self._scan_timer.stop()
+        if self._stale_timer is not None:
+            self._stale_timer.stop()
         self._anchors_asked = False
+        # Another query of the same file: its old rows stay drawn until the new first page
+        # comes (one frame, no flash of "loading…"), or until it is slow in coming.
+        switching = stale is None and self._loaded and store is self._store
+        self._stale_foreign = switching
+        if switching:
+            stale = self._cache
+            self._stale_timer = self.set_timer(
+                FOREIGN_STALE_S, partial(self._drop_foreign_stale, self._generation))
         self._store, self._query, self._stale = store, query, stale
         self._cache = RowCache()
         if query in self._extents:
@@ -564,10 +580,11 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._restore, self._restore_page = place, None
         self._choose_when_loaded = False
         self._cursor = place.position if place else 0
-        self._update_virtual_size()
+        if not switching:  # else what is drawn, and its size, stay until the new rows come
+            self._update_virtual_size()
+            self.refresh()
         if place is None:
             self.scroll_to(y=0, animate=False, force=True)
-        self.refresh()
         if self.is_mounted:
             self._launch()
 
@@ -627,11 +644,15 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         with suppress(RuntimeError):  # the app's loop closed while the worker ran
             self.post_message(_Result(generation, apply))
 
+    def _superseded(self, generation: int) -> Callable[[], bool]:
+        """For the store: stop this read as soon as a newer query replaces it."""
+        return lambda: generation != self._generation
+
     def _load_query(self, generation: int, job: _Job) -> None:
         """The first page first (rows on screen soonest), then the total, cheap ways only."""
         first = PageRequest(0, job.page_size)
         try:
-            rows = first.run(job.store, job.query)
+            rows = first.run(job.store, job.query, self._superseded(generation))
             above = self._rows_above(job, rows)
             self._post(generation, partial(self._first_page_arrived, first, rows, above))
             if len(rows) < job.page_size:  # the whole result is on the first page
@@ -663,24 +684,31 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         # The counts serve whatever filter is shown next, so they land even if superseded.
         self._post(ANY_GENERATION, partial(self._counts_arrived, job.counts_epoch, counts))
         total = counts.count(job.query.states)
+        last: PageRequest | None = None
         if generation == self._generation:  # superseded: leave the store to the new query
-            oldest = job.store.oldest(job.query, limit=1)
-            anchors = dense_anchors(newest, oldest[0].saga_id if oldest else None, total,
+            # The whole last page, not just the oldest id: `G` then draws from the cache.
+            last_page = max(total - 1, 0) // job.page_size
+            last = PageRequest(last_page, total - last_page * job.page_size, from_oldest=True)
+            oldest = last.run(job.store, job.query, self._superseded(generation))
+            anchors = dense_anchors(newest, oldest[-1].saga_id if oldest else None, total,
                                     job.page_size)
             if anchors is not None:  # before the total, so nothing asks for a scan meanwhile
                 self._post(generation, partial(self._anchors_arrived, anchors))
         self._post(generation, partial(self._total_arrived, total))
+        if last is not None and last.page > 0 and oldest:
+            self._post(generation, partial(self._page_arrived, last, oldest))
 
     def _load_anchors(self, generation: int, job: _Job) -> None:
         """The scan for the anchors; for a search, then its last page, which tells the total
         (counting would be a second scan)."""
         try:
-            anchors = job.store.page_anchors(job.query, stride=job.page_size)
+            anchors = job.store.page_anchors(job.query, stride=job.page_size,
+                                             cancelled=self._superseded(generation))
             self._post(generation, partial(self._anchors_arrived, anchors))
             if job.query.searching and anchors:
                 last = PageRequest(len(anchors) - 1, job.page_size,
                                    older_than=anchors[-1] + 1)
-                rows = last.run(job.store, job.query)
+                rows = last.run(job.store, job.query, self._superseded(generation))
                 self._post(generation, partial(self._page_arrived, last, rows))
                 total = last.page * job.page_size + len(rows)
                 self._post(generation, partial(self._total_arrived, total))
@@ -697,7 +725,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
                 self._post(generation, partial(self._pending.discard, request.page))
                 continue
             try:
-                rows = request.run(store, query)
+                rows = request.run(store, query, self._superseded(generation))
             except StoreError as error:
                 self._post(generation, partial(self._failed, error))
                 return
@@ -711,7 +739,16 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- results, on the UI thread ---------------------------------------------------------
 
+    def _drop_foreign_stale(self, generation: int) -> None:
+        """The rows of the previous query go: the new one's (or "loading…") are drawn."""
+        if generation == self._generation and self._stale_foreign:
+            self._stale_foreign, self._stale = False, None
+            self._update_virtual_size()
+            self.refresh()
+
     def _first_page_arrived(self, request: PageRequest, rows: list[Saga], above: int) -> None:
+        if self._stale_foreign:
+            self._stale_foreign, self._stale = False, None
         self._loaded = True
         # The next live reload counts the rows that arrive above this read's newest.
         self._top_id = rows[0].saga_id if rows else None
@@ -753,6 +790,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.post_message(self.Failed(self, error))
             return
         self._error = error
+        self._stale_foreign, self._stale = False, None
         self._pending.clear()
         self._update_virtual_size()
         self.refresh()
@@ -791,7 +829,9 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _set_new_above(self, count: int) -> None:
         self.new_above = count
-        self.border_subtitle = f"{count} new — press g to see them" if count else ""
+        subtitle = f"{count} new — press g to see them" if count else ""
+        if subtitle != (self.border_subtitle or ""):  # setting it repaints the whole table
+            self.border_subtitle = subtitle
 
     def _mark_changed_states(self, rows: Sequence[Saga]) -> None:
         """Mark, for a moment, the sagas whose state differs from the one drawn before."""

@@ -80,6 +80,7 @@ class FilterChip(Static):
     def __init__(self, state_filter: StateFilter) -> None:
         super().__init__(markup=False, classes="chip")
         self.state_filter = state_filter
+        self._shown: Text | None = None
         self.set_class(state_filter.name not in {f.name for f in KNOWN_FILTERS}, "-unknown")
 
     def show_count(self, count: int | None) -> None:
@@ -89,7 +90,10 @@ class FilterChip(Static):
         text.append_text(plain(self.state_filter.label))
         text.append(f" {count}" if count is not None else " …")
         self.set_class(count == 0, "-zero")
-        self.update(text)
+        # Static.update lays the whole screen out again: only when the words change.
+        if text != self._shown:
+            self._shown = text
+            self.update(text)
 
     def on_click(self) -> None:
         self.post_message(StateFilterBar.Picked(self.state_filter))
