@@ -322,14 +322,6 @@ async def test_search_applies_while_typing_and_escape_in_the_line_clears(
 # -- copy ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def clipboard(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    copied: list[str] = []
-    monkeypatch.setattr(SagaInspectorApp, "copy_to_clipboard",
-                        lambda self, text: copied.append(text))
-    return copied
-
-
 def hostile_saga() -> object:
     saga = cleanup_saga(9, "failed", drained=None, reason=HOSTILE)
     saga.name = "[TODO] fix"

@@ -81,14 +81,6 @@ def live_log(make_log: SagaLogFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def clipboard(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    copied: list[str] = []
-    monkeypatch.setattr(SagaInspectorApp, "copy_to_clipboard",
-                        lambda self, text: copied.append(text))
-    return copied
-
-
 def make_app(path: Path, **options: bool) -> SagaInspectorApp:
     from saga_inspector.tui.app import create_app
 
