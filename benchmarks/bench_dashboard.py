@@ -55,6 +55,7 @@ FREQUENT_TERM = "timeout"
 # One per no-match experiment, so that each is a new query.
 NO_MATCH_TERMS = ("zzxv", "zzvx", "zxzv", "zvzx")
 PAGE_DOWN, ENTER, ESCAPE = "\x1b[6~", "\r", "\x1b"
+HELP_TITLE = "saga-inspector help"
 WAIT_S = 60.0  # the longest anything may take to appear before the run counts as failed
 SETTLE_S = 0.3  # no output for this long: the app is idle, the next key starts clean
 # Textual reports a lone escape only after ESCDELAY (100 ms by default) without a following
@@ -96,6 +97,8 @@ class Facts:
     frequent: list[Saga]  # the first matches of FREQUENT_TERM
     frequent_second: StepMarker | None  # the step shown for the second match
     detail: DetailTarget | None
+    by_start: list[Saga] = field(default_factory=list)  # `s` from the newest
+    jump_to: int | None = None  # a saga id in the middle of the file, for `:`
 
 
 def shown_step(store: SagaStore, saga_id: int) -> tuple[int, tuple[Step, ...]]:
@@ -120,7 +123,7 @@ def find_detail_target(store: SagaStore, newest: Sequence[Saga]) -> DetailTarget
     return None
 
 
-def read_facts(path: Path) -> Facts:
+def read_facts(path: Path, parts: Sequence[str] = ()) -> Facts:
     with SagaStore.open(path) as store:
         newest = store.sagas(limit=260)
         frequent = store.sagas(SagaQuery(text=FREQUENT_TERM), limit=60)
@@ -140,7 +143,18 @@ def read_facts(path: Path) -> Facts:
             frequent=frequent,
             frequent_second=second,
             detail=find_detail_target(store, newest),
+            **(sort_facts(store, newest[0]) if "sort" in parts and newest else {}),
         )
+
+
+def sort_facts(store: SagaStore, newest: Saga) -> dict[str, object]:
+    """What `s` draws from the newest saga (it stays on the first line, the rows after it
+    by start time follow), and a saga for `:` (issue 7). Sorted reads are scans: slow."""
+    from saga_inspector.store import SortOrder  # (not in stores older than issue 7)
+
+    by_start = SagaQuery(sort=SortOrder.STARTED)
+    return {"by_start": store.sagas(by_start, at=by_start.key_of(newest), limit=60),
+            "jump_to": newest.saga_id // 2 + 17}
 
 
 # -- reading the screen ------------------------------------------------------------------
@@ -242,6 +256,10 @@ def negate(condition: Condition) -> Condition:
     return lambda screen: not condition(screen)
 
 
+def both(first: Condition, second: Condition) -> Condition:
+    return lambda screen: first(screen) and second(screen)
+
+
 # -- one session ---------------------------------------------------------------------------
 
 Figures = dict[str, float]
@@ -273,8 +291,13 @@ def floor_session() -> Figures:
 class Scenario:
     """Every measured step of issue 6 in one session of the dashboard."""
 
-    def __init__(self, path: Path, facts: Facts) -> None:
+    # After the start, in this order. "sort" (issue 7) is not in the default run.
+    PARTS = ("filters", "jumps", "detail", "search", "no_match", "help", "sort")
+    DEFAULT_PARTS = PARTS[:-1]
+
+    def __init__(self, path: Path, facts: Facts, parts: Sequence[str] = DEFAULT_PARTS) -> None:
         self.facts = facts
+        self.parts = [name for name in self.PARTS if name in parts]
         self.session = PtySession(app_command(path), cols=COLS, rows=ROWS, cwd=str(ROOT))
         self.figures: Figures = {}
 
@@ -289,8 +312,8 @@ class Scenario:
 
     def run(self) -> Figures:
         try:
-            for part in (self.start, self.filters, self.jumps, self.detail, self.search,
-                         self.no_match, self.memory):
+            for part in (self.start, *(getattr(self, name) for name in self.parts),
+                         self.memory):
                 part()
         except Exception as error:
             raise RuntimeError(f"{error} [{self.what_is_shown()}]") from error
@@ -407,6 +430,24 @@ class Scenario:
         self.figures["search, no match: superseded (escape → all rows)"] = (
             session.timed_key(ESCAPE, shows_rows(facts.newest), WAIT_S) * 1000)
         session.quiet(SETTLE_S)
+
+    def help(self) -> None:
+        shown = shows_text(HELP_TITLE)
+        self.key("help: open (?)", "?", shown)
+        self.key("help: close (escape)", ESCAPE, negate(shown))
+        self.key("help: open again (?)", "?", shown)
+        self.untimed(ESCAPE, negate(shown))
+
+    def sort(self) -> None:
+        facts = self.facts
+        self.key("sort: s → by start time, rows drawn", "s",
+                 both(shows_text("by start time"), shows_rows(facts.by_start)))
+        self.untimed("s", shows_text("by duration"))
+        self.key("sort: s → back to by id, rows drawn", "s",
+                 both(negate(shows_text("by duration")), shows_rows(facts.newest)))
+        self.untimed(":", shows_text("go to saga"))
+        self.key("jump: ':' id enter → its detail drawn", f"{facts.jump_to}{ENTER}",
+                 shows_text(f"saga {facts.jump_to}  "))
 
     def memory(self) -> None:
         self.figures["peak RSS at end (MiB)"] = mib(self.session.peak_rss_kib()["VmHWM"])
@@ -558,9 +599,10 @@ def print_table(sizes: Sequence[int], results: dict[int, Series], floor: Series,
     print(f"command: {about['command']}")
 
 
-def run_all(sizes: Sequence[int], runs: int, save: Path | None = None) -> None:
+def run_all(sizes: Sequence[int], runs: int, save: Path | None = None,
+            parts: Sequence[str] = Scenario.DEFAULT_PARTS) -> None:
     paths = {size: log_of(size) for size in sizes}
-    facts = {size: read_facts(path) for size, path in paths.items()}
+    facts = {size: read_facts(path, parts) for size, path in paths.items()}
     for size, known in facts.items():
         if known.detail is None:
             print(f"note: no saga near the top of the {size:,} log fits the detail figures",
@@ -570,13 +612,13 @@ def run_all(sizes: Sequence[int], runs: int, save: Path | None = None) -> None:
     print("warming up (untimed: page cache, bytecode)", file=sys.stderr)
     attempt(floor, floor_session, "floor warm-up", keep=False)
     for size in sizes:
-        attempt(results[size], Scenario(paths[size], facts[size]).run,
+        attempt(results[size], Scenario(paths[size], facts[size], parts).run,
                 f"{size:,} warm-up", keep=False)
     for run in range(1, runs + 1):
         print(f"run {run}/{runs}", file=sys.stderr)
         attempt(floor, floor_session, "floor", keep=True)
         for size in sizes:
-            attempt(results[size], Scenario(paths[size], facts[size]).run, f"{size:,}",
+            attempt(results[size], Scenario(paths[size], facts[size], parts).run, f"{size:,}",
                     keep=True)
     about = {"machine": machine(), "code": code_under_test(),
              "command": " ".join([Path(sys.executable).name, *sys.argv])}
@@ -649,6 +691,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs=2, default=[1_000, 1_000_000],
                         metavar=("SMALL", "LARGE"))
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--parts", nargs="+", choices=Scenario.PARTS,
+                        default=Scenario.DEFAULT_PARTS,
+                        help="measure only these parts of a session (the start always runs); "
+                             "'sort' (s and :) only when named")
     parser.add_argument("--verify", type=int, nargs="?", const=1_000, metavar="SIZE",
                         help="compare the screen model with tmux on this log, then stop")
     parser.add_argument("--save", type=Path, metavar="JSON",
@@ -661,7 +707,7 @@ def main() -> None:
     if args.table:
         table_from(args.table)
         return
-    run_all(args.sizes, args.runs, args.save)
+    run_all(args.sizes, args.runs, args.save, args.parts)
 
 
 if __name__ == "__main__":

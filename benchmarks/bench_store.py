@@ -11,36 +11,97 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import random
 import resource
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
-from saga_inspector.demo import SagaRow, demo_sagas, write_saga_log
-from saga_inspector.store import ATTENTION_STATES, SagaQuery, SagaStore
+from saga_inspector.demo import (
+    RESPAWN,
+    SagaRow,
+    StepRow,
+    compact,
+    demo_sagas,
+    rfc3339,
+    write_saga_log,
+)
+from saga_inspector.store import ATTENTION_STATES, SagaQuery, SagaStore, SortOrder
+from saga_inspector.store.timestamps import parse_timestamp
 
 DATA = Path(__file__).parent / "data"
 CHUNK = 10_000
+# The issue sizes its huge log at 4 steps per saga (1M sagas, 4M steps, ~900 MB), while real
+# sagas have 1 or 2. Completed sagas (78 %) get 2-4 more steps shaped like their last one,
+# which brings the average to about 4. Logs built before that change have another name.
+EXTRA_STEPS = (2, 3, 4, 4)
+SHAPE = "4steps"
+_STEP_MS = {  # how long each kind of step takes, as the demo draws them
+    "issue_cmd_host_spawn_pool_window": (40, 1800),
+    "issue_cmd_host_reap_panes": (8, 60),
+    "issue_cmd_host_drain_pool_if_last": (5, 400),
+}
+_STEP_SHAPES = {  # the command each step sends, the event it gets back
+    "issue_cmd_host_spawn_pool_window": ("spawn_pool_window", "pool_window_added"),
+    "issue_cmd_host_reap_panes": ("reap_panes", "panes_reaped"),
+    "issue_cmd_host_drain_pool_if_last": ("drain_pool_if_last", "pool_not_last"),
+}
 
 
 def generated_sagas(count: int) -> Iterator[SagaRow]:
-    """`count` realistic sagas: demo chunks with fresh seeds and shifted ids."""
+    """`count` realistic sagas: demo chunks with fresh seeds and shifted ids, completed ones
+    with extra steps (see EXTRA_STEPS)."""
     made = 0
     chunk_no = 0
     while made < count:
         size = min(CHUNK, count - made)
+        rng = random.Random(chunk_no)
         for saga in demo_sagas(size, seed=chunk_no):
             shifted = made + int(saga.saga_id)
-            yield dataclasses.replace(saga, saga_id=shifted)
+            yield with_extra_steps(dataclasses.replace(saga, saga_id=shifted), rng)
         made += size
         chunk_no += 1
 
 
+def with_extra_steps(saga: SagaRow, rng: random.Random) -> SagaRow:
+    """A completed saga carried on for a few more steps after its last one: a respawn
+    spawns more pool windows, a cleanup reaps and drains more labels. The saga then ends
+    just after its new last step, as the demo's sagas do."""
+    last = parse_timestamp(saga.steps[-1].ended_at) if saga.steps else None
+    if saga.state != "completed" or last is None or last.value is None:
+        return saga
+    ended = last.value
+    steps = list(saga.steps)
+    kinds = (["issue_cmd_host_spawn_pool_window"] if saga.name == RESPAWN
+             else ["issue_cmd_host_reap_panes", "issue_cmd_host_drain_pool_if_last"])
+    version = json.loads(saga.steps[-1].output_json or "{}").get("version", 1100)
+    label = ""
+    for n in range(rng.choice(EXTRA_STEPS)):
+        name = kinds[n % len(kinds)]
+        if n % len(kinds) == 0:  # a new window: reaped, then its pool drained
+            label = f"window-pool-{rng.getrandbits(128):032x}"
+        started = ended + timedelta(microseconds=rng.randrange(100, 500))
+        ended = started + timedelta(milliseconds=rng.uniform(*_STEP_MS[name]))
+        cmd, event = _STEP_SHAPES[name]
+        command = ({"cmd": cmd, "saga_id": 0} if saga.name == RESPAWN
+                   else {"cmd": cmd, "label": label, "saga_id": 0})
+        version += 1
+        steps.append(StepRow(
+            len(steps), name, "succeeded", compact(command), "host",
+            rfc3339(started, 9, rng), rfc3339(ended, 9, rng),
+            compact({"event": event, "label": label, "version": version,
+                     "saga_id": saga.saga_id})))
+    saga_end = rfc3339(ended + timedelta(microseconds=300), 9, rng)
+    return dataclasses.replace(saga, steps=steps, ended_at=saga_end)
+
+
 def log_of(count: int) -> Path:
     DATA.mkdir(exist_ok=True)
-    path = DATA / f"sagas-{count}.db"
+    path = DATA / f"sagas-{count}-{SHAPE}.db"
     if not path.exists():
         started = time.perf_counter()
         write_saga_log(path.with_suffix(".tmp"), generated_sagas(count))
@@ -82,7 +143,25 @@ def measure(path: Path) -> dict[str, float]:
     figures["page anchors, all"] = median_ms(lambda: store.page_anchors(), 3)
     figures["page anchors, attention"] = median_ms(lambda: store.page_anchors(attention), 3)
     figures["data_version"] = median_ms(store.data_version)
+    figures.update(measure_queries(store))
     store.close()
+    return figures
+
+
+def measure_queries(store: SagaStore) -> dict[str, float]:
+    """The query language and the sorts (issue 7): a few representative reads. A sorted page
+    is a scan (no index serves a start time or a duration: see SagaStore._sorted_page)."""
+    by_start = SagaQuery(sort=SortOrder.STARTED)
+    by_duration = SagaQuery(sort=SortOrder.DURATION)
+    after = by_duration.key_of(store.sagas(by_duration)[-1])
+    queries = {"state + label prefix": "state:failed_compensation label:window-pool-*",
+               "reason + slower": "reason:timeout slower:5s",
+               "label, no match (scan)": "label:zzzz"}
+    figures = {f"query, {name}": median_ms(lambda t=text: store.sagas(SagaQuery(text=t)), 3)
+               for name, text in queries.items()}
+    figures["sorted by start, first page"] = median_ms(lambda: store.sagas(by_start), 3)
+    figures["sorted by duration, next page"] = median_ms(
+        lambda: store.sagas(by_duration, after=after), 3)
     return figures
 
 

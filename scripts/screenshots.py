@@ -33,6 +33,10 @@ SHOTS: dict[str, tuple[str, ...]] = {
     "needs-attention-payload.svg": ("a", "j", "j", "j", "enter", "k", "tab"),
     "search.svg": ("slash", *"pipe", "enter"),
     "help.svg": ("question_mark",),
+    # the step timeline: a cleanup timed out in its drain step (the timeout marked), and
+    # the triage summary (x) of a respawn that timed out and was closed at a restart
+    "timeline-timeout.svg": ("3", "enter"),
+    "explain.svg": ("5", "j", "j", "x"),
 }
 
 

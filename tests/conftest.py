@@ -18,8 +18,11 @@ def make_log(tmp_path: Path) -> SagaLogFactory:
 
 
 @pytest.fixture
-def clipboard(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """What the app copies, caught instead of sent to the terminal."""
+def clipboard(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
+    """What the app copies, caught instead of sent to the terminal. A developer's own
+    clipboard setting and state folder are kept out: fallback copies land in `tmp_path`."""
+    monkeypatch.delenv("SAGA_INSPECTOR_CLIPBOARD", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     copied: list[str] = []
     monkeypatch.setattr(SagaInspectorApp, "copy_to_clipboard",
                         lambda self, text: copied.append(text))

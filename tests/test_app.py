@@ -332,13 +332,13 @@ def hostile_saga() -> object:
 
 
 @pilot_test
-async def test_y_copies_the_saga_as_json_without_control_characters(
+async def test_shift_y_copies_the_saga_as_json_without_control_characters(
     make_log: SagaLogFactory, clipboard: list[str]
 ) -> None:
     app = make_app(make_log([hostile_saga()], ddl=LOOSE_DDL))
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
-        await press(pilot, "y")
+        await press(pilot, "Y")
         assert len(clipboard) == 1
         copied = clipboard[0]
         assert is_safe(copied, multiline=True) and "\x1b" not in copied

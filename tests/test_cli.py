@@ -20,7 +20,13 @@ import pytest
 from saga_inspector import cli
 from saga_inspector.demo import REASON_RESTART_RUNNING, REASON_TIMEOUT
 from saga_inspector.report import format_duration, format_time
-from saga_inspector.store import KNOWN_SAGA_STATES, PAGE_SIZE, SagaStore, parse_timestamp
+from saga_inspector.store import (
+    KNOWN_SAGA_STATES,
+    PAGE_SIZE,
+    SagaStore,
+    SortKey,
+    parse_timestamp,
+)
 
 from .factory import (
     LOOSE_DDL,
@@ -318,8 +324,8 @@ def test_list_limit_zero_walks_every_page_by_keyset(
     path = make_log.realistic(250)
     sagas = run("list", path, "--limit", "0", "--json").json
     assert [s["saga_id"] for s in sagas] == list(range(250, 0, -1))
-    assert [(c["older_than"], c["limit"]) for c in sagas_calls] == [
-        (None, PAGE_SIZE), (151, PAGE_SIZE), (51, PAGE_SIZE)]
+    assert [(c["after"], c["limit"]) for c in sagas_calls] == [
+        (None, PAGE_SIZE), (SortKey(151, 151), PAGE_SIZE), (SortKey(51, 51), PAGE_SIZE)]
     assert len(ids_in_text(run("list", path, "--limit", "0").out)) == 250
 
 
@@ -329,7 +335,8 @@ def test_list_limit_across_a_page_boundary(
     path = make_log.realistic(250)
     sagas = run("list", path, "--limit", "150", "--json").json
     assert [s["saga_id"] for s in sagas] == list(range(250, 100, -1))
-    assert [(c["older_than"], c["limit"]) for c in sagas_calls] == [(None, 100), (151, 50)]
+    assert [(c["after"], c["limit"]) for c in sagas_calls] == [
+        (None, 100), (SortKey(151, 151), 50)]
 
 
 def test_list_several_states_across_pages(run: Run, make_log: SagaLogFactory) -> None:

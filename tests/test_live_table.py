@@ -108,7 +108,7 @@ class InsertWhileCounting(StoreProxy):
         self.path = path
 
     def sagas(self, query: Any, **kwargs: Any) -> Any:
-        if self.armed and kwargs.get("newer_than") is not None:
+        if self.armed and kwargs.get("before") is not None:
             self.armed = False
             add_sagas(self.path, 451, 455)
         return self.store.sagas(query, **kwargs)

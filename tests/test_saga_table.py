@@ -19,7 +19,15 @@ from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
 from saga_inspector.demo import CLEANUP, SagaRow, write_saga_log
-from saga_inspector.store import PAGE_SIZE, ErrorKind, Saga, SagaQuery, SagaStore, StoreError
+from saga_inspector.store import (
+    PAGE_SIZE,
+    ErrorKind,
+    Saga,
+    SagaQuery,
+    SagaStore,
+    SortKey,
+    StoreError,
+)
 from saga_inspector.store.timestamps import parse_timestamp
 from saga_inspector.tui.widgets.saga_table import (
     PageRequest,
@@ -54,6 +62,15 @@ def page_of(ids: range | list[int]) -> list[Saga]:
     return [fake_saga(i) for i in ids]
 
 
+def key(saga_id: int) -> SortKey:
+    """A saga's key when sorted by id."""
+    return SortKey(saga_id, saga_id)
+
+
+def keys(*saga_ids: int) -> list[SortKey]:
+    return [key(saga_id) for saga_id in saga_ids]
+
+
 # -- the page cache, without Textual -------------------------------------------------------------
 
 
@@ -64,21 +81,21 @@ def test_the_first_page_is_read_from_the_newest_end() -> None:
 def test_a_page_after_a_full_one_is_read_by_keyset_below_its_last_id() -> None:
     cache = RowCache(page_size=10)
     cache.store(PageRequest(0, 10), page_of(range(100, 90, -1)))
-    assert cache.plan(1) == PageRequest(1, 10, older_than=91)
+    assert cache.plan(1) == PageRequest(1, 10, after=key(91))
 
 
 def test_a_page_before_a_known_one_is_read_by_keyset_above_its_first_id() -> None:
     cache = RowCache(page_size=10)
-    cache.store(PageRequest(5, 10, older_than=51), page_of(range(50, 40, -1)))
-    assert cache.plan(4) == PageRequest(4, 10, newer_than=50)
+    cache.store(PageRequest(5, 10, after=key(51)), page_of(range(50, 40, -1)))
+    assert cache.plan(4) == PageRequest(4, 10, before=key(50))
 
 
 def test_a_far_page_waits_for_the_anchors_then_starts_at_its_anchor() -> None:
     cache = RowCache(page_size=10)
     cache.store(PageRequest(0, 10), page_of(range(100, 90, -1)))
     assert cache.plan(7) is None
-    cache.anchors = [100, 90, 80, 70, 60, 50, 40, 30, 20, 10]
-    assert cache.plan(7) == PageRequest(7, 10, older_than=31)
+    cache.anchors = keys(100, 90, 80, 70, 60, 50, 40, 30, 20, 10)
+    assert cache.plan(7) == PageRequest(7, 10, at=key(30))
     assert cache.plan(10) is None  # past the last anchor: outside the result
 
 
@@ -94,7 +111,7 @@ def test_a_short_page_read_downwards_ends_the_result() -> None:
     cache = RowCache(page_size=10)
     cache.store(PageRequest(0, 10), page_of(range(100, 90, -1)))
     assert cache.total is None
-    cache.store(PageRequest(1, 10, older_than=91), page_of(range(90, 87, -1)))
+    cache.store(PageRequest(1, 10, after=key(91)), page_of(range(90, 87, -1)))
     assert cache.total == 13
     assert cache.row_count == 13
 
@@ -112,23 +129,23 @@ def test_the_cache_keeps_a_bounded_number_of_pages_least_recently_used_first() -
 
 def test_locate_finds_a_held_saga_and_anchors_say_which_page_holds_another() -> None:
     cache = RowCache(page_size=10)
-    cache.store(PageRequest(3, 10, older_than=71), page_of(range(70, 60, -1)))
+    cache.store(PageRequest(3, 10, after=key(71)), page_of(range(70, 60, -1)))
     assert cache.locate(64) == 36
     assert cache.locate(200) is None
-    cache.anchors = [100, 90, 80, 70, 60]
-    assert cache.page_holding(100) == 0
-    assert cache.page_holding(85) == 1
-    assert cache.page_holding(60) == 4
-    assert cache.page_holding(5) == 4
-    assert cache.page_holding(101) is None
+    cache.anchors = keys(100, 90, 80, 70, 60)
+    assert cache.page_holding(key(100)) == 0
+    assert cache.page_holding(key(85)) == 1
+    assert cache.page_holding(key(60)) == 4
+    assert cache.page_holding(key(5)) == 4
+    assert cache.page_holding(key(101)) is None
 
 
 def test_dense_ids_give_the_anchors_without_a_scan_and_gaps_do_not(make_log) -> None:
-    assert dense_anchors(250, 1, 250, 100) == [250, 150, 50]
+    assert dense_anchors(250, 1, 250, 100) == keys(250, 150, 50)
     assert dense_anchors(250, 1, 249, 100) is None  # one id missing somewhere
     assert dense_anchors(7, None, 0, 100) is None
     store = SagaStore.open(make_log(numbered(1234)))
-    assert dense_anchors(1234, 1, 1234, 100) == store.page_anchors(ALL, stride=100)
+    assert dense_anchors(1234, 1, 1234, 100) == store.page_keys(ALL, stride=100)
     store.close()
 
 
@@ -146,9 +163,9 @@ def test_pages_read_in_any_order_and_any_way_give_the_full_listing(make_log, que
     store = SagaStore.open(make_log(numbered(1234, failed_every=3)))
     expected = [saga.saga_id for saga in store.sagas(query, limit=10**6)]
     # With anchors, pages read in a random order:
-    cache = RowCache(page_size=PAGE_SIZE)
+    cache = RowCache(page_size=PAGE_SIZE, key=query.key_of)
     cache.total = store.count(query)
-    cache.anchors = store.page_anchors(query, stride=PAGE_SIZE)
+    cache.anchors = store.page_keys(query, stride=PAGE_SIZE)
     pages = list(range(len(cache.anchors)))
     random.Random(7).shuffle(pages)
     for page in pages:
@@ -157,11 +174,11 @@ def test_pages_read_in_any_order_and_any_way_give_the_full_listing(make_log, que
         cache.store(request, request.run(store, query))
     assert [cache.row(i).saga_id for i in range(cache.total)] == expected
     # Without anchors, from the oldest end upwards, one neighbour at a time:
-    cache = RowCache(page_size=PAGE_SIZE)
+    cache = RowCache(page_size=PAGE_SIZE, key=query.key_of)
     cache.total = len(expected)
     for page in reversed(range((cache.total - 1) // PAGE_SIZE + 1)):
         request = cache.plan(page)
-        assert request is not None and not request.older_than
+        assert request is not None and request.after is None
         cache.store(request, request.run(store, query))
     assert [cache.row(i).saga_id for i in range(cache.total)] == expected
     store.close()
@@ -560,7 +577,7 @@ class BrokenStore:
     def _fail(self, *_args: Any, **_kwargs: Any) -> Any:
         raise StoreError(ErrorKind.DAMAGED, "/x/sagas.db: database disk image is malformed")
 
-    sagas = count = page_anchors = oldest = _fail
+    sagas = count = page_keys = oldest = _fail
 
 
 def test_a_store_error_is_posted_and_drawn_in_place_of_rows() -> None:
@@ -632,9 +649,9 @@ class CountingStore:
     def __init__(self, store: SagaStore) -> None:
         self.store, self.scans = store, 0
 
-    def page_anchors(self, query: SagaQuery, **kwargs: Any) -> list[int]:
+    def page_keys(self, query: SagaQuery, **kwargs: Any) -> list[SortKey]:
         self.scans += 1
-        return self.store.page_anchors(query, **kwargs)
+        return self.store.page_keys(query, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
@@ -679,5 +696,70 @@ def test_enter_typed_before_the_first_rows_arrive_chooses_once_they_do(make_log)
         store.release.set()
         await settle(pilot, lambda: app.last(SagaTable.Chosen) is not None)
         assert app.last(SagaTable.Chosen).saga.saga_id == 30
+
+    run_host(host, scenario)
+
+
+# -- issue 6: what a key costs ---------------------------------------------------------------
+
+
+def test_a_cursor_move_repaints_the_two_lines_it_changes(make_log) -> None:
+    host = Host(SagaStore.open(make_log(numbered(300))))
+    drawn: list[int] = []
+
+    async def scenario(app: Host, pilot: Pilot[None]) -> None:
+        table = app.table
+        await settle(pilot, lambda: table.total == 300)
+        original = table.render_line
+        table.render_line = lambda y: (drawn.append(y), original(y))[1]  # type: ignore[method-assign]
+        for _ in range(2):
+            await pilot.press("j")
+            await settle(pilot)
+        assert highlighted_id(table) == 298
+        assert sorted(drawn) == [1, 2, 2, 3]  # lines of rows 0-1, then 1-2: never the rest
+        drawn.clear()
+        await pilot.press("pagedown")  # the view moves: every line is drawn again
+        await settle(pilot)
+        assert len(set(drawn)) == table.size.height
+
+    run_host(host, scenario)
+
+
+def test_a_query_shown_again_draws_its_rows_before_reading_them(make_log) -> None:
+    store = GatedStore(SagaStore.open(make_log(numbered(700))), gated=ALL, armed=False)
+    host = Host(store)
+
+    async def scenario(app: Host, pilot: Pilot[None]) -> None:
+        table = app.table
+        await settle(pilot, lambda: table.total == 700)
+        await pilot.press("pagedown", "j")
+        await settle(pilot)
+        before, chosen = lines(table), highlighted_id(table)
+        table.show(store, FAILED)
+        await settle(pilot, lambda: table.total == 100)
+        store.armed = True  # the next read of ALL waits
+        table.show(store, ALL)
+        await pilot.pause()
+        assert lines(table) == before  # drawn at once, at its place, from what was read
+        await poll(pilot, lambda: store.entered.is_set())
+        assert lines(table) == before
+        store.release.set()
+        await settle(pilot, lambda: highlighted_id(table) == chosen)
+        assert lines(table) == before
+
+    run_host(host, scenario)
+
+
+def test_ids_near_the_cursor_are_the_rows_read_around_it(make_log) -> None:
+    host = Host(SagaStore.open(make_log(numbered(50))))
+
+    async def scenario(app: Host, pilot: Pilot[None]) -> None:
+        table = app.table
+        await settle(pilot, lambda: table.total == 50)
+        assert table.ids_near_cursor(2) == [49, 48]  # nothing above the first row
+        await pilot.press("j", "j")
+        await settle(pilot)
+        assert table.ids_near_cursor(1) == [47, 49]
+        assert table.ids_near_cursor(2) == [47, 49, 46, 50]
 
     run_host(host, scenario)

@@ -25,7 +25,8 @@ from typing import NoReturn
 from . import __version__
 from .demo import write_demo
 from .discovery import LEGACY_LOG, VERSIONED_LOGS, Candidate, find_saga_logs
-from .follow import DEFAULT_INTERVAL, follow_sagas, walk_sagas
+from .export import FORMATS, JSONL, jsonl_line, write_sagas
+from .follow import DEFAULT_INTERVAL, follow_sagas
 from .report import (
     detail_to_dict,
     format_time,
@@ -41,12 +42,14 @@ from .sanitize import sanitize
 from .store import (
     ATTENTION_STATES,
     KNOWN_SAGA_STATES,
+    SagaDetail,
     SagaQuery,
     SagaStore,
+    SortOrder,
     StoreError,
     Timestamp,
 )
-from .store.payload import strict_json
+from .store.query import QUERY_HELP, QueryError, accepted_states, check_states, parse_query
 
 PROG = "saga-inspector"
 COMMANDS = ("demo", "stats", "list", "show")
@@ -58,8 +61,11 @@ USAGE = f"""{PROG} [DB] [--pick] [--demo] [--immutable [--force]]
        {PROG} demo PATH
        {PROG} stats [DB] [--json]
        {PROG} list [DB] [--state S]... [--search TEXT] [--limit N] [--json]
+       {PROG} list [DB] [--state S]... [--search TEXT] [--limit N] --format jsonl|csv
+       {PROG} list [DB] [--search QUERY] [--sort id|started|duration] ...
        {PROG} list [DB] [--state S]... [--limit N] --jsonl [--follow [--interval SECONDS]]
-       {PROG} show [DB] SAGA_ID [--json]"""
+       {PROG} show [DB] SAGA_ID [--json]
+       {PROG} show [DB] SAGA_ID --explain [--json]"""
 
 DESCRIPTION = """\
 Inspect AgentMux launcher saga logs (launcher-sagas.db) strictly read-only: a keyboard-driven
@@ -71,7 +77,8 @@ commands:
   demo PATH   write a realistic demo saga log to a new file
   stats       sagas per state, schema version and warnings
   list        sagas, newest first, filtered by state and text
-  show        one saga with all its steps, the step in flight marked
+  show        one saga with all its steps, the step in flight marked;
+              with --explain, a plain-language triage summary of it instead
 
 Wherever DB is expected, --demo uses a fresh demo log in a temporary folder instead,
 and --immutable reads DB as a snapshot that creates and changes no file at all (for
@@ -172,20 +179,32 @@ def _stats_parser() -> argparse.ArgumentParser:
 def _list_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=f"{PROG} list",
-        usage=f"{PROG} list [DB] [--demo] [--pick] [--state S]... [--search TEXT] [--limit N] "
-              "[--json]",
-        description="Sagas, newest (highest id) first.")
+        usage=f"{PROG} list [DB] [--demo] [--pick] [--state S]... [--search QUERY] "
+              "[--sort id|started|duration] [--limit N] [--json | --jsonl | --format jsonl|csv]",
+        description="Sagas, newest (highest id) first, or in the order --sort asks for.",
+        epilog=QUERY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_source(parser)
     parser.add_argument("--state", action="append", metavar="S",
                         help="only sagas in state S; repeat it or give a comma list for several; "
                              f"'{ATTENTION}' means {', '.join(sorted(ATTENTION_STATES))}")
-    parser.add_argument("--search", metavar="TEXT",
-                        help="only sagas whose id, name, failure reason or input contains TEXT")
+    parser.add_argument("--search", metavar="QUERY",
+                        help="only sagas matching QUERY: free text (found in the id, name, "
+                             "failure reason or input) and qualifiers such as state:failed "
+                             "label:main slower:5s (see the query language below)")
+    parser.add_argument("--sort", choices=[order.value for order in SortOrder],
+                        default=SortOrder.ID.value, metavar="id|started|duration",
+                        help="id: newest first (the default); started: latest start first; "
+                             "duration: longest first (sagas without one last)")
     parser.add_argument("--limit", type=_count, default=DEFAULT_LIMIT, metavar="N",
                         help=f"at most N sagas (default {DEFAULT_LIMIT}; 0 for all)")
     _add_json(parser)
     parser.add_argument("--jsonl", action="store_true",
-                        help="one strict JSON object a line (the --json items), for streams")
+                        help="one strict JSON object a line (the --json items), for streams; "
+                             "the same as --format jsonl")
+    parser.add_argument("--format", choices=FORMATS, metavar="jsonl|csv",
+                        help="export: jsonl (exact values, one JSON object a line) or csv "
+                             "(text sanitised, cells a spreadsheet would run as formulas "
+                             "prefixed with ')")
     parser.add_argument("--follow", action="store_true",
                         help="with --jsonl: the --limit newest sagas oldest first, then each "
                              "saga as it appears or changes state, until interrupted")
@@ -195,12 +214,17 @@ def _list_parser() -> argparse.ArgumentParser:
 
 def _show_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=f"{PROG} show", usage=f"{PROG} show [DB] SAGA_ID [--demo] [--pick] "
-                                                "[--json]",
+                                                "[--explain] [--json]",
                      description="One saga with all its steps and payloads; the step that was "
                                  "in flight when the saga stopped is marked.")
     parser.add_argument("operands", nargs="+", metavar="[DB] SAGA_ID",
                         help="the saga log (optional) and the saga's id")
     _add_source(parser, db=False)
+    parser.add_argument("--explain", action="store_true",
+                        help="a plain-language triage summary instead: what the saga was for, "
+                             "how far it got, what it waited for, why it failed, what to check "
+                             "on the host (the dashboard's x); with --json, that summary as "
+                             "JSON: cause, verdict, sections")
     _add_json(parser)
     return parser
 
@@ -405,24 +429,43 @@ def _follow(options: argparse.Namespace, states: frozenset[str] | None) -> int:
                                 **_interval(options))
         try:
             for saga in followed:
-                sys.stdout.write(strict_json(saga_to_dict(saga)) + "\n")
+                sys.stdout.write(jsonl_line(saga) + "\n")
                 sys.stdout.flush()
         except KeyboardInterrupt:
             followed.close()
     return EXIT_OK
 
 
+def _export_format(options: argparse.Namespace) -> None:
+    """--jsonl is --format jsonl: one option underneath (options.format)."""
+    if options.jsonl:
+        if options.format not in (None, JSONL):
+            raise CliError(f"--jsonl is --format jsonl: give one format, not --format "
+                           f"{options.format} too")
+        options.format = JSONL
+    if options.format is not None and options.json:
+        raise CliError("give --json (one JSON document) or --format (one record a line), "
+                       "not both")
+    options.jsonl = options.format == JSONL
+
+
 def _list(options: argparse.Namespace) -> int:
+    _export_format(options)
     if options.follow:
+        if options.sort != SortOrder.ID:
+            raise CliError("--follow streams sagas as they come, newest last: it takes no "
+                           "--sort")
         return _follow(options, _states(options.state))
-    query = SagaQuery(states=_states(options.state), text=options.search or None)
+    query = SagaQuery(states=_states(options.state), text=options.search or None,
+                      sort=SortOrder(options.sort))
+    _checked(lambda: parse_query(query.text or ""))  # before the file is even opened
     with _opened(options) as store:
         _warn_all(store.warnings)
         _warn_unknown_states(store, query.states)
-        sagas = walk_sagas(store, query, options.limit)
-        if options.jsonl:
-            for saga in sagas:
-                _out(strict_json(saga_to_dict(saga)))
+        _checked(lambda: _check_query_states(store, query))
+        sagas = store.walk(query, options.limit)
+        if options.format is not None:
+            write_sagas(sagas, sys.stdout, options.format)
             return EXIT_OK
         if options.json:
             for chunk in json_array_chunks(saga_to_dict(saga) for saga in sagas):
@@ -434,8 +477,28 @@ def _list(options: argparse.Namespace) -> int:
         if options.limit and len(shown) == options.limit:
             matching = store.count(query)
             if matching > len(shown):
-                _out(f"\nshowing the {len(shown)} newest of {matching}; --limit 0 shows all")
+                first = _FIRST_OF_SORT[query.sort]
+                _out(f"\nshowing the {len(shown)} {first} of {matching}; --limit 0 shows all")
     return EXIT_OK
+
+
+_FIRST_OF_SORT = {SortOrder.ID: "newest", SortOrder.STARTED: "latest started",
+                  SortOrder.DURATION: "longest"}
+
+
+def _checked(check: Callable[[], object]) -> None:
+    """A query the language does not understand ends the run with its message (exit 2)."""
+    try:
+        check()
+    except QueryError as error:
+        raise CliError(error.message) from None
+
+
+def _check_query_states(store: SagaStore, query: SagaQuery) -> None:
+    """`state:` names must be states: known ones or ones this file holds (a typo is an error
+    that names the states, not an empty list)."""
+    if query.parsed.state_names - KNOWN_SAGA_STATES:
+        check_states(query.parsed, accepted_states(store.counts().by_state))
 
 
 def _show_operands(operands: Sequence[str]) -> tuple[str | None, int]:
@@ -455,8 +518,19 @@ def _show(options: argparse.Namespace) -> int:
         detail = store.saga(saga_id)
         if detail is None:
             raise CliError(f"no saga with id {saga_id} in {store.path}", code=EXIT_NOT_FOUND)
-        _out(to_json(detail_to_dict(detail)) if options.json else render_show(detail))
+        if options.explain:
+            _out(_explained(detail, as_json=options.json))
+        else:
+            _out(to_json(detail_to_dict(detail)) if options.json else render_show(detail))
     return EXIT_OK
+
+
+def _explained(detail: SagaDetail, *, as_json: bool) -> str:
+    """`show --explain`: the triage summary as text, or (--json) as one JSON document."""
+    from .explain import explain, explanation_to_dict, render_text
+
+    explanation = explain(detail, datetime.now(UTC))
+    return to_json(explanation_to_dict(explanation)) if as_json else render_text(explanation)
 
 
 _Command = tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]

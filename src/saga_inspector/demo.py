@@ -180,7 +180,9 @@ class _DemoWriter:
         if still_running:
             return "running"
         if unresolved_at_crash:
-            return self.rng.choice(["running", "failed"])
+            # Left running, or failed by its timeout and not yet compensated: both are what
+            # the next launcher start finds and recovers.
+            return self.rng.choice(["running", "running", "timeout"])
         roll = self.rng.random()
         if roll < 0.78:
             return "completed"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .store import ErrorKind, Saga, SagaQuery, SagaState, SagaStore, StoreError
+from .store import ErrorKind, Saga, SagaQuery, SagaState, SagaStore, SortKey, StoreError
 from .store.repository import ALL_SAGAS, PAGE_SIZE
 
 DEFAULT_INTERVAL = 1.0
@@ -91,24 +91,6 @@ def poll(store: SagaStore, opened: FileIdentity | None,
 # -- streaming sagas (`list --follow`) ---------------------------------------------------------
 
 
-def walk_sagas(
-    store: SagaStore, query: SagaQuery, limit: int, *, older_than: int | None = None
-) -> Iterator[Saga]:
-    """Up to `limit` sagas (0: all), newest first (below `older_than` when given), page by page
-    by keyset. Each page is its own short read: one transaction held over a long listing
-    would stop the writer's checkpoints."""
-    remaining = limit or None
-    while True:
-        size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
-        page = store.sagas(query, older_than=older_than, limit=size)
-        yield from page
-        if remaining is not None:
-            remaining -= len(page)
-        if len(page) < size or remaining == 0:
-            return
-        older_than = page[-1].saga_id
-
-
 class SagaTracker:
     """Reports each saga once as it appears, and again each time its state changes.
 
@@ -133,7 +115,7 @@ class SagaTracker:
         self._newest = _BELOW_EVERY_ID if newest is None else newest
         query = SagaQuery(self.states)
         shown = [] if newest is None else list(
-            walk_sagas(store, query, limit, older_than=newest + 1))
+            store.walk(query, limit, after=SortKey(newest + 1, newest + 1)))
         for saga in shown:  # read after that moment: their states may be newer
             self._record(saga)
         shown.reverse()

@@ -1,7 +1,18 @@
 """The data layer: reads saga logs strictly read-only. Never imports the TUI toolkit."""
 
 from .errors import ErrorKind, StoreError
-from .models import Saga, SagaDetail, SagaQuery, SchemaInfo, StateCounts, Step
+from .models import (
+    NO_VALUE,
+    Saga,
+    SagaDetail,
+    SagaQuery,
+    SchemaInfo,
+    SortKey,
+    SortOrder,
+    StateCounts,
+    Step,
+)
+from .query import ParsedQuery, QueryError, parse_query
 from .repository import PAGE_SIZE, SagaStore
 from .schema import ATTENTION_STATES, KNOWN_SAGA_STATES, LAUNCHER, SagaState, StepState
 from .timestamps import Timestamp, duration_between, parse_timestamp
@@ -10,19 +21,25 @@ __all__ = [
     "ATTENTION_STATES",
     "KNOWN_SAGA_STATES",
     "LAUNCHER",
+    "NO_VALUE",
     "PAGE_SIZE",
     "ErrorKind",
+    "ParsedQuery",
+    "QueryError",
     "Saga",
     "SagaDetail",
     "SagaQuery",
     "SagaState",
     "SagaStore",
     "SchemaInfo",
+    "SortKey",
+    "SortOrder",
     "StateCounts",
     "Step",
     "StepState",
     "StoreError",
     "Timestamp",
     "duration_between",
+    "parse_query",
     "parse_timestamp",
 ]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, NamedTuple
 
 from .schema import ATTENTION_STATES, KNOWN_SAGA_STATES, SagaState
 from .timestamps import Timestamp, duration_between
+
+if TYPE_CHECKING:
+    from .query import ParsedQuery
 
 # A field read from a file: SQLite may hand back any of these, whatever the column says.
 StoredValue = str | int | float | bytes | None
@@ -112,13 +117,80 @@ class SchemaInfo:
         return self.user_version > self.known_version
 
 
+class SortOrder(enum.StrEnum):
+    """How a list of sagas is ordered. Every order lists rows by descending `SortKey`."""
+
+    ID = "id"  # highest saga_id first: newest first (ids only grow)
+    STARTED = "started"  # latest start first; sagas whose start is missing or unparsable last
+    DURATION = "duration"  # longest first; unknown durations (still running, unparsable) last
+
+    @property
+    def next(self) -> SortOrder:
+        """The order after this one, for a key that cycles through them."""
+        orders = list(SortOrder)
+        return orders[(orders.index(self) + 1) % len(orders)]
+
+    @property
+    def label(self) -> str:
+        return _SORT_LABELS[self]
+
+
+_SORT_LABELS = {SortOrder.ID: "id", SortOrder.STARTED: "start time",
+                SortOrder.DURATION: "duration"}
+
+# The `value` of a saga that has no start time (or no duration) to sort by: below every real
+# value, so such sagas come last. Real values are microseconds (|value| < 2**60).
+NO_VALUE = -(2**63)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class SortKey(NamedTuple):
+    """Where a saga sits in its sort; pages list rows by descending key (plain tuple order).
+    `value`: the saga_id (SortOrder.ID), the start in microseconds since the Unix epoch
+    (STARTED) or the duration in microseconds (DURATION); NO_VALUE when there is none."""
+
+    value: int
+    saga_id: int
+
+
+def micros(timestamp: Timestamp | None) -> int | None:
+    """A parsed stored time as whole microseconds since the Unix epoch (None: no time)."""
+    if timestamp is None or timestamp.value is None:
+        return None
+    delta = timestamp.value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 @dataclass(frozen=True, slots=True)
 class SagaQuery:
-    """Which sagas to list: some states (None = all) and an optional text to search for."""
+    """Which sagas to list and in what order: some states (None = all, the filter chips), a
+    query in the query language (free text and qualifiers, see store/query.py), a sort."""
 
     states: frozenset[str] | None = None
     text: str | None = None
+    sort: SortOrder = SortOrder.ID
+
+    @property
+    def parsed(self) -> ParsedQuery:
+        """The query, parsed (cached per text). Never raises: a text that is not a valid
+        query is one phrase to search for (see query.parse_cached)."""
+        from .query import parse_cached  # here: query.py builds on this module
+
+        return parse_cached(self.text or "")
 
     @property
     def searching(self) -> bool:
-        return bool(self.text)
+        """The query holds a term: its total needs a read, not the counts by state."""
+        return bool(self.text) and bool(self.text.strip())
+
+    def key_of(self, saga: Saga) -> SortKey:
+        """The saga's position in this query's sort (exactly what the store orders by)."""
+        if self.sort is SortOrder.ID:
+            return SortKey(saga.saga_id, saga.saga_id)
+        start = micros(saga.started_at)
+        if self.sort is SortOrder.STARTED:
+            return SortKey(NO_VALUE if start is None else start, saga.saga_id)
+        end = micros(saga.ended_at)
+        if start is None or end is None:
+            return SortKey(NO_VALUE, saga.saga_id)
+        return SortKey(end - start, saga.saga_id)

@@ -12,6 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from .connection import (
@@ -20,7 +21,18 @@ from .connection import (
     translate_error,
 )
 from .errors import ErrorKind, StoreError
-from .models import Saga, SagaDetail, SagaQuery, SchemaInfo, StateCounts, Step, StoredValue
+from .models import (
+    Saga,
+    SagaDetail,
+    SagaQuery,
+    SchemaInfo,
+    SortKey,
+    SortOrder,
+    StateCounts,
+    Step,
+    StoredValue,
+)
+from .query_sql import SqlColumns, register_functions, sort_value_sql, where_sql
 from .schema import ATTENTION_STATES, LAUNCHER, LogFormat
 
 PAGE_SIZE = 100
@@ -65,23 +77,39 @@ def _marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+@dataclass(frozen=True, slots=True)
+class _Bound:
+    """Where a page starts: the rows whose key is `<` (after), `<=` (at) or `>` (before)
+    `key`, in the query's sort."""
+
+    key: SortKey
+    op: str
+
+    @property
+    def reads_up(self) -> bool:
+        return self.op == ">"
 
 
-# SQLite refuses LIKE patterns longer than this many bytes (SQLITE_MAX_LIKE_PATTERN_LENGTH).
-_MAX_LIKE_PATTERN_BYTES = 50_000
-
-
-def _contains_test(text: str) -> tuple[str, str]:
-    """SQL (with `{}` for the column) testing that a column contains `text`, ignoring ASCII
-    case, and its one parameter. LIKE is the fast way; a text too long for a LIKE pattern
-    uses instr() on lowered text, which gives the same answer more slowly."""
-    pattern = _like_pattern(text)
-    if len(pattern.encode("utf-8", "surrogatepass")) <= _MAX_LIKE_PATTERN_BYTES:
-        return "{} LIKE ? ESCAPE '\\'", pattern
-    return "instr(lower({}), lower(?)) > 0", text
+def _bound(after: SortKey | None, before: SortKey | None, at: SortKey | None,
+           older_than: int | None, newer_than: int | None, sort: SortOrder) -> _Bound | None:
+    given = [(name, value) for name, value in (
+        ("after", after), ("before", before), ("at", at), ("older_than", older_than),
+        ("newer_than", newer_than)) if value is not None]
+    if len(given) > 1:
+        raise ValueError(f"give one of after/before/at/older_than/newer_than, not "
+                         f"{' and '.join(name for name, _ in given)}")
+    if not given:
+        return None
+    name, value = given[0]
+    if name in ("older_than", "newer_than"):
+        if sort is not SortOrder.ID:
+            raise ValueError(f"{name} is a saga id: it only places a page sorted by id "
+                             f"(use after/before with SagaQuery.key_of under {sort})")
+        assert isinstance(value, int)
+        value = SortKey(value, value)
+    assert isinstance(value, SortKey)
+    return _Bound(value, {"after": "<", "older_than": "<", "at": "<=", "before": ">",
+                          "newer_than": ">"}[name])
 
 
 class SagaStore:
@@ -97,11 +125,15 @@ class SagaStore:
         self._scan_conn = scan_conn
         self._scan_lock = threading.Lock()
         self._format = log_format
+        for connection in (conn, scan_conn):
+            if connection is not None:
+                register_functions(connection)
         self._lock = threading.RLock()
         self._depth = 0
         self._last_data_version: int | None = None
         self._counts_cache: tuple[int, StateCounts] | None = None
         self.schema = self._read_schema()
+        self._sql = SqlColumns.of(log_format, self.schema)
         self.warnings: tuple[str, ...] = tuple(self._schema_warnings())
 
     @classmethod
@@ -388,9 +420,11 @@ class SagaStore:
         return StateCounts({**by_state, **dict(sorted(unknown.items()))})
 
     def count(self, query: SagaQuery) -> int:
-        """How many sagas match: cheap from the state index, a scan when searching."""
-        if not query.searching:
-            return self.counts().count(query.states)
+        """How many sagas match: from the counts by state when only states are asked for
+        (chips and `state:` words), else a scan."""
+        if query.parsed.only_states:
+            states = self._state_set(query)
+            return self.counts().count(states)
         where, params = self._where(query)
         rows = self._rows(
             f"SELECT count(*) FROM {_ident(self._format.saga_table)} s WHERE {where}", params
@@ -401,25 +435,44 @@ class SagaStore:
         self,
         query: SagaQuery = ALL_SAGAS,
         *,
+        after: SortKey | None = None,
+        before: SortKey | None = None,
+        at: SortKey | None = None,
         older_than: int | None = None,
         newer_than: int | None = None,
         limit: int = PAGE_SIZE,
         cancelled: Callable[[], bool] | None = None,
     ) -> list[Saga]:
-        """A page of sagas, newest (highest id) first, by keyset.
+        """A page of sagas in the query's sort (by descending SortKey), by keyset.
 
-        `older_than`: the `limit` sagas just below that id. `newer_than`: the `limit` sagas
-        just above it. Neither: the newest page.
+        `after`: the `limit` sagas right after that key (page down); `before`: the `limit`
+        sagas right before it, still in sort order (page up); `at`: like `after`, the saga
+        with that key included. Under SortOrder.ID, `older_than`/`newer_than` (saga ids) are
+        `after`/`before`. None of them: the first page. Keys: `SagaQuery.key_of(saga)`.
         """
-        if older_than is not None and newer_than is not None:
-            raise ValueError("give older_than or newer_than, not both")
-        return self._keyset(query, older_than, newer_than, limit, from_oldest=False,
-                            cancelled=cancelled)
+        bound = _bound(after, before, at, older_than, newer_than, query.sort)
+        return self._keyset(query, bound, limit, from_oldest=False, cancelled=cancelled)
 
     def oldest(self, query: SagaQuery = ALL_SAGAS, *, limit: int = PAGE_SIZE,
                cancelled: Callable[[], bool] | None = None) -> list[Saga]:
-        """The last page: the `limit` oldest matching sagas, newest first."""
-        return self._keyset(query, None, None, limit, from_oldest=True, cancelled=cancelled)
+        """The last page of the sort (the `limit` last sagas), in sort order."""
+        return self._keyset(query, None, limit, from_oldest=True, cancelled=cancelled)
+
+    def walk(self, query: SagaQuery = ALL_SAGAS, limit: int = 0, *,
+             after: SortKey | None = None) -> Iterator[Saga]:
+        """Up to `limit` sagas (0: all) in the query's sort (after `after` when given), page
+        by page by keyset. Each page is its own short read: one transaction held over a long
+        listing would stop the writer's checkpoints."""
+        remaining = limit or None
+        while True:
+            size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
+            page = self.sagas(query, after=after, limit=size)
+            yield from page
+            if remaining is not None:
+                remaining -= len(page)
+            if len(page) < size or remaining == 0:
+                return
+            after = query.key_of(page[-1])
 
     # -- following a file as it is written ------------------------------------------------
 
@@ -481,8 +534,7 @@ class SagaStore:
     def _keyset(
         self,
         query: SagaQuery,
-        older_than: int | None,
-        newer_than: int | None,
+        bound: _Bound | None,
         limit: int,
         *,
         from_oldest: bool,
@@ -492,78 +544,186 @@ class SagaStore:
             # SQLite reads `LIMIT -1` as "no limit": a size worked out from a stale count
             # must not turn into a read of the whole file.
             return []
-        ascending = from_oldest or newer_than is not None
-        if query.states is None or len(query.states) < 2 or query.searching:
-            return self._page(query, older_than, newer_than, limit, ascending=ascending,
-                              cancelled=cancelled)
+        ascending = from_oldest or (bound is not None and bound.reads_up)
+        if query.sort is not SortOrder.ID:
+            return self._sorted_page(query, bound, limit, ascending=ascending,
+                                     cancelled=cancelled)
+        states = self._state_set(query) if query.parsed.only_states else None
+        if states is None:
+            return self._page(query, bound, limit, ascending=ascending, cancelled=cancelled)
         # One keyset query per state walks the (state, saga_id) index without sorting;
         # `state IN (...)` would make SQLite sort every matching row first.
         pages = [
-            self._page(SagaQuery(frozenset({state})), older_than, newer_than, limit,
-                       ascending=ascending, cancelled=cancelled)
-            for state in sorted(query.states)
+            self._page(SagaQuery(frozenset({state})), bound, limit, ascending=ascending,
+                       cancelled=cancelled)
+            for state in sorted(states)
         ]
         merged = list(heapq.merge(*pages, key=lambda saga: saga.saga_id, reverse=True))
         return merged[-limit:] if ascending else merged[:limit]
 
+    def _state_set(self, query: SagaQuery) -> frozenset[str] | None:
+        """The states a query allows, from the chips and its `state:` words (None: all)."""
+        allowed, excluded = query.parsed.state_bounds()
+        states = query.states
+        if allowed is not None:
+            states = allowed if states is None else states & allowed
+        if excluded:
+            present = states if states is not None else frozenset(self.counts().by_state)
+            states = present - excluded
+        return states
+
     def _page(
         self,
         query: SagaQuery,
-        older_than: int | None,
-        newer_than: int | None,
+        bound: _Bound | None,
         limit: int,
         *,
         ascending: bool,
         cancelled: Callable[[], bool] | None = None,
     ) -> list[Saga]:
+        """A page sorted by id: SQLite walks the primary key (or the state index) in order."""
         fmt = self._format
-        # A bound past SQLite's integer range (e.g. anchors[k] + 1 at the top id) cannot be
-        # bound as a parameter: it either excludes nothing or everything.
-        if (older_than is not None and older_than <= _MIN_ID) or (
-            newer_than is not None and newer_than >= _MAX_ID
-        ):
-            return []
-        if older_than is not None and older_than > _MAX_ID:
-            older_than = None
-        if newer_than is not None and newer_than < _MIN_ID:
-            newer_than = None
         select, select_params, extra = self._saga_select(with_extra=False)
         where, params = self._where(query)
         saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
-        if older_than is not None:
-            where += f" AND {saga_id} < ?"
-            params.append(older_than)
-        elif newer_than is not None:
-            where += f" AND {saga_id} > ?"
-            params.append(newer_than)
+        if bound is not None:
+            key = bound.key.saga_id
+            if _MIN_ID <= key <= _MAX_ID:
+                where += f" AND {saga_id} {bound.op} ?"
+                params.append(key)
+            # A bound past SQLite's integer range (e.g. anchors[k] + 1 at the top id) cannot
+            # be bound as a parameter: it either excludes nothing or everything.
+            elif (key > _MAX_ID) == bound.reads_up:
+                return []
         sql = (f"SELECT {select} FROM {_ident(fmt.saga_table)} s WHERE {where} "
                f"ORDER BY {saga_id} {'ASC' if ascending else 'DESC'} LIMIT ?")
-        all_params = [*select_params, *params, limit]
-        if query.searching:  # may read the whole table: not on the connection pages need
-            rows = self._scan_rows(sql, all_params, cancelled)
-        else:
-            # The lock first: the handler must only ever see this call's statement.
-            with self._lock, self._cancellable(self._conn, cancelled):
-                rows = self._rows(sql, all_params)
+        rows = self._page_rows(query, sql, [*select_params, *params, limit], cancelled)
         sagas = [self._saga_from_row(row, extra) for row in rows]
         if ascending:
             sagas.reverse()
         return sagas
 
-    def page_anchors(self, query: SagaQuery = ALL_SAGAS, *, stride: int = PAGE_SIZE,
-                     cancelled: Callable[[], bool] | None = None) -> list[int]:
-        """The id that starts each page of `stride` sagas, newest first, for random access:
-        page k is `sagas(query, older_than=anchors[k] + 1, limit=stride)`. Its length times
-        `stride` bounds the count. Reads ids only (from the state index when filtering)."""
-        if stride < 1:
-            raise ValueError("stride must be 1 or more")
+    def _sorted_page(
+        self,
+        query: SagaQuery,
+        bound: _Bound | None,
+        limit: int,
+        *,
+        ascending: bool,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> list[Saga]:
+        """A page under a sort no index serves: SQLite computes every matching saga's sort
+        value and keeps the best `limit` (a scan). Only the ids are sorted; the rows of the
+        page are read by primary key afterwards (the step counts are not worth computing for
+        every row the sort looks at)."""
+        fmt = self._format
+        select, select_params, extra = self._saga_select(with_extra=False)
+        where, params = self._where(query)
+        saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
+        bounded = ""
+        if bound is not None:
+            bounded = f"WHERE (page_value, page_id) {bound.op} (?, ?) "
+            params += [bound.key.value, bound.key.saga_id]
+        direction = "ASC" if ascending else "DESC"
+        sql = (f"SELECT {select} FROM {_ident(fmt.saga_table)} s JOIN ("
+               f"SELECT page_id, page_value FROM {self._sort_values(query, where)} {bounded}"
+               f"ORDER BY page_value {direction}, page_id {direction} LIMIT ?"
+               f") page ON {saga_id} = page.page_id "
+               f"ORDER BY page.page_value {direction}, page.page_id {direction}")
+        rows = self._scan_rows(sql, [*select_params, *params, limit], cancelled)
+        sagas = [self._saga_from_row(row, extra) for row in rows]
+        if ascending:
+            sagas.reverse()
+        return sagas
+
+    def _sort_values(self, query: SagaQuery, where: str) -> str:
+        """A subquery of (page_id, page_value) for the matching sagas. Its `LIMIT -1` keeps
+        SQLite from merging it into the outer query, which would compute each value twice
+        (for the bound and for the order)."""
         fmt = self._format
         saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
-        queries = (
-            [SagaQuery(frozenset({state})) for state in sorted(query.states)]
-            if query.states is not None and len(query.states) > 1 and not query.searching
-            else [query]
-        )
+        value = sort_value_sql(query.sort, self._sql)
+        return (f"(SELECT {saga_id} AS page_id, {value} AS page_value "
+                f"FROM {_ident(fmt.saga_table)} s WHERE {where} LIMIT -1)")
+
+    def _page_rows(self, query: SagaQuery, sql: str, params: Sequence[object],
+                   cancelled: Callable[[], bool] | None) -> list[tuple[StoredValue, ...]]:
+        if query.searching:  # may read the whole table: not on the connection pages need
+            return self._scan_rows(sql, params, cancelled)
+        # The lock first: the handler must only ever see this call's statement.
+        with self._lock, self._cancellable(self._conn, cancelled):
+            return self._rows(sql, params)
+
+    def count_before(self, query: SagaQuery, key: SortKey, *,
+                     cancelled: Callable[[], bool] | None = None) -> int:
+        """How many sagas of `query` come before `key` in its sort (keys above it, as
+        `before=key` reads them): the position a saga with that key has, or would have, in
+        the list. Sorted by id with states only: counts on the state index (or the primary
+        key), per state; otherwise a scan on the scan connection, cancellable."""
+        fmt = self._format
+        table, saga_id = _ident(fmt.saga_table), f"s.{_ident(fmt.saga_columns['saga_id'])}"
+        if query.sort is SortOrder.ID:
+            if not _MIN_ID <= key.saga_id <= _MAX_ID:
+                return 0 if key.saga_id > _MAX_ID else self.count(query)
+            states = self._state_set(query) if query.parsed.only_states else None
+            if query.parsed.only_states and states is None:
+                states = frozenset(self.counts().by_state)
+            parts = ([SagaQuery(frozenset({state})) for state in sorted(states)]
+                     if states is not None else [query])
+            total = 0
+            for part in parts:
+                where, params = self._where(part)
+                rows = self._page_rows(part, f"SELECT count(*) FROM {table} s WHERE {where} "
+                                             f"AND {saga_id} > ?", [*params, key.saga_id],
+                                       cancelled)
+                total += _int(rows[0][0])
+            return total
+        where, params = self._where(query)
+        rows = self._scan_rows(
+            f"SELECT count(*) FROM {self._sort_values(query, where)} "
+            f"WHERE (page_value, page_id) > (?, ?)", [*params, key.value, key.saga_id],
+            cancelled)
+        return _int(rows[0][0])
+
+    def page_keys(self, query: SagaQuery = ALL_SAGAS, *, stride: int = PAGE_SIZE,
+                  cancelled: Callable[[], bool] | None = None) -> list[SortKey]:
+        """The key of the first saga of each page of `stride` sagas, in the query's sort,
+        for random access: page k is `sagas(query, at=keys[k], limit=stride)`. Its length
+        times `stride` bounds the count. One scan (of ids only when sorted by id)."""
+        if stride < 1:
+            raise ValueError("stride must be 1 or more")
+        if query.sort is SortOrder.ID:
+            return [SortKey(found, found) for found in self.page_anchors(
+                query, stride=stride, cancelled=cancelled)]
+        where, params = self._where(query)
+        # Every key streams through Python and every stride-th is kept: numbering them with
+        # a window function in SQL instead computed each sort value twice (slower).
+        sql = (f"SELECT page_value, page_id FROM {self._sort_values(query, where)} "
+               f"ORDER BY page_value DESC, page_id DESC")
+        with self._scanning(cancelled) as conn:
+            try:
+                cursor = conn.execute(sql, [_bindable(p) for p in params])
+                rows = [row for position, row in enumerate(cursor) if position % stride == 0]
+            except sqlite3.Error as exc:
+                raise translate_error(exc, self.path) from None
+        return [SortKey(_int(found_value), _int(found_id)) for found_value, found_id in rows]
+
+    def page_anchors(self, query: SagaQuery = ALL_SAGAS, *, stride: int = PAGE_SIZE,
+                     cancelled: Callable[[], bool] | None = None) -> list[int]:
+        """The id that starts each page of `stride` sagas, for random access: sorted by id,
+        page k is `sagas(query, older_than=anchors[k] + 1, limit=stride)`. Its length times
+        `stride` bounds the count. Reads ids only (from the state index when filtering).
+        Under another sort: the first saga id of each page (use page_keys to reach them)."""
+        if stride < 1:
+            raise ValueError("stride must be 1 or more")
+        if query.sort is not SortOrder.ID:
+            return [key.saga_id for key in self.page_keys(query, stride=stride,
+                                                          cancelled=cancelled)]
+        fmt = self._format
+        saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
+        states = self._state_set(query) if query.parsed.only_states else None
+        queries = ([SagaQuery(frozenset({state})) for state in sorted(states)]
+                   if states is not None else [query])
         anchors: list[int] = []
         with self._scanning(cancelled) as conn:
             cursors = []
@@ -595,23 +755,15 @@ class SagaStore:
         return anchors
 
     def _where(self, query: SagaQuery) -> tuple[str, list[object]]:
-        fmt, info = self._format, self.schema
-        clauses: list[str] = ["1"]
+        """The chips' states and the query's terms as SQL over the saga table `s`."""
+        clauses: list[str] = []
         params: list[object] = []
         if query.states is not None:
-            marks = ", ".join("?" for _ in query.states)
-            clauses.append(f"s.{_ident(fmt.saga_columns['state'])} IN ({marks})")
+            clauses.append(f"{self._sql.saga['state']} IN ({_marks(len(query.states))})")
             params += sorted(query.states)
-        if query.text:
-            test, value = _contains_test(query.text)
-            searched = [
-                test.format(f"CAST(s.{_ident(fmt.saga_columns[f])} AS TEXT)")
-                for f in ("saga_id", "name", "failure_reason", "input_json")
-                if fmt.saga_columns[f] in info.saga_columns
-            ]
-            clauses.append("(" + " OR ".join(searched) + ")")
-            params += [value] * len(searched)
-        return " AND ".join(clauses), params
+        terms, term_params = where_sql(query.parsed, self._sql)
+        clauses.append(terms)
+        return " AND ".join(clauses), [*params, *term_params]
 
     def saga(self, saga_id: int) -> SagaDetail | None:
         """One saga with all its steps and every column the file has, or None."""

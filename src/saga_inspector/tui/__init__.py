@@ -11,10 +11,14 @@ def run_dashboard(path: Path, *, immutable: bool = False, force: bool = False,
                   interval: float = DEFAULT_INTERVAL) -> int:
     """Run the dashboard on one saga log; 0 after `q`, 2 when the file cannot be read.
     `immutable`/`force` open it as a snapshot (see SagaStore.open); `interval` is the
-    seconds between looks at the file for changes."""
+    seconds between looks at the file for changes. The theme is remembered in the user's
+    config folder (`config.config_dir()`)."""
+    from saga_inspector.config import config_dir
+
     from .app import create_app
 
-    app = create_app(path, immutable=immutable, force=force, interval=interval)
+    app = create_app(path, immutable=immutable, force=force, interval=interval,
+                     config_dir=config_dir())
     app.run()
     return app.return_code or 0
 

@@ -29,6 +29,7 @@ from saga_inspector.store import ErrorKind, SagaStore, StoreError
 from .screens.dashboard import Clock, DashboardScreen
 from .screens.error import EXIT_UNREADABLE, ErrorScreen
 from .text import markup_literal, safe
+from .themes import remember_theme, restore_theme
 from .widgets.state_filter import StateFilterBar
 
 # Between attempts to open a file a writer keeps locked (each waits the busy timeout too).
@@ -70,9 +71,13 @@ class SagaInspectorApp(App[None]):
 
     def __init__(self, path: Path, *, now: Clock = wall_clock,
                  opener: Callable[[Path], SagaStore] = SagaStore.open,
-                 interval: float = DEFAULT_INTERVAL) -> None:
+                 interval: float = DEFAULT_INTERVAL, config_dir: Path | None = None) -> None:
         super().__init__()
         self.path = path
+        # Where the chosen theme is remembered (None: it is not, as in tests).
+        self.config_dir = config_dir
+        if config_dir is not None:
+            restore_theme(self, config_dir)
         self.now = now
         self.interval = interval
         self.store: SagaStore | None = None
@@ -81,6 +86,10 @@ class SagaInspectorApp(App[None]):
 
     def get_default_screen(self) -> Screen:
         return DashboardScreen(self.path, self.now, self.interval)
+
+    def on_mount(self) -> None:
+        if self.config_dir is not None:
+            remember_theme(self, self.config_dir)
 
     @on(DashboardScreen.Ready)
     def _dashboard_ready(self) -> None:
@@ -166,7 +175,10 @@ class SagaInspectorApp(App[None]):
         from .screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            # Built once, shown again each time: composing its Markdown takes half a second.
+            if not self.is_screen_installed("help"):
+                self.install_screen(HelpScreen(), "help")
+            self.push_screen("help")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         if isinstance(screen, DashboardScreen) and self.store is not None:
@@ -186,6 +198,10 @@ class SagaInspectorApp(App[None]):
                             screen.action_search)
         yield SystemCommand("Clear search", "Back to the whole filter (escape)",
                             screen.action_clear_search)
+        yield SystemCommand("Sort: next order", "By id, then start time, then duration; the "
+                            "highlighted saga stays highlighted (s)", screen.action_sort)
+        yield SystemCommand("Go to saga id", "Type a saga id, the cursor goes to it (:)",
+                            screen.action_jump)
         yield SystemCommand("Refresh", "Re-read counts, sagas and steps (r)",
                             screen.action_refresh)
         yield SystemCommand("Follow newest", "Keep the newest saga highlighted as sagas "
@@ -194,8 +210,18 @@ class SagaInspectorApp(App[None]):
                             "to resume (p)", screen.action_pause)
         yield SystemCommand("Reopen the file", "Open the file at the path again, after it "
                             "was deleted or replaced (R)", screen.action_reopen)
-        yield SystemCommand("Copy saga as JSON", "The highlighted saga with its steps (y)",
+        yield SystemCommand("Copy payload", "The focused payload; on the steps the step's "
+                            "output (or cmd), else the saga's input (y)",
+                            screen.action_copy_payload)
+        yield SystemCommand("Copy saga as JSON", "The highlighted saga with its steps (Y)",
                             screen.action_copy_saga)
+        yield SystemCommand("Copy triage summary", "What the highlighted saga was doing and "
+                            "what to check, as text (c)", screen.action_copy_summary)
+        yield SystemCommand("Export the view", "The sagas of this filter and search to a "
+                            "JSON lines or CSV file (e)", screen.action_export)
+        yield SystemCommand("Explain saga", "A plain-language triage summary of the "
+                            "highlighted saga: what it was doing, what to check (x)",
+                            screen.action_explain)
         yield SystemCommand("Go to steps", "The highlighted saga's steps (enter)",
                             screen.action_focus_steps)
         yield SystemCommand("Go to payloads", "The highlighted step's cmd and output",
@@ -204,9 +230,12 @@ class SagaInspectorApp(App[None]):
 
 
 def create_app(path: Path, *, now: Clock = wall_clock, immutable: bool = False,
-               force: bool = False, interval: float = DEFAULT_INTERVAL) -> SagaInspectorApp:
+               force: bool = False, interval: float = DEFAULT_INTERVAL,
+               config_dir: Path | None = None) -> SagaInspectorApp:
     """The dashboard on the saga log at `path`; `now` pins the clock (ages) for tests.
     `immutable`/`force` are SagaStore.open's (a snapshot that creates no file); `interval`
-    is the seconds between looks at the file for changes."""
+    is the seconds between looks at the file for changes; `config_dir` is where the theme
+    is remembered (None: not remembered)."""
     opener = partial(SagaStore.open, immutable=immutable, force=force)
-    return SagaInspectorApp(Path(path), now=now, opener=opener, interval=interval)
+    return SagaInspectorApp(Path(path), now=now, opener=opener, interval=interval,
+                            config_dir=config_dir)

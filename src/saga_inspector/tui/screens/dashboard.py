@@ -25,11 +25,21 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 from textual.worker import Worker, get_current_worker
 
+from saga_inspector.export import name_safe
 from saga_inspector.follow import DEFAULT_INTERVAL, FileIdentity, FileState
-from saga_inspector.store import ErrorKind, Saga, SagaQuery, SagaStore, StateCounts
+from saga_inspector.store import ErrorKind, Saga, SagaQuery, SagaStore, SortOrder, StateCounts
+from saga_inspector.tui.clipboard import chosen_payload, copy_payload, copy_saga, copy_summary
+from saga_inspector.tui.read_ahead import (
+    READ_AHEAD,
+    ReadAhead,
+    ViewsReadAhead,
+    hold_frame,
+    read_views,
+)
+from saga_inspector.tui.screens.jump import JumpScreen, JumpTarget
 from saga_inspector.tui.screens.reads import (
     CountsLoaded,
     DetailLoaded,
@@ -43,6 +53,7 @@ from saga_inspector.tui.text import plain, safe
 from saga_inspector.tui.views import SagaView
 from saga_inspector.tui.widgets.detail_pane import SagaPanel, StepDetail
 from saga_inspector.tui.widgets.header import InspectorHeader, LiveStatus, WarningBanner
+from saga_inspector.tui.widgets.key_bar import KeyBar
 from saga_inspector.tui.widgets.payload import PayloadBlock
 from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.search_bar import SearchBar
@@ -53,6 +64,7 @@ from saga_inspector.tui.widgets.state_filter import (
     filter_bindings,
 )
 from saga_inspector.tui.widgets.step_list import StepList
+from saga_inspector.tui.widgets.timeline import StepTimeline
 
 Clock = Callable[[], datetime]
 PENDING_DETAIL_S = 0.15  # a saga's steps usually arrive well within this
@@ -71,12 +83,18 @@ class DashboardScreen(Screen[None]):
     AUTO_FOCUS = "#sagas"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search", key_display="/"),
+        Binding("s", "sort", "Sort"),
+        Binding(":", "jump", "Go to id", key_display=":"),
         Binding("escape", "clear_search", "Clear search"),
         Binding("r", "refresh", "Refresh"),
         Binding("f", "follow", "Follow"),
         Binding("p", "pause", "Pause"),
         Binding("R", "reopen", "Reopen file"),
-        Binding("y", "copy_saga", "Copy saga"),
+        Binding("y", "copy_payload", "Copy"),
+        Binding("Y", "copy_saga", "Copy saga JSON", show=False),
+        Binding("c", "copy_summary", "Copy summary", show=False),
+        Binding("e", "export", "Export"),
+        Binding("x", "explain", "Explain"),
         *filter_bindings(),
     ]
 
@@ -103,11 +121,14 @@ class DashboardScreen(Screen[None]):
         self.counts: StateCounts | None = None
         self.active: StateFilter = ALL
         self.search = ""
+        self.sort = SortOrder.ID  # s cycles it
         self.highlighted: Saga | None = None
         self.view: SagaView | None = None
         self._enter_steps_for: int | None = None
         self._pending: Timer | None = None
         self._query_shown: Timer | None = None
+        self._ahead = ReadAhead()  # the neighbours' detail, so j/k draw in one frame
+        self._step_shown: tuple[SagaView, int] | None = None
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -122,9 +143,11 @@ class DashboardScreen(Screen[None]):
         with Horizontal(id="lower"):
             with Vertical(id="saga-side"):
                 yield SagaPanel(id="saga")
-                yield StepList(id="steps")
+                timeline = StepTimeline(self._clock, id="timeline")
+                yield StepList(id="steps", timeline=timeline)
+                yield timeline
             yield StepDetail(id="detail")
-        yield Footer()
+        yield KeyBar()  # Textual's Footer, drawn as one line (a focus change is a repaint)
 
     def on_mount(self) -> None:
         table = self.query_one(SagaTable)
@@ -136,6 +159,7 @@ class DashboardScreen(Screen[None]):
         self.query_one(StepDetail).border_title = "step detail"
         self._clear_detail("opening the file…")
         table.focus()
+        self.app.theme_changed_signal.subscribe(self, self._restyle)
         self.post_message(self.Ready())
 
     @property
@@ -173,6 +197,7 @@ class DashboardScreen(Screen[None]):
         """The file reopened: the same filter and search over the new store, at the same
         saga when it has it; what was drawn stays until its rows arrive."""
         self.store, self._opened = store, opened
+        self._ahead.forget()
         self.query_one(InspectorHeader).show_store(store, self.counts)
         self.query_one(WarningBanner).show_warnings(store)
         self._set_trouble(None)
@@ -192,14 +217,15 @@ class DashboardScreen(Screen[None]):
         self.query_one(InspectorHeader).show_state("cannot be opened")
 
     def _query(self) -> SagaQuery:
-        return SagaQuery(self.active.states, self.search or None)
+        return SagaQuery(self.active.states, self.search or None, self.sort)
 
-    def _apply_query(self) -> None:
+    def _apply_query(self, keep: Saga | None = None) -> None:
+        """Show the query of the chips, search and sort (keep: on this saga, found in it)."""
         if self.store is None:
             return
         table = self.query_one(SagaTable)
         table.empty_message = self.active.empty_message(self.search or None)
-        table.show(self.store, self._query(), at_newest=self.following)
+        table.show(self.store, self._query(), at_newest=self.following, keep=keep)
         # The chips and the title change with the new rows (one frame, not two), or on their
         # own when the rows are slow to come.
         if self._query_shown is not None:
@@ -221,6 +247,8 @@ class DashboardScreen(Screen[None]):
             title.append_text(plain(self.search))
             title.append("”")
         title.append(f" · {total}" if total is not None else " · …")
+        if self.sort is not SortOrder.ID:  # by id (newest first) goes without saying
+            title.append(f" · by {self.sort.label}")
         self.query_one(SagaTable).border_title = title
 
     # -- workers ----------------------------------------------------------------------------
@@ -348,6 +376,12 @@ class DashboardScreen(Screen[None]):
         if self.view is not None and self.view.saga_id == saga.saga_id:
             return
         self.view = None
+        ahead = self._ahead.get(saga.saga_id)
+        if ahead is not None:  # read ahead: drawn in the same frame as the cursor
+            self._stop_pending()
+            hold_frame(self)
+            self._apply_detail(DetailLoaded(saga.saga_id, ahead))
+            return
         if self.store is not None:
             self.load_detail(self.store, saga.saga_id)
         # The panes below keep the previous saga until this one's detail arrives, redrawn
@@ -416,6 +450,23 @@ class DashboardScreen(Screen[None]):
         steps.show_steps(view, cursor)
         self._show_step(steps.cursor_row)
         self._maybe_enter_steps()
+        self._read_ahead()
+
+    def _read_ahead(self) -> None:
+        """Read the neighbours' detail now, while the operator looks at this saga."""
+        ids = self._ahead.missing(self.query_one(SagaTable).ids_near_cursor(READ_AHEAD))
+        if ids and self.store is not None:
+            self.read_ahead(self.store, ids, self._ahead.epoch)
+
+    @work(thread=True, exclusive=True, group="read-ahead")
+    def read_ahead(self, store: SagaStore, saga_ids: list[int], epoch: int) -> None:
+        worker = get_current_worker()
+        views = read_views(store, saga_ids, lambda: worker.is_cancelled)
+        self._answer(ViewsReadAhead(epoch, views))
+
+    @on(ViewsReadAhead)
+    def _views_read_ahead(self, message: ViewsReadAhead) -> None:
+        self._ahead.keep(message.epoch, message.views)
 
     def _show_step(self, position: int) -> None:
         view = self.view
@@ -426,13 +477,17 @@ class DashboardScreen(Screen[None]):
             detail.show_placeholder("this saga has no steps recorded")
             return
         position = min(max(position, 0), len(view.steps) - 1)
+        self._step_shown = (view, position)
         detail.show_step(view.steps[position], view.detail.saga.state, self.now)
 
     @on(DataTable.RowHighlighted, "#steps")
     def _step_highlighted(self, message: DataTable.RowHighlighted) -> None:
         message.stop()
         steps = self.query_one(StepList)
-        if self.view is not None and steps.view is self.view:
+        # (The list posts this for the step a new saga starts on too: it is shown already.)
+        if self.view is not None and steps.view is self.view and (
+                self._step_shown != (self.view, message.cursor_row)):
+            hold_frame(self)  # the list's cursor and the step's detail in one frame
             self._show_step(message.cursor_row)
 
     def _clear_detail(self, message: str) -> None:
@@ -459,6 +514,29 @@ class DashboardScreen(Screen[None]):
     @on(StateFilterBar.Picked)
     def _filter_clicked(self, message: StateFilterBar.Picked) -> None:
         self.pick_filter(message.state_filter)
+
+    def action_sort(self) -> None:
+        """s: the next order (id, start time, duration), on the same saga."""
+        self.sort = self.sort.next
+        self._apply_query(keep=self.highlighted)
+
+    def action_jump(self) -> None:
+        """`:`: a prompt for a saga id; the cursor goes to that saga."""
+        if self.store is None:
+            return
+        view = self.active.label + (f" · search “{self.search}”" if self.search else "")
+        self.app.push_screen(JumpScreen(self.store, self._query(), view), self._jump_to)
+
+    def _jump_to(self, target: JumpTarget | None) -> None:
+        if target is None:
+            return
+        if target.show_all:  # the saga is hidden by the filter or search: show all sagas
+            self.active, self.search = ALL, ""
+            self.query_one(SearchBar).clear()
+            self._apply_query(keep=target.saga)
+        else:
+            self.query_one(SagaTable).go_to(target.saga)
+        self.action_focus_table()
 
     def action_search(self) -> None:
         self.query_one(SearchBar).open()
@@ -495,6 +573,7 @@ class DashboardScreen(Screen[None]):
     def action_refresh(self) -> None:
         if self.store is None:
             return
+        self._ahead.forget()  # the file changed: what was read ahead may be stale
         self.load_counts(self.store)
         self.query_one(SagaTable).reload(at_newest=self.following)
         if self.highlighted is not None:
@@ -519,12 +598,63 @@ class DashboardScreen(Screen[None]):
         self.notify(f"reopening {safe(self.path.name)}…", timeout=3, markup=False)
         self.post_message(self.Reopen())
 
-    def action_copy_saga(self) -> None:
+    def _restyle(self, _theme: object) -> None:
+        """A new theme: text drawn with the old theme's colours baked in (state badges,
+        in-flight marks, the header's status) is drawn again."""
+        if self.store is not None:
+            self.query_one(InspectorHeader).show_store(self.store, self.counts)
+        view = self.view
+        if view is not None:
+            steps = self.query_one(StepList)
+            cursor = steps.cursor_row
+            self.query_one(SagaPanel).show_saga(view.detail.saga, self.now, view)
+            steps.show_steps(view, cursor)
+            self._show_step(cursor)
+
+    # -- hand it on: copy and export ------------------------------------------------------
+
+    def _view_to_copy(self) -> SagaView | None:
         if self.view is None:
             self.notify("no saga to copy yet", severity="warning")
+        return self.view
+
+    def action_copy_payload(self) -> None:
+        """y: a focused payload copies itself; on the steps, the highlighted step's output
+        (its cmd when it has none); elsewhere the saga's input."""
+        if (view := self._view_to_copy()) is not None:
+            steps = self.query_one(StepList)
+            row = steps.cursor_row if self.focused is steps else None
+            copy_payload(self.app, *chosen_payload(view, row))
+
+    def action_copy_saga(self) -> None:
+        if (view := self._view_to_copy()) is not None:
+            copy_saga(self.app, view)
+
+    def action_copy_summary(self) -> None:
+        if (view := self._view_to_copy()) is not None:
+            copy_summary(self.app, view, self.now)
+
+    def action_export(self) -> None:
+        table = self.query_one(SagaTable)
+        if self.store is None or table.query is None or table.total == 0:
+            self.notify("no sagas in this view to export", severity="warning")
             return
-        self.app.copy_to_clipboard(self.view.as_json)
-        self.notify(f"copied saga {self.view.saga_id} as JSON")
+        from .export import ExportScreen  # on demand, like help: most sessions never export
+
+        view = self.active.label + (f" · search “{self.search}”" if self.search else "")
+        name = self.active.name + ("-search" if self.search else "")
+        self.app.push_screen(ExportScreen(
+            self.store, table.query, database=self.path, view=view,
+            view_name=name_safe(name), total=table.total, now=self.now))
+
+    def action_explain(self) -> None:
+        """x: the plain-language triage summary of the highlighted saga, full screen."""
+        if self.view is None:
+            self.notify("no saga to explain yet", severity="warning")
+            return
+        from .explain import ExplainScreen
+
+        self.app.push_screen(ExplainScreen(self.view.detail, self.now))
 
     def action_focus_table(self) -> None:
         self.query_one(SagaTable).focus()

@@ -33,6 +33,10 @@ class HelpScreen(ModalScreen[None]):
         box.border_subtitle = "escape closes · arrows scroll"
         self.query_one("#help-body").focus()
 
+    def on_screen_resume(self) -> None:
+        # The same screen is shown each time (app.action_help): it opens at the top.
+        self.query_one("#help-body", VerticalScroll).scroll_home(animate=False)
+
     def action_scroll_body(self, direction: str) -> None:
         body = self.query_one("#help-body", VerticalScroll)
         if direction == "down":

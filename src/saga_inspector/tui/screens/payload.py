@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Log, Static
 
+from saga_inspector.tui.clipboard import copy_payload
 from saga_inspector.tui.text import json_highlighter, plain
 from saga_inspector.tui.views import Payload, format_size
 
@@ -51,8 +52,7 @@ class PayloadScreen(ModalScreen[None]):
         log.focus()
 
     def action_copy(self) -> None:
-        self.app.copy_to_clipboard(self.payload.full or "")
-        self.notify(f"copied {self.payload.label} to the clipboard")
+        copy_payload(self.app, self.payload, f"the {self.payload.label}")
 
     def action_top(self) -> None:
         self.query_one(Log).scroll_home(animate=False)

@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.visual import VisualType
 from textual.widgets import Static
 
 from saga_inspector.report import IN_FLIGHT_NOTE, format_duration
@@ -47,6 +48,32 @@ def _lines(lines: list[Text]) -> Text:
     return Text("\n", end="").join(lines)
 
 
+class SteadyStatic(Static):
+    """A Static that lays the screen out again only when its height changes.
+
+    Every saga change replaces the text of the panes below the table; a layout of the
+    whole screen each time cost more than drawing them (issue 6). Text of as many lines
+    as before (the usual case: the same fields, payloads of the same shape) is repainted
+    where it is."""
+
+    def update(self, content: VisualType = "", *, layout: bool = True) -> None:
+        super().update(content, layout=False)
+        if layout and self._height_changed():
+            self.refresh(layout=True)
+
+    def _height_changed(self) -> bool:
+        width, height = self.content_region.width, self.content_region.height
+        if not width or not self.display or not self.styles.height or (
+                not self.styles.height.is_auto):
+            return True  # not laid out yet, or sized by its container: let Textual decide
+        return self.visual.get_height(self.styles, width) != height
+
+
+class _SteadyPayloadBlock(PayloadBlock, SteadyStatic):
+    """A payload block of the panes below the table (see SteadyStatic). PayloadBlock
+    first: Textual matches CSS types and queries along the first base only."""
+
+
 class SagaPanel(Vertical):
     """The highlighted saga: id, name, state, times, failure reason, input JSON."""
 
@@ -56,10 +83,10 @@ class SagaPanel(Vertical):
     COMPONENT_CLASSES: ClassVar[set[str]] = STATE_COMPONENTS | {"saga-panel--failure"}
 
     def compose(self) -> ComposeResult:
-        yield Static(id="saga-summary", markup=False)
+        yield SteadyStatic(id="saga-summary", markup=False)
         # The summary stays in view; a long input scrolls in its own box.
         with VerticalScroll(id="saga-input-box", can_focus=False):
-            yield PayloadBlock("input", id="saga-input")
+            yield _SteadyPayloadBlock("input", id="saga-input")
 
     def show_placeholder(self, message: str) -> None:
         self.query_one("#saga-summary", Static).update(Text(message, style="dim italic"))
@@ -104,9 +131,9 @@ class StepDetail(VerticalScroll, can_focus=False):
     COMPONENT_CLASSES: ClassVar[set[str]] = {"step-detail--in-flight", "step-detail--failure"}
 
     def compose(self) -> ComposeResult:
-        yield Static(id="step-summary", markup=False)
-        yield PayloadBlock("cmd", id="step-cmd")
-        yield PayloadBlock("output", id="step-output")
+        yield SteadyStatic(id="step-summary", markup=False)
+        yield _SteadyPayloadBlock("cmd", id="step-cmd")
+        yield _SteadyPayloadBlock("output", id="step-output")
 
     def show_placeholder(self, message: str) -> None:
         self.query_one("#step-summary", Static).update(Text(message, style="dim italic"))

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
+from saga_inspector.tui.clipboard import copy_payload
 from saga_inspector.tui.screens.payload import PayloadScreen
 from saga_inspector.tui.text import plain
 from saga_inspector.tui.views import Payload, format_size
@@ -62,11 +63,10 @@ class PayloadBlock(Static, can_focus=True):
         return body
 
     def action_copy(self) -> None:
-        if self.payload is None or self.payload.full is None:
+        if self.payload is None:
             self.notify(f"no {self.label} to copy", severity="warning")
             return
-        self.app.copy_to_clipboard(self.payload.full)
-        self.notify(f"copied {self.label} to the clipboard")
+        copy_payload(self.app, self.payload, f"the {self.label}")
 
     def action_open(self) -> None:
         if self.payload is None or self.payload.full is None:

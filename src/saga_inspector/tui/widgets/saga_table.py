@@ -10,13 +10,20 @@ and the cursor, the scroll offset and the rows still drawn from the previous rea
 down by that many at once, so nothing jumps; the saga's id then confirms the place. The new
 rows wait above the view, announced ("3 new — press g to see them"). A saga whose state
 changed is marked for a moment.
+
+Sorts (by id, start time or duration): pages are read by keyset on the query's sort key
+(`SagaQuery.key_of`: the value, then the id). A saga is found again in another sort, or
+jumped to (`go_to`), by counting the rows before its key and reading the page around it.
+
+What a key costs (issue 6): a cursor move repaints the two lines it changes; a query shown
+again draws the rows it had in view at once, and reads them again behind them.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -42,6 +49,8 @@ from saga_inspector.store import (
     Saga,
     SagaQuery,
     SagaStore,
+    SortKey,
+    SortOrder,
     StateCounts,
     StoreError,
     Timestamp,
@@ -51,8 +60,13 @@ from saga_inspector.tui.views import format_age
 from saga_inspector.tui.widgets.badges import STATE_COMPONENTS, state_badge
 
 MAX_PAGES = 50  # pages kept in memory: 5 000 sagas whatever the size of the file
+# Sorted by start time or duration, every page read is a scan of the whole result (no index
+# serves those orders, and the file is read-only): the same cost for 1 000 rows as for 100.
+# Pages are that much bigger then, and fewer are kept: still 5 000 sagas at most.
+SORTED_PAGE_SIZE = 1000
 MAX_PLACES = 64  # queries whose place (highlighted saga, scroll) is remembered
 MAX_EXTENTS = 8  # queries whose total and page anchors are remembered (until a reload)
+MAX_SHOWN_ROWS = 8  # queries whose rows in view are remembered (until a reload)
 _QUERY_GROUP = "saga-table-query"
 _ANCHORS_GROUP = "saga-table-anchors"
 ANY_GENERATION = -1
@@ -66,49 +80,58 @@ CHANGED_MARK_SECONDS = 2.0  # how long a saga whose state changed stays marked
 
 @dataclass(frozen=True, slots=True)
 class PageRequest:
-    """One keyset read that fills page `page` of a result (never OFFSET)."""
+    """One keyset read that fills page `page` of a result (never OFFSET): the rows right
+    after a sort key, right before one, from one on, or the last rows of the result."""
 
     page: int
     limit: int
-    older_than: int | None = None  # the sagas just below this id
-    newer_than: int | None = None  # the sagas just above this id
-    from_oldest: bool = False  # the last page, read from the oldest end
+    after: SortKey | None = None  # the rows just after this key (a page down)
+    before: SortKey | None = None  # the rows just before it (a page up)
+    at: SortKey | None = None  # the rows from this key on (a page anchor)
+    from_oldest: bool = False  # the last page, read from the end of the sort
 
     def run(self, store: SagaStore, query: SagaQuery,
             cancelled: Callable[[], bool] | None = None) -> list[Saga]:
         if self.from_oldest:
             return store.oldest(query, limit=self.limit, cancelled=cancelled)
-        return store.sagas(
-            query, older_than=self.older_than, newer_than=self.newer_than, limit=self.limit,
-            cancelled=cancelled,
-        )
+        return store.sagas(query, after=self.after, before=self.before, at=self.at,
+                           limit=self.limit, cancelled=cancelled)
+
+
+def _sort_key(saga: Saga) -> SortKey:
+    return SagaQuery().key_of(saga)
 
 
 class RowCache:
     """The rows of one query by position, held as a bounded LRU of pages.
 
     Pages are aligned (page k holds positions k*page_size onwards), so every way of reading a
-    page — from the newest end, from a neighbouring page, from an anchor, from the oldest
-    end — yields the same rows, and any mix of them can fill the cache.
+    page — from the top, from a neighbouring page, from an anchor, from the end — yields the
+    same rows, and any mix of them can fill the cache. `key` is the query's sort key of a
+    row (`SagaQuery.key_of`): rows are in descending key order.
     """
 
-    def __init__(self, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> None:
+    def __init__(self, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES,
+                 key: Callable[[Saga], SortKey] = _sort_key) -> None:
         self.page_size = page_size
         self.max_pages = max_pages
+        self.key = key
         self.total: int | None = None
-        self._anchors: list[int] | None = None
-        self._negated_anchors: list[int] = []  # ascending, for bisect
+        self._anchors: list[SortKey] | None = None
+        # Ascending, for bisect; made when first needed (10 000 keys at a million sagas:
+        # not on every filter switch).
+        self._negated_anchors: list[tuple[int, int]] | None = None
         self._pages: OrderedDict[int, list[Saga]] = OrderedDict()
 
     @property
-    def anchors(self) -> list[int] | None:
-        """The id starting each page, newest first (None until read)."""
+    def anchors(self) -> list[SortKey] | None:
+        """The key starting each page, in sort order (None until read)."""
         return self._anchors
 
     @anchors.setter
-    def anchors(self, anchors: list[int] | None) -> None:
+    def anchors(self, anchors: list[SortKey] | None) -> None:
         self._anchors = anchors
-        self._negated_anchors = [-anchor for anchor in anchors or ()]
+        self._negated_anchors = None
 
     @property
     def pages_held(self) -> int:
@@ -156,62 +179,112 @@ class RowCache:
             return PageRequest(0, size)
         previous = self._pages.get(page - 1)
         if previous is not None and len(previous) == size:
-            return PageRequest(page, size, older_than=previous[-1].saga_id)
+            return PageRequest(page, size, after=self.key(previous[-1]))
         following = self._pages.get(page + 1)
         if following:
-            return PageRequest(page, size, newer_than=following[0].saga_id)
+            return PageRequest(page, size, before=self.key(following[0]))
         if self._anchors is not None and page < len(self._anchors):
-            return PageRequest(page, size, older_than=self._anchors[page] + 1)
+            return PageRequest(page, size, at=self._anchors[page])
         if self.total is not None and page == (self.total - 1) // size:
             return PageRequest(page, self.total - page * size, from_oldest=True)
         return None
+
+    def trimmed(self, pages: Iterable[int]) -> RowCache:
+        """A copy holding only these pages (those held), with what is known of the result."""
+        copy = RowCache(self.page_size, self.max_pages, self.key)
+        copy.total, copy.anchors = self.total, self.anchors
+        for page in pages:
+            if page in self._pages:
+                copy._pages[page] = self._pages[page]
+        return copy
 
     def store(self, request: PageRequest, rows: Sequence[Saga]) -> None:
         self._pages[request.page] = list(rows)
         self._pages.move_to_end(request.page)
         while len(self._pages) > self.max_pages:
             self._pages.popitem(last=False)
-        reads_down = not request.from_oldest and request.newer_than is None
+        reads_down = not request.from_oldest and request.before is None
         if self.total is None and reads_down and len(rows) < request.limit:
             self.total = request.page * self.page_size + len(rows)  # the result ends here
 
     def locate(self, saga_id: int) -> int | None:
-        """The position of a saga among the pages held, or None."""
+        """The position of a saga among the pages held, or None (by id: a saga's sort key
+        may have changed since, e.g. the duration of a saga that ended)."""
         for page, rows in self._pages.items():
-            if rows and rows[-1].saga_id <= saga_id <= rows[0].saga_id:
-                for index, saga in enumerate(rows):
-                    if saga.saga_id == saga_id:
-                        return page * self.page_size + index
+            for index, saga in enumerate(rows):
+                if saga.saga_id == saga_id:
+                    return page * self.page_size + index
         return None
 
-    def page_holding(self, saga_id: int) -> int | None:
-        """The page a saga would be on, from the anchors (None: unknown or outside)."""
-        at_or_above = bisect.bisect_right(self._negated_anchors, -saga_id)
+    def page_holding(self, key: SortKey) -> int | None:
+        """The page a row with this key would be on, from the anchors (None: unknown or
+        outside)."""
+        if self._negated_anchors is None:
+            self._negated_anchors = [(-value, -saga_id) for value, saga_id in self._anchors or ()]
+        at_or_above = bisect.bisect_right(self._negated_anchors, (-key.value, -key.saga_id))
         return at_or_above - 1 if at_or_above else None
 
 
 def dense_anchors(
     newest: int, oldest: int | None, total: int, page_size: int
-) -> list[int] | None:
-    """The page anchors without a scan, when the result's ids are every integer from the
-    oldest to the newest (a log without deletions, viewed unfiltered); else None."""
+) -> list[SortKey] | None:
+    """The page anchors without a scan, when the result is sorted by id and its ids are
+    every integer from the oldest to the newest (a log without deletions, viewed
+    unfiltered); else None."""
     if oldest is None or newest - oldest + 1 != total:
         return None
-    return list(range(newest, oldest - 1, -page_size))
+    return [SortKey(anchor, anchor) for anchor in range(newest, oldest - 1, -page_size)]
 
 
 def count_between(
-    store: SagaStore, query: SagaQuery, above: int, up_to: int, page_size: int
+    store: SagaStore, query: SagaQuery, above: SortKey, up_to: SortKey, page_size: int
 ) -> int:
-    """How many sagas of the result have an id above `above` and at most `up_to`, by keyset
-    upwards (the work grows with the sagas counted, not with the file)."""
+    """How many sagas of the result sort before `above` and at or after `up_to` (keys in
+    `(above, up_to]`), by keyset upwards (the work grows with the sagas counted, not with
+    the file)."""
     count = 0
     while True:
-        page = store.sagas(query, newer_than=above, limit=page_size)
-        count += sum(saga.saga_id <= up_to for saga in page)
-        if len(page) < page_size or page[0].saga_id >= up_to:
+        page = store.sagas(query, before=above, limit=page_size)
+        count += sum(query.key_of(saga) <= up_to for saga in page)
+        if len(page) < page_size or query.key_of(page[0]) >= up_to:
             return count
-        above = page[0].saga_id
+        above = query.key_of(page[0])
+
+
+@dataclass(frozen=True, slots=True)
+class FoundRow:
+    """Where a row with a given key is in a result, and the page that holds it."""
+
+    position: int  # the rows before it (where it would be, when the result lacks it)
+    request: PageRequest | None  # how its page was read (None: the result is empty)
+    rows: list[Saga]  # that page
+    anchors: list[SortKey] | None = None  # every page's first key, when they were read
+
+
+def find_row(store: SagaStore, query: SagaQuery, key: SortKey, page_size: int,
+             cancelled: Callable[[], bool] | None = None) -> FoundRow:
+    """The position of the row with this key and its page, by keyset and counts (never
+    OFFSET). The store counts the rows before the key where it can (`count_before`), and
+    the page is read from the key both ways; else one scan reads every page's first key,
+    and the page holding the key is read from its own."""
+    count_before = getattr(store, "count_before", None)
+    if count_before is not None:
+        position = int(count_before(query, key, cancelled=cancelled))
+        page, index = divmod(position, page_size)
+        above = store.sagas(query, before=key, limit=index, cancelled=cancelled) if index else []
+        rows = [*above, *store.sagas(query, at=key, limit=page_size - len(above),
+                                     cancelled=cancelled)]
+        request = PageRequest(page, page_size, at=query.key_of(rows[0])) if rows else None
+        return FoundRow(position, request, rows)
+    pages = RowCache(page_size, key=query.key_of)
+    pages.anchors = store.page_keys(query, stride=page_size, cancelled=cancelled)
+    page = pages.page_holding(key)
+    if page is None or not pages.anchors:
+        return FoundRow(0, None, [], pages.anchors)
+    request = PageRequest(page, page_size, at=pages.anchors[page])
+    rows = request.run(store, query, cancelled)
+    position = page * page_size + sum(query.key_of(saga) > key for saga in rows)
+    return FoundRow(position, request, rows, pages.anchors)
 
 
 # -- cells -----------------------------------------------------------------------------------
@@ -291,11 +364,15 @@ def _utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class _Place:
-    """Where the cursor was in a query: which saga, at which row, on which screen line."""
+    """Where the cursor was in a query: which saga (and its sort key), at which row, on
+    which screen line. `seek`: the row is not known yet, it is to be counted from the key
+    (a jump to a saga, another sort with the same saga highlighted)."""
 
     saga_id: int | None
     position: int
     screen_row: int
+    key: SortKey | None = None
+    seek: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +384,8 @@ class _Job:
     page_size: int
     counts: StateCounts | None = None  # the file's counts by state, when already read
     counts_epoch: int = 0
-    newest_before: int | None = None  # a live reload: the newest id the previous read had
+    newest_before: SortKey | None = None  # a live reload: the top key the last read had
+    seek: SortKey | None = None  # a saga to find: its row is counted, its page read
 
 
 class _Result(Message, bubble=False):
@@ -427,6 +505,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._query: SagaQuery | None = None
         self._generation = 0
         self._cache = RowCache()
+        self._widest: int | None = None  # the file's highest id (the id column's width)
         self._stale: RowCache | None = None  # the previous read of a reloaded query
         self._loaded = False  # the current query's first page has arrived
         self._error: StoreError | None = None
@@ -444,13 +523,14 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._stale_foreign = False  # self._stale holds another query's rows
         # What is known of the file, reused across filters until a reload or another file:
         self._counts: StateCounts | None = None
-        self._extents: OrderedDict[SagaQuery, tuple[int, list[int] | None]] = OrderedDict()
+        self._extents: OrderedDict[SagaQuery, tuple[int, list[SortKey] | None]] = OrderedDict()
+        self._shown_rows: OrderedDict[SagaQuery, RowCache] = OrderedDict()  # rows last in view
         self._counts_epoch = 0  # counts read under an older epoch are stale
         self._posted: Saga | None = None
         self._now = self.clock()
         # Live refresh: see the module's docstring.
-        self._top_id: int | None = None  # the newest saga of the result, as last read
-        self._newest_before: int | None = None  # _top_id when a live reload started
+        self._top_key: SortKey | None = None  # the first row of the result, as last read
+        self._newest_before: SortKey | None = None  # _top_key when a live reload started
         self._stale_shift = 0  # rows that arrived above the stale ones since they were read
         self._previous_states: dict[int, str] = {}  # the stale rows' states, by saga id
         self._changed_marks: dict[int, Timer] = {}  # sagas marked as changed, until the timer
@@ -478,6 +558,16 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         """The cursor's position in the result (0: the newest saga)."""
         return self._cursor
 
+    def ids_near_cursor(self, distance: int = 1) -> list[int]:
+        """The ids of the rows read within `distance` of the cursor, nearest first (what
+        the screen reads ahead)."""
+        if self.highlighted_saga is None:
+            return []
+        near = (self._cursor + sign * step for step in range(1, distance + 1)
+                for sign in (1, -1))
+        return [saga.saga_id for position in near
+                if position >= 0 and (saga := self._cache.row(position)) is not None]
+
     @property
     def reading(self) -> bool:
         """The current read has not yet drawn its rows at their place (a newer reload would
@@ -485,21 +575,54 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         return not self._stalled and self._error is None and (
             not self._loaded or self._restore is not None)
 
-    def show(self, store: SagaStore, query: SagaQuery, *, at_newest: bool = False) -> None:
+    def show(self, store: SagaStore, query: SagaQuery, *, at_newest: bool = False,
+             keep: Saga | None = None) -> None:
         """Switch to `query`, back at the place it was left if it was shown before
-        (at_newest: on its newest saga)."""
+        (at_newest: on its newest saga; keep: on this saga, on the same screen line, when
+        the new query has it, e.g. under another sort)."""
         if store is self._store and query == self._query:
             # The same query again: keep what is drawn until fresh rows come.
             self.reload(at_newest=at_newest)
             return
+        screen_row = self._cursor - self.scroll_offset.y
         if store is not self._store:
             self._places.clear()
             self._forget_file_facts()
         elif self._query is not None:
             self._remember(self._query, self._current_place())
             self._remember_extent()
+            self._remember_rows()
         place = None if at_newest else self._places.get(query)
-        self._start(store, query, place, stale=None)
+        if keep is not None and not at_newest:
+            place = _Place(keep.saga_id, self._cursor, screen_row, query.key_of(keep),
+                           seek=True)
+        # Back to a query shown before (since the file last changed): its rows are drawn at
+        # once, in the frame that takes the key, and read again behind them.
+        remembered = place is not None and not place.seek
+        shown = self._shown_rows.pop(query, None) if remembered else None
+        self._start(store, query, place, stale=shown)
+        if shown is not None and place is not None:  # drawn now: where the place was left
+            self.scroll_to(y=place.position - place.screen_row, animate=False, force=True)
+
+    def go_to(self, saga: Saga) -> None:
+        """Put the cursor on this saga of the current query: at once when its row is read,
+        else once the rows before it are counted and its page read (the rows drawn stay
+        meanwhile). It lands on the middle line of the view."""
+        if self._store is None or self._query is None:
+            return
+        middle = self._view_rows() // 2
+        found = self._cache.locate(saga.saga_id) if self._restore is None else None
+        if found is not None:
+            self.scroll_to(y=found - middle, animate=False, force=True)
+            self._move_to(found)
+            return
+        # With the page anchors known (sorted by id, no gap in the ids: without a scan), they
+        # tell the saga's page; else its row is counted.
+        seek = self._cache.anchors is None
+        place = _Place(saga.saga_id, self._cursor, middle, self._query.key_of(saga), seek=seek)
+        stale = self._cache if self._loaded else self._stale
+        self._remember_extent()
+        self._start(self._store, self._query, place, stale=stale)
 
     def reload(self, *, at_newest: bool = False) -> None:
         """Read the current query again. The highlighted saga keeps its line of the screen:
@@ -527,6 +650,20 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _forget_file_facts(self) -> None:
         self._counts, self._counts_epoch = None, self._counts_epoch + 1
         self._extents.clear()
+        self._shown_rows.clear()
+
+    def _remember_rows(self) -> None:
+        """The rows in view of the query being left, to draw them at once when it is shown
+        again (the pages of the view only: a few hundred sagas at most per query)."""
+        if (self._query is None or not self._loaded or self._error is not None
+                or self._restore is not None):
+            return
+        top = self.scroll_offset.y
+        pages = [0, *self._cache.page_range(top, top + self._view_rows() - 1)]  # 0: id widths
+        self._shown_rows[self._query] = self._cache.trimmed(pages)
+        self._shown_rows.move_to_end(self._query)
+        while len(self._shown_rows) > MAX_SHOWN_ROWS:
+            self._shown_rows.popitem(last=False)
 
     def _remember_extent(self) -> None:
         """A query's total and anchors, so that coming back to it needs no scan."""
@@ -548,8 +685,10 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         if self._restore is not None:
             return self._restore
         saga = self.highlighted_saga
-        return _Place(saga.saga_id if saga else None, self._cursor,
-                      self._cursor - self.scroll_offset.y)
+        if saga is None or self._query is None:
+            return _Place(None, self._cursor, self._cursor - self.scroll_offset.y)
+        return _Place(saga.saga_id, self._cursor, self._cursor - self.scroll_offset.y,
+                      self._query.key_of(saga))
 
     def _start(
         self, store: SagaStore, query: SagaQuery, place: _Place | None, stale: RowCache | None,
@@ -571,7 +710,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._stale_timer = self.set_timer(
                 FOREIGN_STALE_S, partial(self._drop_foreign_stale, self._generation))
         self._store, self._query, self._stale = store, query, stale
-        self._cache = RowCache()
+        size = PAGE_SIZE if query.sort is SortOrder.ID else SORTED_PAGE_SIZE
+        self._cache = RowCache(size, MAX_PAGES * PAGE_SIZE // size, query.key_of)
         if query in self._extents:
             self._cache.total, self._cache.anchors = self._extents[query]
         self._loaded, self._error, self._jump_to_end = False, None, False
@@ -593,9 +733,9 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         newest id read before (when the place is kept); nothing for another query or file."""
         self._stale_shift, self._stalled = 0, False
         self._previous_states = {saga.saga_id: saga.state for saga in stale.held()} if stale else {}
-        self._newest_before = self._top_id if stale is not None and place is not None else None
+        self._newest_before = self._top_key if stale is not None and place is not None else None
         if stale is None:
-            self._top_id = None
+            self._top_key = None
             self._set_new_above(0)
 
     def on_mount(self) -> None:
@@ -604,8 +744,10 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _job(self) -> _Job:
         assert self._store is not None and self._query is not None
+        place = self._restore
+        seek = place.key if place is not None and place.seek else None
         return _Job(self._store, self._query, self._cache.page_size, self._counts,
-                    self._counts_epoch, self._newest_before)
+                    self._counts_epoch, self._newest_before, seek)
 
     def _launch(self) -> None:
         self.workers.cancel_group(self, _PAGES_GROUP)
@@ -649,41 +791,73 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         return lambda: generation != self._generation
 
     def _load_query(self, generation: int, job: _Job) -> None:
-        """The first page first (rows on screen soonest), then the total, cheap ways only."""
+        """The first page first (rows on screen soonest), then the row of a saga sought,
+        then the total, cheap ways only."""
         first = PageRequest(0, job.page_size)
         try:
             rows = first.run(job.store, job.query, self._superseded(generation))
             above = self._rows_above(job, rows)
-            self._post(generation, partial(self._first_page_arrived, first, rows, above))
-            if len(rows) < job.page_size:  # the whole result is on the first page
-                anchors = [rows[0].saga_id] if rows else []
+            widest = self._widest_id(job, rows)
+            self._post(generation, partial(self._first_page_arrived, first, rows, above, widest))
+            whole = len(rows) < job.page_size  # the whole result is on the first page
+            counted = not whole and not job.query.searching
+            total = self._count(generation, job) if counted else None
+            if total is not None and job.query.sort is not SortOrder.ID:
+                # Under this sort the last page (below) is a scan: the count does not wait.
+                self._post(generation, partial(self._total_arrived, total))
+            sought = job.seek
+            if sought is not None and all(saga.saga_id != sought.saga_id for saga in rows):
+                self._seek(generation, job, sought)
+            if whole:
+                anchors = [job.query.key_of(rows[0])] if rows else []
                 self._post(generation, partial(self._anchors_arrived, anchors))
-            elif not job.query.searching and generation == self._generation:
-                self._load_extent(generation, job, rows[0].saga_id)
+            elif total is not None and generation == self._generation:
+                self._load_extent(generation, job, rows[0].saga_id, total)
         except StoreError as error:
             self._post(generation, partial(self._failed, error))
 
-    @staticmethod
-    def _rows_above(job: _Job, rows: list[Saga]) -> int:
-        """In a live reload, the rows that arrived above the previous newest one: every row
-        below moved down by that many."""
-        if job.newest_before is None:
-            return 0
-        above = sum(saga.saga_id > job.newest_before for saga in rows)
-        if above < len(rows) or len(rows) < job.page_size:
-            return above
-        # A whole page of new rows: count the rest, up to this page's newest (rows that
-        # arrived since it was read belong to the next reload).
-        return count_between(job.store, job.query, job.newest_before, rows[0].saga_id,
-                             job.page_size)
-
-    def _load_extent(self, generation: int, job: _Job, newest: int) -> None:
-        """The total from the counts by state (read once per file and reload); the anchors
-        too when the ids leave no gap (then they need no scan)."""
+    def _count(self, generation: int, job: _Job) -> int:
+        """The total from the counts by state (read once per file and reload)."""
         counts = job.counts or job.store.counts()
         # The counts serve whatever filter is shown next, so they land even if superseded.
         self._post(ANY_GENERATION, partial(self._counts_arrived, job.counts_epoch, counts))
-        total = counts.count(job.query.states)
+        return counts.count(job.query.states)
+
+    @staticmethod
+    def _widest_id(job: _Job, rows: list[Saga]) -> int | None:
+        """The highest id of the file, for the id column's width: the first row's when
+        sorted by id, else read (a lookup of the primary key's end)."""
+        if job.query.sort is SortOrder.ID or not rows:
+            return rows[0].saga_id if rows else None
+        return job.store.newest_id()
+
+    def _seek(self, generation: int, job: _Job, key: SortKey) -> None:
+        """The row of the saga with this key, and its page (see find_row)."""
+        found = find_row(job.store, job.query, key, job.page_size, self._superseded(generation))
+        if found.anchors is not None:  # read on the way: no far page needs a scan now
+            self._post(generation, partial(self._anchors_arrived, found.anchors))
+        self._post(generation, partial(self._seek_arrived, found.position, found.request,
+                                       found.rows))
+
+    @staticmethod
+    def _rows_above(job: _Job, rows: list[Saga]) -> int:
+        """In a live reload, the rows that arrived above the previous first one: every row
+        below moved down by that many."""
+        before = job.newest_before
+        if before is None:
+            return 0
+        key = job.query.key_of
+        above = sum(key(saga) > before for saga in rows)
+        if above < len(rows) or len(rows) < job.page_size:
+            return above
+        # A whole page of new rows: count the rest, up to this page's first (rows that
+        # arrived since it was read belong to the next reload).
+        return count_between(job.store, job.query, before, key(rows[0]), job.page_size)
+
+    def _load_extent(self, generation: int, job: _Job, newest: int, total: int) -> None:
+        """The last page (so that `G` draws from the cache), and the total; sorted by id, the
+        anchors too when the ids leave no gap (then they need no scan)."""
+        by_id = job.query.sort is SortOrder.ID
         last: PageRequest | None = None
         if generation == self._generation:  # superseded: leave the store to the new query
             # The whole last page, not just the oldest id: `G` then draws from the cache.
@@ -691,10 +865,11 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             last = PageRequest(last_page, total - last_page * job.page_size, from_oldest=True)
             oldest = last.run(job.store, job.query, self._superseded(generation))
             anchors = dense_anchors(newest, oldest[-1].saga_id if oldest else None, total,
-                                    job.page_size)
+                                    job.page_size) if by_id else None
             if anchors is not None:  # before the total, so nothing asks for a scan meanwhile
                 self._post(generation, partial(self._anchors_arrived, anchors))
-        self._post(generation, partial(self._total_arrived, total))
+        if by_id:  # (under another sort it came before the last page)
+            self._post(generation, partial(self._total_arrived, total))
         if last is not None and last.page > 0 and oldest:
             self._post(generation, partial(self._page_arrived, last, oldest))
 
@@ -702,12 +877,11 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         """The scan for the anchors; for a search, then its last page, which tells the total
         (counting would be a second scan)."""
         try:
-            anchors = job.store.page_anchors(job.query, stride=job.page_size,
-                                             cancelled=self._superseded(generation))
+            anchors = job.store.page_keys(job.query, stride=job.page_size,
+                                          cancelled=self._superseded(generation))
             self._post(generation, partial(self._anchors_arrived, anchors))
             if job.query.searching and anchors:
-                last = PageRequest(len(anchors) - 1, job.page_size,
-                                   older_than=anchors[-1] + 1)
+                last = PageRequest(len(anchors) - 1, job.page_size, at=anchors[-1])
                 rows = last.run(job.store, job.query, self._superseded(generation))
                 self._post(generation, partial(self._page_arrived, last, rows))
                 total = last.page * job.page_size + len(rows)
@@ -746,12 +920,14 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._update_virtual_size()
             self.refresh()
 
-    def _first_page_arrived(self, request: PageRequest, rows: list[Saga], above: int) -> None:
+    def _first_page_arrived(self, request: PageRequest, rows: list[Saga], above: int,
+                            widest: int | None) -> None:
         if self._stale_foreign:
             self._stale_foreign, self._stale = False, None
         self._loaded = True
-        # The next live reload counts the rows that arrive above this read's newest.
-        self._top_id = rows[0].saga_id if rows else None
+        self._widest = widest
+        # The next live reload counts the rows that arrive above this read's first.
+        self._top_key = self._cache.key(rows[0]) if rows else None
         if above:
             self._shift(above)
         self._page_arrived(request, rows)
@@ -778,7 +954,18 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._move_to(total - 1)
         self._rows_changed()
 
-    def _anchors_arrived(self, anchors: list[int]) -> None:
+    def _seek_arrived(self, position: int, request: PageRequest | None,
+                      rows: list[Saga]) -> None:
+        """The row of the saga sought is known, and the page around it is read."""
+        if request is not None:
+            self._pending.discard(request.page)
+            self._cache.store(request, rows)
+        place = self._restore
+        if place is not None and place.seek:
+            self._restore = replace(place, position=position, seek=False)
+        self._rows_changed()
+
+    def _anchors_arrived(self, anchors: list[SortKey]) -> None:
         self._cache.anchors = anchors
         self._rows_changed()
 
@@ -863,9 +1050,10 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         if place is None or not self._loaded:
             return
         # A saga found among the rows read is its place at once; anything else (the saga
-        # gone, or on a page not read yet) needs the total first.
+        # gone, or on a page not read yet) needs the total first, or the count of the rows
+        # before it when it is sought.
         located = None if place.saga_id is None else self._cache.locate(place.saga_id)
-        if located is None and total is None:
+        if located is None and (total is None or place.seek):
             return
         position = located if located is not None else self._find(place)
         rows = self._row_count() if total is None else total
@@ -882,10 +1070,12 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         found = self._cache.locate(place.saga_id)
         if found is not None:
             return found
+        if place.key is None:
+            return place.position
         if self._cache.anchors is None:
             self._need_anchors()
             return None  # the anchors will tell which page to look on
-        page = self._cache.page_holding(place.saga_id)
+        page = self._cache.page_holding(place.key)
         if page is None or self._cache.has(page):
             return place.position  # no longer in the result: the row at the same place
         self._restore_page = page
@@ -966,16 +1156,27 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         count = self._row_count()
         if count == 0:
             return
+        seeking = self._restore is not None
         self._restore, self._restore_page = None, None
-        self._cursor = clamp(position, 0, count - 1)
+        previous, self._cursor = self._cursor, clamp(position, 0, count - 1)
         rows, top = self._view_rows(), self.scroll_offset.y
         if self._cursor < top:
             self.scroll_to(y=self._cursor, animate=False, force=True)
         elif self._cursor >= top + rows:
             self.scroll_to(y=self._cursor - rows + 1, animate=False, force=True)
-        self.refresh()
+        if seeking or self.scroll_offset.y != top:
+            self.refresh()
+        else:  # the view stays: only the line left and the line reached change
+            self._refresh_rows(previous, self._cursor)
         self._sync_highlight()
         self._request_visible()
+
+    def _refresh_rows(self, *positions: int) -> None:
+        """Repaint the lines of these rows (a cursor move): repainting all of them would
+        make each `j` cost a whole table's worth of lines."""
+        top, width = self.scroll_offset.y, self.size.width
+        for position in positions:
+            self.refresh(Region(0, position - top + 1, width, 1))  # +1: under the header
 
     # -- keys and mouse ------------------------------------------------------------------------
 
@@ -1054,8 +1255,11 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         return self.get_component_rich_style(name)
 
     def _widths(self, width: int) -> tuple[int, ...]:
-        newest = self._cache.row(0) or (self._stale.row(0) if self._stale else None)
-        return column_widths(width, len(str(newest.saga_id)) if newest else 2)
+        widest = self._widest
+        if widest is None:  # not read yet: the rows drawn meanwhile are the previous read's
+            newest = self._cache.row(0) or (self._stale.row(0) if self._stale else None)
+            widest = newest.saga_id if newest else None
+        return column_widths(width, len(str(widest)) if widest is not None else 2)
 
     def _header(self, width: int) -> Strip:
         titles = [Text(column.title) for column in _COLUMNS]
@@ -1071,7 +1275,9 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         if self._query is None:
             return "", "saga-table--message"
         if not self._loaded and self._stale is None:
-            return "loading…", "saga-table--message"
+            sort = self._query.sort
+            said = "loading…" if sort is SortOrder.ID else f"sorting by {sort.label}…"
+            return said, "saga-table--message"
         if self._loaded and self._cache.total == 0:
             return self.empty_message, "saga-table--message"
         return None

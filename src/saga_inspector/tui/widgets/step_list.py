@@ -1,4 +1,5 @@
-"""The steps of the highlighted saga: index, name, target, state, duration."""
+"""The steps of the highlighted saga: index, name, target, state, duration; a linked
+timeline below draws the same steps as bars."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from saga_inspector.report import format_duration
 from saga_inspector.store import Step
 from saga_inspector.tui.text import plain
 from saga_inspector.tui.views import SagaView
+from saga_inspector.tui.widgets.timeline import StepTimeline
 
 IN_FLIGHT_MARK = "◀ in flight"
 _COLUMNS = (("index", "#"), ("name", "step"), ("target", "target"), ("state", "state"),
@@ -34,9 +36,11 @@ class StepList(DataTable[Text]):
         "step-list--in-flight", "step-list--ok", "step-list--bad",
     }
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, timeline: StepTimeline | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.view: SagaView | None = None
+        # The same steps as bars on a time axis, kept on the same saga and step as this list.
+        self.timeline = timeline
 
     def show_steps(self, view: SagaView | None, cursor: int = 0) -> None:
         """Fill with the saga's steps and put the cursor on step `cursor` (by position)."""
@@ -52,6 +56,13 @@ class StepList(DataTable[Text]):
             self.add_row(*cells, key=str(position))
         if rows:
             self.move_cursor(row=min(max(cursor, 0), len(rows) - 1), animate=False)
+        if self.timeline is not None:
+            self.timeline.show(view, self.cursor_row)
+
+    def on_data_table_row_highlighted(self, message: DataTable.RowHighlighted) -> None:
+        # Not stopped: the screen shows the step's detail on the same message.
+        if self.timeline is not None and message.data_table is self:
+            self.timeline.highlight(message.cursor_row)
 
     def _cells(self, step: Step) -> list[Text]:
         return [

@@ -1,0 +1,501 @@
+"""A plain-language triage summary of one saga: what it was for, how far it got, what it
+was waiting for when it stopped, why it failed, and what to check on the host.
+
+Pure (no toolkit): a `SagaDetail` in, an `Explanation` (sections of lines) out, and one
+plain-text rendering of it that the CLI (`show --explain`) and the dashboard (`x`) share.
+Every string from the file passes through the one sanitiser (and is cut to a sensible
+length) before it joins a sentence; payloads too large to read at a glance are not parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .report import MISSING, format_duration, format_time
+from .sanitize import sanitize
+from .store.kinds import Cause, FailureReason, SagaKind, StepKind, saga_kind, split_reason
+from .store.models import SagaDetail, Step
+from .store.payload import parse_json, strict_json
+from .store.schema import KNOWN_SAGA_STATES, SagaState, StepState
+from .timeline import (
+    Timeline,
+    build_timeline,
+    chart,
+    plain_lines,
+    seconds_text,
+    timeout_note,
+)
+
+MAX_PARSED = 64 * 1024  # larger payloads are described by size, not parsed
+MAX_VALUE = 120  # characters of a stored value quoted in a sentence
+MAX_REASON = 300
+MAX_ARGS = 4  # a command's arguments named
+MAX_STEPS = 12  # steps listed (the launcher writes one or two)
+TIMELINE_WIDTH = 50
+
+# How a screen may colour a line.
+OK, WARN, BAD, DIM = "ok", "warn", "bad", "dim"
+_SUB = 4  # a step's details, under its line
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    text: str
+    tone: str = ""
+    indent: int = 0  # cells further in than the section's other lines
+    chart: bool = False  # a line of the timeline: drawn as it is, never wrapped
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    title: str
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    saga_id: int
+    title: str  # `saga 240 · window_cleanup_cascade · failed_compensation`
+    verdict: Line  # the one sentence to read if nothing else
+    cause: str  # for scripts: completed, running, compensating, a `Cause`, unknown_state
+    sections: tuple[Section, ...]
+
+
+# -- stored values in sentences ----------------------------------------------------------------
+
+
+def quote(value: object, limit: int = MAX_VALUE) -> str:
+    """A stored value fit for a sentence: sanitised, on one line, cut to `limit`."""
+    text = sanitize(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _read(raw: str | None) -> tuple[object, str | None]:
+    """A payload's value, or why it cannot be read (None, None: nothing stored)."""
+    if raw is None:
+        return None, None
+    if len(raw) > MAX_PARSED:
+        return None, f"too large to summarise ({len(raw)} characters)"
+    parsed = parse_json(raw)
+    if not parsed.ok:
+        return None, f"not valid JSON: {quote(raw, 60)}"
+    return parsed.value, None
+
+
+def _value(value: object) -> str:
+    return quote(value if isinstance(value, str) else strict_json(value), 60)
+
+
+def _arguments(value: dict[object, object], skip: Sequence[str]) -> str:
+    named = [f"{quote(key, 30)} {_value(item)}" for key, item in value.items() if key not in skip]
+    if len(named) > MAX_ARGS:
+        named = [*named[:MAX_ARGS], "…"]
+    return f" ({', '.join(named)})" if named else ""
+
+
+def _tagged(raw: str | None, tag: str, what: str) -> str | None:
+    """A command or event payload as `name (key value, …)`; None when nothing is stored."""
+    value, problem = _read(raw)
+    if raw is None:
+        return None
+    if problem is not None:
+        return f"{what} that is {problem}"
+    if not isinstance(value, dict):
+        return quote(raw)
+    name = value.get(tag)
+    shown = quote(name, 60) if isinstance(name, str) else f"{what} without a {tag!r} name"
+    return shown + _arguments(value, (tag, "saga_id"))
+
+
+def _tag(raw: str | None, tag: str) -> str | None:
+    value, _problem = _read(raw)
+    name = value.get(tag) if isinstance(value, dict) else None
+    return quote(name, 60) if isinstance(name, str) else None
+
+
+def _or(names: Sequence[str]) -> str:
+    return " or ".join(names)
+
+
+# -- what the saga was for ---------------------------------------------------------------------
+
+_PURPOSE = {
+    "pool_respawn_on_promote": "Respawn a pool window after {label} was promoted out of the "
+                               "pool: the host was asked to add a fresh window to the pool.",
+    "window_cleanup_cascade": "Clean up after window {label} closed: reap its panes on the "
+                              "host, then drain the window pool if that was the last window.",
+}
+# What is true on the host when the command never reached it.
+_UNDONE = {
+    "spawn_pool_window": "no pool window was added",
+    "reap_panes": "the panes of {label} are probably still there",
+    "drain_pool_if_last": "the pool was not drained",
+}
+_EFFECT = {
+    "spawn_pool_window": "a new pool window was added",
+    "reap_panes": "the panes of {label} are gone",
+    "drain_pool_if_last": "the pool was drained (if {label} was the last window)",
+}
+
+
+def _label(detail: SagaDetail, kind: SagaKind | None) -> str | None:
+    value, _problem = _read(detail.saga.input_json)
+    if kind is None or not isinstance(value, dict):
+        return None
+    label = value.get(kind.input_key)
+    return quote(label, 80) if isinstance(label, str) else None
+
+
+def _purpose(detail: SagaDetail, kind: SagaKind | None, label: str | None) -> list[Line]:
+    saga = detail.saga
+    _parsed, problem = _read(saga.input_json)
+    if kind is None:
+        lines = [Line(f"A saga of kind {quote(saga.name, 80) or MISSING}, which this tool "
+                      "does not know: its steps are listed as stored.")]
+    else:
+        lines = [Line(_PURPOSE[kind.name].format(label=label or f"the window its input names "
+                                                                f"({kind.input_key})"))]
+    if saga.input_json is None:
+        lines.append(Line("Its input is empty.", DIM))
+    elif problem is not None:
+        lines.append(Line(f"Its input is {problem}", WARN))
+    elif kind is None or label is None:
+        lines.append(Line(f"Its input: {quote(saga.input_json)}", DIM))
+    return lines
+
+
+# -- the steps ---------------------------------------------------------------------------------
+
+
+def _on_host(said: dict[str, str], otherwise: str, step: Step | None,
+             label: str | None) -> str:
+    """What a step's command does (or did not do) on the host, in words."""
+    command = _tag(step.cmd_json, "cmd") if step is not None else None
+    known = said.get(command or "")
+    if known is None:
+        return f"{command or 'the step'} {otherwise}"
+    return known.format(label=label or "the window")
+
+
+def _effect(step: Step | None, label: str | None) -> str:
+    return _on_host(_EFFECT, "took effect", step, label)
+
+
+def _undone(step: Step | None, label: str | None) -> str:
+    return _on_host(_UNDONE, "had no effect", step, label)
+
+
+def _awaited(step: Step | None, kind: SagaKind | None) -> str:
+    known = kind.step(step.name) if kind is not None and step is not None else None
+    return _or(known.awaits) if known is not None else "its reply"
+
+
+def _command_name(step: Step | None) -> str:
+    if step is None:
+        return "its next command"
+    return _tag(step.cmd_json, "cmd") or quote(step.name, 60) or f"step {step.step_index}"
+
+
+def _step_status(step: Step, drawn: timedelta | None) -> Line:
+    took = f" after {format_duration(drawn)}" if drawn is not None else ""
+    if step.in_flight:
+        return Line(f"IN FLIGHT: no reply{took}", BAD)
+    if step.state == StepState.SUCCEEDED:
+        return Line(f"done{took}", OK)
+    if step.state == StepState.PENDING:
+        return Line("pending", WARN)
+    if step.state == StepState.FAILED:
+        reason = f": {quote(step.failure_reason, MAX_REASON)}" if step.failure_reason else ""
+        return Line(f"failed{reason}", BAD)
+    return Line(f"{quote(step.state, 40) or 'no state'}{took}", WARN)
+
+
+def _step_lines(step: Step, kind: SagaKind | None, known: StepKind | None,
+                drawn: timedelta | None) -> list[Line]:
+    status = _step_status(step, drawn)
+    target = f" → {quote(step.target, 40)}" if step.target is not None else ""
+    head = f"step {step.step_index} {quote(step.name, 80) or MISSING}{target}: {status.text}"
+    lines = [Line(head, status.tone)]
+    if kind is not None and known is None:
+        lines.append(Line("a step this saga kind does not have", WARN, _SUB))
+    sent = _tagged(step.cmd_json, "cmd", "a command")
+    lines.append(Line(f"sent     {sent or 'no command stored'}", indent=_SUB))
+    reply = _tagged(step.output_json, "event", "an output")
+    if reply is not None:
+        lines.append(Line(f"reply    {reply}", indent=_SUB))
+    elif step.in_flight or step.state == StepState.PENDING:
+        lines.append(Line(f"awaited  {_awaited(step, kind)}, which never came", BAD, _SUB))
+    else:
+        lines.append(Line("reply    none stored", DIM, _SUB))
+    if step.failure_reason is not None and step.state != StepState.FAILED:
+        lines.append(Line(f"failure  {quote(step.failure_reason, MAX_REASON)}", BAD, _SUB))
+    return lines
+
+
+def _listed(detail: SagaDetail) -> list[int]:
+    """The positions of the steps the summary names: all of a usual saga's; of a saga with
+    very many, the first ones and the one in flight."""
+    if len(detail.steps) <= MAX_STEPS:
+        return list(range(len(detail.steps)))
+    listed = list(range(MAX_STEPS - 1))
+    in_flight = next((n for n, step in enumerate(detail.steps) if step.in_flight), None)
+    return [*listed, in_flight if in_flight is not None and in_flight not in listed
+            else MAX_STEPS - 1]
+
+
+def _steps(detail: SagaDetail, kind: SagaKind | None, timeline: Timeline,
+           listed: Sequence[int]) -> Section:
+    lines: list[Line] = []
+    for position in listed:
+        step, span = detail.steps[position], timeline.spans[position]
+        known = kind.step(step.name) if kind is not None else None
+        lines += _step_lines(step, kind, known, span.duration)
+    if len(listed) < len(detail.steps):
+        lines.append(Line(f"… {len(detail.steps) - len(listed)} more steps, not listed here "
+                          "(`show` lists them all)", DIM))
+    recorded = {step.name for step in detail.steps}
+    for missing in (kind.steps if kind is not None else ()):
+        if missing.name not in recorded and detail.saga.state != SagaState.COMPLETED:
+            lines.append(Line(f"{missing.name}: not started ({missing.command} was not "
+                              "sent)", DIM))
+    if not detail.steps:
+        lines.append(Line("no steps recorded: the saga stopped before it sent anything, or "
+                          "the file holds no steps for it", WARN))
+    done = sum(step.state == StepState.SUCCEEDED for step in detail.steps)
+    return Section(f"Steps ({done} of {len(detail.steps)} done)", tuple(lines))
+
+
+# -- outcome and verdict -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Case:
+    """What the summary is built around: the saga, its kind, the step it stopped in."""
+
+    detail: SagaDetail
+    kind: SagaKind | None
+    label: str | None
+    timeline: Timeline
+    stuck: Step | None  # the step in flight (or the last one, when none is)
+    reason: FailureReason | None
+
+    @property
+    def command(self) -> str:
+        return _command_name(self.stuck)
+
+    @property
+    def timeout(self) -> str:
+        timeout = self.timeline.timeout
+        return seconds_text(timeout) if timeout is not None else "its timeout"
+
+    @property
+    def sent_at(self) -> str:
+        return format_time(self.stuck.started_at) if self.stuck is not None else \
+            format_time(self.detail.saga.started_at)
+
+    @property
+    def ended_at(self) -> str:
+        return format_time(self.detail.saga.ended_at)
+
+
+def _cause(case: _Case) -> str:
+    state = case.detail.saga.state
+    if state not in KNOWN_SAGA_STATES:
+        return "unknown_state"
+    if state in (SagaState.COMPLETED, SagaState.RUNNING, SagaState.COMPENSATING):
+        return str(state)
+    return str(case.reason.cause) if case.reason is not None else "no_reason"
+
+
+def _reason_detail(case: _Case, limit: int) -> str:
+    """What the reason says after its known prefix, without the command's name again
+    (`host action failed: spawn_pool_window: window not found`)."""
+    if case.reason is None:
+        return ""
+    detail = case.reason.detail
+    command = _tag(case.stuck.cmd_json, "cmd") if case.stuck is not None else None
+    if command and detail.startswith(f"{command}: "):
+        detail = detail[len(command) + 2:]
+    return quote(detail, limit)
+
+
+def _verdict(case: _Case, cause: str) -> Line:
+    saga, timeline = case.detail.saga, case.timeline
+    took = format_duration(timeline.end) if timeline.end is not None else "an unknown time"
+    if cause == "completed":
+        return Line(f"Completed: every step got its reply, in {took}.", OK)
+    if cause == "running":
+        late = ", far past its timeout: its launcher is probably gone" \
+            if timeline.past_timeout is not None else ""
+        return Line(f"Not ended: waiting for the host to answer {case.command} for {took}"
+                    f"{late}.", WARN)
+    if cause == "compensating":
+        return Line("Compensating: the launcher was undoing the saga's steps and has not "
+                    "finished.", WARN)
+    if cause == "unknown_state":
+        return Line(f"In state {quote(saga.state, 60)}, which this tool does not know.", WARN)
+    sentence = {
+        Cause.TIMEOUT: f"Timed out: the host did not answer {case.command} within {case.timeout}.",
+        Cause.HOST_PIPE: f"Failed: {case.command} could not be sent, the host pipe was broken.",
+        Cause.HOST_ACTION: f"Failed: the host could not carry out {case.command}: "
+                           f"{_reason_detail(case, 80)}.",
+        Cause.LAUNCHER_RESTART: "Left unresolved: the launcher stopped while waiting for the "
+                                f"host to answer {case.command}; its next start marked the "
+                                "saga failed.",
+        Cause.OTHER: f"Failed: {quote(case.reason.first if case.reason else '', MAX_REASON)}.",
+        "no_reason": "Failed, with no failure reason stored.",
+    }[cause]
+    if case.reason is not None and case.reason.recovery is not None:
+        sentence += " The launcher's next start then closed it as failed_compensation."
+    return Line(sentence, BAD)
+
+
+def _field(label: str, value: str, tone: str = "") -> Line:
+    return Line(f"{label:<9} {value}", tone)
+
+
+def _outcome(case: _Case) -> Section:
+    saga, timeline = case.detail.saga, case.timeline
+    lines = [_field("state", quote(saga.state, 60)),
+             _field("started", format_time(saga.started_at))]
+    ended = format_time(saga.ended_at) if saga.ended_at is not None else "not ended"
+    if case.reason is not None and (case.reason.recovery is not None
+                                    or case.reason.cause is Cause.LAUNCHER_RESTART):
+        ended += " (when the next launcher start closed it, not when it stopped)"
+    lines.append(_field("ended", ended))
+    length = timeout_note(timeline, None, format_duration)
+    if length is not None:
+        lines.append(_field("length", length))
+    if case.reason is not None:
+        lines.append(_field("failure", quote(case.reason.first, MAX_REASON), BAD))
+        if case.reason.recovery is not None:
+            lines.append(_field("recovery", quote(case.reason.recovery, MAX_REASON), WARN))
+    elif saga.failure_reason is not None:
+        lines.append(_field("failure", quote(saga.failure_reason, MAX_REASON), BAD))
+    return Section("Outcome", tuple(lines))
+
+
+# -- what to check on the host -----------------------------------------------------------------
+
+
+def _checks(case: _Case, cause: str) -> list[str]:
+    effect = _effect(case.stuck, case.label)
+    awaited = _awaited(case.stuck, case.kind)
+    detail = _reason_detail(case, 120)
+    if cause == "completed":
+        return ["Nothing to check: every step was answered."]
+    if cause == "running":
+        if case.timeline.past_timeout is None:
+            return [f"It is within its {case.timeout} timeout: the launcher is still waiting "
+                    f"for {awaited}.",
+                    f"If it fails, check on the host whether {effect}."]
+        return [f"It is past its {case.timeout} timeout yet not failed, so the launcher that "
+                "ran it is most likely gone: check whether a launcher is running (its next "
+                "start marks this saga failed_compensation).",
+                f"Check on the host whether {effect}: the command sent at {case.sent_at} may "
+                "or may not have been carried out."]
+    if cause == "compensating":
+        return ["Check whether the launcher is still running: compensation that never ends "
+                "means it stopped midway.",
+                "Check on the host what the completed steps did, and whether it was undone."]
+    if cause == Cause.TIMEOUT:
+        return [f"The host never sent {awaited} for {case.command} (sent {case.sent_at}): look "
+                "in the host's log around then for that command, and for errors or a stall "
+                "(a hung host process, a blocked event loop, a loaded machine).",
+                f"The host may still have done it after the launcher gave up: check whether "
+                f"{effect}."]
+    if cause == Cause.HOST_PIPE:
+        return [f"The launcher could not write {case.command} to the host pipe ({detail}): "
+                f"the host process had exited or closed its end. Check whether the host was "
+                f"running at {case.sent_at}, and why it stopped (crash, restart, kill).",
+                f"The command never reached the host: unless something else did the work, "
+                f"{_undone(case.stuck, case.label)}."]
+    if cause == Cause.HOST_ACTION:
+        hint = (" The window it acted on was gone by then: check whether it was closed or "
+                "promoted again while the saga ran.") if "not found" in detail else ""
+        return [f"The host received {case.command} and reported that it failed ({detail}): "
+                f"look in the host's log around {case.sent_at} for that action.{hint}"]
+    if cause == Cause.LAUNCHER_RESTART:
+        return [f"The launcher stopped while this saga waited for {awaited}: its log before "
+                f"{case.ended_at} says why (crash, kill, upgrade).",
+                f"Whether {case.command} reached the host is unknown: check on the host "
+                f"whether {effect}. Recovery only marked the saga failed; it retried nothing."]
+    if cause == "unknown_state":
+        return ["A newer launcher may write this state: check its release notes or log, and "
+                f"on the host whether {effect}."]
+    return [f"This failure is not one this tool knows: look in the launcher's log around "
+            f"{case.ended_at} for it, and check on the host whether {effect}."]
+
+
+def _host_checks(case: _Case, cause: str) -> Section:
+    lines = [Line(text) for text in _checks(case, cause)]
+    reason = case.reason
+    if reason is not None and reason.recovery is not None and reason.cause is not \
+            Cause.LAUNCHER_RESTART:
+        lines.append(Line("The launcher also restarted before this saga was resolved: its end "
+                          "time is that restart, not when the saga stopped.", DIM))
+    return Section("What to check", tuple(lines))
+
+
+# -- the whole summary -------------------------------------------------------------------------
+
+
+def _stuck_step(detail: SagaDetail) -> Step | None:
+    in_flight = detail.in_flight_step
+    if in_flight is not None or detail.saga.state == SagaState.COMPLETED:
+        return in_flight
+    return detail.steps[-1] if detail.steps else None
+
+
+def explain(detail: SagaDetail, now: datetime | None = None) -> Explanation:
+    """The triage summary of one saga. `now` measures a saga that has not ended."""
+    saga = detail.saga
+    kind = saga_kind(saga.name)
+    label = _label(detail, kind)
+    timeline = build_timeline(detail, now)
+    reason = split_reason(saga.failure_reason) if saga.failure_reason is not None else None
+    case = _Case(detail, kind, label, timeline, _stuck_step(detail), reason)
+    cause = _cause(case)
+    title = f"saga {saga.saga_id} · {quote(saga.name, 80) or MISSING} · {quote(saga.state, 60)}"
+    listed = _listed(detail)
+    drawn = chart(timeline, TIMELINE_WIDTH, format_duration, listed)
+    sections = (
+        Section("What it was for", tuple(_purpose(detail, kind, label))),
+        _outcome(case),
+        _steps(detail, kind, timeline, listed),
+        Section("Timeline", tuple(Line(text, chart=True) for text in plain_lines(drawn)
+                                  if not text.startswith(("ended", "not ended")))),
+        _host_checks(case, cause),
+    )
+    return Explanation(saga.saga_id, title, _verdict(case, cause), cause, sections)
+
+
+def render_text(explanation: Explanation) -> str:
+    """The summary as plain text: title, verdict, then each section indented under its
+    title. The CLI prints it; the dashboard shows and copies it."""
+    lines = [explanation.title, explanation.verdict.text]
+    for section in explanation.sections:
+        lines += ["", section.title,
+                  *(f"  {' ' * line.indent}{line.text}" for line in section.lines)]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def explain_text(detail: SagaDetail, now: datetime | None = None) -> str:
+    """The triage summary of one saga as plain text (what `x` shows and `c` copies)."""
+    return render_text(explain(detail, now))
+
+
+def explanation_to_dict(explanation: Explanation) -> dict[str, object]:
+    """For `show --explain --json`: the cause as a stable word, the text by section."""
+    return {
+        "saga_id": explanation.saga_id,
+        "cause": explanation.cause,
+        "title": explanation.title,
+        "verdict": explanation.verdict.text,
+        "sections": [{"title": section.title,
+                      "lines": [" " * line.indent + line.text for line in section.lines]}
+                     for section in explanation.sections],
+        "text": render_text(explanation),
+    }

@@ -1,0 +1,161 @@
+"""Sagas written out for someone else: JSON lines (exact values) or CSV (for spreadsheets).
+
+Both stream: sagas come from an iterator (the store's keyset pages, `SagaStore.walk`) and
+each is written as it comes, so an export of a million sagas holds one page at a time.
+
+JSON lines are `list --jsonl`'s lines: `report.saga_to_dict` through `strict_json`, ASCII
+only (safe in a terminal) and lossless (`input_json` is the stored text itself).
+
+CSV is for people: every text cell goes through the one sanitiser (one line per cell, so a
+record is one line), and a text cell that a spreadsheet would run as a formula (it starts
+with `=`, `+`, `-`, `@`, a tab or a carriage return: OWASP's list) gets a leading `'`, which
+spreadsheets show as text. So CSV text is not always byte-exact (a name `-x` reads `'-x`);
+JSON lines are. Numbers the tool itself writes (ids, durations, step counts) are never
+prefixed. Lines end in CRLF (RFC 4180); the file is UTF-8 without a byte order mark.
+
+A file export writes a temporary file beside the destination and renames it over the
+destination only when complete: a cancelled or failed export leaves no partial file, and
+a file it was to replace stays as it was. The file is created 0600 (sagas hold host names
+and commands; the operator can widen it).
+
+Pure: no Textual. The CLI writes to stdout with `write_sagas`; the dashboard uses
+`export_to_file` from a worker thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TextIO
+
+from .report import saga_to_dict
+from .sanitize import sanitize
+from .store import PAGE_SIZE, Saga
+from .store.payload import strict_json
+
+JSONL, CSV = "jsonl", "csv"
+FORMATS = (JSONL, CSV)
+SUFFIXES = {JSONL: ".jsonl", CSV: ".csv"}
+# The CSV columns, from saga_to_dict (`input` is left out: `input_json` holds it as stored).
+CSV_COLUMNS = ("saga_id", "name", "state", "started_at", "ended_at", "duration_s",
+               "steps_done", "steps_total", "failure_reason", "input_json")
+# A cell starting with one of these is run as a formula by spreadsheets (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Files SQLite keeps beside a database: never an export's destination.
+DATABASE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+class ExportCancelled(Exception):
+    """The export was cancelled; nothing was written at the destination."""
+
+
+def jsonl_line(saga: Saga) -> str:
+    """One saga as one strict JSON line (without the newline)."""
+    return strict_json(saga_to_dict(saga))
+
+
+def csv_cell(value: object) -> object:
+    """A value for a CSV cell: numbers as they are, text sanitised and kept from being run
+    as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float):
+        return value
+    text = sanitize(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_row(saga: Saga) -> list[object]:
+    fields = saga_to_dict(saga)
+    return [csv_cell(fields[column]) for column in CSV_COLUMNS]
+
+
+Progress = Callable[[int], None]
+Cancelled = Callable[[], bool]
+
+
+def write_sagas(sagas: Iterable[Saga], out: TextIO, fmt: str, *,
+                progress: Progress | None = None, cancelled: Cancelled | None = None,
+                every: int = PAGE_SIZE) -> int:
+    """Write `sagas` to `out` as they come; returns how many were written. `progress(n)` is
+    called after every `every` sagas; `cancelled()` is asked before each saga, and True
+    stops the export with ExportCancelled."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
+    write_row: Callable[[Saga], object]
+    if fmt == CSV:
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        write_row = lambda saga: writer.writerow(csv_row(saga))  # noqa: E731
+    else:
+        write_row = lambda saga: out.write(jsonl_line(saga) + "\n")  # noqa: E731
+    written = 0
+    for saga in sagas:
+        if cancelled is not None and cancelled():
+            raise ExportCancelled
+        write_row(saga)
+        written += 1
+        if progress is not None and written % every == 0:
+            progress(written)
+    if cancelled is not None and cancelled():  # cancelled while the last page was read
+        raise ExportCancelled
+    return written
+
+
+def export_to_file(sagas: Iterable[Saga], destination: Path, fmt: str, *,
+                   progress: Progress | None = None, cancelled: Cancelled | None = None,
+                   every: int = PAGE_SIZE) -> int:
+    """Write `sagas` to `destination` whole or not at all (see the module's docstring);
+    returns how many were written. Raises ExportCancelled, OSError, or what reading raises."""
+    handle, partial = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".partial",
+                                       dir=destination.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", errors="surrogatepass",
+                       newline="") as out:
+            written = write_sagas(sagas, out, fmt, progress=progress, cancelled=cancelled,
+                                  every=every)
+        os.replace(partial, destination)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
+    return written
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.resolve() == other.resolve() or os.path.samefile(one, other)
+    except OSError:  # either is missing: their resolved paths decide
+        return False
+
+
+def refused_destination(destination: Path, database: Path) -> str | None:
+    """Why `destination` must not be written (None: it may): the saga log itself or one of
+    SQLite's files beside it (by path, through symbolic links, or a hard link to it), or a
+    folder."""
+    for companion in DATABASE_COMPANIONS:
+        beside = database.with_name(database.name + companion)
+        if _same_file(destination, beside):
+            what = "the saga log itself" if not companion else f"the saga log's {companion} file"
+            return f"that is {what}: exports never write to it"
+    if destination.is_dir():
+        return "that is a folder: give a file name"
+    if not destination.parent.is_dir():
+        return "no such folder"
+    return None
+
+
+def default_name(view: str, fmt: str, stamp: str) -> str:
+    """`sagas-failed-20260609-120000.jsonl`: the view (already made file-name safe), the
+    moment, the format's suffix."""
+    return f"sagas-{view}-{stamp}{SUFFIXES[fmt]}"
+
+
+def name_safe(text: str) -> str:
+    """A piece of a file name made of letters, digits and dashes only."""
+    kept = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in text)
+    return "-".join(part for part in kept.split("-") if part) or "view"

@@ -1,0 +1,158 @@
+"""Copy from the dashboard: the terminal's clipboard (OSC 52, `App.copy_to_clipboard`), or a
+private file when the terminal cannot take the text; a notification says which, and where.
+
+The text is made, sanitised and (when it goes to a file) written in a thread worker: the
+whole saga as JSON, or a payload of megabytes, takes a second to make, and the keys must
+not wait for it. What decides clipboard or file, and where files go: `handoff.py`.
+
+Every copy goes through the one sanitiser. JSON from `strict_json` is ASCII already, so
+for it the sanitiser changes nothing and the copy stays exact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+
+from textual.app import App
+from textual.notifications import SeverityLevel
+from textual.worker import Worker
+
+from saga_inspector.handoff import (
+    CLIPBOARD_LIMIT,
+    CLIPBOARD_SETTING,
+    Route,
+    Why,
+    choose_route,
+    text_size,
+    write_private_copy,
+)
+from saga_inspector.sanitize import sanitize
+from saga_inspector.store import SagaDetail
+from saga_inspector.tui.views import Payload, SagaView, format_size
+
+COPY_GROUP = "copy"
+SAVED_TITLE = "copied to a file"
+
+
+def copy_out(app: App[object], make_text: Callable[[], str], *, what: str, stem: str,
+             suffix: str = ".txt", env: Mapping[str, str] | None = None) -> Worker[None]:
+    """Copy the text `make_text()` gives (made in a worker) and say where it went. `what`
+    names it in the notification ("saga 12 as JSON"); `stem` and `suffix` name the file if
+    one is written. A file never goes to the folder of the app's saga log (`app.path`)."""
+    database = getattr(app, "path", None)
+    hand_on = partial(_hand_on, app, make_text, what, stem, suffix, database, env)
+    return app.run_worker(hand_on, thread=True, group=COPY_GROUP, exit_on_error=False,
+                          name=f"copy {what}")
+
+
+def _hand_on(app: App[object], make_text: Callable[[], str], what: str, stem: str,
+             suffix: str, database: Path | None, env: Mapping[str, str] | None) -> None:
+    try:
+        text = sanitize(make_text(), multiline=True)
+    except Exception as error:  # said in the app, never a traceback
+        _say(app, f"could not make {what}: {error}", title="copy failed", severity="error")
+        return
+    route = choose_route(text, env, terminal=not app.is_headless)
+    if route.to_clipboard:
+        try:
+            copied = app.call_from_thread(_to_clipboard, app, text)
+        except RuntimeError:  # the app closed meanwhile
+            return
+        if copied:
+            _say(app, f"copied {what} to the clipboard ({format_size(text_size(text))})")
+            return
+        route = Route(Why.WRITE_FAILED)
+    avoid = None if database is None else Path(database).absolute().parent
+    try:
+        path = write_private_copy(text, _file_safe(stem), suffix, avoid=avoid, env=env)
+    except OSError as error:
+        _say(app, f"could not copy {what}: {error}", title="copy failed", severity="error")
+        return
+    _say(app, f"{what} {because(route, text)}: written to {path}", title=SAVED_TITLE,
+         timeout=20)
+
+
+def _to_clipboard(app: App[object], text: str) -> bool:
+    """On the UI thread: False when the terminal write failed (the text goes to a file)."""
+    try:
+        app.copy_to_clipboard(text)
+    except (OSError, ValueError):  # the driver's stream is closed or cannot take the text
+        return False
+    return True
+
+
+def because(route: Route, text: str) -> str:
+    """Why the text went to a file, for the notification."""
+    if route.why is Why.TOO_LARGE:
+        return (f"is {format_size(text_size(text))}, more than terminals take through the "
+                f"clipboard ({format_size(CLIPBOARD_LIMIT)})")
+    if route.why is Why.SETTING:
+        return f"goes to a file ({CLIPBOARD_SETTING}=file)"
+    if route.why is Why.NO_CLIPBOARD:
+        return f"cannot go to the clipboard of {route.terminal}"
+    return "could not be sent to the terminal's clipboard"
+
+
+def _file_safe(stem: str) -> str:
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "-" for ch in stem)
+
+
+def _say(app: App[object], message: str, *, title: str = "",
+         severity: SeverityLevel = "information",
+         timeout: float = 5) -> None:
+    """Notify from the worker (paths and names are shown as text, never markup)."""
+    with contextlib.suppress(RuntimeError):  # the app closed meanwhile: nobody to tell
+        app.call_from_thread(app.notify, sanitize(message), title=title,
+                             severity=severity, timeout=timeout, markup=False)
+
+
+# -- what the dashboard's keys copy -------------------------------------------------------------
+
+
+def copy_payload(app: App[object], payload: Payload, what: str) -> Worker[None] | None:
+    """One payload's whole value (pretty JSON, or its text when it is not JSON)."""
+    if not payload.present:
+        app.notify(f"no {sanitize(what)} to copy: nothing stored", severity="warning",
+                   markup=False)
+        return None
+    suffix = ".json" if payload.note is None else ".txt"
+    return copy_out(app, lambda: payload.full or "", what=what, stem=payload.label,
+                    suffix=suffix)
+
+
+def chosen_payload(view: SagaView, step_row: int | None) -> tuple[Payload, str]:
+    """What `y` copies when no payload has focus: on the steps (`step_row`), the highlighted
+    step's output, or its cmd when it stored no output (an in-flight step never reported
+    back: what it sent is what there is); anywhere else, the saga's input."""
+    saga_id = view.saga_id
+    if step_row is None or not view.steps:
+        return view.input, f"the input of saga {saga_id}"
+    step = view.steps[min(max(step_row, 0), len(view.steps) - 1)]
+    payload = step.output if step.output.present else step.cmd
+    return payload, f"the {payload.label} of step {step.step.step_index} of saga {saga_id}"
+
+
+def copy_saga(app: App[object], view: SagaView) -> Worker[None]:
+    """The saga with its steps as strict JSON (exact values: ASCII escapes, nothing lost)."""
+    saga_id = view.saga_id
+    return copy_out(app, lambda: view.as_json, what=f"saga {saga_id} as JSON",
+                    stem=f"saga-{saga_id}", suffix=".json")
+
+
+def copy_summary(app: App[object], view: SagaView, now: datetime) -> Worker[None]:
+    """The plain-language triage summary of the saga (what `x` shows)."""
+    saga_id = view.saga_id
+    return copy_out(app, partial(triage_summary, view.detail, now),
+                    what=f"the triage summary of saga {saga_id}",
+                    stem=f"saga-{saga_id}-summary", suffix=".txt")
+
+
+def triage_summary(detail: SagaDetail, now: datetime) -> str:
+    """The summary text, from `saga_inspector.explain` (imported when first copied)."""
+    from saga_inspector.explain import explain_text
+
+    return explain_text(detail, now)

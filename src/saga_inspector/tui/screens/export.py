@@ -1,0 +1,260 @@
+"""Export the sagas of the current view (state filter + search) to a JSON lines or CSV file.
+
+A small modal asks the format and the file (a new name in the current folder by default);
+enter exports. The saga log itself and SQLite's files beside it are refused, and an existing
+file is replaced only when enter is pressed again on the same name. The export runs in a
+thread worker that reads the view page by page by keyset, in the table's order
+(`SagaStore.walk`: one page in memory at a time), with a progress bar; escape cancels it.
+Whole or nothing: the file is written under a temporary name and renamed when complete
+(`export.export_to_file`), so a cancelled or failed export leaves no partial file, and a
+file it was to replace stays.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, ProgressBar, RadioButton, RadioSet, Static
+from textual.worker import Worker, get_current_worker
+
+from saga_inspector.export import (
+    CSV,
+    JSONL,
+    SUFFIXES,
+    ExportCancelled,
+    default_name,
+    export_to_file,
+    refused_destination,
+)
+from saga_inspector.store import SagaQuery, SagaStore, StoreError
+from saga_inspector.store.models import SortOrder
+from saga_inspector.tui.text import plain, safe
+
+EXPORT_GROUP = "export"
+_FORMAT_LABELS = {
+    JSONL: "JSON lines: exact values, one saga a line",
+    CSV: "CSV: for spreadsheets, text sanitised",
+}
+
+
+class ExportProgress(Message):
+    def __init__(self, written: int, total: int) -> None:
+        super().__init__()
+        self.written = written
+        self.total = total
+
+
+class ExportFinished(Message):
+    def __init__(self, destination: Path, written: int) -> None:
+        super().__init__()
+        self.destination = destination
+        self.written = written
+
+
+class ExportStopped(Message):
+    """Cancelled (`problem` None) or failed: nothing was written at the destination."""
+
+    def __init__(self, problem: str | None) -> None:
+        super().__init__()
+        self.problem = problem
+
+
+# How each sort lists the sagas (every sort is descending).
+_ORDER = {SortOrder.ID: "newest first", SortOrder.STARTED: "latest start first",
+          SortOrder.DURATION: "longest first"}
+
+
+def _count(number: int) -> str:
+    return f"{number:,}".replace(",", " ")
+
+
+def _sagas(number: int) -> str:
+    return f"{_count(number)} saga{'' if number == 1 else 's'}"
+
+
+class ExportScreen(ModalScreen[None]):
+    """Asks where, then writes the view's sagas there with a progress bar."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel / close", key_display="esc"),
+    ]
+
+    def __init__(self, store: SagaStore, query: SagaQuery, *, database: Path, view: str,
+                 view_name: str, total: int | None, now: datetime,
+                 folder: Path | None = None) -> None:
+        """`view` describes the view to people ("failed · search “drain”"); `view_name` is
+        its file-name-safe form; `total` is the view's count when the table knows it."""
+        super().__init__()
+        self.store = store
+        self.saga_query = query
+        self.database = database
+        self.view_text = view
+        self.view_name = view_name
+        self.total = total
+        self.folder = folder if folder is not None else Path.cwd()
+        self.stamp = now.astimezone().strftime("%Y%m%d-%H%M%S")
+        self.format = JSONL
+        self.running = False
+        self.cancelling = False
+        self._confirmed: Path | None = None  # an existing file enter was pressed on once
+        self._worker: Worker[None] | None = None
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="export-box"):
+            yield Static(self._what(), id="export-what", markup=False)
+            with Horizontal(id="export-format-row"):
+                yield Label("format", classes="export-label")
+                with RadioSet(id="export-format"):
+                    for fmt, label in _FORMAT_LABELS.items():
+                        yield RadioButton(label, value=fmt == self.format, id=f"export-{fmt}")
+            with Horizontal(id="export-path-row"):
+                yield Label("file", classes="export-label")
+                yield Input(default_name(self.view_name, self.format, self.stamp),
+                            id="export-path", select_on_focus=False)
+            yield Static(id="export-note", markup=False)
+            yield ProgressBar(id="export-progress", show_eta=False)
+
+    def on_mount(self) -> None:
+        box = self.query_one("#export-box")
+        box.border_title = "export the view"
+        box.border_subtitle = "enter exports · escape closes"
+        self.query_one(Input).focus()
+
+    def _what(self) -> Text:
+        count = "the sagas of" if self.total is None else f"the {_sagas(self.total)} of"
+        order = _ORDER.get(self.saga_query.sort, "in the table's order")
+        text = Text(f"Writes {count} this view, {order}: ", end="")
+        text.append_text(plain(self.view_text, "bold"))
+        return text
+
+    def _note(self, message: str, style: str = "") -> None:
+        self.query_one("#export-note", Static).update(Text(safe(message), style=style))
+
+    # -- choosing -----------------------------------------------------------------------------
+
+    @on(RadioSet.Changed, "#export-format")
+    def _format_changed(self, message: RadioSet.Changed) -> None:
+        chosen = CSV if message.pressed.id == f"export-{CSV}" else JSONL
+        previous, self.format = self.format, chosen
+        path_input = self.query_one("#export-path", Input)
+        old_suffix = SUFFIXES[previous]
+        if path_input.value.endswith(old_suffix):  # the name follows the format
+            path_input.value = path_input.value[: -len(old_suffix)] + SUFFIXES[chosen]
+
+    @on(Input.Changed, "#export-path")
+    def _path_changed(self) -> None:
+        if not self.running:
+            self._confirmed = None
+            self._note("")
+
+    @on(Input.Submitted, "#export-path")
+    def _submitted(self) -> None:
+        if self.running:
+            return
+        destination = self._destination()
+        if destination is None:
+            return
+        if destination.exists() and self._confirmed != destination:
+            self._confirmed = destination
+            self._note(f"{destination.name} exists: enter again to replace it, or change "
+                       "the name", "bold")
+            return
+        self._start(destination)
+
+    def _destination(self) -> Path | None:
+        """The file to write, or None after saying why it cannot be written."""
+        typed = self.query_one("#export-path", Input).value.strip()
+        if not typed:
+            self._note("give a file name", "bold")
+            return None
+        destination = Path(typed).expanduser()
+        if not destination.is_absolute():
+            destination = self.folder / destination
+        problem = refused_destination(destination, self.database)
+        if problem is not None:
+            self._note(problem, "bold")
+            return None
+        return destination
+
+    # -- exporting ----------------------------------------------------------------------------
+
+    def _start(self, destination: Path) -> None:
+        self.running = True
+        self.query_one("#export-format", RadioSet).disabled = True
+        self.query_one("#export-path", Input).disabled = True
+        self.query_one("#export-box").border_subtitle = "escape cancels"
+        self.add_class("-running")  # shows the progress bar
+        self.query_one(ProgressBar).update(total=self.total, progress=0)
+        self._note(f"exporting to {destination} …")
+        self._worker = self.export(destination, self.format)
+
+    @work(thread=True, exclusive=True, group=EXPORT_GROUP, exit_on_error=False)
+    def export(self, destination: Path, fmt: str) -> None:
+        worker = get_current_worker()
+        try:
+            total = self.total if self.total is not None else self.store.count(self.saga_query)
+            self.post_message(ExportProgress(0, total))
+            written = export_to_file(
+                self.store.walk(self.saga_query), destination, fmt,
+                progress=lambda n: self.post_message(ExportProgress(n, total)),
+                cancelled=lambda: worker.is_cancelled,
+            )
+        except ExportCancelled:
+            self.post_message(ExportStopped(None))
+        except StoreError as error:  # the file went away, or was reopened (R) meanwhile
+            self.post_message(ExportStopped(None if worker.is_cancelled else error.message))
+        except OSError as error:
+            self.post_message(ExportStopped(f"cannot write {destination}: "
+                                            f"{error.strerror or error}"))
+        else:
+            self.post_message(ExportFinished(destination, written))
+
+    @on(ExportProgress)
+    def _progress(self, message: ExportProgress) -> None:
+        total = max(message.total, message.written)  # sagas added while exporting
+        self.query_one(ProgressBar).update(total=total, progress=message.written)
+        if not self.cancelling:
+            self._note(f"exported {_count(message.written)} of {_sagas(total)} …")
+
+    @on(ExportFinished)
+    def _finished(self, message: ExportFinished) -> None:
+        self.dismiss()  # first: the note then shows on the dashboard, not on this modal
+        self.app.notify(f"exported {_sagas(message.written)} to {safe(message.destination)}",
+                        title="export done", timeout=10, markup=False)
+
+    @on(ExportStopped)
+    def _stopped(self, message: ExportStopped) -> None:
+        if message.problem is None:
+            self.dismiss()
+            self.app.notify("export cancelled: no file written", timeout=5, markup=False)
+            return
+        # Failed: say why here, and let the operator change the name and try again.
+        self.running = self.cancelling = False
+        self.query_one("#export-format", RadioSet).disabled = False
+        path_input = self.query_one("#export-path", Input)
+        path_input.disabled = False
+        path_input.focus()
+        self.remove_class("-running")
+        self.query_one("#export-box").border_subtitle = "enter exports · escape closes"
+        self._note(f"export failed, no file written: {message.problem}", "bold")
+
+    def action_cancel(self) -> None:
+        if not self.running:
+            self.dismiss()
+            return
+        if not self.cancelling:
+            self.cancelling = True
+            self._note("cancelling …")
+            if self._worker is not None:
+                self._worker.cancel()

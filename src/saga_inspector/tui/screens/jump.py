@@ -1,0 +1,172 @@
+"""`:` — go to a saga by its id.
+
+A one-line prompt over the dashboard. The id is looked up in a worker: a saga in the current
+view is handed back to the screen, which puts the cursor on it (the table finds its row by
+counting the rows before it, never by OFFSET). A saga that exists but that the filter or the
+search hides is named, with its state, and a second `enter` shows all sagas and goes to it.
+An id the file does not hold is said so; the prompt stays open for another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+from textual.worker import get_current_worker
+
+from saga_inspector.store import Saga, SagaQuery, SagaStore, StoreError
+from saga_inspector.tui.text import plain
+
+# Ids are SQLite integers: more digits than this cannot be one.
+MAX_ID_DIGITS = 19
+
+
+@dataclass(frozen=True, slots=True)
+class JumpTarget:
+    """Where `:` goes: a saga, in the current view or (show_all) once all sagas are shown."""
+
+    saga: Saga
+    show_all: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What the file says of an id: the saga (None: not in the file), and whether the
+    current view (filter and search) holds it."""
+
+    saga_id: int
+    saga: Saga | None
+    in_view: bool
+
+
+def look_up(store: SagaStore, query: SagaQuery, saga_id: int) -> Lookup:
+    """The saga with this id and whether `query` holds it: one read by primary key, then a
+    keyset read of the view from the saga's sort key (the first row there is the saga when
+    the view holds it). Runs in a worker."""
+    found = store.sagas_by_id([saga_id])
+    if not found:
+        return Lookup(saga_id, None, in_view=False)
+    saga = found[0]
+    if query.states is None and not query.searching:
+        return Lookup(saga_id, saga, in_view=True)
+    first = store.sagas(query, at=query.key_of(saga), limit=1)
+    return Lookup(saga_id, saga, in_view=bool(first) and first[0].saga_id == saga_id)
+
+
+def parse_id(text: str) -> int | None:
+    """A saga id typed by the operator (`#` and spaces allowed around it), or None."""
+    text = text.strip().removeprefix("#").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > MAX_ID_DIGITS:
+        return None
+    value = int(text)
+    return value if value < 2**63 else None
+
+
+class JumpScreen(ModalScreen[JumpTarget | None]):
+    """The prompt: type an id, enter goes there, escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    JumpScreen {
+        align: center middle;
+        background: $background 40%;
+    }
+    #jump-box {
+        width: 72;
+        max-width: 95%;
+        height: auto;
+        padding: 0 1;
+        border: round $accent;
+        border-title-style: bold;
+        background: $surface;
+    }
+    #jump-input { margin: 1 0 0 0; }
+    #jump-message { height: auto; margin: 1 0 0 0; color: $text-muted; }
+    #jump-message.-problem { color: $text-warning; }
+    """
+
+    class Looked(Message):
+        def __init__(self, lookup: Lookup | None, error: StoreError | None = None) -> None:
+            super().__init__()
+            self.lookup = lookup
+            self.error = error
+
+    def __init__(self, store: SagaStore, query: SagaQuery, view: str) -> None:
+        super().__init__()
+        self.store = store
+        self.view_query = query  # (`query` is a DOM method)
+        self.view = view  # the view in words, e.g. "completed · search “pipe”"
+        self._hidden: Lookup | None = None  # a saga the view hides, offered on enter
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="jump-box"):
+            yield Label(Text("saga id, then enter  ·  escape: cancel", style="dim"))
+            yield Input(id="jump-input", placeholder="e.g. 1200", restrict=r"[#0-9 ]*",
+                        max_length=MAX_ID_DIGITS + 4)
+            yield Static(id="jump-message", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#jump-box").border_title = "go to saga"
+        self._say(f"in the view: {self.view}")
+
+    def _say(self, message: str | Text, *, problem: bool = False) -> None:
+        label = self.query_one("#jump-message", Static)
+        label.update(message)
+        label.set_class(problem, "-problem")
+
+    @on(Input.Changed)
+    def _typed(self) -> None:
+        self._hidden = None  # another id: what was offered no longer stands
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        saga_id = parse_id(event.value)
+        if saga_id is None:
+            self._say("a saga id is a whole number, e.g. 1200", problem=True)
+            return
+        hidden = self._hidden
+        if hidden is not None and hidden.saga is not None and hidden.saga_id == saga_id:
+            self.dismiss(JumpTarget(hidden.saga, show_all=True))
+            return
+        self._say(f"looking for saga {saga_id}…")
+        self.look(saga_id)
+
+    @work(thread=True, exclusive=True, group="jump")
+    def look(self, saga_id: int) -> None:
+        try:
+            message = self.Looked(look_up(self.store, self.view_query, saga_id))
+        except StoreError as error:
+            message = self.Looked(None, error)
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
+
+    @on(Looked)
+    def _looked(self, message: Looked) -> None:
+        lookup = message.lookup
+        if lookup is None:
+            error = message.error.message if message.error is not None else "unknown error"
+            self._say(plain(f"cannot look it up: {error}"), problem=True)
+        elif lookup.saga is None:
+            self._say(f"there is no saga {lookup.saga_id} in this file", problem=True)
+        elif lookup.in_view:
+            self.dismiss(JumpTarget(lookup.saga))
+        else:
+            self._hidden = lookup
+            said = Text(f"saga {lookup.saga_id} is ", end="")
+            said.append_text(plain(lookup.saga.state, "bold"))
+            said.append(": not in this view (")
+            said.append_text(plain(self.view))
+            said.append("). enter shows all sagas and goes to it; escape cancels.")
+            self._say(said, problem=True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,123 @@
+"""The keys line at the bottom of the dashboard: the keys of the focused widget and the
+screen, drawn as one line of text.
+
+Textual's Footer mounts a widget per key and mounts them all again whenever the keys change,
+which is on every focus change: opening the search line (`/`) cost about 90 ms, most of it
+that rebuild, and escape from it as much again (issue 6). This bar shows the same keys, in
+the same place and colours, as one line that is repainted: it never changes size, so a focus
+change costs no layout either. A click on a key presses it, as in the Footer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widget import Widget
+
+PALETTE_MARK = "▏"  # the Footer's `vkey` border left of the command palette key
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    key: str  # what a click presses
+    display: str
+    description: str
+    enabled: bool
+
+
+class KeyBar(Widget, can_focus=False):
+    """The keys of what has the focus, then the screen's and the app's; the command palette
+    key on the right."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "key-bar--key", "key-bar--description", "key-bar--palette-mark",
+    }
+    DEFAULT_CSS = """
+    KeyBar {
+        dock: bottom;
+        height: 1;
+        color: $footer-foreground;
+        background: $footer-background;
+        & > .key-bar--key {
+            color: $footer-key-foreground;
+            background: $footer-key-background;
+            text-style: bold;
+        }
+        & > .key-bar--description {
+            color: $footer-description-foreground;
+            background: $footer-description-background;
+        }
+        & > .key-bar--palette-mark { color: $foreground 20%; }
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._keys: list[_Key] = []
+        self._palette: _Key | None = None
+        self._spans: list[tuple[int, int, str]] = []  # (start, end, key) of what is drawn
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        self._read_keys(self.screen)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen: Screen) -> None:
+        if self.is_attached and screen is self.screen:
+            self._read_keys(screen)
+
+    def _read_keys(self, screen: Screen) -> None:
+        keys: dict[str, _Key] = {}  # one per action, the first found (the focused widget's)
+        palette = None
+        for _node, binding, enabled, tooltip in screen.active_bindings.values():
+            del tooltip
+            if binding.key == self.app.COMMAND_PALETTE_BINDING and self.app.ENABLE_COMMAND_PALETTE:
+                palette = self._key(binding, enabled)
+            elif binding.show and binding.action not in keys:
+                keys[binding.action] = self._key(binding, enabled)
+        shown = (list(keys.values()), palette)
+        if shown != (self._keys, self._palette):
+            self._keys, self._palette = shown
+            self.refresh()
+
+    def _key(self, binding: Binding, enabled: bool) -> _Key:
+        return _Key(binding.key, self.app.get_key_display(binding), binding.description, enabled)
+
+    def render(self) -> Text:
+        key_style = self.get_component_rich_style("key-bar--key")
+        description_style = self.get_component_rich_style("key-bar--description")
+        line, spans = Text(no_wrap=True, overflow="crop", end=""), []
+        for key in self._keys:
+            start = line.cell_len
+            dim = Style(dim=not key.enabled)
+            line.append(f" {key.display} ", key_style + dim)
+            line.append(f"{key.description} ", description_style + dim)
+            spans.append((start, line.cell_len, key.key))
+        palette = self._palette
+        if palette is not None:
+            tail = Text(end="")
+            tail.append(PALETTE_MARK, self.get_component_rich_style("key-bar--palette-mark"))
+            tail.append(palette.display, key_style)
+            tail.append(f" {palette.description}", description_style)
+            tail.append(" ")  # the Footer's padding: the bar's own colours
+            start = max(line.cell_len, self.size.width - tail.cell_len)
+            line.append(" " * (start - line.cell_len))
+            line.append_text(tail)
+            spans.append((start, line.cell_len, palette.key))
+        self._spans = spans
+        return line
+
+    def on_click(self, event: events.Click) -> None:
+        for start, end, key in self._spans:
+            if start <= event.x < end:
+                event.stop()
+                self.app.simulate_key(key)
+                return

@@ -1,0 +1,313 @@
+"""The `e` export: a modal asks format and file, the view's sagas are written page by page
+with a progress bar, escape cancels (and leaves no file), the saga log is never written."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, ProgressBar, Static
+from textual.worker import NoActiveWorker, get_current_worker
+
+from saga_inspector.export import CSV_COLUMNS
+from saga_inspector.report import saga_to_dict
+from saga_inspector.store import Saga, SagaQuery, SagaStore
+from saga_inspector.store.payload import strict_json
+from saga_inspector.tui.app import SagaInspectorApp
+from saga_inspector.tui.screens.dashboard import DashboardScreen
+from saga_inspector.tui.screens.export import EXPORT_GROUP, ExportScreen
+
+from .factory import SagaLogFactory
+from .test_app import NOW, SIZE, idle, make_app, pilot_test, press, wait_for
+from .test_live_writer import record_notifications
+
+STAMP = NOW.astimezone().strftime("%Y%m%d-%H%M%S")
+Walk = Callable[..., Iterator[Saga]]
+
+
+class Gate:
+    """Holds the export worker's walk through the store after `after` sagas, until
+    released or the export is cancelled (other reads of the store are left alone)."""
+
+    def __init__(self, after: int) -> None:
+        self.after = after
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    def wrap(self, walk: Walk) -> Walk:
+        def gated(store: SagaStore, query: SagaQuery, limit: int = 0,
+                  **kwargs: object) -> Iterator[Saga]:
+            try:
+                worker = get_current_worker()
+            except NoActiveWorker:
+                worker = None
+            for n, saga in enumerate(walk(store, query, limit, **kwargs)):
+                if worker is not None and worker.group == EXPORT_GROUP and n == self.after:
+                    self.reached.set()
+                    while not self.release.wait(0.01) and not worker.is_cancelled:
+                        pass
+                yield saga
+
+        return gated
+
+
+@pytest.fixture
+def out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The current folder, where exports go by default."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def gate(monkeypatch: pytest.MonkeyPatch, after: int) -> Gate:
+    held = Gate(after)
+    monkeypatch.setattr(SagaStore, "walk", held.wrap(SagaStore.walk))
+    return held
+
+
+def export_screen(app: SagaInspectorApp) -> ExportScreen:
+    assert isinstance(app.screen, ExportScreen)
+    return app.screen
+
+
+def note(app: SagaInspectorApp) -> str:
+    return str(export_screen(app).query_one("#export-note", Static).render())
+
+
+async def open_export(pilot: Pilot, path: str | None = None) -> ExportScreen:
+    await pilot.press("e")
+    app = pilot.app
+    assert isinstance(app, SagaInspectorApp)
+    await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), "the export modal")
+    await pilot.pause()
+    screen = export_screen(app)
+    if path is not None:
+        screen.query_one("#export-path", Input).value = path
+        await pilot.pause()
+    return screen
+
+
+def expected(path: Path, query: SagaQuery) -> list[dict[str, object]]:
+    with SagaStore.open(path) as store:
+        return [json.loads(strict_json(saga_to_dict(s))) for s in store.walk(query)]
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+# -- exporting -----------------------------------------------------------------------------------
+
+
+@pilot_test
+async def test_e_exports_the_whole_view_to_json_lines(
+    make_log: SagaLogFactory, out: Path
+) -> None:
+    path = make_log.realistic(250)
+    app = make_app(path)
+    notes = record_notifications(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        screen = await open_export(pilot)
+        name = f"sagas-all-{STAMP}.jsonl"
+        assert screen.query_one("#export-path", Input).value == name
+        assert "Writes the 250 sagas of this view" in str(
+            screen.query_one("#export-what", Static).render())
+        await press(pilot, "enter")
+        assert isinstance(app.screen, DashboardScreen)
+    written = out / name
+    lines = [json.loads(line) for line in written.read_text().splitlines()]
+    assert lines == expected(path, SagaQuery())
+    assert listing(out) == [name]
+    assert notes[-1] == ("information", f"exported 250 sagas to {written}")
+
+
+@pilot_test
+async def test_the_view_is_the_filter_and_the_search_and_csv_follows_the_name(
+    make_log: SagaLogFactory, out: Path
+) -> None:
+    path = make_log.realistic(250)
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        await press(pilot, "a", "slash", *"cleanup", "enter")
+        screen = await open_export(pilot)
+        assert "needs attention · search “cleanup”" in str(
+            screen.query_one("#export-what", Static).render())
+        await pilot.click("#export-csv")
+        await pilot.pause()
+        name = f"sagas-attention-search-{STAMP}.csv"
+        assert screen.query_one("#export-path", Input).value == name
+        screen.query_one("#export-path", Input).focus()
+        await press(pilot, "enter")
+        query = app.dashboard._query()
+    rows = (out / name).read_text().splitlines()
+    assert rows[0] == ",".join(CSV_COLUMNS)
+    ids = [int(row.split(",")[0]) for row in rows[1:]]
+    assert ids == [saga["saga_id"] for saga in expected(path, query)]
+    assert query.states is not None and query.text == "cleanup" and len(ids) > 1
+
+
+@pilot_test
+async def test_the_saga_log_is_never_an_export_target(
+    make_log: SagaLogFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = make_log.realistic(20)
+    monkeypatch.chdir(path.parent)
+    before = path.read_bytes()
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        for target in (path.name, f"{path.name}-wal", str(path), f"./{path.name}-shm"):
+            screen = await open_export(pilot, target)
+            await press(pilot, "enter")
+            assert screen is app.screen, target  # still asking
+            assert "exports never write to it" in note(app), target
+            await press(pilot, "escape")
+            assert isinstance(app.screen, DashboardScreen)
+    assert path.read_bytes() == before
+
+
+@pilot_test
+async def test_an_existing_file_is_replaced_only_when_asked_twice(
+    make_log: SagaLogFactory, out: Path
+) -> None:
+    path = make_log.realistic(30)
+    existing = out / "mine.jsonl"
+    existing.write_text("keep me\n")
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        await open_export(pilot, "mine.jsonl")
+        await press(pilot, "enter")
+        assert "mine.jsonl exists: enter again to replace it" in note(app)
+        assert existing.read_text() == "keep me\n"
+        await press(pilot, "enter")
+        assert isinstance(app.screen, DashboardScreen)
+    assert len(existing.read_text().splitlines()) == 30
+
+
+@pilot_test
+async def test_changing_the_name_asks_again(make_log: SagaLogFactory, out: Path) -> None:
+    (out / "a.jsonl").write_text("a\n")
+    (out / "b.jsonl").write_text("b\n")
+    app = make_app(make_log.realistic(5))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        screen = await open_export(pilot, "a.jsonl")
+        await press(pilot, "enter")
+        screen.query_one("#export-path", Input).value = "b.jsonl"
+        await press(pilot, "enter")
+        assert "b.jsonl exists" in note(app) and app.screen is screen
+    assert [(out / n).read_text() for n in ("a.jsonl", "b.jsonl")] == ["a\n", "b\n"]
+
+
+@pilot_test
+async def test_progress_then_escape_cancels_and_leaves_no_file(
+    make_log: SagaLogFactory, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = gate(monkeypatch, after=200)
+    (out / "old.jsonl").write_text("the previous export\n")
+    app = make_app(make_log.realistic(250))
+    notes = record_notifications(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        screen = await open_export(pilot, "old.jsonl")
+        await pilot.press("enter", "enter")  # exists: replace it
+        bar = screen.query_one(ProgressBar)
+        await wait_for(pilot, lambda: held.reached.is_set() and bar.progress == 200,
+                       "the export to be held part-way")
+        assert bar.display and bar.total == 250
+        assert note(app) == "exported 200 of 250 sagas …"
+        partial = [name for name in listing(out) if name.endswith(".partial")]
+        assert len(partial) == 1 and partial[0].startswith(".old.jsonl.")
+        assert screen.query_one("#export-path", Input).disabled  # nothing to change now
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), "the cancel")
+        await idle(pilot)
+    assert listing(out) == ["old.jsonl"]  # no partial file, the old one untouched
+    assert (out / "old.jsonl").read_text() == "the previous export\n"
+    assert notes[-1] == ("information", "export cancelled: no file written")
+
+
+@pilot_test
+async def test_a_failed_write_is_said_in_the_modal(
+    make_log: SagaLogFactory, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(*args: object, **kwargs: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("saga_inspector.tui.screens.export.export_to_file", full)
+    app = make_app(make_log.realistic(5))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        screen = await open_export(pilot, "x.jsonl")
+        await press(pilot, "enter")
+        assert app.screen is screen
+        assert "export failed, no file written: cannot write" in note(app)
+        assert "No space left on device" in note(app)
+        path_input = screen.query_one("#export-path", Input)
+        assert not path_input.disabled and app.focused is path_input  # try another name
+    assert listing(out) == []
+
+
+@pilot_test
+async def test_an_empty_view_has_nothing_to_export(make_log: SagaLogFactory, out: Path) -> None:
+    app = make_app(make_log.realistic(5))
+    notes = record_notifications(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        await press(pilot, "4", "e")  # compensating: none in this log
+        assert isinstance(app.screen, DashboardScreen)
+    assert notes[-1] == ("warning", "no sagas in this view to export")
+
+
+def test_every_key_of_the_modal_is_in_the_help() -> None:
+    from saga_inspector.tui.screens.help import help_markdown
+
+    for binding in ExportScreen.BINDINGS:
+        assert f"`{binding.key}`" in help_markdown()  # type: ignore[union-attr]
+
+
+@pilot_test
+async def test_copy_and_export_are_in_the_command_palette(
+    make_log: SagaLogFactory, out: Path
+) -> None:
+    app = make_app(make_log.realistic(5))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        for title in ("Copy payload", "Copy saga as JSON", "Copy triage summary",
+                      "Export the view"):
+            assert title in commands, title
+        assert "(e)" in commands["Export the view"].help
+        app.call_next(commands["Export the view"].callback)  # as the palette runs it
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), "the modal")
+
+
+@pilot_test
+async def test_the_export_keeps_the_views_sort(make_log: SagaLogFactory, out: Path) -> None:
+    from saga_inspector.store.models import SortOrder
+
+    path = make_log.realistic(150)
+    query = SagaQuery(frozenset({"failed", "failed_compensation"}), sort=SortOrder.DURATION)
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        assert app.store is not None
+        screen = ExportScreen(app.store, query, database=path, view="by duration",
+                              view_name="sorted", total=None, now=NOW)
+        app.call_next(app.push_screen, screen)  # from the app's own loop, as a key does
+        await wait_for(pilot, lambda: app.screen is screen, "the modal")
+        assert "Writes the sagas of this view, longest first" in str(
+            screen.query_one("#export-what", Static).render())
+        await press(pilot, "enter")
+    name = f"sagas-sorted-{STAMP}.jsonl"
+    ids = [json.loads(line)["saga_id"] for line in (out / name).read_text().splitlines()]
+    assert ids == [saga["saga_id"] for saga in expected(path, query)]
+    assert ids != sorted(ids, reverse=True)  # not simply newest first

@@ -1,0 +1,138 @@
+"""The `/` search line speaks the query language: a query it does not understand is shown
+inline (as text, sanitised) and never run; fixing it runs it. The dashboard and the CLI lists
+agree through SagaStore (test_query_cli.py); here, what the line does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import Input, Label
+
+from saga_inspector.store import SagaQuery
+from saga_inspector.tui.widgets.saga_table import SagaTable
+from saga_inspector.tui.widgets.search_bar import SearchBar
+
+from .factory import LOOSE_DDL, SagaLogFactory
+from .query_cases import query_sagas
+from .test_app import SIZE, dashboard, idle, make_app, pilot_test, press, screen_text, wait_for
+
+
+def log_of(make_log: SagaLogFactory) -> Path:
+    return make_log(query_sagas(), ddl=LOOSE_DDL)
+
+
+def error_text(bar: SearchBar) -> str | None:
+    label = bar.query_one("#search-error", Label)
+    return str(label.render()) if label.has_class("-shown") else None
+
+
+async def type_query(pilot: Pilot, text: str) -> None:
+    for key in text:
+        await pilot.press({" ": "space", ":": "colon", "-": "minus"}.get(key, key))
+
+
+@pilot_test
+async def test_a_query_it_does_not_understand_is_shown_and_not_run(
+        make_log: SagaLogFactory) -> None:
+    app = make_app(log_of(make_log))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        table = dashboard(app).query_one(SagaTable)
+        bar = dashboard(app).query_one(SearchBar)
+        await press(pilot, "slash")
+        await type_query(pilot, "stat:failed")
+        await idle(pilot)
+        assert error_text(bar) == (
+            'unknown qualifier "stat:"; did you mean state:? known: state: name: label: '
+            'reason: target: step: pending: id: since: until: slower: (to search for the text '
+            'itself, quote it: "stat:failed")')
+        assert "did you mean state:?" in screen_text(app)
+        assert table.query == SagaQuery()  # the list stays as it was
+        await press(pilot, "enter")
+        assert bar.display and app.focused is bar.input  # still on the line, to fix it
+        assert table.query == SagaQuery()
+
+        # Fixed: the message goes and the query runs.
+        await press(pilot, "left", "left", "left", "left", "left", "left", "left")
+        await press(pilot, "e")
+        await wait_for(pilot, lambda: table.query == SagaQuery(None, "state:failed"), "search")
+        await idle(pilot)
+        assert error_text(bar) is None
+        assert table.total == 3
+        await press(pilot, "enter")
+        assert app.focused is table
+
+
+@pilot_test
+async def test_a_bad_value_says_the_right_form_while_typing(make_log: SagaLogFactory) -> None:
+    app = make_app(log_of(make_log))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        table = dashboard(app).query_one(SagaTable)
+        bar = dashboard(app).query_one(SearchBar)
+        await press(pilot, "slash")
+        await type_query(pilot, "slower:5")
+        await idle(pilot)
+        assert error_text(bar) == ('slower: wants a duration like 5s, 2m, 1h30m (also 500ms, '
+                                   '1.5s, 2d), not "5"')
+        assert table.query == SagaQuery()
+        await type_query(pilot, "s")
+        await wait_for(pilot, lambda: table.query == SagaQuery(None, "slower:5s"), "search")
+        await idle(pilot)
+        assert error_text(bar) is None
+        assert table.total == 3
+
+
+@pilot_test
+async def test_the_message_is_text_never_markup_and_is_sanitised(
+        make_log: SagaLogFactory) -> None:
+    app = make_app(log_of(make_log))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        bar = dashboard(app).query_one(SearchBar)
+        await press(pilot, "slash")
+        bar.query_one(Input).value = "slower:[b]x[/b]\x1b]0;pwned\x07"
+        await idle(pilot)
+        shown = error_text(bar)
+        assert shown is not None
+        assert '[b]x[/b]␛]0;pwned␇' in shown
+        # (The input line shows what was pasted into it as the Input widget does; the
+        # message line under it is the one this widget draws.)
+        (message_line,) = [line for line in screen_text(app).splitlines()
+                           if "slower: wants" in line]
+        assert "\x1b" not in message_line and "\x07" not in message_line
+
+
+@pilot_test
+async def test_a_state_only_this_file_has_is_accepted(make_log: SagaLogFactory) -> None:
+    app = make_app(log_of(make_log))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        table = dashboard(app).query_one(SagaTable)
+        bar = dashboard(app).query_one(SearchBar)
+        await press(pilot, "slash")
+        await type_query(pilot, "state:weird_state")
+        await wait_for(pilot, lambda: table.query == SagaQuery(None, "state:weird_state"))
+        await idle(pilot)
+        assert error_text(bar) is None
+        assert table.total == 1
+        await type_query(pilot, "x")
+        await idle(pilot)
+        assert error_text(bar) is not None
+        assert 'no saga state is called "weird_statex"' in (error_text(bar) or "")
+
+
+@pilot_test
+async def test_escape_clears_the_message_with_the_search(make_log: SagaLogFactory) -> None:
+    app = make_app(log_of(make_log))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        bar = dashboard(app).query_one(SearchBar)
+        await press(pilot, "slash")
+        await type_query(pilot, "id:9..1")
+        await idle(pilot)
+        assert error_text(bar) is not None
+        await press(pilot, "escape")
+        assert error_text(bar) is None
+        assert not bar.display

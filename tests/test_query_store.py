@@ -1,0 +1,457 @@
+"""The query language and the sorts against real files: each qualifier finds what it says,
+the SQL agrees with a brute-force reading of every saga, keyset paging under every sort gives
+exactly the brute-force order in both directions, and SQL times agree with parse_timestamp."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from saga_inspector.store import (
+    ErrorKind,
+    SagaDetail,
+    SagaQuery,
+    SagaStore,
+    SortKey,
+    SortOrder,
+    StoreError,
+    parse_timestamp,
+)
+from saga_inspector.store.models import micros
+from saga_inspector.store.query_sql import register_functions, time_sql
+
+from .factory import LOOSE_DDL, SagaLogFactory, mixed_sagas
+from .query_cases import POOL, every_saga, expected_ids, many_sagas, query_sagas
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("query-logs")
+    return SagaLogFactory(folder)(query_sagas(), ddl=LOOSE_DDL)
+
+
+@pytest.fixture(scope="module")
+def store(log: Path) -> Iterator[SagaStore]:
+    with SagaStore.open(log) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def details(store: SagaStore) -> list[SagaDetail]:
+    return every_saga(store)
+
+
+@pytest.fixture(scope="module")
+def big_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SagaStore]:
+    folder = tmp_path_factory.mktemp("query-big")
+    with SagaStore.open(SagaLogFactory(folder)(many_sagas(), ddl=LOOSE_DDL)) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def big_details(big_store: SagaStore) -> list[SagaDetail]:
+    return every_saga(big_store)
+
+
+def ids(sagas: list) -> list[int]:
+    return [saga.saga_id for saga in sagas]
+
+
+# -- each qualifier finds what it says ------------------------------------------------------------
+
+CASES = [
+    ("", list(range(14, 0, -1))),
+    ("main", [14, 12, 11, 9, 7, 6, 3, 1]),    # free text: the input as written, any case
+    ("MAIN-window", [6]),                    # ASCII case ignored
+    ("timeout", [2]),                         # the saga's reason only: step reasons are not text
+    ("13", [13]),                             # the id
+    ("respawn", [13, 8, 5, 2]),               # the name
+    ("state:failed", [8, 7, 2]),
+    ("state:failed,running", [8, 7, 4, 2]),
+    ("state:weird_state", [12]),
+    ("state:attention", [8, 7, 4, 3, 2]),
+    ("-state:completed", [12, 8, 7, 4, 3, 2]),
+    ("state:failed -id:8", [7, 2]),
+    ("name:CLEANUP", [14, 12, 11, 10, 9, 7, 6, 4, 3, 1]),
+    ("-name:cleanup", [13, 8, 5, 2]),
+    ("step:spawn_pool", [13, 8, 5, 2]),
+    ("step:DRAIN", [14, 12, 11, 10, 9, 7, 6, 4, 3, 1]),
+    ("target:self", [6]),
+    ("-target:host", []),                     # every saga has a step on host
+    ("reason:refused", [6]),                  # a step's reason
+    ("reason:SAGA timeout", [2]),             # two words: reason and free text
+    ('reason:"saga timeout"', [2]),
+    ("reason:restarted", [3]),
+    ("-reason:e", [14, 13, 12, 11, 10, 9, 5, 4, 1]),  # no reason at all: not matched, kept
+    ("label:main", [12, 10, 9, 7, 3, 1]),     # 10: escaped in a step's cmd; 11: invalid JSON
+    ("label:Main", []),                       # labels are exact
+    ("label:main*", [12, 10, 9, 7, 3, 1]),    # not "Main-Window", nor "window-pool-main"
+    ("label:Main*", [6]),
+    ("label:window-pool-*", [14, 13, 8, 5, 4, 2]),
+    ("label:window-pool-main", [14]),
+    ("label:7", []),                          # a number is not a label
+    (f"label:{POOL}", [4]),
+    ("-label:main", [14, 13, 11, 8, 6, 5, 4, 2]),
+    ("pending:yes", [8, 7, 4, 3, 2]),         # 9: pending step, completed saga: not in flight
+    ("pending:no", [14, 13, 12, 11, 10, 9, 6, 5, 1]),
+    ("-pending:no", [8, 7, 4, 3, 2]),
+    ("id:3..6", [6, 5, 4, 3]),
+    ("id:12..", [14, 13, 12]),
+    ("id:..2", [2, 1]),
+    ("id:9", [9]),
+    ("since:2026-06-02T14:07:03", [14, 13, 12, 11]),  # 11 started 14:07:03.48
+    ("since:2026-06-02T14:06:43.481526", [14, 13, 12, 11, 10, 9]),  # exactly 9's start: in
+    ("since:2026-06-02T14:06:43.481527", [14, 13, 12, 11, 10]),
+    ("until:2026-06-02T14:05:43", [3, 2, 1]),  # the whole second 14:05:43 (3 started .48)
+    ("until:2026-06-02T16:06:23.5+02:00", [7, 6, 5, 4, 3, 2, 1]),  # 7: exactly, in its zone
+    ("since:2026-06-03", []),
+    ("until:2026-06-01", []),
+    ("-since:2026-06-03", list(range(14, 0, -1))),
+    ("-until:2026-06-02", [8]),               # 8 has no start time: never "until" anything
+    ("slower:5s", [7, 3, 2]),                 # 7: 9.5 s, 2: 5.01 s, 3: 4 h
+    ("slower:5010ms", [7, 3]),                # 2 lasted exactly 5.01 s: not slower
+    ("slower:1h", [3]),
+    ("-slower:1s", [14, 12, 11, 10, 9, 8, 6, 5, 4, 1]),  # 4 running, 8 unknown: kept
+    ("slower:1s state:failed", [7, 2]),
+    ("08:41", []),
+    ('"closed_label":"main"', [12, 9, 7, 3, 1]),  # JSON as stored (not 11: a space)
+    ("label:main -id:1 pending:yes", [7, 3]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_each_qualifier(store: SagaStore, details: list[SagaDetail], text: str,
+                        expected: list[int]) -> None:
+    query = SagaQuery(text=text)
+    assert ids(list(store.walk(query))) == expected
+    assert expected_ids(details, query) == expected  # the oracle reads the query the same way
+    assert store.count(query) == len(expected)
+    assert store.page_anchors(query, stride=1) == expected
+
+
+def test_the_chips_states_and_the_query_combine(store: SagaStore) -> None:
+    failed_or_running = frozenset({"failed", "running"})
+    assert ids(store.sagas(SagaQuery(failed_or_running, "state:running,completed"))) == [4]
+    assert ids(store.sagas(SagaQuery(failed_or_running, "-state:failed"))) == [4]
+    assert ids(store.sagas(SagaQuery(failed_or_running, "pending:yes slower:5s"))) == [7, 2]
+    assert store.count(SagaQuery(failed_or_running, "state:running,completed")) == 1
+
+
+def test_state_words_alone_use_the_counts_and_the_state_index(store: SagaStore) -> None:
+    statements: list[str] = []
+    for conn in (store._conn, store._scan_conn):
+        assert conn is not None
+        conn.set_trace_callback(statements.append)
+    try:
+        store.counts()  # cached from here on
+        statements.clear()
+        query = SagaQuery(text="state:failed,running -state:running")
+        assert store.count(query) == 3
+        assert ids(store.sagas(query)) == [8, 7, 2]
+    finally:
+        for conn in (store._conn, store._scan_conn):
+            assert conn is not None
+            conn.set_trace_callback(None)
+    # No count(*) scan (the counts by state answer), and the rows come from one index walk
+    # per state: no `state IN (a, b)`, which would make SQLite sort.
+    assert not [sql for sql in statements if "count(*) FROM \"launcher_saga\" s" in sql]
+    walks = [sql for sql in statements if "ORDER BY" in sql]
+    assert len(walks) == 1
+    assert "IN ('failed')" in walks[0]
+
+
+def test_a_query_state_nobody_has_finds_nothing(store: SagaStore) -> None:
+    assert store.sagas(SagaQuery(text="state:nope")) == []
+    assert store.count(SagaQuery(text="state:nope")) == 0
+    assert store.count(SagaQuery(text="state:failed state:running")) == 0
+
+
+# -- the SQL agrees with brute force on any query -------------------------------------------------
+
+WORDS = st.sampled_from([
+    "main", "MAIN", "timeout", "pool", "1", "e", "cleanup", "zz", "08:41",
+    "state:failed", "state:completed,running", "state:attention", "state:weird_state",
+    "name:respawn", "name:CASCADE", "step:drain", "step:spawn", "target:host",
+    "target:self", "reason:restart", "reason:timeout", "reason:refused", "label:main",
+    "label:window-pool-*", "label:Main*", "label:other", "pending:yes", "pending:no",
+    "id:3..120", "id:150..", "id:..20", "id:101", "since:2026-06-02T14:06",
+    "since:2026-06-02T14:07:43.48", "until:2026-06-02T14:06:30", "until:2026-06-02T14:08Z",
+    "slower:5s", "slower:100ms", "slower:1h", "slower:5010ms",
+])
+QUERIES = st.lists(st.tuples(st.booleans(), WORDS), max_size=3).map(
+    lambda words: " ".join(("-" if negated else "") + word for negated, word in words))
+CHIPS = st.sampled_from([None, frozenset({"failed", "running"}), frozenset({"completed"}),
+                         frozenset({"failed_compensation", "compensating", "running"})])
+SORTS = st.sampled_from(list(SortOrder))
+SLOW = settings(max_examples=60, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@SLOW
+@given(text=QUERIES, states=CHIPS, sort=SORTS)
+def test_any_query_lists_what_brute_force_finds_in_its_order(
+        big_store: SagaStore, big_details: list[SagaDetail], text: str,
+        states: frozenset[str] | None, sort: SortOrder) -> None:
+    query = SagaQuery(states, text, sort)
+    expected = expected_ids(big_details, query)
+    assert ids(list(big_store.walk(query))) == expected
+    assert big_store.count(query) == len(expected)
+
+
+def pages_down(store: SagaStore, query: SagaQuery, size: int) -> list[int]:
+    found, after = [], None
+    while True:
+        page = store.sagas(query, after=after, limit=size)
+        found += ids(page)
+        if len(page) < size:
+            return found
+        after = query.key_of(page[-1])
+
+
+def pages_up(store: SagaStore, query: SagaQuery, size: int) -> list[int]:
+    """From the last page (`G`) up to the first, each page put before the ones read."""
+    page = store.oldest(query, limit=size)
+    found = ids(page)
+    while len(page) == size:
+        page = store.sagas(query, before=query.key_of(page[0]), limit=size)
+        found = ids(page) + found
+    return found
+
+
+@SLOW
+@given(text=QUERIES, states=CHIPS, sort=SORTS, size=st.integers(1, 9))
+def test_keyset_pages_in_both_directions_give_the_brute_force_order(
+        big_store: SagaStore, big_details: list[SagaDetail], text: str,
+        states: frozenset[str] | None, sort: SortOrder, size: int) -> None:
+    query = SagaQuery(states, text, sort)
+    expected = expected_ids(big_details, query)
+    assert pages_down(big_store, query, size) == expected
+    assert pages_up(big_store, query, size) == expected
+    keys = big_store.page_keys(query, stride=size)
+    assert len(keys) == math.ceil(len(expected) / size)
+    jumped = [saga_id for key in keys for saga_id in ids(big_store.sagas(query, at=key,
+                                                                          limit=size))]
+    assert jumped == expected
+    assert big_store.page_anchors(query, stride=size) == expected[::size]
+
+
+@pytest.mark.parametrize("sort", list(SortOrder))
+def test_every_sort_pages_the_whole_log_both_ways(big_store: SagaStore,
+                                                  big_details: list[SagaDetail],
+                                                  sort: SortOrder) -> None:
+    query = SagaQuery(sort=sort)
+    expected = expected_ids(big_details, query)
+    assert len(expected) == len(big_details) == 74
+    for size in (1, 10, 74, 100):
+        assert pages_down(big_store, query, size) == expected
+        assert pages_up(big_store, query, size) == expected
+
+
+def test_sorted_orders_put_sagas_without_a_value_last(store: SagaStore) -> None:
+    by_start = ids(store.sagas(SagaQuery(sort=SortOrder.STARTED)))
+    assert by_start[-1] == 8  # "yesterday" does not parse
+    assert by_start[:3] == [14, 13, 12]
+    by_duration = ids(store.sagas(SagaQuery(sort=SortOrder.DURATION)))
+    assert by_duration[:3] == [3, 7, 2]  # 4 h, 9.5 s, 5.01 s
+    assert by_duration[-2:] == [8, 4]  # no duration: unparsable start, still running
+    assert ids(store.oldest(SagaQuery(sort=SortOrder.DURATION), limit=2)) == [8, 4]
+
+
+def test_an_id_alone_places_no_page_in_another_sort(store: SagaStore) -> None:
+    with pytest.raises(ValueError, match="older_than is a saga id"):
+        store.sagas(SagaQuery(sort=SortOrder.STARTED), older_than=5)
+    with pytest.raises(ValueError, match="not after and before"):
+        store.sagas(after=SortKey(5, 5), before=SortKey(1, 1))
+    # Sorted by id, the old arguments and the keys are the same thing.
+    assert store.sagas(older_than=9, limit=3) == store.sagas(after=SortKey(9, 9), limit=3)
+    assert store.sagas(newer_than=9, limit=3) == store.sagas(before=SortKey(9, 9), limit=3)
+    assert ids(store.sagas(at=SortKey(9, 9), limit=3)) == [9, 8, 7]
+
+
+def test_keys_past_the_integer_range_are_not_an_error(store: SagaStore) -> None:
+    assert ids(store.sagas(at=SortKey(2**63 - 1, 2**63 - 1), limit=2)) == [14, 13]
+    assert store.sagas(older_than=-(2**63), limit=2) == []
+    assert ids(store.sagas(older_than=2**63, limit=2)) == [14, 13]
+
+
+# -- the scans: on their own connection, cancellable ---------------------------------------------
+
+
+def test_sorted_pages_and_their_keys_are_scans_that_can_be_cancelled(
+        make_log: SagaLogFactory) -> None:
+    with SagaStore.open(make_log(mixed_sagas(5_000))) as store:
+        for sort in (SortOrder.STARTED, SortOrder.DURATION):
+            query = SagaQuery(sort=sort)
+            for read in (lambda q=query: store.sagas(q, cancelled=lambda: True),
+                         lambda q=query: store.page_keys(q, cancelled=lambda: True)):
+                with pytest.raises(StoreError) as raised:
+                    read()
+                assert raised.value.kind is ErrorKind.CANCELLED
+        assert len(store.sagas(SagaQuery(sort=SortOrder.DURATION), limit=5)) == 5
+
+
+def test_sorted_pages_run_on_the_scan_connection(store: SagaStore, monkeypatch) -> None:
+    used: list[str] = []
+    original = store._scan_rows
+
+    def spy(sql: str, params: list, cancelled: object) -> list:
+        used.append(sql)
+        return original(sql, params, cancelled)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_scan_rows", spy)
+    store.sagas(SagaQuery(sort=SortOrder.DURATION), limit=3)
+    assert len(used) == 1
+    store.sagas(limit=3)  # a plain page by id: the page connection
+    assert len(used) == 1
+
+
+# -- times: the SQL rule agrees with parse_timestamp ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sql_conn() -> Iterator[sqlite3.Connection]:
+    conn = sqlite3.connect(":memory:")
+    register_functions(conn)
+    yield conn
+    conn.close()
+
+
+def sql_micros(conn: sqlite3.Connection, value: object, *, as_text: bool = False) -> object:
+    source = "CAST(? AS TEXT)" if as_text else "?"
+    return conn.execute(f"SELECT {time_sql('v')} FROM (SELECT {source} AS v)",
+                        [value]).fetchone()[0]
+
+
+def python_micros(value: object) -> int | None:
+    return micros(parse_timestamp(value))
+
+
+LAUNCHER_FORMS = [
+    "2026-06-02T14:05:23.481526300+00:00", "2026-06-02T14:05:23.481526+00:00",
+    "2026-06-02T14:05:23.481+00:00", "2026-06-02T14:05:23+00:00",
+    "2026-06-02T23:59:59.999999999+00:00", "2026-06-02T23:59:59.9995+00:00",
+    "2026-06-02T23:59:59.999500000+00:00", "2026-06-02T00:00:00.000000001+00:00",
+    "1969-12-31T23:59:59.999999+00:00", "0001-01-01T00:00:00+00:00",
+    "9999-12-31T23:59:59.999999999+00:00", "2024-02-29T12:00:00.5+00:00",
+]
+NEAR_MISSES = [
+    "2026-02-30T01:00:00+00:00", "2026-02-29T01:00:00.000+00:00", "2026-04-31T01:00:00+00:00",
+    "2026-06-02T24:00:00+00:00", "0000-01-01T00:00:00+00:00", "2026-06-02T14:05:60+00:00",
+    "2026-06-02T14:05:23.+00:00", "2026-06-02T14:05:23.12a+00:00",
+    "2026-06-02T14:05:23.12345678 +00:00", "2026-06-02T14:05:23 +00:00",
+    " 2026-06-02T14:05:23+00:00", "2026-06-02T14:05:23+00:00 ", "2026-06-02t14:05:23+00:00",
+    "2026-06-02 14:05:23+00:00", "2026-06-02T14:05:23Z", "2026-06-02T14:05:23.5z",
+    "2026-06-02T14:05:23-07:30", "2026-06-02T14:05:23+15:00", "2026-06-02T14:05:23+24:00",
+    "2026-06-02T14:05:23", "2026-06-02", "2026-13-02T14:05:23+00:00",
+    "2026-00-02T14:05:23+00:00", "2026-06-00T14:05:23+00:00", "+026-06-02T14:05:23+00:00",
+    "2026-06-02T14:05:23." + "9" * 400 + "+00:00", "2026-06-02T14:05:2\u0663+00:00",
+    "2026-06-02T14:05:23.\u0663\u0663\u0663+00:00", "now", "", "2461194.5",
+    "\u20002026-06-02T14:05:23+00:00", "\t2026-06-02T14:05:23.481+00:00",
+]
+
+
+@pytest.mark.parametrize("value", LAUNCHER_FORMS + NEAR_MISSES)
+def test_sql_times_agree_with_parse_timestamp(sql_conn: sqlite3.Connection, value: str) -> None:
+    assert sql_micros(sql_conn, value) == python_micros(value)
+
+
+@pytest.mark.parametrize("value", [None, 0, 1780000000, 2461194.5, b"2026-06-02T14:05:23+00:00",
+                                   b"\xff2026-06-02T14:05:23+00:00"])
+def test_sql_times_of_other_types_agree(sql_conn: sqlite3.Connection, value: object) -> None:
+    assert sql_micros(sql_conn, value) == python_micros(value)
+
+
+def test_text_that_is_not_utf8_goes_through_the_function_without_failing(
+        sql_conn: sqlite3.Connection) -> None:
+    for raw in (b"2026-06-02T14:05:23\xff+00:00", b"\xff\xfe"):
+        assert sql_micros(sql_conn, raw, as_text=True) is None
+    assert sql_micros(sql_conn, b"2026-06-02T14:05:23Z", as_text=True) == python_micros(
+        "2026-06-02T14:05:23Z")
+
+
+DIGITS = st.text("0123456789", min_size=1, max_size=12)
+ZONES = st.sampled_from(["+00:00", "Z", "z", "+02:00", "-11:30", "+23:59", "+14:00", ""])
+
+
+@st.composite
+def stored_times(draw: st.DrawFn) -> str:
+    """Times near the launcher's form: random fields (often out of range), separators,
+    fraction lengths and zones, and now and then a character changed."""
+    year = draw(st.integers(0, 9999))
+    month, day = draw(st.integers(0, 13)), draw(st.integers(0, 32))
+    hour, minute, second = draw(st.integers(0, 25)), draw(st.integers(0, 61)), draw(
+        st.integers(0, 61))
+    separator = draw(st.sampled_from(["T", "T", "T", " ", "t"]))
+    fraction = draw(st.one_of(st.just(""), DIGITS.map(lambda d: "." + d)))
+    text = (f"{year:04d}-{month:02d}-{day:02d}{separator}{hour:02d}:{minute:02d}:"
+            f"{second:02d}{fraction}{draw(ZONES)}")
+    if draw(st.integers(0, 4)) == 0 and text:
+        at = draw(st.integers(0, len(text) - 1))
+        text = text[:at] + draw(st.characters(max_codepoint=0x3000)) + text[at + 1:]
+    return text
+
+
+@settings(max_examples=2000, deadline=None)
+@given(value=st.one_of(stored_times(), st.text(max_size=40)))
+def test_sql_times_agree_with_parse_timestamp_on_any_text(value: str) -> None:
+    assume("\x00" not in value)  # SQLite text ends at NUL when read back through CAST
+    conn = sqlite3.connect(":memory:")
+    register_functions(conn)
+    try:
+        assert sql_micros(conn, value) == python_micros(value)
+    finally:
+        conn.close()
+
+
+def test_text_that_is_no_query_is_searched_for_as_it_is(store: SagaStore) -> None:
+    # What the store did before the query language; the CLI and the search line refuse it.
+    assert ids(store.sagas(SagaQuery(text='"closed_label":"main'))) == [12, 9, 7, 6, 3, 1]
+    assert store.count(SagaQuery(text="stat:failed")) == 0
+
+
+@SLOW
+@given(text=QUERIES, states=CHIPS, sort=SORTS, pick=st.integers(0, 73))
+def test_count_before_is_the_position_of_a_key_in_the_list(
+        big_store: SagaStore, big_details: list[SagaDetail], text: str,
+        states: frozenset[str] | None, sort: SortOrder, pick: int) -> None:
+    query = SagaQuery(states, text, sort)
+    expected = expected_ids(big_details, query)
+    by_id = {detail.saga.saga_id: detail.saga for detail in big_details}
+    # A saga in the list: its position. Any saga (in the list or not): the rows above it.
+    if expected:
+        position = pick % len(expected)
+        key = query.key_of(by_id[expected[position]])
+        assert big_store.count_before(query, key) == position
+    anyone = query.key_of(big_details[pick % len(big_details)].saga)
+    above = sum(query.key_of(by_id[saga_id]) > anyone for saga_id in expected)
+    assert big_store.count_before(query, anyone) == above
+
+
+def test_count_before_at_the_ends(store: SagaStore) -> None:
+    everything = SagaQuery(text="state:failed,running,completed")
+    assert store.count_before(everything, SortKey(2**63, 2**63)) == 0
+    assert store.count_before(everything, SortKey(-(2**63) - 1, -(2**63) - 1)) == 12
+    assert store.count_before(SagaQuery(), SortKey(7, 7)) == 7  # 14..8 above saga 7
+    by_duration = SagaQuery(sort=SortOrder.DURATION)
+    assert store.count_before(by_duration, SortKey(10**12, 0)) == 0
+    assert store.count_before(by_duration, SortKey(-(2**63), 0)) == 14
+
+
+def test_count_before_by_id_counts_on_the_state_index(store: SagaStore) -> None:
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    try:
+        store.counts()
+        statements.clear()
+        assert store.count_before(SagaQuery(frozenset({"failed", "running"})),
+                                  SortKey(7, 7)) == 1  # saga 8
+    finally:
+        store._conn.set_trace_callback(None)
+    counts = [sql for sql in statements if sql.startswith("SELECT count(*)")]
+    assert len(counts) == 2 and all("IN ('" in sql and "> 7" in sql for sql in counts)

@@ -1,0 +1,157 @@
+"""What keeps a key cheap at a million sagas (issue 6): the neighbours' detail read ahead,
+panes repainted in place when their height stays, the keys line drawn as one line, help
+built once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+
+from saga_inspector.store import SagaStore
+from saga_inspector.tui.app import SagaInspectorApp
+from saga_inspector.tui.read_ahead import ReadAhead, read_views, stored_size
+from saga_inspector.tui.screens.help import HelpScreen
+from saga_inspector.tui.views import LARGE_PAYLOAD, prepare_saga
+from saga_inspector.tui.widgets.detail_pane import SteadyStatic
+from saga_inspector.tui.widgets.key_bar import KeyBar
+from saga_inspector.tui.widgets.saga_table import SagaTable
+
+from .factory import SagaLogFactory, cleanup_saga, respawn_saga
+from .test_app import NOW, dashboard, idle, make_app, pilot_test, wait_for
+
+
+def views_of(path: Path, *ids: int) -> list[Any]:
+    with SagaStore.open(path) as store:
+        return [prepare_saga(store.saga(saga_id)) for saga_id in ids]
+
+
+def test_read_ahead_keeps_a_few_views_and_forgets_them_when_the_file_changes(
+    make_log: SagaLogFactory,
+) -> None:
+    path = make_log([cleanup_saga(n, at=n) for n in range(1, 6)])
+    ahead = ReadAhead(max_held=3)
+    ahead.keep(ahead.epoch, views_of(path, 1, 2, 3, 4))
+    assert [ahead.get(n) is not None for n in (1, 2, 3, 4)] == [False, True, True, True]
+    assert ahead.missing([2, 5, 4]) == [5]
+    epoch = ahead.epoch
+    ahead.forget()
+    assert ahead.get(3) is None
+    ahead.keep(epoch, views_of(path, 5))  # read before the change: not taken
+    assert ahead.get(5) is None
+
+
+def test_read_views_skips_large_sagas_and_ids_not_in_the_file(
+    make_log: SagaLogFactory,
+) -> None:
+    big = respawn_saga(2)
+    big.input_json = '{"promoted_label":"' + "x" * (LARGE_PAYLOAD + 10) + '"}'
+    path = make_log([cleanup_saga(1), big, cleanup_saga(3)])
+    with SagaStore.open(path) as store:
+        assert stored_size(store.saga(2)) > LARGE_PAYLOAD
+        views = read_views(store, [1, 2, 3, 99], lambda: False)
+        assert [view.saga_id for view in views] == [1, 3]
+        assert read_views(store, [1, 3], lambda: True) == []  # superseded: nothing read
+
+
+class Counting:
+    """The store, counting the sagas read in full (`saga(id)`) by id."""
+
+    def __init__(self, store: SagaStore) -> None:
+        self.store, self.read = store, []
+
+    def saga(self, saga_id: int) -> Any:
+        self.read.append(saga_id)
+        return self.store.saga(saga_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+@pilot_test
+async def test_j_shows_the_next_saga_from_what_was_read_ahead(make_log: SagaLogFactory) -> None:
+    path = make_log([cleanup_saga(n, at=n, label=f"w{n}") for n in range(1, 40)])
+    stores: list[Counting] = []
+
+    def opener(opened: Path) -> Any:
+        stores.append(Counting(SagaStore.open(opened)))
+        return stores[-1]
+
+    app = SagaInspectorApp(path, now=lambda: NOW, opener=opener)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await idle(pilot)
+        screen, store = dashboard(app), stores[-1]
+        await wait_for(pilot, lambda: 38 in store.read, "the next saga read ahead")
+        store.read.clear()
+        await pilot.press("j")
+        # Shown at once, from the view read ahead: no read for it before the panes change.
+        assert screen.view is not None and screen.view.saga_id == 38
+        assert 38 not in store.read
+        await idle(pilot)
+        assert "w38" in str(screen.query_one("#saga-input").render())
+        await wait_for(pilot, lambda: 37 in store.read, "the one after read ahead")
+
+
+class Steady(App[None]):
+    def compose(self) -> ComposeResult:
+        yield SteadyStatic("one\ntwo", id="text")
+
+
+@pilot_test
+async def test_a_steady_static_lays_out_only_when_its_height_changes() -> None:
+    app = Steady()
+    async with app.run_test(size=(40, 10)) as pilot:
+        await pilot.pause()
+        text = app.query_one(SteadyStatic)
+        text.update(Text("three\nfour"))
+        assert not text._layout_required  # as many lines: repainted where it is
+        await pilot.pause()
+        text.update(Text("five\nsix\nseven"))
+        assert text._layout_required
+        await pilot.pause()
+        assert text.size.height == 3
+        text.update(Text("x" * 100))  # one line of text, wrapped to three at 40 columns
+        assert not text._layout_required
+        await pilot.pause()
+        assert str(text.render()).startswith("xxx")
+
+
+@pilot_test
+async def test_the_keys_line_follows_the_focus_and_a_click_presses_a_key(
+    make_log: SagaLogFactory,
+) -> None:
+    app = make_app(make_log([cleanup_saga(n, at=n) for n in range(1, 5)]))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await idle(pilot)
+        bar = dashboard(app).query_one(KeyBar)
+        line = str(bar.render())
+        assert " g First " in line and " / Search " in line and line.endswith("^p palette ")
+        await pilot.press("slash")
+        await pilot.pause()
+        line = str(bar.render())
+        assert " esc Clear search " in line and "First" not in line
+        await pilot.press("escape")
+        await idle(pilot)
+        start = str(bar.render()).index(" ? Help ")
+        await pilot.click(KeyBar, offset=(start + 1, 0))
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+
+
+@pilot_test
+async def test_help_is_built_once_and_opens_at_the_top(make_log: SagaLogFactory) -> None:
+    app = make_app(make_log([cleanup_saga(1)]))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await idle(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+        first = app.screen
+        await pilot.press("j", "j", "j", "escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen), "closed")
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help again")
+        await pilot.pause()
+        assert app.screen is first
+        assert app.screen.query_one("#help-body").scroll_offset.y == 0
+        assert dashboard(app).query_one(SagaTable) is not None

@@ -1,0 +1,324 @@
+"""Sorting the saga table (`s`): by id, start time or duration, keyset all the way.
+
+The orders are checked against an oracle written here from the stored times (the one
+timestamp parser), not against the store's own sort key: a sort the store got wrong fails.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from saga_inspector.demo import CLEANUP, SagaRow, write_saga_log
+from saga_inspector.store import SagaQuery, SagaStore, SortOrder
+from saga_inspector.store.timestamps import parse_timestamp
+from saga_inspector.tui.widgets.saga_table import (
+    PageRequest,
+    RowCache,
+    SagaTable,
+    find_row,
+)
+
+from .factory import SagaLogFactory, ts
+from .test_app import dashboard, idle, make_app, pilot_test
+from .test_saga_table import Host, highlighted_id, lines, row_ids, run_host, settle
+
+SORTS = list(SortOrder)
+
+
+def shuffled_sagas(count: int, *, first_id: int = 1, seed: int = 3) -> list[SagaRow]:
+    """Sagas whose start times and durations are not in id order; some still running (no
+    duration), a few with a start that does not parse (no start), some ties on the start."""
+    rng = random.Random(seed)
+    rows = []
+    for saga_id in range(first_id, first_id + count):
+        start = rng.randrange(0, 5000) if saga_id % 11 else 777  # ties: the id decides
+        started: str = ts(start)
+        ended: str | None = ts(start + rng.uniform(0.01, 90))
+        state = "completed"
+        if saga_id % 13 == 0:
+            state, ended = "running", None
+        if saga_id % 29 == 0:
+            started = "not a time"
+        rows.append(SagaRow(saga_id, CLEANUP, state, started, ended, '{"closed_label":"main"}'))
+    return rows
+
+
+def oracle(rows: Sequence[SagaRow], sort: SortOrder) -> list[int]:
+    """The ids in the order each sort promises, worked out here: descending, ties by id
+    descending, sagas without a value last."""
+    def value(row: SagaRow) -> timedelta | Any:
+        start = parse_timestamp(row.started_at).value
+        if sort is SortOrder.STARTED:
+            return start
+        end = parse_timestamp(row.ended_at).value if row.ended_at else None
+        return end - start if start is not None and end is not None else None
+
+    if sort is SortOrder.ID:
+        return sorted((int(row.saga_id) for row in rows), reverse=True)
+    with_value = [row for row in rows if value(row) is not None]
+    without = [row for row in rows if value(row) is None]
+    ordered = sorted(with_value, key=lambda row: (value(row), row.saga_id), reverse=True)
+    return [int(row.saga_id) for row in
+            [*ordered, *sorted(without, key=lambda row: row.saga_id, reverse=True)]]
+
+
+@pytest.fixture
+def shuffled_log(make_log: SagaLogFactory) -> tuple[Path, list[SagaRow]]:
+    rows = shuffled_sagas(437)
+    return make_log(rows), rows
+
+
+# -- the page cache and the store, without Textual -----------------------------------------
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_the_oracle_and_the_store_agree_on_every_order(shuffled_log, sort) -> None:
+    path, rows = shuffled_log
+    with SagaStore.open(path) as store:
+        listed = [saga.saga_id for saga in store.sagas(SagaQuery(sort=sort), limit=10**6)]
+    assert listed == oracle(rows, sort)
+    assert listed != oracle(rows, SortOrder.ID) or sort is SortOrder.ID  # the data is mixed
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_pages_read_in_any_order_give_the_whole_sorted_listing(shuffled_log, sort) -> None:
+    path, rows = shuffled_log
+    query = SagaQuery(sort=sort)
+    with SagaStore.open(path) as store:
+        cache = RowCache(page_size=50, key=query.key_of)
+        cache.total = len(rows)
+        cache.anchors = store.page_keys(query, stride=50)
+        pages = list(range(len(cache.anchors)))
+        random.Random(5).shuffle(pages)
+        for page in pages:
+            request = cache.plan(page)
+            assert request is not None  # a neighbour's key, or else the page's own
+            cache.store(request, request.run(store, query))
+        assert [cache.row(i).saga_id for i in range(len(rows))] == oracle(rows, sort)
+        # From the end upwards, each page read from the one below it:
+        cache = RowCache(page_size=50, key=query.key_of)
+        cache.total = len(rows)
+        for page in reversed(range((len(rows) - 1) // 50 + 1)):
+            request = cache.plan(page)
+            assert request is not None and request.after is None  # never from above
+            cache.store(request, request.run(store, query))
+        assert [cache.row(i).saga_id for i in range(len(rows))] == oracle(rows, sort)
+
+
+class WithoutCountBefore:
+    """The store as it was before `count_before`: the table falls back to the page keys."""
+
+    def __init__(self, store: SagaStore) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "count_before":
+            raise AttributeError(name)
+        return getattr(self.store, name)
+
+
+@pytest.mark.parametrize("sort", SORTS)
+@pytest.mark.parametrize("wrap", [lambda store: store, WithoutCountBefore], ids=["count", "scan"])
+def test_find_row_gives_a_sagas_position_and_its_page(shuffled_log, sort, wrap) -> None:
+    path, _rows = shuffled_log
+    query = SagaQuery(frozenset({"completed"}), sort=sort)
+    with SagaStore.open(path) as opened:
+        store = wrap(opened)
+        expected = [saga.saga_id for saga in opened.sagas(query, limit=10**6)]
+        for position in (0, 1, 49, 50, 51, 200, len(expected) - 1):
+            saga = opened.sagas_by_id([expected[position]])[0]
+            found = find_row(store, query, query.key_of(saga), 50)
+            assert found.position == position
+            assert found.request is not None and found.request.page == position // 50
+            page = position // 50 * 50
+            assert [row.saga_id for row in found.rows] == expected[page:page + 50]
+        # A saga the view does not hold: the row it would have.
+        running = opened.sagas_by_id([13])[0]
+        found = find_row(store, query, query.key_of(running), 50)
+        assert 0 <= found.position <= len(expected)
+
+
+def test_a_page_request_reads_after_before_and_at_a_key(shuffled_log) -> None:
+    path, rows = shuffled_log
+    query = SagaQuery(sort=SortOrder.DURATION)
+    order = oracle(rows, SortOrder.DURATION)
+    with SagaStore.open(path) as store:
+        key = query.key_of(store.sagas_by_id([order[100]])[0])
+
+        def ids(request: PageRequest) -> list[int]:
+            return [saga.saga_id for saga in request.run(store, query)]
+
+        assert ids(PageRequest(0, 5, after=key)) == order[101:106]
+        assert ids(PageRequest(0, 5, before=key)) == order[95:100]
+        assert ids(PageRequest(0, 5, at=key)) == order[100:105]
+        assert ids(PageRequest(0, 5, from_oldest=True)) == order[-5:]
+
+
+# -- the table, in a host app ------------------------------------------------------------
+
+
+def drawn_ids(table: SagaTable) -> list[int]:
+    """The ids of the rows the table draws, inside its border when it has one."""
+    ids = []
+    for line in lines(table)[1:]:
+        words = line.strip("│ ").split()
+        if words and words[0].isdigit():
+            ids.append(int(words[0]))
+    return ids
+
+
+def all_drawn(table: SagaTable) -> bool:
+    """No row of the view is waiting for its page (drawn as `…`)."""
+    return bool(row_ids(table)) and not any(line.strip() == "…" for line in lines(table))
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_paging_down_under_each_sort_visits_every_saga_once_in_order(shuffled_log, sort) -> None:
+    path, rows = shuffled_log
+    host = Host(SagaStore.open(path), SagaQuery(sort=sort))
+    expected = oracle(rows, sort)
+
+    async def scenario(app: Host, pilot: Pilot[None]) -> None:
+        table = app.table
+        await settle(pilot, lambda: table.total == len(rows) and all_drawn(table))
+        shown = len(row_ids(table))
+        drawn: dict[int, int] = {}  # position: the saga drawn there
+        while True:
+            top = table.scroll_offset.y
+            for offset, saga_id in enumerate(row_ids(table)):
+                assert drawn.setdefault(top + offset, saga_id) == saga_id
+            if top + shown >= len(rows):
+                break
+            await pilot.press("pagedown")
+            await settle(pilot, lambda: all_drawn(table))
+        assert [drawn[position] for position in range(len(rows))] == expected  # each once
+        await pilot.press("g")
+        await settle(pilot, lambda: all_drawn(table))
+        assert highlighted_id(table) == expected[0]
+        await pilot.press("G")
+        await settle(pilot, lambda: highlighted_id(table) == expected[-1])
+        await pilot.press("pageup", "pageup")
+        await settle(pilot, lambda: all_drawn(table))
+        top = table.scroll_offset.y
+        assert row_ids(table) == expected[top:top + shown]
+
+    run_host(host, scenario, size=(170, 40))
+
+
+@pytest.mark.parametrize("sort", [SortOrder.STARTED, SortOrder.DURATION])
+def test_a_far_page_under_a_sort_is_reached_through_the_page_keys(
+    make_log: SagaLogFactory, sort: SortOrder
+) -> None:
+    rows = shuffled_sagas(5000)
+    host = Host(SagaStore.open(make_log(rows)), SagaQuery(sort=sort))
+    expected = oracle(rows, sort)
+
+    async def scenario(app: Host, pilot: Pilot[None]) -> None:
+        table = app.table
+        await settle(pilot, lambda: table.total == len(rows))
+        # A scrollbar drag to the middle: no page next to it is read, its key is not known.
+        table.scroll_to(y=2500, animate=False, force=True)
+        await settle(pilot, lambda: all_drawn(table) and table.scroll_offset.y == 2500)
+        assert table._cache.anchors is not None  # the page keys were read for it
+        assert row_ids(table) == expected[2500:2500 + len(row_ids(table))]
+
+    run_host(host, scenario)
+
+
+def test_a_reload_under_a_sort_keeps_the_highlighted_saga(make_log: SagaLogFactory) -> None:
+    rows = shuffled_sagas(300)
+    path = make_log(rows)
+    query = SagaQuery(sort=SortOrder.DURATION)
+    host = Host(SagaStore.open(path), query)
+    expected = oracle(rows, SortOrder.DURATION)
+
+    async def scenario(app: Host, pilot: Pilot[None]) -> None:
+        table = app.table
+        await settle(pilot, lambda: table.total == 300)
+        for _ in range(7):
+            await pilot.press("j")
+        await settle(pilot)
+        assert highlighted_id(table) == expected[7]
+        # Sagas arrive; some last longer than the highlighted one and sort above it.
+        write_saga_log(path, shuffled_sagas(40, first_id=301, seed=9))
+        table.reload()
+        await settle(pilot, lambda: table.total == 340 and not table.reading)
+        assert highlighted_id(table) == expected[7]
+        now = oracle([*rows, *shuffled_sagas(40, first_id=301, seed=9)], SortOrder.DURATION)
+        assert table.cursor_row == now.index(expected[7])
+
+    run_host(host, scenario)
+
+
+# -- the dashboard: `s` --------------------------------------------------------------------
+
+
+@pilot_test
+async def test_s_cycles_the_sort_and_the_rows_follow_it(shuffled_log) -> None:
+    path, rows = shuffled_log
+    app = make_app(path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await idle(pilot)
+        table = dashboard(app).query_one(SagaTable)
+        assert drawn_ids(table)[:10] == oracle(rows, SortOrder.ID)[:10]
+        for sort, said in [(SortOrder.STARTED, "by start time"),
+                           (SortOrder.DURATION, "by duration"), (SortOrder.ID, None)]:
+            await pilot.press("s")
+            await idle(pilot)
+            assert table.query is not None and table.query.sort is sort
+            # The saga highlighted before stays on its line: the view starts where it is.
+            top, shown = table.scroll_offset.y, drawn_ids(table)
+            assert shown == oracle(rows, sort)[top:top + len(shown)]
+            assert highlighted_id(table) == oracle(rows, SortOrder.ID)[0]
+            title = str(table.border_title)
+            assert (said in title) if said else " by " not in title
+        await pilot.press("s", "g")
+        await idle(pilot)
+        shown = drawn_ids(table)
+        assert shown == oracle(rows, SortOrder.STARTED)[:len(shown)]
+
+
+@pilot_test
+async def test_the_highlighted_saga_stays_highlighted_under_every_sort(shuffled_log) -> None:
+    path, rows = shuffled_log
+    app = make_app(path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await idle(pilot)
+        screen = dashboard(app)
+        table = screen.query_one(SagaTable)
+        for _ in range(5):
+            await pilot.press("j")
+        await idle(pilot)
+        chosen = highlighted_id(table)
+        line = table.cursor_row - table.scroll_offset.y
+        for sort in (SortOrder.STARTED, SortOrder.DURATION, SortOrder.ID):
+            await pilot.press("s")
+            await idle(pilot)
+            assert highlighted_id(table) == chosen
+            assert table.cursor_row == oracle(rows, sort).index(chosen)
+            assert screen.view is not None and screen.view.saga_id == chosen
+            assert table.cursor_row - table.scroll_offset.y in (line, table.cursor_row)
+
+
+@pilot_test
+async def test_a_filter_under_a_sort_keeps_the_sort(shuffled_log) -> None:
+    path, rows = shuffled_log
+    app = make_app(path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await idle(pilot)
+        table = dashboard(app).query_one(SagaTable)
+        await pilot.press("s", "s")
+        await idle(pilot)
+        await pilot.press("1")  # running: no duration, so all tie; ids decide
+        await idle(pilot)
+        running = [row for row in rows if row.state == "running"]
+        assert table.query is not None and table.query.sort is SortOrder.DURATION
+        assert drawn_ids(table) == oracle(running, SortOrder.DURATION)[:len(drawn_ids(table))]
+        assert drawn_ids(table) == sorted(drawn_ids(table), reverse=True)
