@@ -35,7 +35,7 @@ SHOTS: dict[str, tuple[str, ...]] = {
     "help.svg": ("question_mark",),
     # the step timeline: a cleanup timed out in its drain step (the timeout marked), and
     # the triage summary (x) of a respawn that timed out and was closed at a restart
-    "timeline-timeout.svg": ("3", "enter"),
+    "timeline-timeout.svg": ("3", "j", "j", "enter"),
     "explain.svg": ("5", "j", "j", "x"),
 }
 
