@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Label
 
-from saga_inspector.store import SagaQuery
+from saga_inspector.store import SagaQuery, SortOrder
 from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.search_bar import SearchBar
 
 from .factory import LOOSE_DDL, SagaLogFactory
 from .query_cases import query_sagas
 from .test_app import SIZE, dashboard, idle, make_app, pilot_test, press, screen_text, wait_for
+from .test_query_cli import QUERIES, listed
 
 
 def log_of(make_log: SagaLogFactory) -> Path:
@@ -136,3 +138,40 @@ async def test_escape_clears_the_message_with_the_search(make_log: SagaLogFactor
         await press(pilot, "escape")
         assert error_text(bar) is None
         assert not bar.display
+
+
+@pilot_test
+async def test_the_dashboard_lists_what_the_cli_lists(
+        make_log: SagaLogFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    """The one parser, end to end: every query of the CLI's cases, under every sort, gives
+    the same sagas in the same order on the dashboard (walked row by row with `j`)."""
+    log = log_of(make_log)
+    expected = {(query, sort): listed(capsys, log, "--search", query, "--sort", sort.value)
+                for query in QUERIES for sort in SortOrder}
+    app = make_app(log)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        table = dashboard(app).query_one(SagaTable)
+        bar = dashboard(app).query_one(SearchBar)
+        for sort in SortOrder:
+            if sort is not SortOrder.ID:
+                await press(pilot, "s")
+            for query in QUERIES:
+                await press(pilot, "slash")
+                bar.query_one(Input).value = query
+                await press(pilot, "enter")
+                await wait_for(pilot, lambda q=query, s=sort: table.query == SagaQuery(
+                    None, q or None, s), f"{query!r} by {sort}")
+                await idle(pilot)
+                assert await walked_ids(pilot, table) == expected[query, sort], (query, sort)
+
+
+async def walked_ids(pilot: Pilot, table: SagaTable) -> list[int]:
+    await press(pilot, "g")
+    shown: list[int] = []
+    for _ in range(table.total or 0):
+        saga = table.highlighted_saga
+        assert saga is not None
+        shown.append(saga.saga_id)
+        await press(pilot, "j")
+    return shown
