@@ -137,6 +137,23 @@ async def test_y_on_a_payload_block_copies_that_payload(
 
 
 @pilot_test
+async def test_the_palettes_copy_payload_copies_the_focused_payload(
+    make_log: SagaLogFactory, copies: Copies
+) -> None:
+    saga = cleanup_saga(3)
+    app = make_app(make_log([saga]))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        await press(pilot, "enter", "enter")  # the steps, then the first step's cmd
+        assert isinstance(app.focused, PayloadBlock) and app.focused.label == "cmd"
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        app.call_next(commands["Copy payload"].callback)  # as the palette runs it
+        await idle(pilot)
+        await pilot.app.workers.wait_for_complete()
+    assert copies.clipboard == [pretty_json(json.loads(saga.steps[0].cmd_json or ""))]
+
+
+@pilot_test
 async def test_Y_copies_the_whole_saga_as_exact_json(
     make_log: SagaLogFactory, copies: Copies
 ) -> None:
@@ -243,6 +260,28 @@ async def test_the_file_never_lands_in_the_database_folder(
     assert mode(folder) == 0o700 and mode(written) == 0o600
     assert written.read_text() == pretty_json(BIG)
     assert notes[-1][1].endswith(f"written to {written}")
+
+
+@pilot_test
+async def test_through_a_symlink_the_file_avoids_the_real_logs_folder(
+    make_log: SagaLogFactory, copies: Copies, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = big_output_log(make_log)
+    opened_as = tmp_path / "links" / "alias.db"
+    opened_as.parent.mkdir()
+    opened_as.symlink_to(path)
+    # The state folder is the real log's folder, where SQLite keeps the -wal and -shm.
+    monkeypatch.setenv("XDG_STATE_HOME", str(path.parent))
+    elsewhere = tmp_path / "tmp"
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    app = make_app(opened_as)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        await press(pilot, "enter", "y")
+    assert [p.name for p in path.parent.iterdir() if not p.name.startswith(path.name)] == []
+    [folder] = elsewhere.iterdir()
+    assert [f.read_text() for f in folder.iterdir()] == [pretty_json(BIG)]
 
 
 @pilot_test

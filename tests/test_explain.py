@@ -27,6 +27,7 @@ from saga_inspector.explain import (
     explanation_to_dict,
     render_text,
 )
+from saga_inspector.report import LABEL_WIDTH, render_show
 from saga_inspector.sanitize import is_safe
 from saga_inspector.store import SagaDetail, SagaStore
 from saga_inspector.store.kinds import Cause, split_reason
@@ -182,6 +183,16 @@ def test_a_respawn_that_timed_out(make_log: SagaLogFactory) -> None:
                                 "(sent 2026-06-02 14:05:23.481)")
     assert checks[1] == ("The host may still have done it after the launcher gave up: check "
                          "whether a new pool window was added.")
+
+
+def test_the_outcome_lines_up_its_labels_like_show(make_log: SagaLogFactory) -> None:
+    detail = one(make_log, respawn_saga(43, "failed", reason=f"{REASON_TIMEOUT}   "))
+    shown = render_show(detail).splitlines()
+    outcome = section(explain(detail), "Outcome")
+    for label in ("started", "ended", "failure"):
+        (line,) = [line for line in outcome if line.startswith(label + " ")]
+        assert f"  {line.rstrip()}" in shown
+        assert line[LABEL_WIDTH] == " " and line[len(label):LABEL_WIDTH].strip() == ""
 
 
 def test_a_cleanup_stuck_in_its_drain_asks_whether_the_pool_was_drained(

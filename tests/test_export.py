@@ -9,6 +9,7 @@ import itertools
 import json
 import os
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +27,14 @@ from saga_inspector.export import (
 )
 from saga_inspector.report import saga_to_dict
 from saga_inspector.sanitize import is_safe
-from saga_inspector.store import PAGE_SIZE, SagaQuery, SagaStore
+from saga_inspector.store import (
+    PAGE_SIZE,
+    ErrorKind,
+    SagaQuery,
+    SagaStore,
+    SortOrder,
+    StoreError,
+)
 
 from .factory import (
     HOSTILE,
@@ -114,7 +122,10 @@ def test_jsonl_is_what_list_jsonl_and_list_json_give(run: Run, tricky_log: Path)
 
 @pytest.mark.parametrize(("value", "cell"), [
     *FORMULAS.items(),
-    ("\tx", "␉x"),  # sanitised first: a tab is no longer a tab
+    ("\tx", "'␉x"),  # a tab or a CR starts a formula: checked before the sanitiser shows it
+    ("\r=1+1", "'␍=1+1"),
+    ("x\t", "x␉"),
+    ("\x1b=1", "␛=1"),  # not a formula start, here or in a spreadsheet
     ("\x1b[2J", "␛[2J"),
     (None, ""),
     (12, 12),
@@ -222,6 +233,77 @@ def test_a_large_export_reads_page_by_page_as_it_writes(
     assert between == [PAGE_SIZE] * 4
 
 
+def page_reads(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """The arguments of each `SagaStore.sagas` call from now on."""
+    calls: list[dict[str, object]] = []
+    original = SagaStore.sagas
+
+    def spy(self: SagaStore, query: SagaQuery, **kwargs: object) -> object:
+        calls.append(kwargs)
+        return original(self, query, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SagaStore, "sagas", spy)
+    return calls
+
+
+@pytest.mark.parametrize("sort", [SortOrder.STARTED, SortOrder.DURATION])
+def test_a_sorted_walk_reads_few_big_pages(
+    make_log: SagaLogFactory, monkeypatch: pytest.MonkeyPatch, sort: SortOrder
+) -> None:
+    path = make_log.realistic(3 * PAGE_SIZE + 50)
+    query = SagaQuery(sort=sort)
+    with SagaStore.open(path) as store:
+        expected = [saga.saga_id for saga in store.sagas(query, limit=10_000)]
+        calls = page_reads(monkeypatch)
+        walked = [saga.saga_id for saga in store.walk(query)]
+        # Every sorted page is a scan of the whole view: one page, not four, reads them all.
+        assert walked == expected and len(calls) == 1
+        calls.clear()
+        assert [s.saga_id for s in store.walk(query, 120)] == expected[:120]
+        assert [c["limit"] for c in calls] == [120]
+
+
+def test_a_cancelled_walk_raises_cancelled(make_log: SagaLogFactory,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    path = make_log.realistic(3 * PAGE_SIZE)
+    cancel = threading.Event()
+    with SagaStore.open(path) as store:
+        calls = page_reads(monkeypatch)
+        walk = store.walk(SagaQuery(), cancelled=cancel.is_set)
+        first = [next(walk) for _ in range(PAGE_SIZE)]
+        cancel.set()  # between two pages
+        with pytest.raises(StoreError) as raised:
+            next(walk)
+        assert raised.value.kind is ErrorKind.CANCELLED and len(first) == PAGE_SIZE
+        # The flag goes into each page's read too: it stops a scan part-way.
+        assert [c["cancelled"] for c in calls] == [cancel.is_set]
+        with pytest.raises(StoreError, match="cancelled"):
+            list(store.walk(SagaQuery(sort=SortOrder.DURATION), cancelled=lambda: True))
+
+
+def test_a_search_count_hands_its_flag_to_the_scan(
+    make_log: SagaLogFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = make_log.realistic(2 * PAGE_SIZE)
+    handed: list[object] = []
+    original = SagaStore._cancellable
+
+    def spy(self: SagaStore, conn: object, cancelled: object) -> object:
+        handed.append(cancelled)
+        return original(self, conn, cancelled)  # type: ignore[arg-type]
+
+    def stop() -> bool:
+        return False
+
+    with SagaStore.open(path) as store:
+        query = SagaQuery(text="cleanup")
+        total = store.count(query)
+        monkeypatch.setattr(SagaStore, "_cancellable", spy)
+        # The flag becomes the statement's progress handler: True stops the scan part-way.
+        assert store.count(query, cancelled=stop) == total > 0
+    assert handed == [stop]
+
+
 def test_progress_is_reported_every_page() -> None:
     seen: list[int] = []
     sagas = iter(cleanup_saga_models(250))
@@ -294,6 +376,38 @@ def test_the_saga_log_and_its_companions_are_refused(tmp_path: Path,
     assert refused_destination(tmp_path, log) == "that is a folder: give a file name"
     assert refused_destination(tmp_path / "no" / "x.csv", log) == "no such folder"
     assert refused_destination(log.parent / "sagas.jsonl", log) is None
+
+
+def test_through_a_symlink_the_real_files_companions_are_refused(
+    tmp_path: Path, make_log: SagaLogFactory
+) -> None:
+    log = make_log([cleanup_saga(1)], name="launcher-sagas.db")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = elsewhere / "alias.db"
+    link.symlink_to(log)
+    # SQLite keeps -wal and -shm beside the file the link resolves to.
+    for companion in ("-wal", "-shm", "-journal"):
+        real = log.with_name(log.name + companion)
+        assert refused_destination(real, link) == (
+            f"that is the saga log's {companion} file: exports never write to it")
+    assert refused_destination(log, link) is not None
+    assert refused_destination(link, link) is not None
+    # Beside the link there is nothing of SQLite's.
+    assert refused_destination(elsewhere / "alias.db-wal", link) is None
+
+
+def test_a_name_no_file_can_have_is_refused_not_raised(make_log: SagaLogFactory) -> None:
+    log = make_log([cleanup_saga(1)])
+    assert refused_destination(log.parent / "a\0b.jsonl", log) == "not a usable file name"
+
+
+def test_a_symlink_loop_as_destination_is_not_a_crash(tmp_path: Path,
+                                                     make_log: SagaLogFactory) -> None:
+    log = make_log([cleanup_saga(1)])
+    loop = tmp_path / "loop.jsonl"
+    loop.symlink_to(loop)
+    assert refused_destination(loop, log) is None  # replacing the link itself is harmless
 
 
 def test_jsonl_line_is_the_list_line() -> None:

@@ -15,7 +15,7 @@ from textual.worker import NoActiveWorker, get_current_worker
 
 from saga_inspector.export import CSV_COLUMNS
 from saga_inspector.report import saga_to_dict
-from saga_inspector.store import Saga, SagaQuery, SagaStore
+from saga_inspector.store import ErrorKind, Saga, SagaQuery, SagaStore, StoreError
 from saga_inspector.store.payload import strict_json
 from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.screens.dashboard import DashboardScreen
@@ -253,6 +253,108 @@ async def test_a_failed_write_is_said_in_the_modal(
         assert "No space left on device" in note(app)
         path_input = screen.query_one("#export-path", Input)
         assert not path_input.disabled and app.focused is path_input  # try another name
+    assert listing(out) == []
+
+
+@pilot_test
+async def test_escape_stops_a_scan_part_way(
+    make_log: SagaLogFactory, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sorted page at a million sagas is seconds of scan: the worker's flag goes into the
+    store's reads, so escape stops the scan itself, not only the writing between pages."""
+    scanning, release = threading.Event(), threading.Event()
+    stopped_by: list[str] = []
+
+    def long_scan(store: SagaStore, query: SagaQuery, limit: int = 0, *,
+                  cancelled: Callable[[], bool] | None = None,
+                  **kwargs: object) -> Iterator[Saga]:
+        scanning.set()
+        while not release.wait(0.01):  # a scan that only its flag (or the test) ends
+            if cancelled is not None and cancelled():
+                stopped_by.append("its flag")
+                raise StoreError(ErrorKind.CANCELLED, "query cancelled")
+        stopped_by.append("the test")
+        yield from ()
+
+    monkeypatch.setattr(SagaStore, "walk", long_scan)
+    app = make_app(make_log.realistic(20))
+    notes = record_notifications(app)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await idle(pilot)
+            await open_export(pilot, "x.jsonl")
+            await pilot.press("enter")
+            await wait_for(pilot, scanning.is_set, "the scan to start")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), "the stop")
+    finally:
+        release.set()
+    assert stopped_by == ["its flag"]
+    assert notes[-1] == ("information", "export cancelled: no file written")
+    assert listing(out) == []
+
+
+@pilot_test
+async def test_the_count_of_an_uncounted_view_can_be_cancelled_too(
+    make_log: SagaLogFactory, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flags: list[object] = []
+    original = SagaStore.count
+
+    def count(store: SagaStore, query: SagaQuery, **kwargs: object) -> int:
+        flags.append(kwargs.get("cancelled"))
+        return original(store, query, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SagaStore, "count", count)
+    path = make_log.realistic(30)
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        assert app.store is not None
+        flags.clear()
+        screen = ExportScreen(app.store, SagaQuery(text="cleanup"), database=path,
+                              view="search", view_name="search", total=None, now=NOW)
+        app.call_next(app.push_screen, screen)
+        await wait_for(pilot, lambda: app.screen is screen, "the modal")
+        await press(pilot, "enter")
+        assert isinstance(app.screen, DashboardScreen)
+    assert len(flags) == 1 and callable(flags[0])
+
+
+@pilot_test
+async def test_a_nul_in_the_name_is_said_not_raised(
+    make_log: SagaLogFactory, out: Path
+) -> None:
+    app = make_app(make_log.realistic(5))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        for typed in ("a\0b.jsonl", "~x\0y/a.jsonl"):
+            screen = await open_export(pilot, typed)
+            await press(pilot, "enter")
+            assert app.screen is screen and app.is_running, typed
+            assert note(app) == "not a usable file name", typed
+            await press(pilot, "escape")
+    assert listing(out) == []
+
+
+@pilot_test
+async def test_an_unexpected_error_ends_the_export_visibly(
+    make_log: SagaLogFactory, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("a bug \x1b[2J here")
+
+    monkeypatch.setattr("saga_inspector.tui.screens.export.export_to_file", broken)
+    app = make_app(make_log.realistic(5))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        screen = await open_export(pilot, "x.jsonl")
+        await press(pilot, "enter")
+        await wait_for(pilot, lambda: not screen.running, "the export to end")
+        assert note(app) == "export failed, no file written: RuntimeError: a bug ␛[2J here"
+        assert not screen.query_one("#export-path", Input).disabled
+        await press(pilot, "escape")
+        assert isinstance(app.screen, DashboardScreen)
     assert listing(out) == []
 
 

@@ -13,8 +13,9 @@ from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.screens.dashboard import DashboardScreen
 from saga_inspector.tui.screens.jump import JumpScreen, look_up, parse_id
 from saga_inspector.tui.widgets.saga_table import SagaTable
+from saga_inspector.tui.widgets.search_bar import SearchBar
 
-from .factory import SagaLogFactory
+from .factory import LOOSE_DDL, OSC_TITLE, SagaLogFactory, hostile, hostile_sagas
 from .test_app import NOW, dashboard, idle, make_app, pilot_test, wait_for
 from .test_saga_table import highlighted_id
 from .test_sort import drawn_ids, oracle, shuffled_sagas
@@ -139,6 +140,26 @@ async def test_a_saga_the_view_hides_is_named_and_enter_shows_all(log: Path) -> 
         assert dashboard(app).search == ""
         assert highlighted_id(table) == 13
         assert table.cursor_row == COUNT - 13
+
+
+@pilot_test
+async def test_the_view_named_in_the_prompt_is_sanitised(make_log: SagaLogFactory) -> None:
+    app = make_app(make_log(hostile_sagas(), ddl=LOOSE_DDL))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await idle(pilot)
+        await pilot.press("6")  # the chip of the file's hostile state (an unknown state)
+        await idle(pilot)
+        assert dashboard(app).active.label == hostile("st")
+        await pilot.press("slash")
+        dashboard(app).query_one(SearchBar).input.value = f"nm{OSC_TITLE}"
+        await pilot.press("enter")
+        await idle(pilot)
+        await pilot.press(":")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen), "the prompt")
+        said = message(app)
+        assert said == ("in the view: st␛]0;pwned-title␇[bold]␛[2J[/] · search "
+                        "“nm␛]0;pwned-title␇”")
+        assert not any(char in said for char in "\x1b\x07")
 
 
 class Spy:

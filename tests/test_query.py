@@ -19,6 +19,7 @@ from saga_inspector.store import (
 from saga_inspector.store.models import Saga
 from saga_inspector.store.query import (
     KNOWN_QUALIFIERS,
+    MAX_TERMS,
     QUERY_HELP,
     IdRange,
     LabelMatch,
@@ -306,6 +307,53 @@ def test_a_bad_value_shows_the_right_form(text: str, message: str) -> None:
     assert error.qualifier == text.split(":")[0]
 
 
+HUGE = "9" * 5000  # past the 4300 digits int() reads from text
+
+
+@pytest.mark.parametrize("text", [f"id:{HUGE}", f"id:-{HUGE}", f"id:..{HUGE}", f"id:1..{HUGE}",
+                                  f"id:{'1' * 20}", f"-id:{HUGE}"],
+                         ids=["id", "negative", "high", "range", "20 digits", "excluded"])
+def test_an_id_of_too_many_digits_is_a_query_error(text: str) -> None:
+    error = error_of(text)
+    assert error.message.endswith("is not a saga id (ids fit in 64 bits)")
+    assert error.qualifier == "id"
+    assert len(error.message) < 100  # the digits are cut, not echoed in full
+
+
+def test_leading_zeros_do_not_make_an_id_too_long() -> None:
+    assert one(f"id:{'0' * 40}5..{'0' * 30}{2**63 - 1}").value == IdRange(5, 2**63 - 1)
+    assert one(f"id:-{2**63}").value == IdRange(-(2**63), -(2**63))
+
+
+def test_a_duration_of_many_digits_is_read_or_refused_never_a_crash() -> None:
+    for text in (f"slower:{HUGE}s", f"slower:{HUGE}ms1s", f"slower:1s{HUGE}d"):
+        assert "slower: wants a duration" in error_of(text).message
+    assert one(f"slower:1.{HUGE}s").value in (1_999_999, 2_000_000)  # (to a microsecond)
+    assert one(f"slower:0.{'0' * 5000}1s").value == 0
+
+
+def test_a_time_of_many_fraction_digits_reads_to_the_microsecond() -> None:
+    assert one(f"since:2026-06-09T12:00:00.123456{HUGE}").value == micros_of(
+        "2026-06-09T12:00:00.123456")
+    assert one(f"until:2026-06-09T12:00:00.{HUGE}Z").value == micros_of(
+        "2026-06-09T12:00:00.999999")
+
+
+def test_a_query_takes_at_most_max_terms_words() -> None:
+    assert len(parse_query(" ".join(["a"] * MAX_TERMS)).terms) == MAX_TERMS
+    assert len(parse_query(" ".join(['""'] * 100 + ["a"] * MAX_TERMS)).terms) == MAX_TERMS
+    for text in (" ".join(["a"] * (MAX_TERMS + 1)), " ".join(["state:failed"] * 1000)):
+        assert error_of(text).message == (
+            f'a query takes at most {MAX_TERMS} words; quote a phrase to make it one word '
+            f'("a b c")')
+
+
+@pytest.mark.parametrize("text", [f"id:{HUGE}", " ".join(["a"] * 1000)],
+                         ids=["huge id", "1000 words"])
+def test_a_saga_query_of_such_text_searches_for_it_as_one_phrase(text: str) -> None:
+    assert SagaQuery(text=text).parsed == ParsedQuery((Term(None, text, source=text),))
+
+
 def test_an_unclosed_quote() -> None:
     for text in ('"abc', 'name:"abc', 'main "saga timeout'):
         assert error_of(text).message == (
@@ -335,6 +383,8 @@ def test_state_names_are_checked_against_the_states_given() -> None:
 def test_the_help_names_every_qualifier() -> None:
     for qualifier in Qualifier:
         assert f"{qualifier}:" in QUERY_HELP
+    assert "free text in the id, name, input or any failure reason" in QUERY_HELP
+    assert f"at most {MAX_TERMS} words" in QUERY_HELP
 
 
 # -- SagaQuery: the parse is cached; sort keys ----------------------------------------------------

@@ -54,6 +54,12 @@ def listed(capsys: pytest.CaptureFixture[str], log: Path, *options: str) -> list
     ("state:faild", 'state: no saga state is called "faild"; did you mean failed? states: '
                     "compensating, completed, failed, failed_compensation, running, "
                     "weird_state (or attention)"),
+    pytest.param(f"id:{'9' * 5000}", f"id: {'9' * 20}… is not a saga id (ids fit in 64 bits)\n",
+                 id="an id past int()'s 4300 digits"),
+    pytest.param(" ".join(["timeout"] * 65), "a query takes at most 64 words; quote a phrase to "
+                 'make it one word ("a b c")\n', id="65 words"),
+    pytest.param(" ".join(["-label:x*"] * 500), "a query takes at most 64 words",
+                 id="more words than SQLite can nest"),
 ])
 def test_a_bad_query_is_one_error_line_and_exit_2(capsys: pytest.CaptureFixture[str], log: Path,
                                                   query: str, message: str) -> None:
@@ -87,6 +93,16 @@ def test_a_bad_query_in_a_real_process_prints_no_traceback(log: Path) -> None:
     assert result.stderr.splitlines() == [
         'saga-inspector: error: unknown qualifier "slowr:"; did you mean slower:? known: '
         + KNOWN + ' (to search for the text itself, quote it: "slowr:5s")']
+
+
+def test_the_most_words_a_query_takes_run(capsys: pytest.CaptureFixture[str], log: Path) -> None:
+    # The heaviest SQL per word, as many words as allowed: within SQLite's limits.
+    for word in ("-label:window-pool-*", "-slower:1h", "since:2026-06-02", "-refused",
+                 "-reason:x", "pending:no"):
+        query = " ".join([word] * 64)
+        for order in ("id", "started", "duration"):
+            assert listed(capsys, log, f"--search={query}", "--sort", order) == listed(
+                capsys, log, f"--search={word}", "--sort", order)
 
 
 def test_a_hostile_query_is_echoed_sanitised(capsys: pytest.CaptureFixture[str],

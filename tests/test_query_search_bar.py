@@ -126,6 +126,25 @@ async def test_a_state_only_this_file_has_is_accepted(make_log: SagaLogFactory) 
 
 
 @pilot_test
+async def test_a_huge_id_or_too_many_words_is_a_message_not_a_crash(
+        make_log: SagaLogFactory) -> None:
+    app = make_app(log_of(make_log))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        table = dashboard(app).query_one(SagaTable)
+        bar = dashboard(app).query_one(SearchBar)
+        await press(pilot, "slash")
+        for pasted, said in ((f"id:{'9' * 5000}", "is not a saga id (ids fit in 64 bits)"),
+                             (" ".join(["main"] * 500), "a query takes at most 64 words")):
+            bar.query_one(Input).value = pasted
+            await idle(pilot)
+            assert said in (error_text(bar) or "")
+            await press(pilot, "enter")
+            assert app.is_running and app.focused is bar.input
+            assert table.query == SagaQuery()  # never run
+
+
+@pilot_test
 async def test_escape_clears_the_message_with_the_search(make_log: SagaLogFactory) -> None:
     app = make_app(log_of(make_log))
     async with app.run_test(size=SIZE) as pilot:

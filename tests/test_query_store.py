@@ -24,6 +24,7 @@ from saga_inspector.store import (
     parse_timestamp,
 )
 from saga_inspector.store.models import micros
+from saga_inspector.store.query import MAX_TERMS
 from saga_inspector.store.query_sql import register_functions, time_sql
 
 from .factory import LOOSE_DDL, SagaLogFactory, mixed_sagas
@@ -69,7 +70,9 @@ CASES = [
     ("", list(range(14, 0, -1))),
     ("main", [14, 12, 11, 9, 7, 6, 3, 1]),    # free text: the input as written, any case
     ("MAIN-window", [6]),                    # ASCII case ignored
-    ("timeout", [2]),                         # the saga's reason only: step reasons are not text
+    ("timeout", [2]),                         # the saga's reason
+    ("refused", [6]),                         # a step's reason (its saga has none)
+    ("-refused", [14, 13, 12, 11, 10, 9, 8, 7, 5, 4, 3, 2, 1]),
     ("13", [13]),                             # the id
     ("respawn", [13, 8, 5, 2]),               # the name
     ("state:failed", [8, 7, 2]),
@@ -175,7 +178,7 @@ def test_a_query_state_nobody_has_finds_nothing(store: SagaStore) -> None:
 # -- the SQL agrees with brute force on any query -------------------------------------------------
 
 WORDS = st.sampled_from([
-    "main", "MAIN", "timeout", "pool", "1", "e", "cleanup", "zz", "08:41",
+    "main", "MAIN", "timeout", "pool", "1", "e", "cleanup", "zz", "08:41", "refused", "by host",
     "state:failed", "state:completed,running", "state:attention", "state:weird_state",
     "name:respawn", "name:CASCADE", "step:drain", "step:spawn", "target:host",
     "target:self", "reason:restart", "reason:timeout", "reason:refused", "label:main",
@@ -431,6 +434,23 @@ def test_count_before_is_the_position_of_a_key_in_the_list(
     anyone = query.key_of(big_details[pick % len(big_details)].saga)
     above = sum(query.key_of(by_id[saga_id]) > anyone for saga_id in expected)
     assert big_store.count_before(query, anyone) == above
+
+
+@pytest.mark.parametrize("word", ["-label:window-pool-*", "-slower:1h", "since:2026-06-02",
+                                  "-refused", "-reason:x", "pending:no"])
+def test_the_most_words_a_query_takes_are_within_sqlites_limits(
+        store: SagaStore, details: list[SagaDetail], word: str) -> None:
+    for sort in SortOrder:
+        query = SagaQuery(frozenset({"completed", "failed"}), " ".join([word] * MAX_TERMS), sort)
+        assert len(query.parsed.terms) == MAX_TERMS
+        expected = expected_ids(details, query)
+        assert ids(store.sagas(query, limit=100)) == expected
+        assert store.count(query) == len(expected)
+        assert store.page_keys(query, stride=1) == [query.key_of(s) for s in store.walk(query)]
+        key = query.key_of(store.sagas(SagaQuery(sort=sort), limit=100)[-1])  # the bottom
+        keys = [query.key_of(detail.saga) for detail in details
+                if detail.saga.saga_id in expected]
+        assert store.count_before(query, key) == sum(found > key for found in keys)
 
 
 def test_count_before_at_the_ends(store: SagaStore) -> None:

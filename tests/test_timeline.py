@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from saga_inspector.report import format_duration
+from saga_inspector.report import format_duration, format_timeout
 from saga_inspector.store import Saga, SagaDetail, Step, parse_timestamp
 from saga_inspector.store.kinds import POOL_RESPAWN, WINDOW_CLEANUP, timeout_for
 from saga_inspector.timeline import (
@@ -385,7 +385,8 @@ def test_a_saga_closed_at_a_restart_says_what_its_tail_is(reason: str | None,
 
 
 def test_the_timeline_and_the_summary_load_no_toolkit() -> None:
-    """Pure modules: the timeline needs the store only; the summary no Textual either."""
+    """Pure modules: the timeline needs the store and the formatters of report.py only; the
+    summary no more (report.py loads rich's cell widths only to align a table)."""
     code = ("import json, sys\n"
             "import saga_inspector.timeline\n"
             "before = sorted(sys.modules)\n"
@@ -396,5 +397,20 @@ def test_the_timeline_and_the_summary_load_no_toolkit() -> None:
     timeline_only, with_explain = json.loads(result.stdout)
     assert "saga_inspector.store.kinds" in timeline_only
     assert [m for m in timeline_only if m.split(".")[0] in ("textual", "rich")] == []
+    assert "saga_inspector.report" in timeline_only
     assert "saga_inspector.explain" in with_explain
-    assert [m for m in with_explain if m.split(".")[0] == "textual"] == []
+    assert [m for m in with_explain if m.split(".")[0] in ("textual", "rich")] == []
+
+
+@pytest.mark.parametrize(("seconds", "said"), [(5, "5 s"), (30, "30 s"), (1.5, "1.5 s"),
+                                               (0.25, "0.25 s"), (3600, "3600 s")])
+def test_a_timeout_is_said_the_one_way_everywhere(seconds: float, said: str) -> None:
+    timeout = timedelta(seconds=seconds)
+    assert format_timeout(timeout) == said
+    assert format_duration(timeout) != said  # a measured length keeps its precision
+    detail = timed_out(seconds * 1.5)
+    timeline = build_timeline(detail)
+    timeline = Timeline(timeline.spans, timeline.end, False, timeout)
+    drawn = chart(timeline, 60, format_duration)
+    assert f"timeout {said}┊" in "".join(text for text, _kind in drawn.axis)
+    assert any(note.endswith(f"past its {said} timeout") for note in drawn.notes)

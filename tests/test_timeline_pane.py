@@ -3,13 +3,52 @@ step, draws long waits broken and running sagas up to now, and never re-lays-out
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
+from saga_inspector.report import format_duration
+from saga_inspector.timeline import (
+    BREAK,
+    EIGHTHS,
+    LATE,
+    TIMEOUT,
+    ChartRow,
+    build_timeline,
+    chart,
+)
+from saga_inspector.tui.screens.help import help_markdown
+from saga_inspector.tui.widgets import timeline as timeline_widget
 from saga_inspector.tui.widgets.step_list import StepList
 from saga_inspector.tui.widgets.timeline import StepTimeline
 
-from .factory import T0, SagaLogFactory, cleanup_saga
+from .factory import T0, SagaLogFactory, cleanup_saga, ts
 from .test_app import NOW, SIZE, idle, make_app, mixed_log, pilot_test, press, screen_text
+from .test_timeline import completed_cleanup, saga_detail, step, timed_out
+
+
+def test_the_help_says_what_every_glyph_of_a_bar_means() -> None:
+    """Past the timeout a finished step's bar stays █ (in the late colour) and only the
+    in-flight one turns ▓; the help says so, and names every glyph a chart can draw."""
+    late = saga_detail(ts(0), ts(40), step(0, ts(0), ts(35)),
+                       step(1, ts(35), state="pending", in_flight=True), state="failed")
+    glyphs: set[str] = set()
+    for detail in (late, timed_out(4 * 3600), completed_cleanup()):
+        laid_out = chart(build_timeline(detail), 60, format_duration)
+        glyphs |= {char for row in laid_out.rows for text, _kind in row.bar for char in text}
+        glyphs |= {char for text, kind in laid_out.axis if kind in (TIMEOUT, BREAK)
+                   for char in text}
+    finished, in_flight = chart(build_timeline(late), 60, format_duration).rows
+    def late_glyphs(row: ChartRow) -> set[str]:
+        return {char for text, kind in row.bar if kind == LATE for char in text}
+
+    assert late_glyphs(finished) - set(EIGHTHS) == {"┃", "█"}
+    assert late_glyphs(in_flight) == {"▓"}
+    section = help_markdown().split("## Timeline")[1].split("\n## ")[0]
+    for glyph in glyphs - set(EIGHTHS):  # (a bar's last cell, to an eighth: part of the bar)
+        assert f"`{glyph}`" in section, glyph
+    assert "finished step's stays `█`" in section and "in-flight step's becomes `▓`" in section
 
 
 def drawn(timeline: StepTimeline) -> list[str]:
@@ -121,6 +160,45 @@ async def test_many_steps_show_a_window_around_the_cursor(make_log: SagaLogFacto
         await press(pilot, "enter", "G")
         assert timeline.cursor == 11
         assert any(line.startswith("▸11") for line in drawn(timeline))
+
+
+@pilot_test
+async def test_a_cursor_move_lays_out_no_step_again(
+    make_log: SagaLogFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saga = cleanup_saga(1, "failed", drained=None, reason="odd")
+    for n in range(2, 300):
+        step = cleanup_saga(1).steps[0]
+        step.step_index = n
+        saga.steps.append(step)
+    app = make_app(make_log([saga]))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        await press(pilot, "enter")
+        timeline = app.dashboard.query_one(StepTimeline)
+        drawn(timeline)
+        formatted: list[object] = []
+        laid_out: list[object] = []
+
+        def count(calls: list[object], original: Callable[..., Any]) -> Callable[..., Any]:
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                calls.append(args)
+                return original(*args, **kwargs)
+            return counted
+
+        monkeypatch.setattr(timeline_widget, "format_duration",
+                            count(formatted, timeline_widget.format_duration))
+        monkeypatch.setattr(timeline_widget, "chart", count(laid_out, timeline_widget.chart))
+        assert timeline.cursor == 1  # the step in flight
+        for key, row in (("k", 0), ("j", 1), ("j", 2), ("k", 1)):  # within the first rows
+            await press(pilot, key)
+            lines = drawn(timeline)
+            assert timeline.cursor == row and lines[row][1:].split()[0] == str(row)
+            assert lines[row][0] == "▸" and "▸" not in "".join(lines[:row] + lines[row + 1:])
+        assert (formatted, laid_out) == ([], [])  # the rows and widths were kept
+        await press(pilot, "G")  # another window of steps: laid out again, once per repaint
+        assert any(line.startswith("▸299") for line in drawn(timeline))
+        assert laid_out and len(formatted) < 100
 
 
 @pilot_test

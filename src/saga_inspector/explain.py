@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .report import MISSING, format_duration, format_time
+from .report import MISSING, format_duration, format_time, format_timeout, labelled
 from .sanitize import sanitize
 from .store.kinds import Cause, FailureReason, SagaKind, StepKind, saga_kind, split_reason
 from .store.models import SagaDetail, Step
@@ -24,7 +24,6 @@ from .timeline import (
     build_timeline,
     chart,
     plain_lines,
-    seconds_text,
     timeout_note,
 )
 
@@ -288,7 +287,7 @@ class _Case:
     @property
     def timeout(self) -> str:
         timeout = self.timeline.timeout
-        return seconds_text(timeout) if timeout is not None else "its timeout"
+        return format_timeout(timeout) if timeout is not None else "its timeout"
 
     @property
     def sent_at(self) -> str:
@@ -353,7 +352,7 @@ def _verdict(case: _Case, cause: str) -> Line:
 
 
 def _field(label: str, value: str, tone: str = "") -> Line:
-    return Line(f"{label:<9} {value}", tone)
+    return Line(labelled(label, value), tone)
 
 
 def _outcome(case: _Case) -> Section:

@@ -35,6 +35,7 @@ from typing import TextIO
 from .report import saga_to_dict
 from .sanitize import sanitize
 from .store import PAGE_SIZE, Saga
+from .store.connection import sidecar
 from .store.payload import strict_json
 
 JSONL, CSV = "jsonl", "csv"
@@ -47,6 +48,7 @@ CSV_COLUMNS = ("saga_id", "name", "state", "started_at", "ended_at", "duration_s
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Files SQLite keeps beside a database: never an export's destination.
 DATABASE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+UNUSABLE_NAME = "not a usable file name"
 
 
 class ExportCancelled(Exception):
@@ -65,8 +67,10 @@ def csv_cell(value: object) -> object:
         return ""
     if isinstance(value, int | float):
         return value
+    # The stored first character decides: the sanitiser turns a tab or a CR into a visible
+    # symbol, so the sanitised text would never show them (it never uncovers a formula start).
     text = sanitize(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if str(value).startswith(FORMULA_STARTS) else text
 
 
 def csv_row(saga: Saga) -> list[object]:
@@ -129,16 +133,33 @@ def export_to_file(sagas: Iterable[Saga], destination: Path, fmt: str, *,
 def _same_file(one: Path, other: Path) -> bool:
     try:
         return one.resolve() == other.resolve() or os.path.samefile(one, other)
-    except OSError:  # either is missing: their resolved paths decide
+    # Missing, or a symbolic-link loop (RuntimeError): their resolved paths decide. A NUL
+    # in a name (ValueError) names no file at all.
+    except (OSError, ValueError, RuntimeError):
         return False
+
+
+def _companion(database: Path, companion: str) -> Path:
+    """Where SQLite keeps `companion` of `database`: beside the file the path resolves to
+    (a log given through a symbolic link has its -wal beside the real file, not the link)."""
+    try:
+        return sidecar(database, companion)
+    except (OSError, RuntimeError):  # a link loop now: beside the path as given, then
+        return database.with_name(database.name + companion)
 
 
 def refused_destination(destination: Path, database: Path) -> str | None:
     """Why `destination` must not be written (None: it may): the saga log itself or one of
-    SQLite's files beside it (by path, through symbolic links, or a hard link to it), or a
-    folder."""
+    SQLite's files beside it (by path, through symbolic links, or a hard link to it), a
+    folder, or a name no file can have."""
+    try:
+        destination.resolve()
+    except ValueError:  # a NUL in the name
+        return UNUSABLE_NAME
+    except (OSError, RuntimeError):  # a link loop: the checks below still apply
+        pass
     for companion in DATABASE_COMPANIONS:
-        beside = database.with_name(database.name + companion)
+        beside = _companion(database, companion) if companion else database
         if _same_file(destination, beside):
             what = "the saga log itself" if not companion else f"the saga log's {companion} file"
             return f"that is {what}: exports never write to it"

@@ -11,8 +11,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from rich.cells import cell_len
-
 from .sanitize import sanitize
 from .store import (
     ATTENTION_STATES,
@@ -29,7 +27,7 @@ from .store.payload import parse_json, pretty_json, strict_json
 
 MISSING = "—"
 IN_FLIGHT_NOTE = "was in flight when the saga stopped"
-_LABEL_WIDTH = 9  # "duration" plus a space: the label column of `show`
+LABEL_WIDTH = 9  # "duration" plus a space: the label column of `show` and `show --explain`
 
 
 # -- JSON for scripts ------------------------------------------------------------------------
@@ -144,6 +142,12 @@ def format_duration(duration: timedelta | None) -> str:
     return f"{days}d {hours:02d}h"
 
 
+def format_timeout(timeout: timedelta) -> str:
+    """A saga kind's timeout as people say it: `5 s`, `30 s`, `1.5 s` (format_duration
+    gives a measured length, to its precision: `5.00 s`)."""
+    return f"{timeout.total_seconds():g} s"
+
+
 def format_time(stamp: Timestamp | None) -> str:
     """A stored time in local time to the millisecond; text that does not parse is shown as
     stored (sanitised). Safe to print."""
@@ -165,23 +169,33 @@ def _text(value: StoredValue) -> str:
     return MISSING if value is None else sanitize(value)
 
 
-def _pad(cell: str, width: int, right: bool) -> str:
-    gap = " " * (width - cell_len(cell))
+def _pad(cell: str, cells: int, width: int, right: bool) -> str:
+    gap = " " * (width - cells)
     return gap + cell if right else cell + gap
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
     """Aligned columns (by terminal cells, so wide characters line up too)."""
-    everything = [header, *rows]
-    widths = [max(cell_len(row[i]) for row in everything) for i in range(len(header))]
+    # Imported here: the timeline and the summary import this module for its formatters,
+    # and load no rich (tests/test_timeline.py).
+    from rich.cells import cell_len
+
+    everything = [[(cell, cell_len(cell)) for cell in row] for row in (header, *rows)]
+    widths = [max(row[i][1] for row in everything) for i in range(len(header))]
     return [
-        "  ".join(_pad(cell, widths[i], i in right) for i, cell in enumerate(row)).rstrip()
+        "  ".join(_pad(cell, cells, widths[i], i in right)
+                  for i, (cell, cells) in enumerate(row)).rstrip()
         for row in everything
     ]
 
 
+def labelled(label: str, value: str) -> str:
+    """A value after its label, in the label column of `show` (and `show --explain`)."""
+    return f"{label:<{LABEL_WIDTH}} {value}"
+
+
 def _field(label: str, value: str, indent: str) -> str:
-    return f"{indent}{label:<{_LABEL_WIDTH}} {value}".rstrip()
+    return f"{indent}{labelled(label, value)}".rstrip()
 
 
 def render_list(sagas: Sequence[Saga], *, empty: str = "no sagas") -> str:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .report import format_timeout
 from .store.kinds import Cause, split_reason, timeout_for
 from .store.models import SagaDetail, Step
 from .store.schema import StepState
@@ -308,11 +309,6 @@ def _place(cells: list[Segment], text: str, start: int) -> bool:
     return True
 
 
-def seconds_text(duration: timedelta) -> str:
-    """A timeout as people say it: `5 s`, `30 s`, `1.5 s`."""
-    return f"{duration.total_seconds():g} s"
-
-
 def axis_cells(timeline: Timeline, scale: Scale, fmt: DurationText) -> list[Segment]:
     """The axis under the bars: a rule with the timeout and the break marked, labelled with
     the timeout, the end and 0 (in that order of importance, each where it fits)."""
@@ -322,7 +318,7 @@ def axis_cells(timeline: Timeline, scale: Scale, fmt: DurationText) -> list[Segm
     if scale.break_cell is not None:
         cells[scale.break_cell] = (BREAK_GLYPH, BREAK)
     if scale.timeout_cell is not None and timeline.timeout is not None:
-        label = f"timeout {seconds_text(timeline.timeout)}"
+        label = f"timeout {format_timeout(timeline.timeout)}"
         _ = (_place(cells, label, scale.timeout_cell - len(label))
              or _place(cells, label, scale.timeout_cell + 1))
     # The end where it falls: the right edge, or short of it when the axis runs on to the
@@ -381,7 +377,7 @@ def timeout_note(timeline: Timeline, scale: Scale | None, fmt: DurationText) -> 
     if timeout is None:
         kind = "" if timeline.known_kind else "; no timeout known for this saga kind"
         return f"{_lasted(timeline, end, fmt)}{kind}"
-    limit = seconds_text(timeout)
+    limit = format_timeout(timeout)
     lead = _lasted(timeline, end, fmt)
     if end > timeout:
         return f"{lead}, {fmt(end - timeout)} past its {limit} timeout"

@@ -2,8 +2,8 @@
 
 A query is words separated by spaces; every word must match (AND):
 
-- free text: `timeout`, `"saga timeout"` (quoted: one phrase) -- the saga's id, name, failure
-  reason or input contains it (ASCII case ignored).
+- free text: `timeout`, `"saga timeout"` (quoted: one phrase) -- the saga's id, name or
+  input, or the saga's or any step's failure reason, contains it (ASCII case ignored).
 - `state:failed,failed_compensation` -- in one of these states (`attention`: the four states
   that need attention). `state:a state:b` needs both, so finds nothing: use the comma.
 - `name:cleanup`, `step:drain`, `target:host` -- the saga's name, any step's name, any step's
@@ -24,6 +24,8 @@ A query is words separated by spaces; every word must match (AND):
   Sagas a word cannot be decided for (no name, no duration) count as not matching it, so the
   excluded word keeps them.
 - Quotes: `name:"a b"` and `"a b"` keep spaces in one value; `\\"` is a quote inside quotes.
+- At most 64 words (MAX_TERMS): each word is a condition in the store's SQL, and SQLite
+  refuses an expression nested too deep (a long paste would fail as a file it cannot read).
 
 What counts as a qualifier (so that free text with a colon still works): a word `name:value`
 whose name is letters and `_` only. A known name is a qualifier (a bad value is an error that
@@ -58,7 +60,7 @@ ATTENTION_ALIAS = "attention"
 # README say the same.
 QUERY_HELP = """\
 query language (--search here, / in the dashboard): words separated by spaces; all must match
-  timeout  "saga timeout"     free text in the id, name, failure reason or input
+  timeout  "saga timeout"     free text in the id, name, input or any failure reason
   state:failed,running        in one of these states (state:attention: the four that need it)
   name:cleanup                the saga's name contains the text; step:drain, target:host: any
                               step's name, any step's target
@@ -74,12 +76,14 @@ query language (--search here, / in the dashboard): words separated by spaces; a
   slower:5s                   took longer than that: 500ms, 5s, 2m, 1h30m, 1.5s, 2d
   -WORD                       leaves out what WORD matches: -state:completed -label:main
   "a b"  name:"a b"  "x:y"    quotes keep spaces, and colons as plain text
-text is matched ignoring ASCII case, labels exactly. A word like stat:failed is an error
-(did you mean state:?), not text: quote it to search for it.
+text is matched ignoring ASCII case, labels exactly; at most 64 words. A word like stat:failed
+is an error (did you mean state:?), not text: quote it to search for it.
 examples:
   saga-inspector list DB --search 'state:failed_compensation label:window-pool-* since:2026-06-09'
   saga-inspector list DB --search 'reason:timeout slower:5s -name:respawn' --sort duration"""
 _ID_RANGE = (-(2**63), 2**63 - 1)
+_ID_DIGITS = 19  # the most digits a 64-bit id has
+MAX_TERMS = 64
 
 
 class Qualifier(enum.StrEnum):
@@ -277,9 +281,15 @@ def _quoted(text: str, position: int) -> tuple[str, int, bool]:
 
 def parse_query(text: str, *, states: Collection[str] | None = None) -> ParsedQuery:
     """Parse a query. `states`: the state names `state:` accepts (None: any name)."""
-    # An empty phrase (`""`) asks for nothing: it is left out rather than matching everything.
-    terms = tuple(term for term in map(_term, _words(text)) if term.value != "")
-    parsed = ParsedQuery(terms)
+    terms: list[Term] = []
+    for term in map(_term, _words(text)):
+        if term.value == "":  # `""` asks for nothing: left out rather than matching everything
+            continue
+        if len(terms) == MAX_TERMS:
+            raise QueryError(f"a query takes at most {MAX_TERMS} words; quote a phrase to "
+                             'make it one word ("a b c")')
+        terms.append(term)
+    parsed = ParsedQuery(tuple(terms))
     if states is not None:
         check_states(parsed, states)
     return parsed
@@ -384,16 +394,25 @@ def _id_value(qualifier: Qualifier, value: str) -> IdRange:
     if not value or match is None or (match[2] is None and match[3] is not None) or (
             match[1] is None and match[3] is None):
         raise _bad(qualifier, value)
-    low = int(match[1]) if match[1] is not None else None
-    high = (int(match[3]) if match[3] is not None else None) if match[2] else low
-    for bound in (low, high):
-        if bound is not None and not _ID_RANGE[0] <= bound <= _ID_RANGE[1]:
-            raise QueryError(f"id: {bound} is not a saga id (ids fit in 64 bits)",
-                             qualifier="id")
+    low = _id_bound(match[1])
+    high = _id_bound(match[3]) if match[2] else low
     if low is not None and high is not None and low > high:
         raise QueryError(f"id: the range {value} holds no id; write the lower id first "
                          f"(id:{high}..{low})", qualifier="id")
     return IdRange(low, high)
+
+
+def _id_bound(digits: str | None) -> int | None:
+    """One end of an id range, None for an open end. Checked by length before int(): past
+    4300 digits int() raises a ValueError of its own, not a QueryError."""
+    if digits is None:
+        return None
+    too_long = len(digits.lstrip("-").lstrip("0")) > _ID_DIGITS
+    bound = None if too_long else int(digits)
+    if bound is None or not _ID_RANGE[0] <= bound <= _ID_RANGE[1]:
+        shown = digits if len(digits) <= _ID_DIGITS + 2 else digits[:_ID_DIGITS + 1] + "…"
+        raise QueryError(f"id: {shown} is not a saga id (ids fit in 64 bits)", qualifier="id")
+    return bound
 
 
 # A date, or a date and a time to the minute, second or a fraction, then maybe a zone.

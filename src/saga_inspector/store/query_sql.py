@@ -19,7 +19,7 @@ tests/test_query_store.py proves the two agree on every form and on near-misses.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -52,7 +52,13 @@ def _stored_micros(raw: bytes | None) -> int | None:
 
 
 def ident(name: str) -> str:
+    """A table or column name quoted for SQL (the store's SQL and this module's)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def marks(count: int) -> str:
+    """`?, ?, ?`: the parameters of an `IN (...)` list."""
+    return ", ".join("?" * count)
 
 
 def like_pattern(text: str) -> str:
@@ -119,9 +125,7 @@ def _term_sql(term: Term, columns: SqlColumns) -> tuple[str, list[object]]:
     match term.qualifier:
         case None:
             assert isinstance(value, str)
-            fields = [f"CAST({saga['saga_id']} AS TEXT)"] + [
-                saga[f] for f in ("name", "failure_reason", "input_json") if saga[f] != "NULL"]
-            return _any_contains(fields, value)
+            return _free_text_sql(value, columns)
         case Qualifier.NAME | Qualifier.TARGET | Qualifier.STEP:
             assert isinstance(value, str)
             test, param = contains_test(value)
@@ -137,13 +141,13 @@ def _term_sql(term: Term, columns: SqlColumns) -> tuple[str, list[object]]:
             return sql, [param, param] if columns.step_table else [param]
         case Qualifier.STATE:
             assert isinstance(value, frozenset)
-            return f"{saga['state']} IN ({_marks(len(value))})", sorted(value)
+            return f"{saga['state']} IN ({marks(len(value))})", sorted(value)
         case Qualifier.LABEL:
             assert isinstance(value, LabelMatch)
             return _label_sql(value, columns)
         case Qualifier.PENDING:
             attention = sorted(ATTENTION_STATES)
-            sql = (f"{saga['state']} IN ({_marks(len(attention))}) AND "
+            sql = (f"{saga['state']} IN ({marks(len(attention))}) AND "
                    f"{columns.any_step(step['state'] + ' = ?')}")
             return sql, [*attention, columns.pending_state] if columns.step_table else attention
         case Qualifier.ID:
@@ -164,13 +168,18 @@ def _either(first: str, second: str) -> str:
     return f"CASE WHEN {first} THEN 1 ELSE {second} END"
 
 
-def _marks(count: int) -> str:
-    return ", ".join("?" * count)
-
-
-def _any_contains(fields: Sequence[str], text: str) -> tuple[str, list[object]]:
+def _free_text_sql(text: str, columns: SqlColumns) -> tuple[str, list[object]]:
+    """Free text: the saga's id, name, failure reason or input contains it, or else (looked
+    up only then) a step's failure reason does."""
+    saga, step = columns.saga, columns.step
+    fields = [f"CAST({saga['saga_id']} AS TEXT)"] + [
+        saga[f] for f in ("name", "failure_reason", "input_json") if saga[f] != "NULL"]
     test, param = contains_test(text)
-    return " OR ".join(test.format(f) for f in fields), [param] * len(fields)
+    sql = " OR ".join(test.format(f) for f in fields)
+    params: list[object] = [param] * len(fields)
+    if columns.step_table is None or step["failure_reason"] == "NULL":
+        return sql, params
+    return _either(sql, columns.any_step(test.format(step["failure_reason"]))), [*params, param]
 
 
 def _id_sql(ids: IdRange, column: str) -> tuple[str, list[object]]:

@@ -33,6 +33,8 @@ from .models import (
     StoredValue,
 )
 from .query_sql import SqlColumns, register_functions, sort_value_sql, where_sql
+from .query_sql import ident as _ident
+from .query_sql import marks as _marks
 from .schema import ATTENTION_STATES, LAUNCHER, LogFormat
 
 PAGE_SIZE = 100
@@ -41,10 +43,6 @@ ALL_SAGAS = SagaQuery()
 _MIN_ID, _MAX_ID = -(2**63), 2**63 - 1
 # Ids bound in one `IN (...)` list: well under SQLite's limit on parameters.
 _ID_CHUNK = 500
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _text(value: StoredValue) -> str | None:
@@ -70,11 +68,6 @@ def _bindable(value: object) -> object:
     if isinstance(value, str):
         return value.encode("utf-8", "backslashreplace").decode("utf-8")
     return value
-
-
-def _marks(count: int) -> str:
-    """`?, ?, ?`: the parameters of an `IN (...)` list."""
-    return ", ".join("?" * count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,16 +412,16 @@ class SagaStore:
             target[name] = target.get(name, 0) + _int(n)
         return StateCounts({**by_state, **dict(sorted(unknown.items()))})
 
-    def count(self, query: SagaQuery) -> int:
+    def count(self, query: SagaQuery, *, cancelled: Callable[[], bool] | None = None) -> int:
         """How many sagas match: from the counts by state when only states are asked for
-        (chips and `state:` words), else a scan."""
+        (chips and `state:` words), else a scan (`cancelled()` True stops it: CANCELLED)."""
         if query.parsed.only_states:
             states = self._state_set(query)
             return self.counts().count(states)
         where, params = self._where(query)
-        rows = self._rows(
-            f"SELECT count(*) FROM {_ident(self._format.saga_table)} s WHERE {where}", params
-        )
+        rows = self._page_rows(
+            query, f"SELECT count(*) FROM {_ident(self._format.saga_table)} s WHERE {where}",
+            params, cancelled)
         return _int(rows[0][0])
 
     def sagas(
@@ -459,14 +452,22 @@ class SagaStore:
         return self._keyset(query, None, limit, from_oldest=True, cancelled=cancelled)
 
     def walk(self, query: SagaQuery = ALL_SAGAS, limit: int = 0, *,
-             after: SortKey | None = None) -> Iterator[Saga]:
+             after: SortKey | None = None,
+             cancelled: Callable[[], bool] | None = None) -> Iterator[Saga]:
         """Up to `limit` sagas (0: all) in the query's sort (after `after` when given), page
         by page by keyset. Each page is its own short read: one transaction held over a long
-        listing would stop the writer's checkpoints."""
+        listing would stop the writer's checkpoints. `cancelled()` returning True stops it
+        (StoreError CANCELLED), within a page's scan or between pages."""
+        # Sorted by id, a page walks an index: small pages cost little and start the output
+        # at once. Under another sort every page is a scan of the whole view whatever its
+        # size (at 100 000 sagas: ~0.2 s for 100 rows, ~0.4 s for 5 000), so pages are big.
+        most = PAGE_SIZE if query.sort is SortOrder.ID else 5_000
         remaining = limit or None
         while True:
-            size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
-            page = self.sagas(query, after=after, limit=size)
+            if cancelled is not None and cancelled():
+                raise StoreError(ErrorKind.CANCELLED, "query cancelled")
+            size = most if remaining is None else min(most, remaining)
+            page = self.sagas(query, after=after, limit=size, cancelled=cancelled)
             yield from page
             if remaining is not None:
                 remaining -= len(page)

@@ -21,6 +21,7 @@ from textual.app import App
 from textual.notifications import SeverityLevel
 from textual.worker import Worker
 
+from saga_inspector.export import name_safe
 from saga_inspector.handoff import (
     CLIPBOARD_LIMIT,
     CLIPBOARD_SETTING,
@@ -66,9 +67,9 @@ def _hand_on(app: App[object], make_text: Callable[[], str], what: str, stem: st
             _say(app, f"copied {what} to the clipboard ({format_size(text_size(text))})")
             return
         route = Route(Why.WRITE_FAILED)
-    avoid = None if database is None else Path(database).absolute().parent
+    avoid = None if database is None else database_folder(Path(database))
     try:
-        path = write_private_copy(text, _file_safe(stem), suffix, avoid=avoid, env=env)
+        path = write_private_copy(text, name_safe(stem), suffix, avoid=avoid, env=env)
     except OSError as error:
         _say(app, f"could not copy {what}: {error}", title="copy failed", severity="error")
         return
@@ -97,8 +98,13 @@ def because(route: Route, text: str) -> str:
     return "could not be sent to the terminal's clipboard"
 
 
-def _file_safe(stem: str) -> str:
-    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "-" for ch in stem)
+def database_folder(database: Path) -> Path:
+    """The folder SQLite writes the log's -wal and -shm in: the real file's, when the log
+    was given through a symbolic link."""
+    try:
+        return database.resolve().parent
+    except (OSError, RuntimeError):  # a link loop now: the folder of the path as given
+        return database.absolute().parent
 
 
 def _say(app: App[object], message: str, *, title: str = "",

@@ -621,6 +621,9 @@ class DashboardScreen(Screen[None]):
     def action_copy_payload(self) -> None:
         """y: a focused payload copies itself; on the steps, the highlighted step's output
         (its cmd when it has none); elsewhere the saga's input."""
+        if isinstance(self.focused, PayloadBlock):  # from the palette: the block has focus
+            self.focused.action_copy()
+            return
         if (view := self._view_to_copy()) is not None:
             steps = self.query_one(StepList)
             row = steps.cursor_row if self.focused is steps else None

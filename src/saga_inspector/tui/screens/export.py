@@ -30,6 +30,7 @@ from saga_inspector.export import (
     CSV,
     JSONL,
     SUFFIXES,
+    UNUSABLE_NAME,
     ExportCancelled,
     default_name,
     export_to_file,
@@ -178,10 +179,13 @@ class ExportScreen(ModalScreen[None]):
         if not typed:
             self._note("give a file name", "bold")
             return None
-        destination = Path(typed).expanduser()
-        if not destination.is_absolute():
-            destination = self.folder / destination
-        problem = refused_destination(destination, self.database)
+        try:
+            destination = Path(typed).expanduser()
+            if not destination.is_absolute():
+                destination = self.folder / destination
+            problem = refused_destination(destination, self.database)
+        except ValueError:  # a NUL in `~user`: no such user, no such file
+            problem = UNUSABLE_NAME
         if problem is not None:
             self._note(problem, "bold")
             return None
@@ -202,13 +206,18 @@ class ExportScreen(ModalScreen[None]):
     @work(thread=True, exclusive=True, group=EXPORT_GROUP, exit_on_error=False)
     def export(self, destination: Path, fmt: str) -> None:
         worker = get_current_worker()
+
+        def cancelled() -> bool:  # asked inside the store's scans too: escape stops them
+            return worker.is_cancelled
+
         try:
-            total = self.total if self.total is not None else self.store.count(self.saga_query)
+            total = (self.total if self.total is not None
+                     else self.store.count(self.saga_query, cancelled=cancelled))
             self.post_message(ExportProgress(0, total))
             written = export_to_file(
-                self.store.walk(self.saga_query), destination, fmt,
+                self.store.walk(self.saga_query, cancelled=cancelled), destination, fmt,
                 progress=lambda n: self.post_message(ExportProgress(n, total)),
-                cancelled=lambda: worker.is_cancelled,
+                cancelled=cancelled,
             )
         except ExportCancelled:
             self.post_message(ExportStopped(None))
@@ -217,6 +226,8 @@ class ExportScreen(ModalScreen[None]):
         except OSError as error:
             self.post_message(ExportStopped(f"cannot write {destination}: "
                                             f"{error.strerror or error}"))
+        except Exception as error:  # anything else: said in the modal, never left running
+            self.post_message(ExportStopped(f"{type(error).__name__}: {error}"))
         else:
             self.post_message(ExportFinished(destination, written))
 

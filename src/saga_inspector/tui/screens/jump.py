@@ -115,7 +115,11 @@ class JumpScreen(ModalScreen[JumpTarget | None]):
 
     def on_mount(self) -> None:
         self.query_one("#jump-box").border_title = "go to saga"
-        self._say(f"in the view: {self.view}")
+        # The view's words hold text from the file (an unknown state's chip) and the search
+        # typed: drawn through the one bridge, like every stored string.
+        said = Text("in the view: ", end="")
+        said.append_text(plain(self.view))
+        self._say(said)
 
     def _say(self, message: str | Text, *, problem: bool = False) -> None:
         label = self.query_one("#jump-message", Static)

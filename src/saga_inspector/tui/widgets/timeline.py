@@ -9,6 +9,7 @@ indexes and durations (the step list beside it has the names).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
@@ -31,6 +32,27 @@ IN_FLIGHT_FLAG = " ◀"
 _KINDS = ("empty", "done", "open", "late", "tail", "break", "timeout", "axis", "label", "unknown")
 
 
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """The rows laid out for one timeline, width and window of steps, with the widths of the
+    index and duration columns (measured over every step, so that they hold still as the
+    window moves). Kept while those stay: moving the cursor only moves the ▸."""
+
+    timeline: Timeline
+    width: int
+    shown: range
+    index_width: int
+    duration_width: int
+    chart: Chart
+
+
+def _column_widths(timeline: Timeline) -> tuple[int, int]:
+    """The widths of the index and duration columns: O(steps), once per timeline."""
+    index_width = max(len(index_label(span.step_index)) for span in timeline.spans)
+    durations = [format_duration(s.duration) for s in timeline.spans if s.duration is not None]
+    return index_width, max([len(text) for text in durations] or [1])
+
+
 class StepTimeline(Widget, can_focus=False):
     """Each step as a bar from its start to its end (the in-flight one open-ended to the
     saga's end, or to now), the timeout marked ┊, a long wait cut ≈, the slowest named."""
@@ -47,6 +69,7 @@ class StepTimeline(Widget, can_focus=False):
         self.view: SagaView | None = None
         self.cursor = 0
         self._kept: tuple[SagaView, Timeline] | None = None
+        self._laid: _Layout | None = None
         self._styles: dict[str, Style] = {}
 
     def on_mount(self) -> None:
@@ -97,19 +120,29 @@ class StepTimeline(Widget, can_focus=False):
             return Text("")
         if not timeline.spans:
             return Text("no steps recorded", style="dim italic")
-        index_width = max(len(index_label(span.step_index)) for span in timeline.spans)
-        durations = [format_duration(s.duration) for s in timeline.spans
-                     if s.duration is not None]
-        duration_width = max([len(text) for text in durations] or [1])
-        bar_width = width - (index_width + 2) - (duration_width + 1 + len(IN_FLIGHT_FLAG))
-        shown = self._window(len(timeline.spans), height)
-        drawn = chart(timeline, bar_width, format_duration, shown)
+        laid = self._layout(timeline, width, self._window(len(timeline.spans), height))
+        drawn = laid.chart
         if drawn.scale is None:
             return Text("\n".join(drawn.notes) or "too narrow for a timeline",
                         style="dim italic")
-        hidden = len(timeline.spans) - len(shown)
-        lines = self._lines(drawn, index_width, duration_width, height, hidden)
+        hidden = len(timeline.spans) - len(laid.shown)
+        lines = self._lines(drawn, laid.index_width, laid.duration_width, height, hidden)
         return Text("\n", end="", no_wrap=True, overflow="crop").join(lines)
+
+    def _layout(self, timeline: Timeline, width: int, shown: range) -> _Layout:
+        """The rows for this timeline, width and window: laid out again only when one of
+        them changes (a repaint for a cursor move costs the shown rows, not every step)."""
+        laid = self._laid
+        if laid is not None and laid.timeline is timeline:
+            if laid.width == width and laid.shown == shown:
+                return laid
+            index_width, duration_width = laid.index_width, laid.duration_width
+        else:
+            index_width, duration_width = _column_widths(timeline)
+        bar_width = width - (index_width + 2) - (duration_width + 1 + len(IN_FLIGHT_FLAG))
+        drawn = chart(timeline, bar_width, format_duration, shown)
+        self._laid = _Layout(timeline, width, shown, index_width, duration_width, drawn)
+        return self._laid
 
     def _window(self, steps: int, height: int) -> range:
         """Which steps get a row: all when they fit above the axis, else a window around
