@@ -97,8 +97,7 @@ def term_matches(term: Term, detail: SagaDetail) -> bool:
         case None:
             assert isinstance(value, str)
             return any(contains(field, value) for field in (
-                saga.saga_id, saga.name, saga.failure_reason, saga.input_json,
-                *(step.failure_reason for step in steps)))
+                saga.saga_id, saga.name, saga.failure_reason, saga.input_json))
         case Qualifier.NAME:
             return contains(saga.name, str(value))
         case Qualifier.STEP:

@@ -383,7 +383,7 @@ def test_state_names_are_checked_against_the_states_given() -> None:
 def test_the_help_names_every_qualifier() -> None:
     for qualifier in Qualifier:
         assert f"{qualifier}:" in QUERY_HELP
-    assert "free text in the id, name, input or any failure reason" in QUERY_HELP
+    assert "free text in the id, name, failure reason or input" in QUERY_HELP
     assert f"at most {MAX_TERMS} words" in QUERY_HELP
 
 

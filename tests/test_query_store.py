@@ -70,9 +70,9 @@ CASES = [
     ("", list(range(14, 0, -1))),
     ("main", [14, 12, 11, 9, 7, 6, 3, 1]),    # free text: the input as written, any case
     ("MAIN-window", [6]),                    # ASCII case ignored
-    ("timeout", [2]),                         # the saga's reason
-    ("refused", [6]),                         # a step's reason (its saga has none)
-    ("-refused", [14, 13, 12, 11, 10, 9, 8, 7, 5, 4, 3, 2, 1]),
+    ("timeout", [2]),                         # the saga's reason only: step reasons are not text
+    ("refused", []),                          # a step's reason: for reason:, not free text
+    ("reason:refused", [6]),
     ("13", [13]),                             # the id
     ("respawn", [13, 8, 5, 2]),               # the name
     ("state:failed", [8, 7, 2]),

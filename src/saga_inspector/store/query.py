@@ -2,8 +2,8 @@
 
 A query is words separated by spaces; every word must match (AND):
 
-- free text: `timeout`, `"saga timeout"` (quoted: one phrase) -- the saga's id, name or
-  input, or the saga's or any step's failure reason, contains it (ASCII case ignored).
+- free text: `timeout`, `"saga timeout"` (quoted: one phrase) -- the saga's id, name,
+  failure reason or input contains it (ASCII case ignored); `reason:` also looks at steps.
 - `state:failed,failed_compensation` -- in one of these states (`attention`: the four states
   that need attention). `state:a state:b` needs both, so finds nothing: use the comma.
 - `name:cleanup`, `step:drain`, `target:host` -- the saga's name, any step's name, any step's
@@ -60,7 +60,7 @@ ATTENTION_ALIAS = "attention"
 # README say the same.
 QUERY_HELP = """\
 query language (--search here, / in the dashboard): words separated by spaces; all must match
-  timeout  "saga timeout"     free text in the id, name, input or any failure reason
+  timeout  "saga timeout"     free text in the id, name, failure reason or input
   state:failed,running        in one of these states (state:attention: the four that need it)
   name:cleanup                the saga's name contains the text; step:drain, target:host: any
                               step's name, any step's target

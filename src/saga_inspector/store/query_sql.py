@@ -169,17 +169,15 @@ def _either(first: str, second: str) -> str:
 
 
 def _free_text_sql(text: str, columns: SqlColumns) -> tuple[str, list[object]]:
-    """Free text: the saga's id, name, failure reason or input contains it, or else (looked
-    up only then) a step's failure reason does."""
-    saga, step = columns.saga, columns.step
+    """Free text: the saga's id, name, failure reason or input contains it. Steps' failure
+    reasons are left to `reason:`: looking them up for every saga made a search that matches
+    nothing 6x slower (0.6 -> 3.8 s at a million sagas with four million steps), and the
+    launcher writes a saga's failure into the saga's own reason."""
+    saga = columns.saga
     fields = [f"CAST({saga['saga_id']} AS TEXT)"] + [
         saga[f] for f in ("name", "failure_reason", "input_json") if saga[f] != "NULL"]
     test, param = contains_test(text)
-    sql = " OR ".join(test.format(f) for f in fields)
-    params: list[object] = [param] * len(fields)
-    if columns.step_table is None or step["failure_reason"] == "NULL":
-        return sql, params
-    return _either(sql, columns.any_step(test.format(step["failure_reason"]))), [*params, param]
+    return " OR ".join(test.format(f) for f in fields), [param] * len(fields)
 
 
 def _id_sql(ids: IdRange, column: str) -> tuple[str, list[object]]:
