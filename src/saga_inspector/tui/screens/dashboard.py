@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -28,10 +28,8 @@ from textual.timer import Timer
 from textual.widgets import DataTable
 from textual.worker import Worker, get_current_worker
 
-from saga_inspector.export import name_safe
 from saga_inspector.follow import DEFAULT_INTERVAL, FileIdentity, FileState
 from saga_inspector.store import ErrorKind, Saga, SagaQuery, SagaStore, SortOrder, StateCounts
-from saga_inspector.tui.clipboard import chosen_payload, copy_payload, copy_saga, copy_summary
 from saga_inspector.tui.read_ahead import (
     READ_AHEAD,
     ReadAhead,
@@ -39,7 +37,6 @@ from saga_inspector.tui.read_ahead import (
     hold_frame,
     read_views,
 )
-from saga_inspector.tui.screens.jump import JumpScreen, JumpTarget
 from saga_inspector.tui.screens.reads import (
     CountsLoaded,
     DetailLoaded,
@@ -65,6 +62,9 @@ from saga_inspector.tui.widgets.state_filter import (
 )
 from saga_inspector.tui.widgets.step_list import StepList
 from saga_inspector.tui.widgets.timeline import StepTimeline
+
+if TYPE_CHECKING:
+    from saga_inspector.tui.screens.jump import JumpTarget
 
 Clock = Callable[[], datetime]
 PENDING_DETAIL_S = 0.15  # a saga's steps usually arrive well within this
@@ -524,6 +524,8 @@ class DashboardScreen(Screen[None]):
         """`:`: a prompt for a saga id; the cursor goes to that saga."""
         if self.store is None:
             return
+        from .jump import JumpScreen  # the copy, jump and export code loads on first use
+
         view = self.active.label + (f" · search “{self.search}”" if self.search else "")
         self.app.push_screen(JumpScreen(self.store, self._query(), view), self._jump_to)
 
@@ -624,16 +626,22 @@ class DashboardScreen(Screen[None]):
         if isinstance(self.focused, PayloadBlock):  # from the palette: the block has focus
             self.focused.action_copy()
             return
+        from saga_inspector.tui.clipboard import chosen_payload, copy_payload
+
         if (view := self._view_to_copy()) is not None:
             steps = self.query_one(StepList)
             row = steps.cursor_row if self.focused is steps else None
             copy_payload(self.app, *chosen_payload(view, row))
 
     def action_copy_saga(self) -> None:
+        from saga_inspector.tui.clipboard import copy_saga
+
         if (view := self._view_to_copy()) is not None:
             copy_saga(self.app, view)
 
     def action_copy_summary(self) -> None:
+        from saga_inspector.tui.clipboard import copy_summary
+
         if (view := self._view_to_copy()) is not None:
             copy_summary(self.app, view, self.now)
 
@@ -642,6 +650,8 @@ class DashboardScreen(Screen[None]):
         if self.store is None or table.query is None or table.total == 0:
             self.notify("no sagas in this view to export", severity="warning")
             return
+        from saga_inspector.export import name_safe
+
         from .export import ExportScreen  # on demand, like help: most sessions never export
 
         view = self.active.label + (f" · search “{self.search}”" if self.search else "")

@@ -11,7 +11,6 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Log, Static
 
-from saga_inspector.tui.clipboard import copy_payload
 from saga_inspector.tui.text import json_highlighter, plain
 from saga_inspector.tui.views import Payload, format_size
 
@@ -52,6 +51,8 @@ class PayloadScreen(ModalScreen[None]):
         log.focus()
 
     def action_copy(self) -> None:
+        from saga_inspector.tui.clipboard import copy_payload  # loaded on first copy
+
         copy_payload(self.app, self.payload, f"the {self.payload.label}")
 
     def action_top(self) -> None:

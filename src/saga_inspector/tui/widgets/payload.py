@@ -8,7 +8,6 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
-from saga_inspector.tui.clipboard import copy_payload
 from saga_inspector.tui.screens.payload import PayloadScreen
 from saga_inspector.tui.text import plain
 from saga_inspector.tui.views import Payload, format_size
@@ -66,6 +65,8 @@ class PayloadBlock(Static, can_focus=True):
         if self.payload is None:
             self.notify(f"no {self.label} to copy", severity="warning")
             return
+        from saga_inspector.tui.clipboard import copy_payload  # loaded on first copy
+
         copy_payload(self.app, self.payload, f"the {self.label}")
 
     def action_open(self) -> None:
