@@ -143,8 +143,12 @@ def test_every_demo_saga_is_explained_by_its_cause(demo_details: list[SagaDetail
         if stuck is not None:  # what was sent, where, and which reply never came
             steps = "\n".join(section(explanation, "Steps"))
             assert f"step {stuck.step_index} {stuck.name} → host: IN FLIGHT" in steps
-            assert f"sent     {COMMAND[stuck.name]}" in steps
-            assert f"awaited  {AWAITED[stuck.name]}, which never came" in steps
+            if cause == "host_pipe":  # the command never left: no reply was coming
+                assert f"tried    {COMMAND[stuck.name]}" in steps
+                assert f"awaited  {AWAITED[stuck.name]}, which could not come" in steps
+            else:
+                assert f"sent     {COMMAND[stuck.name]}" in steps
+                assert f"awaited  {AWAITED[stuck.name]}, which never came" in steps
         assert section(explanation, "What to check")
         assert is_safe(text, multiline=True)
 
@@ -222,6 +226,13 @@ def test_a_broken_host_pipe(make_log: SagaLogFactory) -> None:
     assert explanation.verdict.text == ("Failed: reap_panes could not be sent, the host pipe "
                                         "was broken.")
     steps = section(explanation, "Steps (0 of 1 done)")
+    # The command never left the launcher: no reply was on its way.
+    assert steps[:3] == [
+        "step 0 issue_cmd_host_reap_panes → host: IN FLIGHT: its command never reached the "
+        "host (the pipe was broken)",
+        "    tried    reap_panes (label window-x)",
+        "    awaited  panes_reaped, which could not come",
+    ]
     assert steps[-1] == ("issue_cmd_host_drain_pool_if_last: not started "
                          "(drain_pool_if_last was not sent)")
     checks = section(explanation, "What to check")

@@ -197,8 +197,10 @@ def _command_name(step: Step | None) -> str:
     return _tag(step.cmd_json, "cmd") or quote(step.name, 60) or f"step {step.step_index}"
 
 
-def _step_status(step: Step, drawn: timedelta | None) -> Line:
+def _step_status(step: Step, drawn: timedelta | None, *, undelivered: bool) -> Line:
     took = f" after {format_duration(drawn)}" if drawn is not None else ""
+    if step.in_flight and undelivered:
+        return Line("IN FLIGHT: its command never reached the host (the pipe was broken)", BAD)
     if step.in_flight:
         return Line(f"IN FLIGHT: no reply{took}", BAD)
     if step.state == StepState.SUCCEEDED:
@@ -212,18 +214,23 @@ def _step_status(step: Step, drawn: timedelta | None) -> Line:
 
 
 def _step_lines(step: Step, kind: SagaKind | None, known: StepKind | None,
-                drawn: timedelta | None) -> list[Line]:
-    status = _step_status(step, drawn)
+                drawn: timedelta | None, *, undelivered: bool = False) -> list[Line]:
+    """`undelivered`: the saga failed writing to the host pipe, so the step in flight never
+    reached the host, and no reply was ever coming."""
+    status = _step_status(step, drawn, undelivered=undelivered)
     target = f" → {quote(step.target, 40)}" if step.target is not None else ""
     head = f"step {step.step_index} {quote(step.name, 80) or MISSING}{target}: {status.text}"
     lines = [Line(head, status.tone)]
     if kind is not None and known is None:
         lines.append(Line("a step this saga kind does not have", WARN, _SUB))
     sent = _tagged(step.cmd_json, "cmd", "a command")
-    lines.append(Line(f"sent     {sent or 'no command stored'}", indent=_SUB))
+    verb = "tried    " if step.in_flight and undelivered else "sent     "
+    lines.append(Line(f"{verb}{sent or 'no command stored'}", indent=_SUB))
     reply = _tagged(step.output_json, "event", "an output")
     if reply is not None:
         lines.append(Line(f"reply    {reply}", indent=_SUB))
+    elif step.in_flight and undelivered:
+        lines.append(Line(f"awaited  {_awaited(step, kind)}, which could not come", DIM, _SUB))
     elif step.in_flight or step.state == StepState.PENDING:
         lines.append(Line(f"awaited  {_awaited(step, kind)}, which never came", BAD, _SUB))
     else:
@@ -245,12 +252,13 @@ def _listed(detail: SagaDetail) -> list[int]:
 
 
 def _steps(detail: SagaDetail, kind: SagaKind | None, timeline: Timeline,
-           listed: Sequence[int]) -> Section:
+           listed: Sequence[int], cause: str) -> Section:
     lines: list[Line] = []
     for position in listed:
         step, span = detail.steps[position], timeline.spans[position]
         known = kind.step(step.name) if kind is not None else None
-        lines += _step_lines(step, kind, known, span.duration)
+        lines += _step_lines(step, kind, known, span.duration,
+                             undelivered=cause == Cause.HOST_PIPE)
     if len(listed) < len(detail.steps):
         lines.append(Line(f"… {len(detail.steps) - len(listed)} more steps, not listed here "
                           "(`show` lists them all)", DIM))
@@ -463,7 +471,7 @@ def explain(detail: SagaDetail, now: datetime | None = None) -> Explanation:
     sections = (
         Section("What it was for", tuple(_purpose(detail, kind, label))),
         _outcome(case),
-        _steps(detail, kind, timeline, listed),
+        _steps(detail, kind, timeline, listed, cause),
         Section("Timeline", tuple(Line(text, chart=True) for text in plain_lines(drawn)
                                   if not text.startswith(("ended", "not ended")))),
         _host_checks(case, cause),
