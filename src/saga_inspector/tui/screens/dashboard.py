@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -172,6 +172,10 @@ class DashboardScreen(Screen[None]):
         table = self.query_one(SagaTable)
         if self.store is None or self.counts is None or table.total is None:
             return False
+        # A read's rows may still be on their way in a message after its worker ended; the
+        # title and chips may be waiting for them; the keys line catches up when idle.
+        if table.reading or table.query != self._query() or self._query_shown is not None:
+            return False
         if table.total == 0:
             return True
         saga = table.highlighted_saga
@@ -215,6 +219,10 @@ class DashboardScreen(Screen[None]):
         more, and nothing under the error screen keeps redrawing."""
         self.query_one(SagaTable).loading = False
         self.query_one(InspectorHeader).show_state("cannot be opened")
+
+    def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
+        # The keys line shows the focused widget's keys in the same frame as the focus.
+        self.query_one(KeyBar).sync()
 
     def _query(self) -> SagaQuery:
         return SagaQuery(self.active.states, self.search or None, self.sort)

@@ -74,7 +74,19 @@ class KeyBar(Widget, can_focus=False):
         if self.is_attached and screen is self.screen:
             self._read_keys(screen)
 
+    def sync(self) -> None:
+        """Read the screen's keys now: the screen tells of a change only when it next goes
+        idle, a frame or more after a focus change."""
+        if self.is_attached:
+            self._read_keys(self.screen)
+
     def _read_keys(self, screen: Screen) -> None:
+        shown = self._wanted(screen)
+        if shown != (self._keys, self._palette):
+            self._keys, self._palette = shown
+            self.refresh()
+
+    def _wanted(self, screen: Screen) -> tuple[list[_Key], _Key | None]:
         keys: dict[str, _Key] = {}  # one per action, the first found (the focused widget's)
         palette = None
         for _node, binding, enabled, tooltip in screen.active_bindings.values():
@@ -83,10 +95,7 @@ class KeyBar(Widget, can_focus=False):
                 palette = self._key(binding, enabled)
             elif binding.show and binding.action not in keys:
                 keys[binding.action] = self._key(binding, enabled)
-        shown = (list(keys.values()), palette)
-        if shown != (self._keys, self._palette):
-            self._keys, self._palette = shown
-            self.refresh()
+        return list(keys.values()), palette
 
     def _key(self, binding: Binding, enabled: bool) -> _Key:
         return _Key(binding.key, self.app.get_key_display(binding), binding.description, enabled)
