@@ -224,6 +224,10 @@ class DashboardScreen(Screen[None]):
         # The keys line shows the focused widget's keys in the same frame as the focus.
         self.query_one(KeyBar).sync()
 
+    def _view_in_words(self) -> str:
+        """The view for the jump and export prompts, e.g. "failed · search “drain”"."""
+        return self.active.label + (f" · search “{self.search}”" if self.search else "")
+
     def _query(self) -> SagaQuery:
         return SagaQuery(self.active.states, self.search or None, self.sort)
 
@@ -534,7 +538,7 @@ class DashboardScreen(Screen[None]):
             return
         from .jump import JumpScreen  # the copy, jump and export code loads on first use
 
-        view = self.active.label + (f" · search “{self.search}”" if self.search else "")
+        view = self._view_in_words()
         self.app.push_screen(JumpScreen(self.store, self._query(), view), self._jump_to)
 
     def _jump_to(self, target: JumpTarget | None) -> None:
@@ -662,7 +666,7 @@ class DashboardScreen(Screen[None]):
 
         from .export import ExportScreen  # on demand, like help: most sessions never export
 
-        view = self.active.label + (f" · search “{self.search}”" if self.search else "")
+        view = self._view_in_words()
         name = self.active.name + ("-search" if self.search else "")
         self.app.push_screen(ExportScreen(
             self.store, table.query, database=self.path, view=view,
