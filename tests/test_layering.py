@@ -25,6 +25,21 @@ def test_importing_the_store_loads_neither_textual_nor_rich():
     assert [m for m in loaded if m.split(".")[0] in FORBIDDEN] == []
 
 
+def test_the_head_start_runs_before_textual_is_loaded():
+    # It opens the file while Textual is imported (tui/head_start.py): importing Textual
+    # itself would leave it nothing to overlap.
+    code = (
+        "import json, sys\n"
+        "import saga_inspector.cli, saga_inspector.tui, saga_inspector.tui.head_start\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    loaded = json.loads(result.stdout)
+    assert "saga_inspector.tui.head_start" in loaded
+    assert [m for m in loaded if m.split(".")[0] == "textual"] == []
+
+
 def imported_modules(source: str, label: str) -> list[str]:
     """Top-level names of every module a source file imports, however it is spelled."""
     found = []

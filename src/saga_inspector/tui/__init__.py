@@ -15,10 +15,14 @@ def run_dashboard(path: Path, *, immutable: bool = False, force: bool = False,
     config folder (`config.config_dir()`)."""
     from saga_inspector.config import config_dir
 
+    from .head_start import HeadStart, store_opener
+
+    # Begun before Textual is imported (the import below): see head_start.py.
+    head_start = HeadStart(path, store_opener(immutable=immutable, force=force))
     from .app import create_app
 
     app = create_app(path, immutable=immutable, force=force, interval=interval,
-                     config_dir=config_dir())
+                     config_dir=config_dir(), head_start=head_start)
     app.run()
     return app.return_code or 0
 

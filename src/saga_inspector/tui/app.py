@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -23,9 +24,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from saga_inspector.follow import DEFAULT_INTERVAL, FileIdentity
+from saga_inspector.follow import DEFAULT_INTERVAL
 from saga_inspector.store import ErrorKind, SagaStore, StoreError
 
+from .head_start import HeadStart, OpenedStore, open_store, store_opener
 from .screens.dashboard import Clock, DashboardScreen
 from .screens.error import EXIT_UNREADABLE, ErrorScreen
 from .text import markup_literal, safe
@@ -41,10 +43,9 @@ def wall_clock() -> datetime:
 
 
 class StoreOpened(Message):
-    def __init__(self, store: SagaStore, opened: FileIdentity | None, again: bool) -> None:
+    def __init__(self, opened: OpenedStore, again: bool) -> None:
         super().__init__()
-        self.store = store
-        self.opened = opened  # which file the path named as it was opened
+        self.opened = opened
         self.again = again  # reopened while the dashboard showed the file
 
 
@@ -71,7 +72,8 @@ class SagaInspectorApp(App[None]):
 
     def __init__(self, path: Path, *, now: Clock = wall_clock,
                  opener: Callable[[Path], SagaStore] = SagaStore.open,
-                 interval: float = DEFAULT_INTERVAL, config_dir: Path | None = None) -> None:
+                 interval: float = DEFAULT_INTERVAL, config_dir: Path | None = None,
+                 head_start: HeadStart | None = None) -> None:
         super().__init__()
         self.path = path
         # Where the chosen theme is remembered (None: it is not, as in tests).
@@ -83,9 +85,18 @@ class SagaInspectorApp(App[None]):
         self.store: SagaStore | None = None
         self.failed: StoreError | None = None
         self._opener = opener
+        # The file opened (and its first page read) before the app was built: taken once.
+        self._head_start = head_start
 
     def get_default_screen(self) -> Screen:
-        return DashboardScreen(self.path, self.now, self.interval)
+        # Opened already: the dashboard draws the rows in its first frame. Else it asks
+        # (DashboardScreen.Ready) and the open finishes in a worker.
+        head_start, opened = self._head_start, None
+        if head_start is not None and head_start.ready:
+            with suppress(StoreError):  # the worker's first attempt raises it again
+                opened = head_start.result()
+                self._head_start, self.store = None, opened.store
+        return DashboardScreen(self.path, self.now, self.interval, opened=opened)
 
     def on_mount(self) -> None:
         if self.config_dir is not None:
@@ -101,30 +112,30 @@ class SagaInspectorApp(App[None]):
 
     @work(thread=True, exclusive=True, group="open")
     def open_store(self, *, again: bool = False) -> None:
-        # Which file the path names, taken before opening: if another replaces it meanwhile,
-        # the next look at the path says so (the safe way round).
-        opened = FileIdentity.of(self.path)
+        head_start, self._head_start = self._head_start, None  # the first open, if begun
         while True:
             try:
-                store = self._opener(self.path)
+                opened = head_start.result() if head_start else open_store(self.path,
+                                                                          self._opener)
                 break
             except StoreError as error:
+                head_start = None  # a retry opens again
                 if error.kind is not ErrorKind.BUSY or get_current_worker().is_cancelled:
                     self.post_message(StoreFailed(error, again))
                     return
                 # The open waited its busy timeout for a writer's lock: say so, try again.
                 self.post_message(StoreWaiting())
                 time.sleep(_OPEN_RETRY_PAUSE)
-        store.changed()  # the baseline the dashboard's looks at the file compare with
-        self.post_message(StoreOpened(store, opened, again))
+        self.post_message(StoreOpened(opened, again))
 
     @on(StoreOpened)
     def _store_opened(self, message: StoreOpened) -> None:
-        previous, self.store = self.store, message.store
+        opened = message.opened
+        previous, self.store = self.store, opened.store
         if message.again:
-            self.dashboard.reattach(message.store, message.opened)
+            self.dashboard.reattach(opened.store, opened.identity)
         else:
-            self.dashboard.attach(message.store, message.opened)
+            self.dashboard.attach(opened)
         if previous is not None:
             self.close_store(previous)
 
@@ -231,11 +242,13 @@ class SagaInspectorApp(App[None]):
 
 def create_app(path: Path, *, now: Clock = wall_clock, immutable: bool = False,
                force: bool = False, interval: float = DEFAULT_INTERVAL,
-               config_dir: Path | None = None) -> SagaInspectorApp:
+               config_dir: Path | None = None,
+               head_start: HeadStart | None = None) -> SagaInspectorApp:
     """The dashboard on the saga log at `path`; `now` pins the clock (ages) for tests.
     `immutable`/`force` are SagaStore.open's (a snapshot that creates no file); `interval`
     is the seconds between looks at the file for changes; `config_dir` is where the theme
-    is remembered (None: not remembered)."""
-    opener = partial(SagaStore.open, immutable=immutable, force=force)
+    is remembered (None: not remembered); `head_start`: the same file's open, begun with
+    the same `store_opener` before Textual was imported (see run_dashboard)."""
+    opener = store_opener(immutable=immutable, force=force)
     return SagaInspectorApp(Path(path), now=now, opener=opener, interval=interval,
-                            config_dir=config_dir)
+                            config_dir=config_dir, head_start=head_start)

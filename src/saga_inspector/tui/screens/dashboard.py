@@ -30,6 +30,7 @@ from textual.worker import Worker, get_current_worker
 
 from saga_inspector.follow import DEFAULT_INTERVAL, FileIdentity, FileState
 from saga_inspector.store import ErrorKind, Saga, SagaQuery, SagaStore, SortOrder, StateCounts
+from saga_inspector.tui.head_start import FirstPage, OpenedStore
 from saga_inspector.tui.read_ahead import (
     READ_AHEAD,
     ReadAhead,
@@ -104,9 +105,11 @@ class DashboardScreen(Screen[None]):
     class Reopen(Message):
         """The operator asked to open the file at the path again (R)."""
 
-    def __init__(self, path: Path, now: Clock, interval: float = DEFAULT_INTERVAL) -> None:
+    def __init__(self, path: Path, now: Clock, interval: float = DEFAULT_INTERVAL,
+                 opened: OpenedStore | None = None) -> None:
         super().__init__()
         self.path = path
+        self._opened_early = opened  # the store, opened before the screen was built
         self._clock = now
         self.interval = interval  # seconds between looks at the file
         self.store: SagaStore | None = None
@@ -160,7 +163,11 @@ class DashboardScreen(Screen[None]):
         self._clear_detail("opening the file…")
         table.focus()
         self.app.theme_changed_signal.subscribe(self, self._restyle)
-        self.post_message(self.Ready())
+        if self._opened_early is not None:  # its rows are drawn in the first frame
+            opened, self._opened_early = self._opened_early, None
+            self.attach(opened)
+        else:
+            self.post_message(self.Ready())
 
     @property
     def now(self) -> datetime:
@@ -183,15 +190,16 @@ class DashboardScreen(Screen[None]):
 
     # -- the store arrives ------------------------------------------------------------------
 
-    def attach(self, store: SagaStore, opened: FileIdentity | None = None) -> None:
-        """The store opened (in the app's worker): show its first page and counts, then keep
-        looking at the file for changes."""
-        self.store, self._opened = store, opened
+    def attach(self, opened: OpenedStore) -> None:
+        """The store opened (in the app's worker, or before the screen was built): show its
+        first page and counts, then keep looking at the file for changes."""
+        store = opened.store
+        self.store, self._opened = store, opened.identity
         self.query_one(SagaTable).loading = False
         self.query_one(InspectorHeader).show_store(store, None)
         self.query_one(WarningBanner).show_warnings(store)
         self._clear_detail("no saga highlighted")
-        self._apply_query()
+        self._apply_query(first_page=opened.first_page)
         self.load_counts(store)
         self._set_trouble(None)
         if self._poll_timer is None:
@@ -231,13 +239,16 @@ class DashboardScreen(Screen[None]):
     def _query(self) -> SagaQuery:
         return SagaQuery(self.active.states, self.search or None, self.sort)
 
-    def _apply_query(self, keep: Saga | None = None) -> None:
-        """Show the query of the chips, search and sort (keep: on this saga, found in it)."""
+    def _apply_query(self, keep: Saga | None = None,
+                     first_page: FirstPage | None = None) -> None:
+        """Show the query of the chips, search and sort (keep: on this saga, found in it;
+        first_page: rows read already, used if they are this query's)."""
         if self.store is None:
             return
         table = self.query_one(SagaTable)
         table.empty_message = self.active.empty_message(self.search or None)
-        table.show(self.store, self._query(), at_newest=self.following, keep=keep)
+        table.show(self.store, self._query(), at_newest=self.following, keep=keep,
+                   first_page=first_page)
         # The chips and the title change with the new rows (one frame, not two), or on their
         # own when the rows are slow to come.
         if self._query_shown is not None:

@@ -55,6 +55,7 @@ from saga_inspector.store import (
     StoreError,
     Timestamp,
 )
+from saga_inspector.tui.head_start import FirstPage
 from saga_inspector.tui.text import plain
 from saga_inspector.tui.views import format_age
 from saga_inspector.tui.widgets.badges import STATE_COMPONENTS, state_badge
@@ -535,6 +536,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._previous_states: dict[int, str] = {}  # the stale rows' states, by saga id
         self._changed_marks: dict[int, Timer] = {}  # sagas marked as changed, until the timer
         self._stalled = False  # a writer's lock stopped the reads; what is drawn stays
+        self._given_rows: list[Saga] | None = None  # the next query's first page, read
         self.new_above = 0  # rows that arrived above the view since it was at the top
 
     # -- public interface ----------------------------------------------------------------
@@ -576,10 +578,11 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             not self._loaded or self._restore is not None)
 
     def show(self, store: SagaStore, query: SagaQuery, *, at_newest: bool = False,
-             keep: Saga | None = None) -> None:
+             keep: Saga | None = None, first_page: FirstPage | None = None) -> None:
         """Switch to `query`, back at the place it was left if it was shown before
         (at_newest: on its newest saga; keep: on this saga, on the same screen line, when
-        the new query has it, e.g. under another sort)."""
+        the new query has it, e.g. under another sort; first_page: its first rows, already
+        read from this store, drawn in this frame)."""
         if store is self._store and query == self._query:
             # The same query again: keep what is drawn until fresh rows come.
             self.reload(at_newest=at_newest)
@@ -600,7 +603,9 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         # once, in the frame that takes the key, and read again behind them.
         remembered = place is not None and not place.seek
         shown = self._shown_rows.pop(query, None) if remembered else None
-        self._start(store, query, place, stale=shown)
+        given = first_page is not None and first_page.query == query and place is None
+        self._start(store, query, place, stale=shown,
+                    given=list(first_page.rows) if first_page and given else None)
         if shown is not None and place is not None:  # drawn now: where the place was left
             self.scroll_to(y=place.position - place.screen_row, animate=False, force=True)
 
@@ -692,9 +697,10 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _start(
         self, store: SagaStore, query: SagaQuery, place: _Place | None, stale: RowCache | None,
-        *, live: bool = False,
+        *, live: bool = False, given: list[Saga] | None = None,
     ) -> None:
         self._begin_live(stale if live else None, place)
+        self._given_rows = given  # for _launch (now, or once mounted)
         self._generation += 1
         if self._scan_timer is not None:
             self._scan_timer.stop()
@@ -752,7 +758,11 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _launch(self) -> None:
         self.workers.cancel_group(self, _PAGES_GROUP)
         self.workers.cancel_group(self, _ANCHORS_GROUP)
-        self.run_worker(partial(self._load_query, self._generation, self._job()), thread=True,
+        job, given, self._given_rows = self._job(), self._given_rows, None
+        if given is not None:  # read already (at start): drawn now, the rest read behind
+            first = PageRequest(0, job.page_size)
+            self._first_page_arrived(first, given, 0, self._widest_id(job, given))
+        self.run_worker(partial(self._load_query, self._generation, job, given), thread=True,
                         group=_QUERY_GROUP, exclusive=True)
 
     def _need_anchors(self) -> None:
@@ -790,15 +800,19 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         """For the store: stop this read as soon as a newer query replaces it."""
         return lambda: generation != self._generation
 
-    def _load_query(self, generation: int, job: _Job) -> None:
-        """The first page first (rows on screen soonest), then the row of a saga sought,
-        then the total, cheap ways only."""
+    def _load_query(self, generation: int, job: _Job, given: list[Saga] | None = None) -> None:
+        """The first page first (rows on screen soonest; unless `given`, read and drawn
+        already), then the row of a saga sought, then the total, cheap ways only."""
         first = PageRequest(0, job.page_size)
         try:
-            rows = first.run(job.store, job.query, self._superseded(generation))
-            above = self._rows_above(job, rows)
-            widest = self._widest_id(job, rows)
-            self._post(generation, partial(self._first_page_arrived, first, rows, above, widest))
+            if given is not None:
+                rows = given
+            else:
+                rows = first.run(job.store, job.query, self._superseded(generation))
+                above = self._rows_above(job, rows)
+                widest = self._widest_id(job, rows)
+                self._post(generation,
+                           partial(self._first_page_arrived, first, rows, above, widest))
             whole = len(rows) < job.page_size  # the whole result is on the first page
             counted = not whole and not job.query.searching
             total = self._count(generation, job) if counted else None
