@@ -637,7 +637,9 @@ def compile_bytecode() -> None:
     """Compile the package's bytecode, as `pip install` does: the floor's Textual has its
     bytecode, and under PYTHONDONTWRITEBYTECODE (set on some machines, and in containers) a
     plain import never writes ours, so every start would compile every module again."""
-    package = ROOT / "src" / "saga_inspector"
+    import saga_inspector  # the copy the sessions run (PYTHONPATH may name another)
+
+    package = Path(saga_inspector.__file__).resolve().parent
     if not compileall.compile_dir(package, quiet=1):
         raise SystemExit(f"cannot compile {package}")
 
