@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from saga_inspector.follow import DEFAULT_INTERVAL
@@ -19,11 +20,19 @@ def run_dashboard(path: Path, *, immutable: bool = False, force: bool = False,
 
     # Begun before Textual is imported (the import below): see head_start.py.
     head_start = HeadStart(path, store_opener(immutable=immutable, force=force))
+    # The start creates a few hundred thousand objects that live as long as the app
+    # (Textual, the stylesheet, the widgets), and the garbage collector would scan them all
+    # several times before the first frame (a full pass took 25 ms). It is paused until
+    # the dashboard is drawn, then those objects are frozen out of its scans.
+    gc.disable()
     from .app import create_app
 
-    app = create_app(path, immutable=immutable, force=force, interval=interval,
-                     config_dir=config_dir(), head_start=head_start)
-    app.run()
+    try:
+        app = create_app(path, immutable=immutable, force=force, interval=interval,
+                         config_dir=config_dir(), head_start=head_start, collector_paused=True)
+        app.run()
+    finally:
+        gc.enable()  # an app that ended before it was drawn whole
     return app.return_code or 0
 
 

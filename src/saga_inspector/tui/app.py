@@ -9,6 +9,7 @@ dashboard keeps what it shows.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable
 from contextlib import suppress
@@ -73,7 +74,7 @@ class SagaInspectorApp(App[None]):
     def __init__(self, path: Path, *, now: Clock = wall_clock,
                  opener: Callable[[Path], SagaStore] = SagaStore.open,
                  interval: float = DEFAULT_INTERVAL, config_dir: Path | None = None,
-                 head_start: HeadStart | None = None) -> None:
+                 head_start: HeadStart | None = None, collector_paused: bool = False) -> None:
         super().__init__()
         self.path = path
         # Where the chosen theme is remembered (None: it is not, as in tests).
@@ -87,6 +88,7 @@ class SagaInspectorApp(App[None]):
         self._opener = opener
         # The file opened (and its first page read) before the app was built: taken once.
         self._head_start = head_start
+        self._collector_paused = collector_paused  # see run_dashboard
 
     def get_default_screen(self) -> Screen:
         # Opened already: the dashboard draws the rows in its first frame. Else it asks
@@ -105,6 +107,14 @@ class SagaInspectorApp(App[None]):
     @on(DashboardScreen.Ready)
     def _dashboard_ready(self) -> None:
         self.open_store()
+
+    @on(DashboardScreen.Drawn)
+    def _dashboard_drawn(self) -> None:
+        if self._collector_paused:
+            self._collector_paused = False
+            # What exists now lives as long as the app: kept out of the collector's scans.
+            gc.freeze()
+            gc.enable()
 
     @on(DashboardScreen.Reopen)
     def _reopen(self) -> None:
@@ -243,12 +253,16 @@ class SagaInspectorApp(App[None]):
 def create_app(path: Path, *, now: Clock = wall_clock, immutable: bool = False,
                force: bool = False, interval: float = DEFAULT_INTERVAL,
                config_dir: Path | None = None,
-               head_start: HeadStart | None = None) -> SagaInspectorApp:
+               head_start: HeadStart | None = None,
+               collector_paused: bool = False) -> SagaInspectorApp:
     """The dashboard on the saga log at `path`; `now` pins the clock (ages) for tests.
     `immutable`/`force` are SagaStore.open's (a snapshot that creates no file); `interval`
     is the seconds between looks at the file for changes; `config_dir` is where the theme
     is remembered (None: not remembered); `head_start`: the same file's open, begun with
-    the same `store_opener` before Textual was imported (see run_dashboard)."""
+    the same `store_opener` before Textual was imported; `collector_paused`: Python's
+    garbage collector was disabled for the start, to be enabled once the dashboard is
+    drawn (both: see run_dashboard)."""
     opener = store_opener(immutable=immutable, force=force)
     return SagaInspectorApp(Path(path), now=now, opener=opener, interval=interval,
-                            config_dir=config_dir, head_start=head_start)
+                            config_dir=config_dir, head_start=head_start,
+                            collector_paused=collector_paused)

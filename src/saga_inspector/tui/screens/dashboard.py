@@ -105,6 +105,9 @@ class DashboardScreen(Screen[None]):
     class Reopen(Message):
         """The operator asked to open the file at the path again (R)."""
 
+    class Drawn(Message):
+        """The whole dashboard is up: the first frame's rows, then the panes below."""
+
     def __init__(self, path: Path, now: Clock, interval: float = DEFAULT_INTERVAL,
                  opened: OpenedStore | None = None) -> None:
         super().__init__()
@@ -132,6 +135,11 @@ class DashboardScreen(Screen[None]):
         self._query_shown: Timer | None = None
         self._ahead = ReadAhead()  # the neighbours' detail, so j/k draw in one frame
         self._step_shown: tuple[SagaView, int] | None = None
+        # The panes below the table come a frame after the rows (see _mount_panes); what
+        # they are to show meanwhile waits here.
+        self.panes_ready = False
+        self._placeholder = ""
+        self._detail_waiting: DetailLoaded | None = None
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -143,24 +151,37 @@ class DashboardScreen(Screen[None]):
         search.display = False
         yield search
         yield SagaTable(id="sagas")
-        with Horizontal(id="lower"):
-            with Vertical(id="saga-side"):
-                yield SagaPanel(id="saga")
-                timeline = StepTimeline(self._clock, id="timeline")
-                yield StepList(id="steps", timeline=timeline)
-                yield timeline
-            yield StepDetail(id="detail")
+        # Empty, at its size, in the first frame: the panes are mounted in the next.
+        yield Horizontal(id="lower")
         yield KeyBar()  # Textual's Footer, drawn as one line (a focus change is a repaint)
+
+    async def _mount_panes(self) -> None:
+        """The saga, steps, timeline and step detail panes, after the first frame: styling
+        and drawing them took half the time of the first frame, which now shows the rows
+        sooner (issue 6: first rows within 2x of a bare Textual app)."""
+        saga, timeline = SagaPanel(id="saga"), StepTimeline(self._clock, id="timeline")
+        steps, detail = StepList(id="steps", timeline=timeline), StepDetail(id="detail")
+        saga.border_title, steps.border_title = "saga", "steps"
+        detail.border_title = "step detail"
+        await self.query_one("#lower").mount_all(
+            [Vertical(saga, steps, timeline, id="saga-side"), detail])
+        if not detail.is_attached:  # the app closed meanwhile
+            return
+        self.panes_ready = True
+        self.post_message(self.Drawn())
+        waiting, self._detail_waiting = self._detail_waiting, None
+        if waiting is not None:
+            self._apply_detail(waiting)
+        else:
+            self._clear_detail(self._placeholder)
 
     def on_mount(self) -> None:
         table = self.query_one(SagaTable)
         table.clock = self._clock
         table.loading = True
         table.border_title = "sagas"
-        self.query_one(SagaPanel).border_title = "saga"
-        self.query_one(StepList).border_title = "steps"
-        self.query_one(StepDetail).border_title = "step detail"
         self._clear_detail("opening the file…")
+        self.call_after_refresh(self._mount_panes)
         table.focus()
         self.app.theme_changed_signal.subscribe(self, self._restyle)
         if self._opened_early is not None:  # its rows are drawn in the first frame
@@ -414,7 +435,7 @@ class DashboardScreen(Screen[None]):
 
     def _show_pending(self, saga: Saga) -> None:
         self._pending = None
-        if self.highlighted is saga and self.view is None:
+        if self.highlighted is saga and self.view is None and self.panes_ready:
             self.query_one(SagaPanel).show_saga(saga, self.now)
             self.query_one(StepList).show_steps(None)
             self.query_one(StepDetail).show_placeholder("loading steps…")
@@ -455,6 +476,9 @@ class DashboardScreen(Screen[None]):
     def _apply_detail(self, message: DetailLoaded) -> None:
         if self.highlighted is None or self.highlighted.saga_id != message.saga_id:
             return  # an answer for a saga no longer highlighted
+        if not self.panes_ready:
+            self._detail_waiting = message  # drawn once the panes are mounted
+            return
         self._stop_pending()
         view = message.view
         if view is None:
@@ -514,6 +538,9 @@ class DashboardScreen(Screen[None]):
             self._show_step(message.cursor_row)
 
     def _clear_detail(self, message: str) -> None:
+        self._placeholder, self._detail_waiting = message, None
+        if not self.panes_ready:
+            return
         self.query_one(SagaPanel).show_placeholder(message)
         self.query_one(StepList).show_steps(None)
         self.query_one(StepDetail).show_placeholder("")
@@ -696,6 +723,8 @@ class DashboardScreen(Screen[None]):
         self.query_one(SagaTable).focus()
 
     def action_focus_steps(self) -> None:
+        if not self.panes_ready:
+            return
         steps = self.query_one(StepList)
         if steps.row_count:
             steps.focus()
@@ -703,6 +732,8 @@ class DashboardScreen(Screen[None]):
             self.action_focus_table()
 
     def action_focus_payloads(self) -> None:
+        if not self.panes_ready:
+            return
         for block in self.query_one(StepDetail).query(PayloadBlock):
             if block.display:
                 block.focus()
