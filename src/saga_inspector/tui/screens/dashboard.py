@@ -430,7 +430,8 @@ class DashboardScreen(Screen[None]):
         in_flight = view.in_flight_index()
         if in_flight is not None:
             steps.move_cursor(row=in_flight, animate=False)
-            self._show_step(in_flight)
+            if self._step_shown != (view, in_flight):  # (usually it is shown already)
+                self._show_step(in_flight)
         steps.focus()
 
     # -- the detail -------------------------------------------------------------------------
