@@ -4,23 +4,40 @@ built once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from itertools import product
 from pathlib import Path
 from typing import Any
 
+import pytest
+from rich.segment import Segment
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.widgets import DataTable
 
 from saga_inspector.store import SagaStore
 from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.read_ahead import ReadAhead, read_views, stored_size
 from saga_inspector.tui.screens.help import HelpScreen
 from saga_inspector.tui.views import LARGE_PAYLOAD, prepare_saga
-from saga_inspector.tui.widgets.detail_pane import SteadyStatic
+from saga_inspector.tui.widgets.detail_pane import SteadyStatic, StepDetail
+from saga_inspector.tui.widgets.header import InspectorHeader, LiveStatus
 from saga_inspector.tui.widgets.key_bar import KeyBar
 from saga_inspector.tui.widgets.saga_table import SagaTable
+from saga_inspector.tui.widgets.step_list import StepList
 
 from .factory import SagaLogFactory, cleanup_saga, respawn_saga
-from .test_app import NOW, dashboard, idle, make_app, pilot_test, wait_for
+from .test_app import (
+    NOW,
+    SIZE,
+    dashboard,
+    idle,
+    make_app,
+    mixed_log,
+    pilot_test,
+    press,
+    wait_for,
+)
 
 
 def views_of(path: Path, *ids: int) -> list[Any]:
@@ -155,3 +172,72 @@ async def test_help_is_built_once_and_opens_at_the_top(make_log: SagaLogFactory)
         assert app.screen is first
         assert app.screen.query_one("#help-body").scroll_offset.y == 0
         assert dashboard(app).query_one(SagaTable) is not None
+
+
+@pilot_test
+async def test_a_new_sagas_steps_show_only_its_in_flight_step(
+    make_log: SagaLogFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The list posts a highlight for each row its cursor passes while it is filled; those
+    are stale by the time they arrive, and drawing them drew (and laid out) a step that was
+    not the one shown."""
+    shown: list[int] = []
+    original = StepDetail.show_step
+
+    def show_step(self: StepDetail, view: Any, *args: Any) -> None:
+        shown.append(view.step.step_index)
+        original(self, view, *args)
+
+    monkeypatch.setattr(StepDetail, "show_step", show_step)
+    app = make_app(mixed_log(make_log))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        await press(pilot, "j")  # saga 5
+        shown.clear()
+        await press(pilot, "j")  # saga 4, on its in-flight step 1
+        assert dashboard(app).view is not None and dashboard(app).view.saga_id == 4
+        assert shown == [1]
+        await press(pilot, "enter", "k")  # into its steps, then up a step
+        assert shown == [1, 0]
+
+
+@pilot_test
+async def test_step_cells_are_drawn_as_the_data_table_draws_them(
+    make_log: SagaLogFactory,
+) -> None:
+    app = make_app(mixed_log(make_log))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        steps = dashboard(app).query_one(StepList)
+        bases = [steps.rich_style, steps.get_component_styles("datatable--header").rich_style]
+        compared = 0
+        for _saga in range(6):
+            for row, column in product(range(-1, steps.row_count), range(len(steps.columns))):
+                width = steps.ordered_columns[column].get_render_width(steps)
+                for base, cursor in product(bases, (False, True)):
+                    steps._cell_render_cache.clear()
+                    fast = steps._render_cell(row, column, base, width, cursor)
+                    steps._cell_render_cache.clear()
+                    own = DataTable._render_cell(steps, row, column, base, width, cursor)
+                    assert [list(Segment.simplify(line)) for line in fast] == [
+                        list(Segment.simplify(line)) for line in own], (row, column, cursor)
+                    compared += 1
+            await press(pilot, "j")
+        assert compared > 200
+
+
+@pilot_test
+async def test_the_header_clock_ticking_over_is_repainted_without_a_layout(
+    make_log: SagaLogFactory,
+) -> None:
+    app = make_app(mixed_log(make_log))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        header = dashboard(app).query_one(InspectorHeader)
+        status = header.query_one("#header-status")
+        header.show_live(LiveStatus("live", NOW))
+        await pilot.pause()
+        header.show_live(LiveStatus("live", NOW + timedelta(seconds=1)))  # as wide
+        assert not status._layout_required
+        header.show_live(LiveStatus("paused", NOW))  # wider: laid out
+        assert status._layout_required

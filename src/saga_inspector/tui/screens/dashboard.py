@@ -462,7 +462,8 @@ class DashboardScreen(Screen[None]):
         in_flight = view.in_flight_index()
         if in_flight is not None:
             steps.move_cursor(row=in_flight, animate=False)
-            self._show_step(in_flight)
+            if self._step_shown != (view, in_flight):  # (usually it is shown already)
+                self._show_step(in_flight)
         steps.focus()
 
     # -- the detail -------------------------------------------------------------------------
@@ -531,10 +532,9 @@ class DashboardScreen(Screen[None]):
     def _step_highlighted(self, message: DataTable.RowHighlighted) -> None:
         message.stop()
         steps = self.query_one(StepList)
-        # (The list posts this for the step a new saga starts on too: it is shown already.)
+        # The list held the frame (its cursor and the step's detail are drawn together).
         if self.view is not None and steps.view is self.view and (
                 self._step_shown != (self.view, message.cursor_row)):
-            hold_frame(self)  # the list's cursor and the step's detail in one frame
             self._show_step(message.cursor_row)
 
     def _clear_detail(self, message: str) -> None:

@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.visual import VisualType
 from textual.widgets import Static
 
@@ -60,6 +61,13 @@ class SteadyStatic(Static):
         super().update(content, layout=False)
         if layout and self._height_changed():
             self.refresh(layout=True)
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
+                      layout: bool = True) -> bool:
+        # Given its new size by a layout, it needs no other: Textual's default asks for one
+        # more (a layout reactive), and every saga whose text is taller or shorter than the
+        # last cost a second full layout frame after the one that drew it.
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     def _height_changed(self) -> bool:
         width, height = self.content_region.width, self.content_region.height

@@ -60,6 +60,7 @@ class InspectorHeader(Horizontal):
         self._store: SagaStore | None = None
         self._counts: StateCounts | None = None
         self.live: LiveStatus | None = None
+        self._status_width: int | None = None  # cells of the status last drawn
 
     def compose(self) -> ComposeResult:
         line = Text(" saga-inspector ", style="bold", end="")
@@ -72,6 +73,7 @@ class InspectorHeader(Horizontal):
         self.show_state("opening…")
 
     def show_state(self, message: str) -> None:
+        self._status_width = None
         self.query_one("#header-status", Static).update(Text(f"{message} ", style="italic"))
 
     def show_store(self, store: SagaStore, counts: StateCounts | None) -> None:
@@ -96,7 +98,12 @@ class InspectorHeader(Horizontal):
             words, component = self.live.describe()
             line.append(f"   {words}", style=self.get_component_rich_style(component, partial=True))
         line.append(" ")
-        self.query_one("#header-status", Static).update(line)
+        # Sized to its text: the time ticking over each second keeps the width, so the line
+        # is repainted in place, not the screen laid out again every second (a layout frame
+        # then also delays the frame of a key pressed just after it).
+        self.query_one("#header-status", Static).update(
+            line, layout=line.cell_len != self._status_width)
+        self._status_width = line.cell_len
 
 
 class WarningBanner(Static):

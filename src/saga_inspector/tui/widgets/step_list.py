@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import DataTable
 
 from saga_inspector.report import format_duration
 from saga_inspector.store import Step
+from saga_inspector.tui.read_ahead import hold_frame
 from saga_inspector.tui.text import plain
 from saga_inspector.tui.views import SagaView
 from saga_inspector.tui.widgets.timeline import StepTimeline
@@ -35,12 +40,21 @@ class StepList(DataTable[Text]):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "step-list--in-flight", "step-list--ok", "step-list--bad",
     }
+    # The list is as big as its pane whatever it shows: another saga's rows change only what
+    # scrolls, not the screen's layout (issue 6: a layout on every `j` cost more than drawing
+    # the panes). Scrollbars shown or hidden still lay the screen out (see below).
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
     def __init__(self, *, id: str | None = None, timeline: StepTimeline | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.view: SagaView | None = None
         # The same steps as bars on a time axis, kept on the same saga and step as this list.
         self.timeline = timeline
+        self._shown_row: int | None = None  # the step whose detail is shown (or due)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        # A scrollbar that appears or goes asks for the layout itself (a layout reactive).
+        self._scroll_update(size)
 
     def show_steps(self, view: SagaView | None, cursor: int = 0) -> None:
         """Fill with the saga's steps and put the cursor on step `cursor` (by position)."""
@@ -56,13 +70,78 @@ class StepList(DataTable[Text]):
             self.add_row(*cells, key=str(position))
         if rows:
             self.move_cursor(row=min(max(cursor, 0), len(rows) - 1), animate=False)
+        self._shown_row = self.cursor_row if rows else None
         if self.timeline is not None:
             self.timeline.show(view, self.cursor_row)
 
     def on_data_table_row_highlighted(self, message: DataTable.RowHighlighted) -> None:
-        # Not stopped: the screen shows the step's detail on the same message.
-        if self.timeline is not None and message.data_table is self:
+        if message.data_table is not self:
+            return
+        if message.cursor_row != self.cursor_row or message.cursor_row == self._shown_row:
+            # Posted while the list was filled (the cursor has moved on since), or for the
+            # step shown already: nothing to draw.
+            message.stop()
+            return
+        self._shown_row = message.cursor_row
+        # Held here, before this list's own repaint reaches the screen (the message reaches
+        # the screen later, after a frame with the cursor alone would have started): the
+        # cursor, the timeline and the step's detail are drawn in one frame.
+        hold_frame(self.screen)
+        if self.timeline is not None:
             self.timeline.highlight(message.cursor_row)
+        # Not stopped: the screen shows the step's detail on the same message.
+
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
+                     cursor: bool = False, hover: bool = False) -> list[list[Segment]]:
+        """A step's cell as DataTable draws it (padding, cursor and CSS styles), made from
+        its one line of text directly instead of through Rich's Padding and Styled: each
+        saga shown draws every cell again, and this way was most of the list's frame time
+        (issue 6). Any cell that would not fit on its line goes DataTable's own way."""
+        cell = self._fitting_cell(row_index, column_index, width)
+        if cell is None:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor,
+                                        hover)
+        header = row_index == -1
+        row_key = self._header_row_key if header else self._row_locations.get_key(row_index)
+        key = (row_key, self._column_locations.get_key(column_index), base_style, cursor,
+               hover, self._show_hover_cursor, self._update_count, self._pseudo_class_state)
+        lines: list[list[Segment]] | None = self._cell_render_cache.get(key)
+        if lines is None:
+            fixed = not header and (row_index < self.fixed_rows
+                                    or column_index < self.fixed_columns)
+            component, post = self._get_styles_to_render_cell(
+                header, False, fixed, hover, cursor, self.show_cursor, self._show_hover_cursor,
+                self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
+            meta = Style.from_meta({"row": row_index, "column": column_index})
+            line = self._cell_segments(cell, width)
+            lines = [list(Segment.apply_style(line, base_style + meta + component, post))]
+            self._cell_render_cache[key] = lines
+        return lines
+
+    def _fitting_cell(self, row_index: int, column_index: int, width: int) -> Text | None:
+        if row_index < -1 or column_index < 0:  # (-1: the header; row labels are not used)
+            return None
+        cell = self._get_row_renderables(row_index).cells[column_index]
+        room = width - 2 * self.cell_padding
+        if not isinstance(cell, Text) or "\n" in cell.plain or cell.cell_len > room:
+            return None
+        return cell
+
+    def _cell_segments(self, cell: Text, width: int) -> list[Segment]:
+        """What Padding(cell) renders at this width, before the cell's styles are applied."""
+        pad = Segment(" " * self.cell_padding)
+        fill = width - 2 * self.cell_padding - cell.cell_len
+        if cell.justify == "right":
+            text = cell.copy()
+            text.pad_left(fill)
+            return [pad, *self._text_segments(text), pad]
+        return [pad, *self._text_segments(cell), Segment(" " * fill), pad]
+
+    def _text_segments(self, text: Text) -> list[Segment]:
+        console = self.app.console
+        if not text.spans:  # (Text.render leaves out the style of text without spans)
+            return [Segment(text.plain, console.get_style(text.style, default=Style.null()))]
+        return list(text.render(console, end=""))
 
     def _cells(self, step: Step) -> list[Text]:
         return [
