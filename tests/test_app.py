@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import html
 import json
 import re
@@ -653,4 +654,8 @@ def test_run_dashboard_returns_the_apps_exit_code(
         SagaInspectorApp, "run",
         lambda self: real_run(self, headless=True, size=SIZE, auto_pilot=quit_when_shown),
     )
-    assert run_dashboard(path) == code
+    try:
+        assert run_dashboard(path) == code
+        assert gc.isenabled()  # paused for the start only
+    finally:
+        gc.unfreeze()  # it froze this process's objects, as it does the app's

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from saga_inspector.store import ErrorKind, SagaStore, StoreError
+from saga_inspector.store import ErrorKind, Saga, SagaQuery, SagaStore, StoreError
 from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.head_start import START_QUERY, HeadStart
 from saga_inspector.tui.screens.dashboard import DashboardScreen
@@ -37,11 +37,18 @@ async def test_the_first_frame_has_the_rows_of_a_head_start(make_log: SagaLogFac
     assert opened.first_page is not None
     assert [saga.saga_id for saga in opened.first_page.rows] == [6, 5, 4, 3, 2, 1]
     assert opened.first_page.query == START_QUERY
+    first_page_reads: list[SagaQuery] = []
+    read_page = opened.store.sagas
 
+    def recorded(query: SagaQuery = START_QUERY, **where: object) -> list[Saga]:
+        if all(where.get(name) is None for name in ("after", "before", "at")):
+            first_page_reads.append(query)
+        return read_page(query, **where)  # type: ignore[arg-type]
+
+    opened.store.sagas = recorded  # type: ignore[method-assign]
     app = SagaInspectorApp(path, now=lambda: NOW, opener=never_opens, head_start=head_start)
     async with app.run_test(size=SIZE) as pilot:
         table = dashboard(app).query_one(SagaTable)
-        # Drawn in the frame the screen was mounted in: no worker has run a read yet.
         assert app.store is opened.store
         assert not table.loading
         assert table.highlighted_saga is not None and table.highlighted_saga.saga_id == 6
@@ -50,6 +57,7 @@ async def test_the_first_frame_has_the_rows_of_a_head_start(make_log: SagaLogFac
         await idle(pilot)  # the total and counts are read behind the rows
         assert table.total == 6
         assert dashboard(app).counts is not None
+        assert first_page_reads == []  # the rows drawn are the head start's
 
 
 @pilot_test
@@ -106,38 +114,53 @@ async def test_keys_pressed_before_the_panes_are_up_take_effect_when_they_are(
                            head_start=HeadStart(path, SagaStore.open))
     async with app.run_test(size=SIZE) as pilot:
         screen = dashboard(app)
-        await wait_for(pilot, lambda: not app.workers or all(
-            not w.is_running for w in app.workers), "the detail of saga 6 read")
-        await pilot.press("j", "tab", "enter")  # saga 5; tab and enter with no panes yet
+
+        def waiting_detail() -> int | None:
+            waiting = screen._detail_waiting
+            return None if waiting is None else waiting.saga_id
+
+        await wait_for(pilot, lambda: waiting_detail() == 6, "saga 6's detail, waiting")
+        await pilot.press("j")  # saga 5: saga 6's detail is no longer the one to draw
+        assert waiting_detail() in (None, 5)
+        await wait_for(pilot, lambda: waiting_detail() == 5, "saga 5's detail, waiting")
+        await pilot.press("tab", "enter")  # with no panes yet: nothing to focus or enter
         assert not screen.panes_ready and not screen.query(StepList)
-        assert screen.view is None  # its detail waits for the panes
+        assert screen.view is None
         await mount_panes(screen)
-        await idle(pilot)
-        assert screen.panes_ready
-        table = screen.query_one(SagaTable)
-        assert table.highlighted_saga is not None and table.highlighted_saga.saga_id == 5
+        # The detail that waited is drawn as the panes come, not read again.
+        assert screen.view is not None and screen.view.saga_id == 5
         assert "saga 5" in str(screen.query_one("#saga-summary").render())
+        await idle(pilot)
         assert app.focused is screen.query_one(StepList)  # the enter, once it could
 
 
 def test_the_collector_paused_for_the_start_is_resumed_once_drawn(
-    make_log: SagaLogFactory,
+    make_log: SagaLogFactory, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = mixed_log(make_log)
-    drawn: list[bool] = []
+    mount_panes = DashboardScreen._mount_panes
+    seen: dict[str, object] = {}
+
+    async def not_yet(screen: DashboardScreen) -> None:
+        """The panes are mounted by the test, later."""
+
+    monkeypatch.setattr(DashboardScreen, "_mount_panes", not_yet)
 
     async def run() -> None:
         app = SagaInspectorApp(path, now=lambda: NOW, opener=SagaStore.open,
                                collector_paused=True)
         async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            seen["enabled before the panes"] = gc.isenabled()
+            await mount_panes(dashboard(app))
             await idle(pilot)
-            drawn.append(dashboard(app).panes_ready)
+            seen["enabled once up"] = gc.isenabled()
 
+    gc.unfreeze()  # (another test's run_dashboard may have frozen objects)
     gc.disable()
     try:
         asyncio.run(run())
-        assert drawn == [True]
-        assert gc.isenabled()
+        assert seen == {"enabled before the panes": False, "enabled once up": True}
         assert gc.get_freeze_count() > 0  # the app's objects were frozen out of its scans
     finally:
         gc.unfreeze()

@@ -12,15 +12,17 @@ STORE = Path(__file__).resolve().parents[1] / "src" / "saga_inspector" / "store"
 FORBIDDEN = ("textual", "rich")
 
 
-def test_importing_the_store_loads_neither_textual_nor_rich():
-    code = (
-        "import json, sys\n"
-        "import saga_inspector.store, saga_inspector.store.payload, saga_inspector.sanitize\n"
-        "print(json.dumps(sorted(sys.modules)))\n"
-    )
+def modules_loaded_by(imports: str) -> list[str]:
+    """Every module a fresh interpreter holds after `import <imports>`."""
+    code = f"import json, sys\nimport {imports}\nprint(json.dumps(sorted(sys.modules)))\n"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
-    loaded = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_importing_the_store_loads_neither_textual_nor_rich():
+    loaded = modules_loaded_by(
+        "saga_inspector.store, saga_inspector.store.payload, saga_inspector.sanitize")
     assert "saga_inspector.store.repository" in loaded      # the check saw a real import
     assert [m for m in loaded if m.split(".")[0] in FORBIDDEN] == []
 
@@ -28,14 +30,8 @@ def test_importing_the_store_loads_neither_textual_nor_rich():
 def test_the_head_start_runs_before_textual_is_loaded():
     # It opens the file while Textual is imported (tui/head_start.py): importing Textual
     # itself would leave it nothing to overlap.
-    code = (
-        "import json, sys\n"
-        "import saga_inspector.cli, saga_inspector.tui, saga_inspector.tui.head_start\n"
-        "print(json.dumps(sorted(sys.modules)))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
-    loaded = json.loads(result.stdout)
+    loaded = modules_loaded_by(
+        "saga_inspector.cli, saga_inspector.tui, saga_inspector.tui.head_start")
     assert "saga_inspector.tui.head_start" in loaded
     assert [m for m in loaded if m.split(".")[0] == "textual"] == []
 

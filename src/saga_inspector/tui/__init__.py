@@ -33,6 +33,7 @@ def run_dashboard(path: Path, *, immutable: bool = False, force: bool = False,
         app.run()
     finally:
         gc.enable()  # an app that ended before it was drawn whole
+        head_start.discard()  # a store the app never took
     return app.return_code or 0
 
 

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 
 from saga_inspector.follow import FileIdentity
-from saga_inspector.store import PAGE_SIZE, Saga, SagaQuery, SagaStore, StoreError
+from saga_inspector.store import PAGE_SIZE, Saga, SagaQuery, SagaStore
 
 Opener = Callable[[Path], SagaStore]
 
@@ -49,7 +49,7 @@ class OpenedStore:
     first_page: FirstPage | None = None
 
 
-def open_store(path: Path, opener: Opener) -> OpenedStore:
+def open_with_baseline(path: Path, opener: Opener) -> OpenedStore:
     """Open the file and take the baseline that looks for changes compare with. Raises
     StoreError."""
     identity = FileIdentity.of(path)
@@ -59,11 +59,12 @@ def open_store(path: Path, opener: Opener) -> OpenedStore:
 
 
 class HeadStart:
-    """`open_store` plus the start query's first page, in a thread begun at once."""
+    """`open_with_baseline` plus the start query's first page, in a thread begun at once."""
 
     def __init__(self, path: Path, opener: Opener) -> None:
         self._opened: OpenedStore | None = None
-        self._error: StoreError | None = None
+        self._error: BaseException | None = None
+        self._taken = False
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(path, opener),
                                         name="saga-inspector head start", daemon=True)
@@ -71,13 +72,13 @@ class HeadStart:
 
     def _run(self, path: Path, opener: Opener) -> None:
         try:
-            opened = open_store(path, opener)
-        except StoreError as error:
+            opened = open_with_baseline(path, opener)
+        except Exception as error:  # handed to the app, which reports it as its own open's
             self._error = error
         else:
             try:
                 rows = opened.store.sagas(START_QUERY, limit=PAGE_SIZE)
-            except StoreError:
+            except Exception:
                 rows = None  # the table's own read says what is wrong
             page = None if rows is None else FirstPage(START_QUERY, tuple(rows))
             self._opened = OpenedStore(opened.store, opened.identity, page)
@@ -89,10 +90,19 @@ class HeadStart:
         return self._done.is_set()
 
     def result(self) -> OpenedStore:
-        """The opened store (waits for it; call off the UI thread unless `ready`). Raises
-        the StoreError of the open."""
+        """The opened store, now the caller's to close (waits for it; call off the UI
+        thread unless `ready`). Raises the open's error (a StoreError)."""
         self._done.wait()
         if self._error is not None:
             raise self._error
-        assert self._opened is not None
+        if self._opened is None:
+            raise RuntimeError("the head start ended without a store or an error")
+        self._taken = True
         return self._opened
+
+    def discard(self) -> None:
+        """Close the store if nobody took it (the app ended first). An open still waiting
+        for a writer's lock is left to end with the process (a daemon thread)."""
+        if self._done.is_set() and self._opened is not None and not self._taken:
+            self._taken = True
+            self._opened.store.close()

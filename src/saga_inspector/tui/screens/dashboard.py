@@ -105,8 +105,9 @@ class DashboardScreen(Screen[None]):
     class Reopen(Message):
         """The operator asked to open the file at the path again (R)."""
 
-    class Drawn(Message):
-        """The whole dashboard is up: the first frame's rows, then the panes below."""
+    class PanesMounted(Message):
+        """The panes below the table are mounted, a frame after the first: the whole
+        dashboard is up."""
 
     def __init__(self, path: Path, now: Clock, interval: float = DEFAULT_INTERVAL,
                  opened: OpenedStore | None = None) -> None:
@@ -168,12 +169,14 @@ class DashboardScreen(Screen[None]):
         if not detail.is_attached:  # the app closed meanwhile
             return
         self.panes_ready = True
-        self.post_message(self.Drawn())
-        waiting, self._detail_waiting = self._detail_waiting, None
-        if waiting is not None:
-            self._apply_detail(waiting)
+        waiting, highlighted = self._detail_waiting, self.highlighted
+        if highlighted is not None and self.view is None:
+            self._show_loading(highlighted)
         else:
             self._clear_detail(self._placeholder)
+        if waiting is not None:
+            self._apply_detail(waiting)
+        self.post_message(self.PanesMounted())
 
     def on_mount(self) -> None:
         table = self.query_one(SagaTable)
@@ -196,8 +199,11 @@ class DashboardScreen(Screen[None]):
 
     @property
     def settled(self) -> bool:
-        """Counts and rows are in, and the detail shown is the highlighted saga's."""
+        """Counts and rows are in, the panes are up, and the detail shown is the
+        highlighted saga's."""
         table = self.query_one(SagaTable)
+        if not self.panes_ready:
+            return False
         if self.store is None or self.counts is None or table.total is None:
             return False
         # A read's rows may still be on their way in a message after its worker ended; the
@@ -420,6 +426,8 @@ class DashboardScreen(Screen[None]):
         if self.view is not None and self.view.saga_id == saga.saga_id:
             return
         self.view = None
+        if self._detail_waiting is not None and self._detail_waiting.saga_id != saga.saga_id:
+            self._detail_waiting = None  # the panes are not up yet: another saga's detail
         ahead = self._ahead.get(saga.saga_id)
         if ahead is not None:  # read ahead: drawn in the same frame as the cursor
             self._stop_pending()
@@ -436,9 +444,13 @@ class DashboardScreen(Screen[None]):
     def _show_pending(self, saga: Saga) -> None:
         self._pending = None
         if self.highlighted is saga and self.view is None and self.panes_ready:
-            self.query_one(SagaPanel).show_saga(saga, self.now)
-            self.query_one(StepList).show_steps(None)
-            self.query_one(StepDetail).show_placeholder("loading steps…")
+            self._show_loading(saga)
+
+    def _show_loading(self, saga: Saga) -> None:
+        """The saga's row, while its steps are read."""
+        self.query_one(SagaPanel).show_saga(saga, self.now)
+        self.query_one(StepList).show_steps(None)
+        self.query_one(StepDetail).show_placeholder("loading steps…")
 
     def _stop_pending(self) -> None:
         if self._pending is not None:

@@ -603,7 +603,9 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         # once, in the frame that takes the key, and read again behind them.
         remembered = place is not None and not place.seek
         shown = self._shown_rows.pop(query, None) if remembered else None
-        given = first_page is not None and first_page.query == query and place is None
+        # (Sorted by id only: the id column's width is then read off the rows, not the file.)
+        given = (first_page is not None and first_page.query == query and place is None
+                 and query.sort is SortOrder.ID)
         self._start(store, query, place, stale=shown,
                     given=list(first_page.rows) if first_page and given else None)
         if shown is not None and place is not None:  # drawn now: where the place was left

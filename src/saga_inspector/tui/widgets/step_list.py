@@ -40,9 +40,10 @@ class StepList(DataTable[Text]):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "step-list--in-flight", "step-list--ok", "step-list--bad",
     }
-    # The list is as big as its pane whatever it shows: another saga's rows change only what
-    # scrolls, not the screen's layout (issue 6: a layout on every `j` cost more than drawing
-    # the panes). Scrollbars shown or hidden still lay the screen out (see below).
+    # The list is as big as its pane whatever it shows (app.tcss: `#steps { height: 1fr }`):
+    # another saga's rows change only what scrolls, not the screen's layout (issue 6: a
+    # layout on every `j` cost more than drawing the panes). Scrollbars shown or hidden
+    # still lay the screen out (see below).
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
     def __init__(self, *, id: str | None = None, timeline: StepTimeline | None = None) -> None:
@@ -97,16 +98,16 @@ class StepList(DataTable[Text]):
         its one line of text directly instead of through Rich's Padding and Styled: each
         saga shown draws every cell again, and this way was most of the list's frame time
         (issue 6). Any cell that would not fit on its line goes DataTable's own way."""
-        cell = self._fitting_cell(row_index, column_index, width)
-        if cell is None:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor,
-                                        hover)
         header = row_index == -1
         row_key = self._header_row_key if header else self._row_locations.get_key(row_index)
         key = (row_key, self._column_locations.get_key(column_index), base_style, cursor,
                hover, self._show_hover_cursor, self._update_count, self._pseudo_class_state)
         lines: list[list[Segment]] | None = self._cell_render_cache.get(key)
         if lines is None:
+            cell = self._fitting_cell(row_index, column_index, width)
+            if cell is None:
+                return super()._render_cell(row_index, column_index, base_style, width,
+                                            cursor, hover)
             fixed = not header and (row_index < self.fixed_rows
                                     or column_index < self.fixed_columns)
             component, post = self._get_styles_to_render_cell(
@@ -119,11 +120,18 @@ class StepList(DataTable[Text]):
         return lines
 
     def _fitting_cell(self, row_index: int, column_index: int, width: int) -> Text | None:
+        """The cell's text when this way draws it exactly as DataTable would: one line that
+        fits, left or right justified (right: no trailing blanks, which Rich would strip),
+        in a row one line high."""
         if row_index < -1 or column_index < 0:  # (-1: the header; row labels are not used)
             return None
+        height = (self.header_height if row_index == -1
+                  else self.rows[self._row_locations.get_key(row_index)].height)
         cell = self._get_row_renderables(row_index).cells[column_index]
         room = width - 2 * self.cell_padding
-        if not isinstance(cell, Text) or "\n" in cell.plain or cell.cell_len > room:
+        if (height != 1 or not isinstance(cell, Text) or "\n" in cell.plain
+                or cell.cell_len > room or cell.justify not in (None, "default", "right")
+                or (cell.justify == "right" and cell.plain != cell.plain.rstrip())):
             return None
         return cell
 
