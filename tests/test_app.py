@@ -659,3 +659,19 @@ def test_run_dashboard_returns_the_apps_exit_code(
         assert gc.isenabled()  # paused for the start only
     finally:
         gc.unfreeze()  # it froze this process's objects, as it does the app's
+
+
+@pilot_test
+async def test_a_snapshot_says_so_in_the_header_instead_of_live(make_log: SagaLogFactory) -> None:
+    path = mixed_log(make_log)
+    with SagaStore.open(path) as live, SagaStore.open(path, immutable=True) as snapshot:
+        assert (live.is_snapshot, snapshot.is_snapshot) == (False, True)
+    opener = functools.partial(SagaStore.open, immutable=True)  # as --immutable opens it
+    app = SagaInspectorApp(path, now=lambda: NOW, opener=opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        shown = screen_text(app)
+        # A snapshot never sees the file change: "live" would promise what it cannot do.
+        assert "■ snapshot" in shown and "● live" not in shown
+        await pilot.press("p")
+        assert "○ paused" in screen_text(app)

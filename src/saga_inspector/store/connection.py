@@ -58,6 +58,7 @@ class ReadOnlyConnection(sqlite3.Connection):
     (a snapshot instead of a live read, a -wal left unread)."""
 
     notes: tuple[str, ...] = ()
+    is_snapshot = False  # opened immutable: the file is read as it was, changes unseen
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +186,7 @@ def connect_read_only(
     except sqlite3.Error as exc:
         raise translate_error(exc, path) from None
     conn.notes = plan.notes
+    conn.is_snapshot = plan.immutable
     conn.text_factory = decode_text
     conn.set_authorizer(read_only_authorizer)
     return conn

@@ -131,6 +131,8 @@ class SagaStore:
         self.schema = self._read_schema()
         self._sql = SqlColumns.of(log_format, self.schema)
         self.warnings: tuple[str, ...] = tuple(self._schema_warnings())
+        # Read as a snapshot (immutable): what the file holds now, never its later changes.
+        self.is_snapshot = False
 
     @classmethod
     def open(cls, path: str | Path, *, immutable: bool = False, force: bool = False) -> SagaStore:
@@ -147,6 +149,7 @@ class SagaStore:
                 scan_conn.close()
             raise
         store.warnings = (*conn.notes, *store.warnings)  # how it was opened, first
+        store.is_snapshot = conn.is_snapshot
         return store
 
     def close(self) -> None:

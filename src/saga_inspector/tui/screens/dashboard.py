@@ -394,7 +394,9 @@ class DashboardScreen(Screen[None]):
             self.refresh_bindings()  # R is offered while the banner says what is wrong
 
     def _show_live(self) -> None:
-        mode = "paused" if self.paused else "following" if self.following else "live"
+        snapshot = self.store is not None and self.store.is_snapshot
+        mode = ("paused" if self.paused else "following" if self.following
+                else "snapshot" if snapshot else "live")
         live = LiveStatus(mode, self.refreshed_at, self.trouble)
         self.query_one(InspectorHeader).show_live(live)
 

@@ -31,7 +31,7 @@ class LiveStatus:
     """How current the view is: its mode, when the file was last found unchanged or read
     afresh, and what (if anything) keeps it from being read now."""
 
-    mode: str = "live"  # "live", "following" or "paused"
+    mode: str = "live"  # "live", "following", "paused" or "snapshot" (changes not seen)
     refreshed_at: datetime | None = None
     trouble: str | None = None  # e.g. "waiting for the writer's lock", "file gone"
 
@@ -42,7 +42,7 @@ class LiveStatus:
             when = f" · refreshed {self.refreshed_at.astimezone().strftime('%H:%M:%S')}"
         if self.trouble:
             return f"▲ {self.trouble}{when}", "header--trouble"
-        symbol = "○" if self.mode == "paused" else "●"
+        symbol = {"paused": "○", "snapshot": "■"}.get(self.mode, "●")
         return f"{symbol} {self.mode}{when}", f"header--{self.mode}"
 
 
@@ -51,7 +51,8 @@ class InspectorHeader(Horizontal):
     53 need attention   ● live · refreshed 14:05:23` on the right, always in view."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "header--live", "header--following", "header--paused", "header--trouble",
+        "header--live", "header--following", "header--paused", "header--snapshot",
+        "header--trouble",
     }
 
     def __init__(self, path: Path, *, id: str | None = None) -> None:
