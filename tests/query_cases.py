@@ -20,6 +20,12 @@ from .factory import cleanup_saga, mixed_sagas, recovered_saga, respawn_saga, ts
 POOL = "window-pool-" + "ab" * 16
 LABEL_KEYS = ("label", "closed_label", "promoted_label")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Queries run against query_sagas() by the CLI and by the dashboard, each checked against the store.
+QUERIES = [
+    "", "main", "state:failed,running", "-state:completed label:main", "reason:restart",
+    "pending:yes", "id:3..12 -name:respawn", "since:2026-06-02T14:06 until:2026-06-02T14:07",
+    "slower:5s", "-slower:1s target:host", "step:spawn", '"closed_label":"main"', "08:41",
+]
 
 
 def query_sagas() -> list[SagaRow]:

@@ -5,15 +5,10 @@ Waiting is always for a condition (workers done, view loaded), never a fixed sle
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import gc
-import html
 import json
-import re
 import threading
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +19,7 @@ from saga_inspector.demo import write_demo
 from saga_inspector.sanitize import is_safe
 from saga_inspector.store import ErrorKind, SagaQuery, SagaStore, StoreError
 from saga_inspector.store.payload import parse_json, pretty_json
-from saga_inspector.tui.app import SagaInspectorApp, create_app
+from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.screens.dashboard import DashboardScreen
 from saga_inspector.tui.screens.error import ErrorScreen
 from saga_inspector.tui.screens.help import HelpScreen, help_markdown
@@ -38,77 +33,27 @@ from saga_inspector.tui.widgets.search_bar import SearchBar
 from saga_inspector.tui.widgets.state_filter import FilterChip, StateFilterBar
 from saga_inspector.tui.widgets.step_list import StepList
 
-from .factory import LOOSE_DDL, SagaLogFactory, cleanup_saga, recovered_saga, respawn_saga
-
-NOW = datetime(2026, 6, 9, 12, 0, tzinfo=UTC)
-SIZE = (160, 48)
-HOSTILE = "[TODO] fix [/] \x1b]0;pwned\x07 \x1b[2J [b]bold?[/b]"
-
-
-def pilot_test(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
-    """Run an async Pilot test on a fresh event loop (no async plugin needed)."""
-
-    @functools.wraps(test)
-    def run(*args: object, **kwargs: object) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return run
-
-
-def make_app(path: Path) -> SagaInspectorApp:
-    return create_app(path, now=lambda: NOW)
-
-
-def dashboard(app: SagaInspectorApp) -> DashboardScreen:
-    return app.dashboard
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], what: str = "") -> None:
-    """Let the app run until `condition` holds (bounded, so a broken feature fails, not hangs)."""
-    for _ in range(2000):
-        if condition():
-            return
-        await pilot.pause(0.005)
-    raise AssertionError(f"timed out waiting for {what or condition}")
-
-
-async def idle(pilot: Pilot) -> None:
-    app = pilot.app
-    assert isinstance(app, SagaInspectorApp)
-    await wait_for(pilot, lambda: app.settled, "the dashboard to settle")
-    await pilot.pause()
-
-
-async def press(pilot: Pilot, *keys: str) -> None:
-    for key in keys:
-        await pilot.press(key)
-        await idle(pilot)
-
-
-def screen_text(app: SagaInspectorApp) -> str:
-    """What the terminal shows, as text (from the SVG screenshot)."""
-    svg = app.export_screenshot()
-    parts = re.findall(r">([^<]*)</text>", svg)
-    return html.unescape("".join(parts)).replace("\xa0", " ")
+from .factory import LOOSE_DDL, SagaLogFactory, cleanup_saga, recovered_saga
+from .helpers import (
+    HOSTILE,
+    NOW,
+    SIZE,
+    dashboard,
+    hostile_saga,
+    idle,
+    make_app,
+    mixed_log,
+    pilot_test,
+    press,
+    screen_text,
+    wait_for,
+)
 
 
 def chip_text(app: SagaInspectorApp, name: str) -> str:
     bar = dashboard(app).query_one(StateFilterBar)
     chip = next(c for c in bar.query(FilterChip) if c.state_filter.name == name)
     return str(chip.render())
-
-
-def mixed_log(make_log: SagaLogFactory, **kwargs: object) -> Path:
-    sagas = [
-        cleanup_saga(1, at=0),
-        respawn_saga(2, "failed", at=10, reason="saga timeout"),
-        cleanup_saga(3, "failed", at=20, drained=None,
-                     reason="host pipe send failed: write to host pipe failed: Broken pipe"),
-        recovered_saga(4, at=30),
-        cleanup_saga(5, "running", at=40, drained=None),
-        cleanup_saga(6, at=50),
-    ]
-    return make_log(sagas, **kwargs)
 
 
 # -- filters ---------------------------------------------------------------------------------
@@ -321,15 +266,6 @@ async def test_search_applies_while_typing_and_escape_in_the_line_clears(
 
 
 # -- copy ------------------------------------------------------------------------------------
-
-
-def hostile_saga() -> object:
-    saga = cleanup_saga(9, "failed", drained=None, reason=HOSTILE)
-    saga.name = "[TODO] fix"
-    saga.input_json = json.dumps({"closed_label": "\x1b]52;c;ZXZpbA==\x07"})
-    saga.steps[1].cmd_json = '{"cmd":"drain_pool_if_last","label":"[/]\\u001b[2J"}'
-    saga.steps[0].output_json = "not json \x1b[2J [b]"
-    return saga
 
 
 @pilot_test

@@ -10,8 +10,7 @@ import subprocess
 import sys
 import time
 import types
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +35,9 @@ from .factory import (
     respawn_saga,
     ts,
 )
+from .helpers import RAW_CONTROLS, Run, bad_file, page_reads, run
+
+__all__ = ["run"]  # the CLI fixture, shared with test_export.py
 
 SAGA_KEYS = ["saga_id", "name", "state", "started_at", "ended_at", "duration_s",
              "failure_reason", "input", "input_json", "steps_total", "steps_done"]
@@ -44,35 +46,6 @@ STEP_KEYS = ["step_index", "name", "state", "target", "started_at", "ended_at", 
 STATS_KEYS = ["database", "schema_version", "known_schema_version", "newer_than_known",
               "counts", "total", "warnings"]
 EVIL = "\x1b]0;pwned\x07 then \x1b[2J and \x9b31m and \u202egnp.exe"
-RAW_CONTROLS = ("\x1b", "\x07", "\x9b", "\u202e")
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> object:
-        return json.loads(self.out)
-
-    @property
-    def error_lines(self) -> list[str]:
-        return [line for line in self.err.splitlines() if line.startswith("saga-inspector: ")]
-
-
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    def _run(*argv: object) -> Result:
-        code = cli.main([str(arg) for arg in argv])
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return _run
 
 
 @pytest.fixture
@@ -307,15 +280,7 @@ def test_list_default_limit_is_fifty(run: Run, make_log: SagaLogFactory) -> None
 @pytest.fixture
 def sagas_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
     """Records how the CLI pages through the store."""
-    calls: list[dict[str, object]] = []
-    original = SagaStore.sagas
-
-    def spy(self: SagaStore, query: object, **kwargs: object) -> object:
-        calls.append(kwargs)
-        return original(self, query, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(SagaStore, "sagas", spy)
-    return calls
+    return page_reads(monkeypatch)
 
 
 def test_list_limit_zero_walks_every_page_by_keyset(
@@ -461,23 +426,6 @@ def test_show_lists_extra_columns(run: Run, make_log: SagaLogFactory) -> None:
 
 
 # -- bad files -------------------------------------------------------------------------------
-
-
-def bad_file(kind: str, make_log: SagaLogFactory) -> Path:
-    folder = make_log.folder
-    if kind == "missing":
-        return folder / "nope.db"
-    if kind == "folder":
-        (folder / "a-folder.db").mkdir()
-        return folder / "a-folder.db"
-    if kind == "empty":
-        return make_log.file_with(b"")
-    if kind == "text":
-        return make_log.file_with(b"saga_id,name\n1,window_cleanup_cascade\n" * 40)
-    if kind == "truncated":
-        return make_log.truncated()
-    assert kind == "no saga tables"
-    return make_log(ddl="CREATE TABLE something_else (x INTEGER);")
 
 
 BAD_KINDS = ["missing", "folder", "empty", "text", "truncated", "no saga tables"]

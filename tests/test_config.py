@@ -20,10 +20,10 @@ from saga_inspector.config import (
     saved_theme,
     state_dir,
 )
-from saga_inspector.tui.app import SagaInspectorApp, create_app
+from saga_inspector.tui.app import SagaInspectorApp
 
 from .factory import SagaLogFactory, cleanup_saga
-from .test_app import NOW, idle
+from .helpers import idle, make_app
 
 SIZE = (120, 40)
 
@@ -105,7 +105,7 @@ async def run_app(app: SagaInspectorApp, theme: str | None = None) -> str:
 
 
 def dashboard(path: Path, folder: Path | None) -> SagaInspectorApp:
-    return create_app(path, now=lambda: NOW, config_dir=folder)
+    return make_app(path, config_dir=folder)
 
 
 def test_the_theme_is_remembered_across_runs(make_log: SagaLogFactory, folder: Path) -> None:

@@ -34,8 +34,17 @@ from saga_inspector.tui.views import format_size
 from saga_inspector.tui.widgets.payload import PayloadBlock
 
 from .factory import LOOSE_DDL, SagaLogFactory, cleanup_saga
-from .test_app import HOSTILE, NOW, SIZE, hostile_saga, idle, make_app, pilot_test, press
-from .test_live_writer import record_notifications
+from .helpers import (
+    HOSTILE,
+    NOW,
+    SIZE,
+    hostile_saga,
+    idle,
+    make_app,
+    pilot_test,
+    press,
+    record_notifications,
+)
 
 BIG = {"event": "panes_reaped", "panes": [f"pane-{n:06d}" for n in range(6000)]}
 

@@ -10,7 +10,7 @@ from saga_inspector.tui.screens.explain import ExplainBody, ExplainScreen
 from saga_inspector.tui.screens.help import help_markdown
 
 from .factory import HOSTILE, LOOSE_DDL, SagaLogFactory, cleanup_saga
-from .test_app import NOW, SIZE, idle, make_app, mixed_log, pilot_test, press, screen_text, wait_for
+from .helpers import NOW, SIZE, idle, make_app, mixed_log, pilot_test, press, screen_text, wait_for
 
 
 def summary_in_file(path: object, saga_id: int) -> str:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from saga_inspector import cli
 from saga_inspector.export import (
     CSV_COLUMNS,
     ExportCancelled,
@@ -46,23 +45,15 @@ from .factory import (
     respawn_saga,
     ts,
 )
-from .test_cli import RAW_CONTROLS, Result, Run
+from .helpers import RAW_CONTROLS, Run, page_reads, run
+
+__all__ = ["run"]  # the CLI fixture, shared with test_cli.py
 
 # Exact values JSON must carry through: a float's digits, an int beyond 64 bits, escapes,
 # non-ASCII, and text that is not JSON at all.
 TRICKY_INPUT = '{"closed_label":"caf\\u00e9 \\u001b[2J","n":1.10,"big":123456789012345678901234}'
 FORMULAS = {"=HYPERLINK(\"http://x\",\"y\")": "'=HYPERLINK(\"http://x\",\"y\")",
             "+1+2": "'+1+2", "-2": "'-2", "@SUM(A1)": "'@SUM(A1)", "plain": "plain"}
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    def _run(*argv: object) -> Result:
-        code = cli.main([str(arg) for arg in argv])
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return _run
 
 
 def read_jsonl(text: str) -> list[dict[str, object]]:
@@ -231,19 +222,6 @@ def test_a_large_export_reads_page_by_page_as_it_writes(
     pages = [i for i, event in enumerate(events) if event == "page"]
     between = [events[a + 1:b].count("write") for a, b in itertools.pairwise(pages)]
     assert between == [PAGE_SIZE] * 4
-
-
-def page_reads(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
-    """The arguments of each `SagaStore.sagas` call from now on."""
-    calls: list[dict[str, object]] = []
-    original = SagaStore.sagas
-
-    def spy(self: SagaStore, query: SagaQuery, **kwargs: object) -> object:
-        calls.append(kwargs)
-        return original(self, query, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(SagaStore, "sagas", spy)
-    return calls
 
 
 @pytest.mark.parametrize("sort", [SortOrder.STARTED, SortOrder.DURATION])

@@ -9,9 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Input, ProgressBar, Static
-from textual.worker import NoActiveWorker, get_current_worker
 
 from saga_inspector.export import CSV_COLUMNS
 from saga_inspector.report import saga_to_dict
@@ -19,42 +17,23 @@ from saga_inspector.store import ErrorKind, Saga, SagaQuery, SagaStore, StoreErr
 from saga_inspector.store.payload import strict_json
 from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.screens.dashboard import DashboardScreen
-from saga_inspector.tui.screens.export import EXPORT_GROUP, ExportScreen
+from saga_inspector.tui.screens.export import ExportScreen
 
 from .factory import SagaLogFactory
-from .test_app import NOW, SIZE, idle, make_app, pilot_test, press, wait_for
-from .test_live_writer import record_notifications
+from .helpers import (
+    NOW,
+    SIZE,
+    gate,
+    idle,
+    make_app,
+    open_export,
+    pilot_test,
+    press,
+    record_notifications,
+    wait_for,
+)
 
 STAMP = NOW.astimezone().strftime("%Y%m%d-%H%M%S")
-Walk = Callable[..., Iterator[Saga]]
-
-
-class Gate:
-    """Holds the export worker's walk through the store after `after` sagas, until
-    released or the export is cancelled (other reads of the store are left alone)."""
-
-    def __init__(self, after: int) -> None:
-        self.after = after
-        self.reached = threading.Event()
-        self.release = threading.Event()
-
-    def wrap(self, walk: Walk) -> Walk:
-        def gated(store: SagaStore, query: SagaQuery, limit: int = 0,
-                  **kwargs: object) -> Iterator[Saga]:
-            try:
-                worker = get_current_worker()
-            except NoActiveWorker:
-                worker = None
-            for n, saga in enumerate(walk(store, query, limit, **kwargs)):
-                if worker is not None and worker.group == EXPORT_GROUP and n == self.after:
-                    self.reached.set()
-                    while not self.release.wait(0.01) and not worker.is_cancelled:
-                        pass
-                yield saga
-
-        return gated
-
-
 @pytest.fixture
 def out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The current folder, where exports go by default."""
@@ -64,12 +43,6 @@ def out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def gate(monkeypatch: pytest.MonkeyPatch, after: int) -> Gate:
-    held = Gate(after)
-    monkeypatch.setattr(SagaStore, "walk", held.wrap(SagaStore.walk))
-    return held
-
-
 def export_screen(app: SagaInspectorApp) -> ExportScreen:
     assert isinstance(app.screen, ExportScreen)
     return app.screen
@@ -77,19 +50,6 @@ def export_screen(app: SagaInspectorApp) -> ExportScreen:
 
 def note(app: SagaInspectorApp) -> str:
     return str(export_screen(app).query_one("#export-note", Static).render())
-
-
-async def open_export(pilot: Pilot, path: str | None = None) -> ExportScreen:
-    await pilot.press("e")
-    app = pilot.app
-    assert isinstance(app, SagaInspectorApp)
-    await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), "the export modal")
-    await pilot.pause()
-    screen = export_screen(app)
-    if path is not None:
-        screen.query_one("#export-path", Input).value = path
-        await pilot.pause()
-    return screen
 
 
 def expected(path: Path, query: SagaQuery) -> list[dict[str, object]]:

@@ -21,7 +21,7 @@ from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.step_list import StepList
 
 from .factory import SagaLogFactory
-from .test_app import NOW, SIZE, dashboard, idle, mixed_log, pilot_test, screen_text, wait_for
+from .helpers import NOW, SIZE, dashboard, idle, mixed_log, pilot_test, screen_text, wait_for
 
 
 def never_opens(target: Path) -> SagaStore:

@@ -16,9 +16,18 @@ from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.search_bar import SearchBar
 
 from .factory import LOOSE_DDL, OSC_TITLE, SagaLogFactory, hostile, hostile_sagas
-from .test_app import NOW, dashboard, idle, make_app, pilot_test, wait_for
-from .test_saga_table import highlighted_id
-from .test_sort import drawn_ids, oracle, shuffled_sagas
+from .helpers import (
+    NOW,
+    dashboard,
+    drawn_ids,
+    highlighted_id,
+    idle,
+    make_app,
+    oracle,
+    pilot_test,
+    shuffled_sagas,
+    wait_for,
+)
 
 COUNT = 437
 

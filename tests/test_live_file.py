@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 
 from saga_inspector.demo import demo_sagas
 from saga_inspector.store import SagaStore
-from saga_inspector.tui.app import SagaInspectorApp, create_app
+from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.screens.dashboard import WAITING
 from saga_inspector.tui.screens.error import ErrorScreen
 from saga_inspector.tui.screens.help import HelpScreen
@@ -27,15 +27,17 @@ from saga_inspector.tui.widgets.header import WarningBanner
 from saga_inspector.tui.widgets.saga_table import SagaTable
 
 from .factory import SagaLogFactory, cleanup_saga
-from .test_app import NOW, SIZE, idle
-from .test_live_writer import ROOT, record_notifications, wait_to_show, wait_until
-from .test_saga_table import lines
-
-INTERVAL = 0.1
-
-
-def live_app(path: Path) -> SagaInspectorApp:
-    return create_app(path, now=lambda: NOW, interval=INTERVAL)
+from .helpers import (
+    INTERVAL,
+    ROOT,
+    SIZE,
+    idle,
+    lines,
+    live_app,
+    record_notifications,
+    wait_to_show,
+    wait_until,
+)
 
 
 def run(app: SagaInspectorApp, scenario: Callable[[Pilot], Awaitable[None]]) -> None:

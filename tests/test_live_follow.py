@@ -20,8 +20,7 @@ from saga_inspector.follow import FINAL_STATES, SagaTracker, follow_sagas
 from saga_inspector.store import SagaQuery, SagaStore
 
 from .factory import SagaLogFactory, cleanup_saga, respawn_saga
-from .test_live_table import StoreProxy
-from .test_live_writer import ROOT, start_writer, summary_of
+from .helpers import ROOT, StoreProxy, start_writer, summary_of
 
 # The CLI with ctrl+c delivered as Python's KeyboardInterrupt, whatever SIGINT disposition
 # the test runner passed down (a shell's background jobs start with SIGINT ignored).

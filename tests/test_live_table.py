@@ -17,17 +17,28 @@ from textual.pilot import Pilot
 
 from saga_inspector.demo import write_saga_log
 from saga_inspector.store import ErrorKind, SagaStore, StateCounts, StoreError
-from saga_inspector.tui.app import SagaInspectorApp, create_app
+from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.widgets import saga_table
 from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.step_list import StepList
 
 from .factory import SagaLogFactory, cleanup_saga
-from .test_app import NOW, SIZE, idle
-from .test_live_writer import wait_to_show, wait_until
-from .test_saga_table import Host, highlighted_id, lines, numbered, poll, run_host, settle
-
-INTERVAL = 0.1
+from .helpers import (
+    INTERVAL,
+    SIZE,
+    Host,
+    StoreProxy,
+    highlighted_id,
+    idle,
+    lines,
+    live_app,
+    numbered,
+    poll,
+    run_host,
+    settle,
+    wait_to_show,
+    wait_until,
+)
 
 
 def add_sagas(path: Path, first: int, last: int) -> None:
@@ -36,16 +47,6 @@ def add_sagas(path: Path, first: int, last: int) -> None:
 
 def line_of(table: SagaTable, saga_id: int) -> int:
     return next(y for y, line in enumerate(lines(table)) if line.startswith(f"{saga_id} "))
-
-
-class StoreProxy:
-    """A store standing in for another: what it does not define, the other does."""
-
-    def __init__(self, store: SagaStore) -> None:
-        self.store, self.armed = store, False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
 
 
 class CountsGate(StoreProxy):
@@ -248,7 +249,7 @@ def test_a_look_at_a_store_closed_meanwhile_is_a_store_error(make_log: SagaLogFa
 
 
 def run_app(path: Path, scenario: Callable[[SagaInspectorApp, Pilot], Awaitable[None]]) -> None:
-    app = create_app(path, now=lambda: NOW, interval=INTERVAL)
+    app = live_app(path)
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:

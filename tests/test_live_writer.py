@@ -9,76 +9,34 @@ except that the writer must reach 200 commits a second (checked, not assumed).
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
 
 from saga_inspector.demo import demo_sagas
 from saga_inspector.store import SagaQuery, SagaStore
-from saga_inspector.tui.app import SagaInspectorApp, create_app
 from saga_inspector.tui.screens.error import ErrorScreen
 from saga_inspector.tui.widgets.saga_table import SagaTable
 
 from .factory import SagaLogFactory
-from .test_app import NOW, SIZE, idle, screen_text
+from .helpers import (
+    SIZE,
+    idle,
+    make_app,
+    record_notifications,
+    screen_text,
+    start_writer,
+    summary_of,
+    wait_to_show,
+    wait_until,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-WRITE_SECONDS = 3.0
-RATE = 300.0  # commits a second asked of the writer; at least 200 must be reached
 # The bound on the -wal with the app open: at most this many times the writer-alone size.
 # A read transaction or cursor left open between refreshes stops the writer's checkpoints
 # and lets the -wal grow with every commit (257 MB in 20 s was measured); short reads only
 # delay its restart by a commit or two, so the size stays that of the writer alone.
 WAL_BOUND = 1.25
-
-
-def start_writer(path: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.writer", str(path), "--seconds", str(WRITE_SECONDS),
-         "--rate", str(RATE)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )
-
-
-def summary_of(writer: subprocess.Popen[str]) -> dict[str, float]:
-    out, _ = writer.communicate(timeout=60)
-    assert writer.returncode == 0
-    return json.loads(out)
-
-
-async def wait_until(pilot: Pilot, condition: Callable[[], bool], what: str,
-                     timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
-
-
-async def wait_to_show(pilot: Pilot, *texts: str) -> None:
-    """Until the screen shows every one of `texts` (a change is drawn at the next repaint)."""
-    app = pilot.app
-    assert isinstance(app, SagaInspectorApp)
-    await wait_until(pilot, lambda: all(text in screen_text(app) for text in texts),
-                     f"the screen to show {texts}")
-
-
-def record_notifications(app: SagaInspectorApp) -> list[tuple[str, str]]:
-    """Every notification the app shows, as (severity, message)."""
-    shown: list[tuple[str, str]] = []
-    original = app.notify
-
-    def notify(message: str, **kwargs: object) -> None:
-        shown.append((str(kwargs.get("severity", "information")), str(message)))
-        original(message, **kwargs)  # type: ignore[arg-type]
-
-    app.notify = notify  # type: ignore[method-assign]
-    return shown
 
 
 def visible_rows(table: SagaTable) -> list[object]:
@@ -92,7 +50,7 @@ class Run:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.app = create_app(path, now=lambda: NOW)
+        self.app = make_app(path)
         self.notes = record_notifications(self.app)
         self.summary: dict[str, float] = {}
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from saga_inspector import cli
 from saga_inspector.store import SagaQuery, SagaStore, SortOrder
 
 from .factory import LOOSE_DDL, SagaLogFactory
-from .query_cases import every_saga, expected_ids, query_sagas
+from .helpers import listed, run_cli
+from .query_cases import QUERIES, every_saga, expected_ids, query_sagas
 
 KNOWN = ("state: name: label: reason: target: step: pending: id: since: until: slower:")
 
@@ -26,15 +26,8 @@ def log(make_log: SagaLogFactory) -> Path:
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
-    code = cli.main([str(arg) for arg in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def listed(capsys: pytest.CaptureFixture[str], log: Path, *options: str) -> list[int]:
-    code, out, err = run(capsys, "list", log, "--limit", "0", "--json", *options)
-    assert (code, err) == (0, "")
-    return [saga["saga_id"] for saga in json.loads(out)]
+    result = run_cli(capsys, *argv)
+    return result.code, result.out, result.err
 
 
 # -- bad queries: one line, exit 2 ----------------------------------------------------------------
@@ -132,13 +125,6 @@ def test_list_help_explains_the_query_language(capsys: pytest.CaptureFixture[str
 
 
 # -- the CLI lists what the store lists -----------------------------------------------------------
-
-QUERIES = [
-    "", "main", "state:failed,running", "-state:completed label:main", "reason:restart",
-    "pending:yes", "id:3..12 -name:respawn", "since:2026-06-02T14:06 until:2026-06-02T14:07",
-    "slower:5s", "-slower:1s target:host", "step:spawn", '"closed_label":"main"', "08:41",
-]
-
 
 @pytest.mark.parametrize("query", QUERIES)
 @pytest.mark.parametrize("sort", list(SortOrder))

@@ -15,9 +15,18 @@ from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.search_bar import SearchBar
 
 from .factory import LOOSE_DDL, SagaLogFactory
-from .query_cases import query_sagas
-from .test_app import SIZE, dashboard, idle, make_app, pilot_test, press, screen_text, wait_for
-from .test_query_cli import QUERIES, listed
+from .helpers import (
+    SIZE,
+    dashboard,
+    idle,
+    listed,
+    make_app,
+    pilot_test,
+    press,
+    screen_text,
+    wait_for,
+)
+from .query_cases import QUERIES, query_sagas
 
 
 def log_of(make_log: SagaLogFactory) -> Path:

@@ -27,17 +27,7 @@ from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.step_list import StepList
 
 from .factory import SagaLogFactory, cleanup_saga, respawn_saga
-from .test_app import (
-    NOW,
-    SIZE,
-    dashboard,
-    idle,
-    make_app,
-    mixed_log,
-    pilot_test,
-    press,
-    wait_for,
-)
+from .helpers import NOW, SIZE, dashboard, idle, make_app, mixed_log, pilot_test, press, wait_for
 
 
 def views_of(path: Path, *ids: int) -> list[Any]:

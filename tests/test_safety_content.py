@@ -15,7 +15,6 @@ from textual.widgets import Log
 
 from saga_inspector import cli
 from saga_inspector.sanitize import is_safe, sanitize
-from saga_inspector.tui.app import create_app
 from saga_inspector.tui.screens.error import ErrorScreen
 from saga_inspector.tui.screens.help import HelpScreen
 from saga_inspector.tui.screens.payload import PayloadScreen
@@ -37,7 +36,7 @@ from .factory import (
     respawn_saga,
     ts,
 )
-from .test_app import NOW, SIZE, idle, pilot_test, screen_text, wait_for
+from .helpers import SIZE, bad_file, idle, make_app, pilot_test, screen_text, wait_for
 
 DEEP = "[" * 100_000 + "]" * 100_000
 TOP, BOTTOM = 2**63 - 1, -(2**63)
@@ -172,7 +171,7 @@ def test_what_each_strange_row_shows_as(strange_log: Path, capsys) -> None:
 
 @pilot_test
 async def test_the_dashboard_walks_every_strange_row(strange_log: Path) -> None:
-    app = create_app(strange_log, now=lambda: NOW)
+    app = make_app(strange_log)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         table = app.dashboard.query_one(SagaTable)
@@ -231,7 +230,7 @@ async def test_damaged_pages_in_the_dashboard_are_reported_and_it_carries_on(
     make_log: SagaLogFactory,
 ) -> None:
     path = make_log.damaged(400)
-    app = create_app(path, now=lambda: NOW)
+    app = make_app(path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.dashboard.query_one(SagaTable).total is not None,
                        "the first page")
@@ -277,7 +276,7 @@ async def test_a_10_mb_payload_shows_promptly_and_never_freezes_the_app(
     assert len(TEN_MB) > 10_000_000
     big = cleanup_saga(2, "failed", drained=None, at=5)
     big.steps[0].output_json = TEN_MB
-    app = create_app(make_log([cleanup_saga(1), big]), now=lambda: NOW)
+    app = make_app(make_log([cleanup_saga(1), big]))
     async with app.run_test(size=SIZE) as pilot:
         table = app.dashboard.query_one(SagaTable)
         await wait_for(pilot, lambda: table.highlighted_saga is not None, "the first rows")
@@ -312,7 +311,7 @@ async def test_a_10_mb_payload_shows_promptly_and_never_freezes_the_app(
 @pilot_test
 async def test_markup_is_shown_as_written_everywhere(make_log: SagaLogFactory) -> None:
     path = make_log(hostile_sagas(), ddl=LOOSE_DDL)
-    app = create_app(path, now=lambda: NOW)
+    app = make_app(path)
     async with app.run_test(size=(220, 60), notifications=True) as pilot:
         await idle(pilot)
         text = screen_text(app)  # the table, the saga panel, the step detail, the filters
@@ -350,7 +349,7 @@ async def test_markup_in_a_path_on_the_error_screen_is_shown_as_written(
 ) -> None:
     bad = make_log.file_with(b"text " * 200, name="[bold]x[TODO][link=y]z.db")
     monkeypatch.chdir(bad.parent)  # a short path: the message fits on one line
-    app = create_app(Path(bad.name), now=lambda: NOW)
+    app = make_app(Path(bad.name))
     async with app.run_test(size=(220, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ErrorScreen), "the error screen")
         await pilot.pause()
@@ -379,13 +378,11 @@ def test_each_bad_file_gets_a_clear_error_screen_and_q_exits_2(
 ) -> None:
     from saga_inspector.tui.screens.error import HINTS
 
-    from .test_cli import bad_file
-
     path = bad_file(kind, make_log)
 
     @pilot_test
     async def check() -> None:
-        app = create_app(path, now=lambda: NOW)
+        app = make_app(path)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: isinstance(app.screen, ErrorScreen), "error screen")
             await pilot.pause()

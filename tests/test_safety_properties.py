@@ -30,7 +30,7 @@ from saga_inspector.report import render_list, render_show, saga_to_dict, to_jso
 from saga_inspector.sanitize import is_safe, sanitize
 from saga_inspector.store import SagaQuery, SagaStore, StoreError
 from saga_inspector.store.schema import KNOWN_SAGA_STATES
-from saga_inspector.tui.app import SagaInspectorApp, create_app
+from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.text import markup_literal
 from saga_inspector.tui.views import prepare_saga
 from saga_inspector.tui.widgets.detail_pane import SagaPanel, StepDetail
@@ -40,7 +40,7 @@ from saga_inspector.tui.widgets.state_filter import FilterChip, filters_for
 from saga_inspector.tui.widgets.step_list import StepList
 
 from .factory import HOSTILE, SagaLogFactory, cleanup_saga
-from .test_app import NOW, SIZE, idle, pilot_test
+from .helpers import NOW, SIZE, idle, make_app, pilot_test
 
 settings.register_profile(
     "safety", max_examples=40, deadline=None,
@@ -264,7 +264,7 @@ def draw_everything(app: SagaInspectorApp, path: Path) -> None:
 
 @pilot_test
 async def test_any_rows_draw_without_a_control_character(make_log: SagaLogFactory) -> None:
-    app = create_app(make_log([cleanup_saga(1, reason=HOSTILE)]), now=lambda: NOW)
+    app = make_app(make_log([cleanup_saga(1, reason=HOSTILE)]))
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
 

@@ -42,7 +42,7 @@ from .factory import (
     recovered_saga,
     respawn_saga,
 )
-from .test_app import NOW, SIZE, idle, pilot_test, screen_text, wait_for
+from .helpers import SIZE, idle, make_app, pilot_test, screen_text, wait_for
 
 OWNER, READER = 1234, 4321  # the launcher's user, and another user who reads its log
 SIDECARS = ("", "-wal", "-shm")
@@ -79,12 +79,6 @@ def live_log(make_log: SagaLogFactory) -> Path:
                                 cleanup_saga(502, "running", drained=None)])
     assert Path(f"{path}-wal").stat().st_size > 0
     return path
-
-
-def make_app(path: Path, **options: bool) -> SagaInspectorApp:
-    from saga_inspector.tui.app import create_app
-
-    return create_app(path, now=lambda: NOW, **options)
 
 
 # -- a whole dashboard session --------------------------------------------------------------

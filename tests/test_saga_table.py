@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import random
 import sqlite3
 import threading
-from collections.abc import Callable, Coroutine, Iterator
 from contextlib import suppress
 from typing import Any
 
 import pytest
-from textual.app import App, ComposeResult
 from textual.geometry import Region
-from textual.message import Message
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
-from saga_inspector.demo import CLEANUP, SagaRow, write_saga_log
+from saga_inspector.demo import write_saga_log
 from saga_inspector.store import (
     PAGE_SIZE,
     ErrorKind,
@@ -38,20 +34,11 @@ from saga_inspector.tui.widgets.saga_table import (
     format_started,
 )
 
-from .factory import cleanup_saga, recovered_saga, respawn_saga, ts
+from .factory import cleanup_saga, recovered_saga, respawn_saga
+from .helpers import ALL, Host, highlighted_id, lines, numbered, poll, row_ids, run_host, settle
 
-ALL = SagaQuery()
 FAILED = SagaQuery(frozenset({"failed"}))
 NEEDS_ATTENTION = SagaQuery(frozenset({"failed", "running", "failed_compensation"}))
-
-
-def numbered(count: int, *, failed_every: int = 7) -> Iterator[SagaRow]:
-    """`count` sagas with ids 1..count (no steps: quick to write); every n-th one failed."""
-    for saga_id in range(1, count + 1):
-        failed = saga_id % failed_every == 0
-        yield SagaRow(saga_id, CLEANUP, "failed" if failed else "completed", ts(saga_id),
-                      ts(saga_id + 0.5), '{"closed_label":"main"}',
-                      "saga timeout" if failed else None)
 
 
 def fake_saga(saga_id: int) -> Saga:
@@ -203,99 +190,6 @@ def test_started_shows_local_time_with_age_and_odd_values_as_stored() -> None:
 
 
 # -- the widget in a host app ----------------------------------------------------------------
-
-
-class Host(App[None]):
-    """Only a SagaTable over one store, recording what the table posts."""
-
-    def __init__(
-        self, store: Any, query: SagaQuery = ALL, *, empty: str | None = None,
-        scan_delay: float | None = 0.0,
-    ) -> None:
-        super().__init__()
-        self.store, self.start_query, self.empty = store, query, empty
-        self.scan_delay = scan_delay
-        self.posted: list[Message] = []
-
-    def compose(self) -> ComposeResult:
-        yield SagaTable(id="sagas")
-
-    def on_mount(self) -> None:
-        table = self.table
-        table.search_scan_delay = self.scan_delay
-        if self.empty is not None:
-            table.empty_message = self.empty
-        table.show(self.store, self.start_query)
-        table.focus()
-
-    @property
-    def table(self) -> SagaTable:
-        return self.query_one(SagaTable)
-
-    def on_saga_table_highlighted(self, message: SagaTable.Highlighted) -> None:
-        self.posted.append(message)
-
-    def on_saga_table_chosen(self, message: SagaTable.Chosen) -> None:
-        self.posted.append(message)
-
-    def on_saga_table_loaded(self, message: SagaTable.Loaded) -> None:
-        self.posted.append(message)
-
-    def on_saga_table_failed(self, message: SagaTable.Failed) -> None:
-        self.posted.append(message)
-
-    def last(self, kind: type[Message]) -> Any:
-        return next((m for m in reversed(self.posted) if isinstance(m, kind)), None)
-
-
-Scenario = Callable[[Host, Pilot[None]], Coroutine[Any, Any, None]]
-
-
-def run_host(host: Host, scenario: Scenario, size: tuple[int, int] = (170, 20)) -> None:
-    async def main() -> None:
-        async with host.run_test(size=size) as pilot:
-            await scenario(host, pilot)
-
-    asyncio.run(main())
-
-
-async def settle(pilot: Pilot[None], until: Callable[[], bool] = lambda: True) -> None:
-    """Let workers finish and their results land until `until()` holds and all is quiet."""
-    app = pilot.app
-    for _ in range(500):
-        # A superseded (cancelled) worker may still be blocked in a test's store: skip it.
-        live = [worker for worker in app.workers if not worker.is_cancelled]
-        if live:
-            await app.workers.wait_for_complete(live)
-        await pilot.pause()
-        if until() and not any(w.is_running and not w.is_cancelled for w in app.workers):
-            return
-    raise AssertionError("the table never settled")
-
-
-async def poll(pilot: Pilot[None], until: Callable[[], bool]) -> None:
-    """For scenes where a worker is meant to be waiting: check, let time pass, again."""
-    for _ in range(1000):
-        if until():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("the condition never held")
-
-
-def lines(table: SagaTable) -> list[str]:
-    """The text the table draws now, line by line."""
-    width, height = table.size
-    return [strip.text for strip in table.render_lines(Region(0, 0, width, height))]
-
-
-def row_ids(table: SagaTable) -> list[int]:
-    return [int(line.split()[0]) for line in lines(table)[1:] if line.split()
-            and line.split()[0].isdigit()]
-
-
-def highlighted_id(table: SagaTable) -> int | None:
-    saga = table.highlighted_saga
-    return None if saga is None else saga.saga_id
 
 
 def test_first_rows_are_drawn_newest_first(make_log) -> None:

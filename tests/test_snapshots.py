@@ -8,63 +8,19 @@ Update with `pytest tests/test_snapshots.py --snapshot-update`, then look at eve
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from textual.pilot import Pilot
 
-from saga_inspector.demo import write_demo
-from saga_inspector.tui.app import SagaInspectorApp, create_app
 from saga_inspector.tui.screens.error import ErrorScreen
 from saga_inspector.tui.screens.help import HelpScreen
 from saga_inspector.tui.screens.payload import PayloadScreen
 
 from .factory import LOOSE_DDL, SagaLogFactory
-from .test_app import NOW, hostile_saga, idle, mixed_log, wait_for
+from .helpers import demo, fixed_place_and_zone, hostile_saga, idle, keys, mixed_log, snap, wait_for
 
-SIZE = (160, 48)
-Driver = Callable[[Pilot], Awaitable[None]]
-
-
-@pytest.fixture(autouse=True)
-def fixed_place_and_zone(
-    make_log: SagaLogFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
-    # Files are opened by their bare name from their folder: the header shows no tmp path.
-    monkeypatch.chdir(make_log.folder)
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
-@pytest.fixture
-def demo() -> Path:
-    return write_demo(Path("launcher-sagas.db"))
-
-
-def app_on(path: Path) -> SagaInspectorApp:
-    return create_app(Path(path.name), now=lambda: NOW)
-
-
-def keys(*pressed: str) -> Driver:
-    """Wait for the dashboard, then press keys, settling after each."""
-
-    async def drive(pilot: Pilot) -> None:
-        await idle(pilot)
-        for key in pressed:
-            await pilot.press(key)
-            await idle(pilot)
-
-    return drive
-
-
-def snap(snap_compare: Callable[..., bool], path: Path, drive: Driver) -> bool:
-    return snap_compare(app_on(path), terminal_size=SIZE, run_before=drive)
-
+__all__ = ["demo", "fixed_place_and_zone"]  # the shared snapshot fixtures
 
 def test_overview_of_the_demo(snap_compare: Callable[..., bool], demo: Path) -> None:
     assert snap(snap_compare, demo, keys())

@@ -7,17 +7,14 @@ timestamp parser), not against the store's own sort key: a sort the store got wr
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
-from saga_inspector.demo import CLEANUP, SagaRow, write_saga_log
+from saga_inspector.demo import SagaRow, write_saga_log
 from saga_inspector.store import SagaQuery, SagaStore, SortOrder
-from saga_inspector.store.timestamps import parse_timestamp
 from saga_inspector.tui.widgets.saga_table import (
     PageRequest,
     RowCache,
@@ -25,48 +22,24 @@ from saga_inspector.tui.widgets.saga_table import (
     find_row,
 )
 
-from .factory import SagaLogFactory, ts
-from .test_app import dashboard, idle, make_app, pilot_test
-from .test_saga_table import Host, highlighted_id, lines, row_ids, run_host, settle
+from .factory import SagaLogFactory
+from .helpers import (
+    Host,
+    dashboard,
+    drawn_ids,
+    highlighted_id,
+    idle,
+    lines,
+    make_app,
+    oracle,
+    pilot_test,
+    row_ids,
+    run_host,
+    settle,
+    shuffled_sagas,
+)
 
 SORTS = list(SortOrder)
-
-
-def shuffled_sagas(count: int, *, first_id: int = 1, seed: int = 3) -> list[SagaRow]:
-    """Sagas whose start times and durations are not in id order; some still running (no
-    duration), a few with a start that does not parse (no start), some ties on the start."""
-    rng = random.Random(seed)
-    rows = []
-    for saga_id in range(first_id, first_id + count):
-        start = rng.randrange(0, 5000) if saga_id % 11 else 777  # ties: the id decides
-        started: str = ts(start)
-        ended: str | None = ts(start + rng.uniform(0.01, 90))
-        state = "completed"
-        if saga_id % 13 == 0:
-            state, ended = "running", None
-        if saga_id % 29 == 0:
-            started = "not a time"
-        rows.append(SagaRow(saga_id, CLEANUP, state, started, ended, '{"closed_label":"main"}'))
-    return rows
-
-
-def oracle(rows: Sequence[SagaRow], sort: SortOrder) -> list[int]:
-    """The ids in the order each sort promises, worked out here: descending, ties by id
-    descending, sagas without a value last."""
-    def value(row: SagaRow) -> timedelta | Any:
-        start = parse_timestamp(row.started_at).value
-        if sort is SortOrder.STARTED:
-            return start
-        end = parse_timestamp(row.ended_at).value if row.ended_at else None
-        return end - start if start is not None and end is not None else None
-
-    if sort is SortOrder.ID:
-        return sorted((int(row.saga_id) for row in rows), reverse=True)
-    with_value = [row for row in rows if value(row) is not None]
-    without = [row for row in rows if value(row) is None]
-    ordered = sorted(with_value, key=lambda row: (value(row), row.saga_id), reverse=True)
-    return [int(row.saga_id) for row in
-            [*ordered, *sorted(without, key=lambda row: row.saga_id, reverse=True)]]
 
 
 @pytest.fixture
@@ -162,16 +135,6 @@ def test_a_page_request_reads_after_before_and_at_a_key(shuffled_log) -> None:
 
 
 # -- the table, in a host app ------------------------------------------------------------
-
-
-def drawn_ids(table: SagaTable) -> list[int]:
-    """The ids of the rows the table draws, inside its border when it has one."""
-    ids = []
-    for line in lines(table)[1:]:
-        words = line.strip("│ ").split()
-        if words and words[0].isdigit():
-            ids.append(int(words[0]))
-    return ids
 
 
 def all_drawn(table: SagaTable) -> bool:

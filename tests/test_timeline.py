@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from saga_inspector.report import format_duration, format_timeout
-from saga_inspector.store import Saga, SagaDetail, Step, parse_timestamp
-from saga_inspector.store.kinds import POOL_RESPAWN, WINDOW_CLEANUP, timeout_for
+from saga_inspector.store import Saga, SagaDetail
+from saga_inspector.store.kinds import timeout_for
 from saga_inspector.timeline import (
     BREAK,
     DONE,
@@ -33,34 +33,9 @@ from saga_inspector.timeline import (
 )
 
 from .factory import T0, ts
+from .helpers import CLEANUP, RESPAWN, completed_cleanup, saga_detail, step, timed_out
 
-CLEANUP, RESPAWN = WINDOW_CLEANUP.name, POOL_RESPAWN.name
 MS = timedelta(milliseconds=1)
-
-
-def step(index: int, start: object, end: object = None, *, state: str = "succeeded",
-         in_flight: bool = False, name: str = "issue_cmd_host_reap_panes") -> Step:
-    return Step(1, index, name, state, "host", None, None, parse_timestamp(start),
-                parse_timestamp(end), None, in_flight)
-
-
-def saga_detail(start: object, end: object, *steps: Step, name: str = CLEANUP,
-                state: str = "completed") -> SagaDetail:
-    saga = Saga(1, name, state, parse_timestamp(start), parse_timestamp(end), "{}", None,
-                len(steps), sum(s.state == "succeeded" for s in steps))
-    return SagaDetail(saga, steps)
-
-
-def completed_cleanup() -> SagaDetail:
-    """Reap 0.3 ms to 30 ms, drain 31 ms to 36 ms, saga ended at 37 ms."""
-    return saga_detail(ts(0), ts(0.037), step(0, ts(0.0003), ts(0.03)),
-                       step(1, ts(0.031), ts(0.036), name="issue_cmd_host_drain_pool_if_last"))
-
-
-def timed_out(seconds: float = 5.01, *, name: str = RESPAWN) -> SagaDetail:
-    pending = step(0, ts(0.0004), state="pending", in_flight=True,
-                   name="issue_cmd_host_spawn_pool_window")
-    return saga_detail(ts(0), ts(seconds), pending, name=name, state="failed")
 
 
 def text(cells: list[tuple[str, str]]) -> str:

@@ -24,8 +24,20 @@ from saga_inspector.tui.widgets.step_list import StepList
 from saga_inspector.tui.widgets.timeline import StepTimeline
 
 from .factory import T0, SagaLogFactory, cleanup_saga, ts
-from .test_app import NOW, SIZE, idle, make_app, mixed_log, pilot_test, press, screen_text
-from .test_timeline import completed_cleanup, saga_detail, step, timed_out
+from .helpers import (
+    NOW,
+    SIZE,
+    completed_cleanup,
+    idle,
+    make_app,
+    mixed_log,
+    pilot_test,
+    press,
+    saga_detail,
+    screen_text,
+    step,
+    timed_out,
+)
 
 
 def test_the_help_says_what_every_glyph_of_a_bar_means() -> None:

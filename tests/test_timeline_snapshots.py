@@ -14,8 +14,7 @@ from textual.pilot import Pilot
 
 from saga_inspector.tui.screens.explain import ExplainScreen
 
-from .test_app import idle, wait_for
-from .test_snapshots import demo, fixed_place_and_zone, keys, snap
+from .helpers import demo, fixed_place_and_zone, idle, keys, snap, wait_for
 
 __all__ = ["demo", "fixed_place_and_zone"]  # the fixtures, shared with the main snapshots
 
