@@ -14,12 +14,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from saga_inspector.explain import Explanation, Line, explain, render_text
 from saga_inspector.store import SagaDetail
 from saga_inspector.tui.text import plain
+
+from .scrolling import SCROLL_KEYS, ScrollingModal
 
 _TONES = ("ok", "warn", "bad", "dim")
 _SECTION_INDENT = 2
@@ -58,15 +59,12 @@ class ExplainBody(Vertical):
         return _static(plain(line.text), *classes, indent=indent + line.indent)
 
 
-class ExplainScreen(ModalScreen[None]):
-    AUTO_FOCUS = "#explain-scroll"
+class ExplainScreen(ScrollingModal):
+    AUTO_FOCUS = BODY = "#explain-scroll"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,x", "dismiss", "Close", key_display="esc"),
         Binding("c", "copy", "Copy summary"),
-        Binding("j", "scroll_body('down')", "Down", show=False),
-        Binding("k", "scroll_body('up')", "Up", show=False),
-        Binding("g", "scroll_body('home')", "Top", show=False),
-        Binding("G", "scroll_body('end')", "Bottom", show=False),
+        *SCROLL_KEYS,
     ]
 
     def __init__(self, detail: SagaDetail, now: datetime | None = None) -> None:
@@ -95,7 +93,3 @@ class ExplainScreen(ModalScreen[None]):
         copy_out(self.app, lambda: summary, what=f"the triage summary of saga {saga_id}",
                  stem=f"saga-{saga_id}-summary", suffix=".txt")
 
-    def action_scroll_body(self, where: str) -> None:
-        body = self.query_one("#explain-scroll", VerticalScroll)
-        {"down": body.scroll_down, "up": body.scroll_up, "home": body.scroll_home,
-         "end": body.scroll_end}[where](animate=False)

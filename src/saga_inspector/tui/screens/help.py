@@ -17,8 +17,9 @@ from rich.theme import Theme
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widget import Widget
+
+from .scrolling import SCROLL_KEYS, ScrollingModal
 
 # Rich's markdown style names, and the component class that colours each here.
 _STYLES = {
@@ -70,11 +71,11 @@ class HelpText(Widget):
         return _Themed(self._markdown, Theme(styles))
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(ScrollingModal):
+    BODY = "#help-body"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "dismiss", "Close", key_display="esc"),
-        Binding("j", "scroll_body('down')", "Down", show=False),
-        Binding("k", "scroll_body('up')", "Up", show=False),
+        *SCROLL_KEYS[:2],  # j and k
     ]
 
     def compose(self) -> ComposeResult:
@@ -90,10 +91,3 @@ class HelpScreen(ModalScreen[None]):
     def on_screen_resume(self) -> None:
         # The same screen is shown each time (app.action_help): it opens at the top.
         self.query_one("#help-body", VerticalScroll).scroll_home(animate=False)
-
-    def action_scroll_body(self, direction: str) -> None:
-        body = self.query_one("#help-body", VerticalScroll)
-        if direction == "down":
-            body.scroll_down(animate=False)
-        else:
-            body.scroll_up(animate=False)

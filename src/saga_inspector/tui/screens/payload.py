@@ -8,21 +8,20 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Log, Static
 
 from saga_inspector.tui.text import json_highlighter, plain
 from saga_inspector.tui.views import Payload, format_size
 
+from .scrolling import SCROLL_KEYS, ScrollingModal
 
-class PayloadScreen(ModalScreen[None]):
+
+class PayloadScreen(ScrollingModal):
+    BODY = "#payload-log"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss", "Close", key_display="esc"),
         Binding("y", "copy", "Copy"),
-        Binding("g", "top", "Top", show=False),
-        Binding("G", "bottom", "Bottom", show=False),
-        Binding("j", "down", "Down", show=False),
-        Binding("k", "up", "Up", show=False),
+        *SCROLL_KEYS,
     ]
 
     def __init__(self, payload: Payload) -> None:
@@ -55,14 +54,3 @@ class PayloadScreen(ModalScreen[None]):
 
         copy_payload(self.app, self.payload, f"the {self.payload.label}")
 
-    def action_top(self) -> None:
-        self.query_one(Log).scroll_home(animate=False)
-
-    def action_bottom(self) -> None:
-        self.query_one(Log).scroll_end(animate=False)
-
-    def action_down(self) -> None:
-        self.query_one(Log).scroll_down(animate=False)
-
-    def action_up(self) -> None:
-        self.query_one(Log).scroll_up(animate=False)
