@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -81,7 +81,7 @@ class HeadStart:
             except Exception:
                 rows = None  # the table's own read says what is wrong
             page = None if rows is None else FirstPage(START_QUERY, tuple(rows))
-            self._opened = OpenedStore(opened.store, opened.identity, page)
+            self._opened = replace(opened, first_page=page)
         finally:
             self._done.set()
 

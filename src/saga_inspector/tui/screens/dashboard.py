@@ -169,7 +169,8 @@ class DashboardScreen(Screen[None]):
         if not detail.is_attached:  # the app closed meanwhile
             return
         self.panes_ready = True
-        waiting, highlighted = self._detail_waiting, self.highlighted
+        waiting, self._detail_waiting = self._detail_waiting, None
+        highlighted = self.highlighted
         if highlighted is not None and self.view is None:
             self._show_loading(highlighted)
         else:

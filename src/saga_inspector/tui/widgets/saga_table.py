@@ -604,10 +604,11 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         remembered = place is not None and not place.seek
         shown = self._shown_rows.pop(query, None) if remembered else None
         # (Sorted by id only: the id column's width is then read off the rows, not the file.)
-        given = (first_page is not None and first_page.query == query and place is None
-                 and query.sort is SortOrder.ID)
-        self._start(store, query, place, stale=shown,
-                    given=list(first_page.rows) if first_page and given else None)
+        given = None
+        if (first_page is not None and first_page.query == query and place is None
+                and query.sort is SortOrder.ID):
+            given = list(first_page.rows)
+        self._start(store, query, place, stale=shown, given=given)
         if shown is not None and place is not None:  # drawn now: where the place was left
             self.scroll_to(y=place.position - place.screen_row, animate=False, force=True)
 
