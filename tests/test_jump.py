@@ -145,7 +145,7 @@ async def test_a_saga_the_view_hides_is_named_and_enter_shows_all(log: Path) -> 
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), "the dashboard")
         await idle(pilot)
-        assert table.query is not None and table.query.states is None
+        assert table.saga_query is not None and table.saga_query.states is None
         assert dashboard(app).search == ""
         assert highlighted_id(table) == 13
         assert table.cursor_row == COUNT - 13

@@ -94,7 +94,7 @@ async def every_dashboard_action(app: SagaInspectorApp, pilot, clipboard: list[s
     assert table.total == 33 and table.highlighted_saga is not None
     await pilot.press("slash", "m", "enter")
     await idle(pilot)
-    assert table.query is not None and table.query.text == "m"
+    assert table.saga_query is not None and table.saga_query.text == "m"
     await pilot.press("escape", "enter", "tab", "shift+tab", "enter", "y", "o")
     await wait_for(pilot, lambda: isinstance(app.screen, PayloadScreen), "the payload screen")
     await pilot.press("y", "escape", "escape", "escape", "y", "r", "question_mark")

@@ -435,7 +435,7 @@ def test_a_newer_query_supersedes_a_slow_one_and_loading_is_shown(make_log) -> N
         with suppress(WorkerCancelled):
             await app.workers.wait_for_complete(gated)
         await settle(pilot)
-        assert table.query == FAILED
+        assert table.saga_query == FAILED
         assert all(saga_id % 7 == 0 for saga_id in row_ids(table))
         assert highlighted_id(table) == 294
         assert all(m.query == FAILED for m in app.posted if isinstance(m, SagaTable.Loaded))

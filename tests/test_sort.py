@@ -235,7 +235,7 @@ async def test_s_cycles_the_sort_and_the_rows_follow_it(shuffled_log) -> None:
                            (SortOrder.DURATION, "by duration"), (SortOrder.ID, None)]:
             await pilot.press("s")
             await idle(pilot)
-            assert table.query is not None and table.query.sort is sort
+            assert table.saga_query is not None and table.saga_query.sort is sort
             # The saga highlighted before stays on its line: the view starts where it is.
             top, shown = table.scroll_offset.y, drawn_ids(table)
             assert shown == oracle(rows, sort)[top:top + len(shown)]
@@ -282,6 +282,6 @@ async def test_a_filter_under_a_sort_keeps_the_sort(shuffled_log) -> None:
         await pilot.press("1")  # running: no duration, so all tie; ids decide
         await idle(pilot)
         running = [row for row in rows if row.state == "running"]
-        assert table.query is not None and table.query.sort is SortOrder.DURATION
+        assert table.saga_query is not None and table.saga_query.sort is SortOrder.DURATION
         assert drawn_ids(table) == oracle(running, SortOrder.DURATION)[:len(drawn_ids(table))]
         assert drawn_ids(table) == sorted(drawn_ids(table), reverse=True)

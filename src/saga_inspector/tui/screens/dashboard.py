@@ -209,7 +209,7 @@ class DashboardScreen(Screen[None]):
             return False
         # A read's rows may still be on their way in a message after its worker ended; the
         # title and chips may be waiting for them; the keys line catches up when idle.
-        if table.reading or table.query != self._query() or self._query_shown is not None:
+        if table.reading or table.saga_query != self._query() or self._query_shown is not None:
             return False
         if table.total == 0:
             return True
@@ -712,7 +712,7 @@ class DashboardScreen(Screen[None]):
 
     def action_export(self) -> None:
         table = self.query_one(SagaTable)
-        if self.store is None or table.query is None or table.total == 0:
+        if self.store is None or table.saga_query is None or table.total == 0:
             self.notify("no sagas in this view to export", severity="warning")
             return
         from saga_inspector.export import name_safe
@@ -722,7 +722,7 @@ class DashboardScreen(Screen[None]):
         view = self._view_in_words()
         name = self.active.name + ("-search" if self.search else "")
         self.app.push_screen(ExportScreen(
-            self.store, table.query, database=self.path, view=view,
+            self.store, table.saga_query, database=self.path, view=view,
             view_name=name_safe(name), total=table.total, now=self.now))
 
     def action_explain(self) -> None:

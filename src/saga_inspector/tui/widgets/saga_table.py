@@ -552,7 +552,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         return self._cache.total
 
     @property
-    def query(self) -> SagaQuery | None:
+    def saga_query(self) -> SagaQuery | None:
         return self._query
 
     @property
