@@ -1,4 +1,5 @@
-"""Regenerate screenshots/*.svg: the real dashboard on the demo log, at 160x48.
+"""Regenerate screenshots/*.svg: the real dashboard on the demo log, at 160x48, and the
+in-flight step at 80x24 and 100x30 (a laptop pane, a tmux split).
 
     python scripts/screenshots.py
 
@@ -26,8 +27,14 @@ OUT = ROOT / "screenshots"
 SIZE = (160, 48)
 NOW = datetime(2026, 6, 3, 9, 30, tzinfo=UTC)
 
-# file name -> keys pressed (the dashboard settles after each)
+# file name -> keys pressed (the dashboard settles after each), at SIZE unless SIZES says
+SIZES: dict[str, tuple[int, int]] = {
+    "recovered-in-flight-step-80x24.svg": (80, 24),
+    "recovered-in-flight-step-100x30.svg": (100, 30),
+}
 SHOTS: dict[str, tuple[str, ...]] = {
+    "recovered-in-flight-step-80x24.svg": ("5", "enter"),
+    "recovered-in-flight-step-100x30.svg": ("5", "enter"),
     "overview.svg": (),
     "recovered-in-flight-step.svg": ("5", "enter"),
     "needs-attention-payload.svg": ("a", "j", "j", "j", "enter", "k", "tab"),
@@ -53,7 +60,7 @@ async def settle(pilot: Pilot) -> None:
 
 async def shoot(log: Path, name: str, keys: tuple[str, ...]) -> None:
     app = create_app(Path(log.name), now=lambda: NOW)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZES.get(name, SIZE)) as pilot:
         await settle(pilot)
         for key in keys:
             await pilot.press(key)

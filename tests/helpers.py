@@ -522,9 +522,10 @@ def keys(*pressed: str) -> Driver:
     return drive
 
 
-def snap(snap_compare: Callable[..., bool], path: Path, drive: Driver) -> bool:
+def snap(snap_compare: Callable[..., bool], path: Path, drive: Driver,
+         size: tuple[int, int] = SIZE) -> bool:
     """Compare the app on `path`, driven by `drive`, with the stored snapshot."""
-    return snap_compare(app_on(path), terminal_size=SIZE, run_before=drive)
+    return snap_compare(app_on(path), terminal_size=size, run_before=drive)
 
 
 async def open_export(pilot: Pilot, path: str | None = None) -> ExportScreen:

@@ -27,7 +27,18 @@ from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.step_list import StepList
 
 from .factory import SagaLogFactory, cleanup_saga, respawn_saga
-from .helpers import NOW, SIZE, dashboard, idle, make_app, mixed_log, pilot_test, press, wait_for
+from .helpers import (
+    NOW,
+    SIZE,
+    dashboard,
+    idle,
+    make_app,
+    mixed_log,
+    pilot_test,
+    press,
+    screen_text,
+    wait_for,
+)
 
 
 def views_of(path: Path, *ids: int) -> list[Any]:
@@ -224,10 +235,12 @@ async def test_the_header_clock_ticking_over_is_repainted_without_a_layout(
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         header = dashboard(app).query_one(InspectorHeader)
-        status = header.query_one("#header-status")
         header.show_live(LiveStatus("live", NOW))
         await pilot.pause()
-        header.show_live(LiveStatus("live", NOW + timedelta(seconds=1)))  # as wide
-        assert not status._layout_required
-        header.show_live(LiveStatus("paused", NOW))  # wider: laid out
-        assert status._layout_required
+        header.show_live(LiveStatus("live", NOW + timedelta(seconds=1)))
+        assert not header._layout_required and header._repaint_required
+        await pilot.pause()
+        header.show_live(LiveStatus("paused", NOW))  # other words, the same one line
+        assert not header._layout_required and header._repaint_required
+        await pilot.pause()
+        assert "○ paused" in screen_text(app).split("\n")[0]

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 
 from saga_inspector.tui.screens.error import ErrorScreen
@@ -36,6 +37,27 @@ def test_in_flight_step_of_the_newest_recovered_saga(
     snap_compare: Callable[..., bool], demo: Path
 ) -> None:
     assert snap(snap_compare, demo, keys("5", "enter"))
+
+
+# Issue 12: the same triage at the sizes an operator really has (a laptop pane, a tmux
+# split, a phone's SSH client): the in-flight step, its target, command and failure field.
+SMALL_SIZES = [(80, 24), (100, 30), (120, 40)]
+
+
+@pytest.mark.parametrize("size", SMALL_SIZES, ids=[f"{w}x{h}" for w, h in SMALL_SIZES])
+def test_in_flight_step_on_a_smaller_terminal(
+    snap_compare: Callable[..., bool], demo: Path, size: tuple[int, int]
+) -> None:
+    assert snap(snap_compare, demo, keys("5", "enter"), size)
+
+
+def test_help_screen_at_80x24(snap_compare: Callable[..., bool], demo: Path) -> None:
+    async def drive(pilot: Pilot) -> None:
+        await idle(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), "help")
+
+    assert snap(snap_compare, demo, drive, (80, 24))
 
 
 def test_payload_focused(snap_compare: Callable[..., bool], demo: Path) -> None:

@@ -154,3 +154,12 @@ def time_with_age(stamp: Timestamp | None, now: datetime) -> str:
         return shown
     return f"{shown} ({format_age(stamp.value, now)})"
 
+
+
+def text_payload(label: str, value: object) -> Payload:
+    """A stored text that is not JSON (a failure reason), to open full screen like a
+    payload: sanitised, newlines kept."""
+    raw = value if isinstance(value, str) else safe(value)
+    made = safe(raw, multiline=True)
+    size = len(raw.encode("utf-8", errors="surrogatepass"))
+    return Payload(label, raw, plain(made, multiline=True), size, made=made)

@@ -48,7 +48,7 @@ from saga_inspector.tui.screens.reads import (
     read_poll,
 )
 from saga_inspector.tui.text import plain, safe
-from saga_inspector.tui.views import SagaView
+from saga_inspector.tui.views import SagaView, text_payload
 from saga_inspector.tui.widgets.detail_pane import SagaPanel, StepDetail
 from saga_inspector.tui.widgets.header import InspectorHeader, LiveStatus, WarningBanner
 from saga_inspector.tui.widgets.key_bar import KeyBar
@@ -80,9 +80,23 @@ _LOST = {
 }
 
 
+# The panes `h`/`l` move between, left to right (tab also visits the payloads one by one),
+# and the screen class each gives while it has the focus (app.tcss lays the screen out by it).
+PANES = ("sagas", "saga", "steps", "detail")
+
+
 class DashboardScreen(Screen[None]):
     AUTO_FOCUS = "#sagas"
+    # app.tcss lays the screen out by these classes (see its layout section).
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"), (100, "-medium"), (140, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-short"), (36, "-middling"), (46, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("h", "pane(-1)", "Pane left", show=False),
+        Binding("l", "pane(1)", "Pane right", show=False),
+        Binding("t", "toggle_timeline", "Timeline", show=False),
+        Binding("o", "open_reason", "Open reason", show=False),
         Binding("slash", "search", "Search", key_display="/"),
         Binding("s", "sort", "Sort"),
         Binding(":", "jump", "Go to id", key_display=":"),
@@ -180,6 +194,7 @@ class DashboardScreen(Screen[None]):
         self.post_message(self.PanesMounted())
 
     def on_mount(self) -> None:
+        self.add_class("-pane-sagas")
         table = self.query_one(SagaTable)
         table.clock = self._clock
         table.loading = True
@@ -259,6 +274,21 @@ class DashboardScreen(Screen[None]):
     def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
         # The keys line shows the focused widget's keys in the same frame as the focus.
         self.query_one(KeyBar).sync()
+        self._show_focused_pane()
+
+    def _focused_pane(self) -> str:
+        """Which of PANES holds the focus ("sagas" when it is elsewhere, e.g. the search)."""
+        focused = self.focused
+        for pane in reversed(PANES[1:]):
+            if focused is not None and any(
+                    node.id == pane for node in focused.ancestors_with_self):
+                return pane
+        return "sagas"
+
+    def _show_focused_pane(self) -> None:
+        focused = self._focused_pane()
+        for pane in PANES:
+            self.set_class(pane == focused, f"-pane-{pane}")
 
     def _view_in_words(self) -> str:
         """The view for the jump and export prompts, e.g. "failed · search “drain”"."""
@@ -746,10 +776,62 @@ class DashboardScreen(Screen[None]):
         else:
             self.action_focus_table()
 
-    def action_focus_payloads(self) -> None:
+    def action_pane(self, step: int) -> None:
+        """h/l: the focus to the pane on the left or right, skipping the ones with nothing
+        to focus (a saga without input, a saga without steps)."""
         if not self.panes_ready:
             return
+        order = list(PANES)
+        position = order.index(self._focused_pane()) + step
+        while 0 <= position < len(order):
+            if self._focus_pane(order[position]):
+                return
+            position += step
+
+    def _focus_pane(self, pane: str) -> bool:
+        if pane == "sagas":
+            self.action_focus_table()
+            return True
+        if pane == "saga":
+            block = self.query_one(SagaPanel).query_one(PayloadBlock)
+            if block.display:
+                block.focus()
+            return block.display
+        if pane == "steps":
+            steps = self.query_one(StepList)
+            if steps.row_count:
+                steps.focus()
+            return bool(steps.row_count)
+        return self.action_focus_payloads()
+
+    def action_toggle_timeline(self) -> None:
+        """t: the timeline on a short terminal (hidden there), off on a tall one."""
+        self.toggle_class("-timeline-toggled")
+
+    def action_open_reason(self) -> None:
+        """o outside a payload: the whole failure reason, full screen (the panes show its
+        first lines): the highlighted step's when the focus is on the steps, else the
+        saga's."""
+        reason, label = None, "failure reason"
+        if self._focused_pane() in ("steps", "detail") and self._step_shown is not None:
+            view, position = self._step_shown
+            reason, label = view.steps[position].step.failure_reason, "step failure reason"
+        if not reason:
+            saga = self.view.detail.saga if self.view is not None else self.highlighted
+            reason = saga.failure_reason if saga is not None else None
+            label = "failure reason"
+        if not reason:
+            self.notify("no failure reason to open", severity="warning")
+            return
+        from .payload import PayloadScreen
+
+        self.app.push_screen(PayloadScreen(text_payload(label, reason)))
+
+    def action_focus_payloads(self) -> bool:
+        if not self.panes_ready:
+            return False
         for block in self.query_one(StepDetail).query(PayloadBlock):
             if block.display:
                 block.focus()
-                return
+                return True
+        return False

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import ClassVar
 
+from rich.console import Console
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -25,12 +26,32 @@ from .badges import STATE_COMPONENTS, state_badge
 from .payload import PayloadBlock
 
 _LABEL = 9  # "duration" and a space
+REASON_LINES = 3
+MORE = "… (o shows all)"
+_MEASURE = Console(width=1000, color_system=None, legacy_windows=False)  # wraps text only
 
 
 def _field(label: str, value: Text | str) -> Text:
     line = Text(f"{label:<{_LABEL}}", style="dim", end="")
     line.append_text(value if isinstance(value, Text) else plain(value))
     return line
+
+
+def _capped(label: str, value: Text, width: int) -> list[Text]:
+    """A field of many lines cut to REASON_LINES at `width` cells, saying how to see all:
+    a long failure reason must not take the space of the steps below it."""
+    line = _field(label, value)
+    if width <= _LABEL:
+        return [line]
+    wrapped = line.wrap(_MEASURE, width)
+    if len(wrapped) <= REASON_LINES:
+        return [line]
+    kept = wrapped[:REASON_LINES]
+    last = kept[-1]
+    last.truncate(max(0, width - len(MORE)), overflow="crop")
+    last.rstrip()
+    last.append(MORE, style="bold italic")
+    return list(kept)
 
 
 def _extra_lines(columns: Mapping[str, StoredValue]) -> list[Text]:
@@ -90,6 +111,10 @@ class SagaPanel(Vertical):
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = STATE_COMPONENTS | {"saga-panel--failure"}
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: tuple[Saga, datetime] | None = None
+
     def compose(self) -> ComposeResult:
         yield SteadyStatic(id="saga-summary", markup=False)
         # The summary stays in view; a long input scrolls in its own box.
@@ -97,14 +122,20 @@ class SagaPanel(Vertical):
             yield _SteadyPayloadBlock("input", id="saga-input")
 
     def show_placeholder(self, message: str) -> None:
+        self._shown = None
         self.query_one("#saga-summary", Static).update(Text(message, style="dim italic"))
         self.query_one(PayloadBlock).show_payload(None)
 
     def show_saga(self, saga: Saga, now: datetime, view: SagaView | None = None) -> None:
         """The saga as the table knows it at once; its input when its detail has loaded."""
+        self._shown = (saga, now)
         self.query_one("#saga-summary", Static).update(self._summary(saga, now))
         block = self.query_one(PayloadBlock)
         block.show_payload(view.input if view is not None else None)
+
+    def on_resize(self) -> None:
+        if self._shown is not None:  # a long reason is cut to the new width
+            self.query_one("#saga-summary", Static).update(self._summary(*self._shown))
 
     def _summary(self, saga: Saga, now: datetime) -> Text:
         title = Text(f"saga {saga.saga_id}  ", style="bold", end="")
@@ -118,7 +149,8 @@ class SagaPanel(Vertical):
             _field("ended", time_with_age(saga.ended_at, now)),
             _field("duration", f"{format_duration(saga.duration)}   "
                                f"steps {saga.steps_done}/{saga.steps_total} done"),
-            _field("failure", plain(saga.failure_reason, failure_style)),
+            *_capped("failure", plain(saga.failure_reason, failure_style),
+                     self.content_region.width),
             *_extra_lines(saga.extra),
         ]
         return _lines(lines)
@@ -144,12 +176,22 @@ class StepDetail(VerticalScroll, can_focus=False):
         yield _SteadyPayloadBlock("output", id="step-output")
 
     def show_placeholder(self, message: str) -> None:
+        self._shown = None
         self.query_one("#step-summary", Static).update(Text(message, style="dim italic"))
         for block in self.query(PayloadBlock):
             block.show_payload(None)
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: tuple[Step, str, datetime] | None = None
+
+    def on_resize(self) -> None:
+        if self._shown is not None:  # a long reason is cut to the new width
+            self.query_one("#step-summary", Static).update(self._summary(*self._shown))
+
     def show_step(self, view: StepView, saga_state: str, now: datetime) -> None:
         step = view.step
+        self._shown = (step, saga_state, now)
         self.query_one("#step-summary", Static).update(self._summary(step, saga_state, now))
         self.query_one("#step-cmd", PayloadBlock).show_payload(view.cmd)
         never = "the step never reported back" if step.in_flight else "nothing stored"
@@ -163,13 +205,15 @@ class StepDetail(VerticalScroll, can_focus=False):
             style = self.get_component_rich_style("step-detail--in-flight", partial=True)
             lines.append(Text(f" {in_flight_note(saga_state)} ", style=style, end=""))
         failure_style = self.get_component_rich_style("step-detail--failure", partial=True)
+        state = plain(step.state)
+        state.append(f"   duration {format_duration(step.duration)}", style="")
         lines += [
             _field("target", plain(step.target)),
-            _field("state", plain(step.state)),
+            _field("state", state),
             _field("started", time_with_age(step.started_at, now)),
             _field("ended", time_with_age(step.ended_at, now)),
-            _field("duration", format_duration(step.duration)),
-            _field("failure", plain(step.failure_reason, failure_style)),
+            *_capped("failure", plain(step.failure_reason, failure_style),
+                     self.query_one("#step-summary").content_region.width),
             *_extra_lines(step.extra),
         ]
         return _lines(lines)

@@ -9,9 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.widget import Widget
 from textual.widgets import Static
 
 from saga_inspector.store import SagaStore, StateCounts
@@ -46,14 +46,21 @@ class LiveStatus:
         return f"{symbol} {self.mode}{when}", f"header--{self.mode}"
 
 
-class InspectorHeader(Horizontal):
-    """` saga-inspector  <file>` on the left (cut short when long), `schema v1   320 sagas ·
-    53 need attention   ● live · refreshed 14:05:23` on the right, always in view."""
+GAP = 3  # cells between the file and the status
+
+
+class InspectorHeader(Widget):
+    """One line: ` saga-inspector  <file>` on the left, the file cut from the left when
+    long (`…/db/launcher-sagas.db`), and `schema v1   320 sagas · 53 need attention   ●
+    live · refreshed 14:05:23` on the right, its least needed parts left out on a narrow
+    terminal (the refresh time, then the schema, then the words), the mode always shown."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "header--live", "header--following", "header--paused", "header--snapshot",
         "header--trouble",
     }
+    BRAND = " saga-inspector "
+    FILE_ROOM = 24  # cells the file keeps before the status gives up its parts
 
     def __init__(self, path: Path, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -61,50 +68,96 @@ class InspectorHeader(Horizontal):
         self._store: SagaStore | None = None
         self._counts: StateCounts | None = None
         self.live: LiveStatus | None = None
-        self._status_width: int | None = None  # cells of the status last drawn
-
-    def compose(self) -> ComposeResult:
-        line = Text(" saga-inspector ", style="bold", end="")
-        line.append("  ")
-        line.append_text(plain(str(self.path)))
-        yield Static(line, id="header-file", markup=False)
-        yield Static(id="header-status", markup=False)
-
-    def on_mount(self) -> None:
-        self.show_state("opening…")
+        self._state: str | None = "opening…"  # said in place of the status until the store
 
     def show_state(self, message: str) -> None:
-        self._status_width = None
-        self.query_one("#header-status", Static).update(Text(f"{message} ", style="italic"))
+        self._state = message
+        self.refresh()
 
     def show_store(self, store: SagaStore, counts: StateCounts | None) -> None:
-        self._store, self._counts = store, counts
-        self._redraw()
+        self._store, self._counts, self._state = store, counts, None
+        self.refresh()
 
     def show_live(self, live: LiveStatus) -> None:
         if live != self.live:
             self.live = live
-            self._redraw()
+            # One line whatever it says: repainted in place, never a layout (the clock
+            # ticking over each second would otherwise delay the frame of a key).
+            self.refresh()
 
-    def _redraw(self) -> None:
-        if self._store is None:
-            return
+    def render(self) -> Text:
+        width = self.size.width
+        status = self._status_fitting(width)
+        file_room = width - status.cell_len - GAP
+        brand = Text(self.BRAND, style="bold", end="")
+        name = plain(str(self.path))
+        line = Text(end="", no_wrap=True, overflow="crop")
+        if file_room >= brand.cell_len + 2 + min(name.cell_len, self.FILE_ROOM):
+            line.append_text(brand)
+            line.append("  ")
+        else:
+            line.append(" ")
+        line.append_text(_cut_left(name, file_room - line.cell_len))
+        line.append(" " * max(0, width - line.cell_len - status.cell_len))
+        line.append_text(status)
+        return line
+
+    def _status_fitting(self, width: int) -> Text:
+        """The fullest status that leaves the file its room."""
+        room = width - GAP - min(len(str(self.path)), self.FILE_ROOM)
+        choices = self._status_choices()
+        return next((text for text in choices if text.cell_len <= room), choices[-1])
+
+    def _status_choices(self) -> list[Text]:
+        """The status from the fullest to the shortest."""
+        if self._state is not None or self._store is None:
+            return [Text(f"{self._state or ''} ", style="italic", end="")]
         schema, counts = self._store.schema, self._counts
-        line = Text(f"schema v{schema.user_version}", end="")
+        schema_text = Text(f"schema v{schema.user_version}", end="")
         if schema.newer_than_known:
-            line.append(f" (this tool knows v{schema.known_version})", style="bold")
+            schema_text.append(f" (this tool knows v{schema.known_version})", style="bold")
+        totals = short_totals = None
         if counts is not None:
-            line.append(f"   {_sagas(counts.total)} · {_attention(counts.needs_attention)}")
-        if self.live is not None:
-            words, component = self.live.describe()
-            line.append(f"   {words}", style=self.get_component_rich_style(component, partial=True))
-        line.append(" ")
-        # Sized to its text: the time ticking over each second keeps the width, so the line
-        # is repainted in place, not the screen laid out again every second (a layout frame
-        # then also delays the frame of a key pressed just after it).
-        self.query_one("#header-status", Static).update(
-            line, layout=line.cell_len != self._status_width)
-        self._status_width = line.cell_len
+            totals = f"{_sagas(counts.total)} · {_attention(counts.needs_attention)}"
+            short_totals = f"{counts.total} · {counts.needs_attention} attention"
+        live, live_short = self._live_words()
+        choices = []
+        for with_schema, counted, with_time in (
+                (True, totals, True), (True, totals, False), (False, totals, False),
+                (False, short_totals, False), (False, None, False)):
+            parts = [schema_text] if with_schema else []
+            if counted:
+                parts.append(Text(counted, end=""))
+            parts.append(live if with_time else live_short)
+            text = Text("   ", end="").join(parts)
+            text.append(" ")
+            choices.append(text)
+        return choices
+
+    def _live_words(self) -> tuple[Text, Text]:
+        """The mode with the refresh time, and without."""
+        if self.live is None:
+            return Text(end=""), Text(end="")
+        words, component = self.live.describe()
+        short, _ = LiveStatus(self.live.mode, None, self.live.trouble).describe()
+        style = self.get_component_rich_style(component, partial=True)
+        return Text(words, style=style, end=""), Text(short, style=style, end="")
+
+
+def _cut_left(text: Text, width: int) -> Text:
+    """The end of `text` in `width` cells, `…` where its start was cut (a path's file name
+    matters more than the folders above it)."""
+    if text.cell_len <= width:
+        return text
+    if width <= 1:
+        return Text("…" if width == 1 else "", end="")
+    start, kept = len(text.plain), 0
+    while start > 0 and kept + cell_len(text.plain[start - 1]) <= width - 1:
+        start -= 1
+        kept += cell_len(text.plain[start])
+    cut = Text("…", end="")
+    cut.append_text(text[start:])
+    return cut
 
 
 class WarningBanner(Static):

@@ -21,6 +21,9 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 PALETTE_MARK = "▏"  # the Footer's `vkey` border left of the command palette key
+# Always in view, at the right: how to learn the keys, and how to leave.
+PINNED = ("question_mark", "q")
+WIDE_ENOUGH_FOR_PALETTE_WORD = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,28 +104,55 @@ class KeyBar(Widget, can_focus=False):
         return _Key(binding.key, self.app.get_key_display(binding), binding.description, enabled)
 
     def render(self) -> Text:
+        """The keys of the focus and screen from the left, as many whole keys as fit; help
+        and quit always at the right, before the palette key."""
         key_style = self.get_component_rich_style("key-bar--key")
         description_style = self.get_component_rich_style("key-bar--description")
+        pinned = [key for key in self._keys if key.key in PINNED]
+        pinned.sort(key=lambda key: PINNED.index(key.key))
+        tail, tail_spans = self._tail(pinned, key_style, description_style)
         line, spans = Text(no_wrap=True, overflow="crop", end=""), []
+        room = self.size.width - tail.cell_len
         for key in self._keys:
-            start = line.cell_len
-            dim = Style(dim=not key.enabled)
-            line.append(f" {key.display} ", key_style + dim)
-            line.append(f"{key.description} ", description_style + dim)
-            spans.append((start, line.cell_len, key.key))
+            if key.key in PINNED:
+                continue
+            drawn = self._drawn(key, key_style, description_style)
+            if line.cell_len + drawn.cell_len > room:
+                break
+            spans.append((line.cell_len, line.cell_len + drawn.cell_len, key.key))
+            line.append_text(drawn)
+        start = max(line.cell_len, self.size.width - tail.cell_len)
+        line.append(" " * (start - line.cell_len))
+        line.append_text(tail)
+        self._spans = spans + [(start + a, start + b, key) for a, b, key in tail_spans]
+        return line
+
+    @staticmethod
+    def _drawn(key: _Key, key_style: Style, description_style: Style) -> Text:
+        dim = Style(dim=not key.enabled)
+        text = Text(end="")
+        text.append(f" {key.display} ", key_style + dim)
+        text.append(f"{key.description} ", description_style + dim)
+        return text
+
+    def _tail(self, pinned: list[_Key], key_style: Style,
+              description_style: Style) -> tuple[Text, list[tuple[int, int, str]]]:
+        """Help, quit and the palette key, with where each is drawn in the tail."""
+        tail, spans = Text(end=""), []
+        for key in pinned:
+            drawn = self._drawn(key, key_style, description_style)
+            spans.append((tail.cell_len, tail.cell_len + drawn.cell_len, key.key))
+            tail.append_text(drawn)
         palette = self._palette
         if palette is not None:
-            tail = Text(end="")
+            start = tail.cell_len
             tail.append(PALETTE_MARK, self.get_component_rich_style("key-bar--palette-mark"))
             tail.append(palette.display, key_style)
-            tail.append(f" {palette.description}", description_style)
+            if self.size.width >= WIDE_ENOUGH_FOR_PALETTE_WORD:
+                tail.append(f" {palette.description}", description_style)
             tail.append(" ")  # the Footer's padding: the bar's own colours
-            start = max(line.cell_len, self.size.width - tail.cell_len)
-            line.append(" " * (start - line.cell_len))
-            line.append_text(tail)
-            spans.append((start, line.cell_len, palette.key))
-        self._spans = spans
-        return line
+            spans.append((start, tail.cell_len, palette.key))
+        return tail, spans
 
     def on_click(self, event: events.Click) -> None:
         for start, end, key in self._spans:

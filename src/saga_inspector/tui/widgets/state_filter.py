@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import HorizontalScroll
 from textual.message import Message
 from textual.widgets import Static
 
@@ -26,6 +26,10 @@ class StateFilter:
     key: str
     label: str
     states: frozenset[str] | None
+    short: str = ""  # the label on a narrow terminal ("" : the label itself)
+
+    def label_at(self, narrow: bool) -> str:
+        return (self.short or _shortened(self.label)) if narrow else self.label
 
     def empty_message(self, search: str | None) -> str:
         what = {
@@ -39,13 +43,23 @@ class StateFilter:
         return safe(what)
 
 
+def _shortened(label: str) -> str:
+    return label if len(label) <= _SHORT_LABEL else label[:_SHORT_LABEL - 1] + "…"
+
+
+_SHORT_LABEL = 8
+# On a narrow terminal every chip must still be seen: the states in words an operator reads
+# at a glance (the table's badges spell them out).
+_SHORT = {"running": "run", "completed": "done", "failed": "fail", "compensating": "comp",
+          "failed_compensation": "fail_comp"}
 ALL = StateFilter("all", "0", "all", None)
-ATTENTION = StateFilter("attention", "a", "needs attention", ATTENTION_STATES)
+ATTENTION = StateFilter("attention", "a", "needs attention", ATTENTION_STATES, "attn")
 KNOWN_FILTERS = (
     ALL,
     ATTENTION,
     *(
-        StateFilter(state.value, str(n), state.value, frozenset({state.value}))
+        StateFilter(state.value, str(n), state.value, frozenset({state.value}),
+                    _SHORT.get(state.value, ""))
         for n, state in enumerate(SagaState, start=1)
     ),
 )
@@ -83,13 +97,19 @@ class FilterChip(Static):
         self._shown: Text | None = None
         self.set_class(state_filter.name not in {f.name for f in KNOWN_FILTERS}, "-unknown")
 
-    def show_count(self, count: int | None) -> None:
+    def show_count(self, count: int | None, *, narrow: bool = False) -> None:
+        self.update_text(self.words(count, narrow=narrow))
+        self.set_class(count == 0, "-zero")
+
+    def words(self, count: int | None, *, narrow: bool = False) -> Text:
         text = Text(end="")
         if self.state_filter.key:
             text.append(f"{self.state_filter.key} ", style="bold")
-        text.append_text(plain(self.state_filter.label))
+        text.append_text(plain(self.state_filter.label_at(narrow)))
         text.append(f" {count}" if count is not None else " …")
-        self.set_class(count == 0, "-zero")
+        return text
+
+    def update_text(self, text: Text) -> None:
         # Static.update lays the whole screen out again: only when the words change.
         if text != self._shown:
             self._shown = text
@@ -99,8 +119,12 @@ class FilterChip(Static):
         self.post_message(StateFilterBar.Picked(self.state_filter))
 
 
-class StateFilterBar(Horizontal):
-    """All, needs attention, each known state and any unknown one, each with a count."""
+class StateFilterBar(HorizontalScroll, can_focus=False):
+    """All, needs attention, each known state and any unknown one, each with a count.
+
+    On a narrow terminal the chips use short labels (`attn`, `fail_comp`); should they
+    still not fit (huge counts, unknown states), the bar scrolls to keep the active one in
+    view."""
 
     class Picked(Message):
         def __init__(self, state_filter: StateFilter) -> None:
@@ -134,12 +158,22 @@ class StateFilterBar(Horizontal):
         self.active = state_filter
         self._refresh_chips()
 
+    def on_resize(self) -> None:
+        self._refresh_chips()
+
     def _refresh_chips(self) -> None:
-        for chip in self.query(FilterChip):
-            state_filter = chip.state_filter
-            count = None if self.counts is None else self.counts.count(state_filter.states)
-            chip.show_count(count)
-            chip.set_class(state_filter == self.active, "-active")
+        chips = list(self.query(FilterChip))
+        counts = [None if self.counts is None else self.counts.count(chip.state_filter.states)
+                  for chip in chips]
+        # Chip padding: one cell each side.
+        wide = sum(chip.words(count).cell_len + 2 for chip, count in zip(chips, counts,
+                                                                       strict=True))
+        narrow = self.size.width > 0 and wide > self.size.width
+        for chip, count in zip(chips, counts, strict=True):
+            chip.show_count(count, narrow=narrow)
+            chip.set_class(chip.state_filter == self.active, "-active")
+            if chip.state_filter == self.active and chip.is_mounted:
+                self.call_after_refresh(self.scroll_to_widget, chip, animate=False)
 
     def by_key(self, key: str) -> StateFilter | None:
         return next((f for f in self.filters if f.key == key), None)

@@ -23,6 +23,7 @@ from saga_inspector.tui.widgets.timeline import StepTimeline
 IN_FLIGHT_MARK = "◀ in flight"
 _COLUMNS = (("index", "#"), ("name", "step"), ("target", "target"), ("state", "state"),
             ("duration", "duration"))
+_SHRINK_ORDER = ((1, 12), (2, 4))  # (column, narrowest): name, then target
 _STATE_COMPONENT = {"succeeded": "step-list--ok", "failed": "step-list--bad"}
 
 
@@ -52,6 +53,7 @@ class StepList(DataTable[Text]):
         # The same steps as bars on a time axis, kept on the same saga and step as this list.
         self.timeline = timeline
         self._shown_row: int | None = None  # the step whose detail is shown (or due)
+        self._fitted_to = 0  # the width the columns were fitted to
 
     def watch_virtual_size(self, size: Size) -> None:
         # A scrollbar that appears or goes asks for the layout itself (a layout reactive).
@@ -60,12 +62,18 @@ class StepList(DataTable[Text]):
     def show_steps(self, view: SagaView | None, cursor: int = 0) -> None:
         """Fill with the saga's steps and put the cursor on step `cursor` (by position)."""
         self.view = view
-        rows = [self._cells(step_view.step) for step_view in (view.steps if view else ())]
+        steps = [step_view.step for step_view in (view.steps if view else ())]
+        rows = [self._cells(step) for step in steps]
+        widths, fits = self._fitted(rows)
+        if not fits:  # the in-flight mark gives up its words, not the list its cells
+            rows = [self._cells(step, short_mark=True) for step in steps]
+            widths, fits = self._fitted(rows)
         self.clear(columns=True)
-        # Widths measured here, every time: columns fit this saga's steps exactly, however
-        # the previous saga's were (DataTable's own auto width only ever grows, on idle).
-        for index, (key, label) in enumerate(_COLUMNS):
-            width = max([len(label), *(row[index].cell_len for row in rows)])
+        self._fitted_to = self.size.width
+        for row in rows:
+            for cell, width in zip(row, widths, strict=True):
+                cell.truncate(width, overflow="ellipsis")
+        for (key, label), width in zip(_COLUMNS, widths, strict=True):
             self.add_column(label, key=key, width=width)
         for position, cells in enumerate(rows):
             self.add_row(*cells, key=str(position))
@@ -74,6 +82,29 @@ class StepList(DataTable[Text]):
         self._shown_row = self.cursor_row if rows else None
         if self.timeline is not None:
             self.timeline.show(view, self.cursor_row)
+
+    def _fitted(self, rows: list[list[Text]]) -> tuple[list[int], bool]:
+        """Column widths for these rows, cut to the list's width (the step name gives up
+        cells first, then the target: the detail pane spells both out), and whether they
+        fit. Measured here, every time: columns fit this saga's steps exactly, however the
+        previous saga's were (DataTable's own auto width only ever grows, on idle)."""
+        widths = [max([len(label), *(row[index].cell_len for row in rows)])
+                  for index, (_key, label) in enumerate(_COLUMNS)]
+        if not self.size.width:
+            return widths, True
+        # Room for a vertical scrollbar when the steps outgrow the pane.
+        scrollbar = 2 if len(rows) + self.header_height > self.size.height else 0
+        room = self.size.width - 2 * self.cell_padding * len(widths) - scrollbar
+        for index, floor in _SHRINK_ORDER:
+            excess = sum(widths) - room
+            if excess <= 0:
+                break
+            widths[index] = max(floor, widths[index] - excess)
+        return widths, sum(widths) <= room
+
+    def on_resize(self) -> None:
+        if self.view is not None and self.size.width != self._fitted_to:
+            self.show_steps(self.view, self.cursor_row)
 
     def on_data_table_row_highlighted(self, message: DataTable.RowHighlighted) -> None:
         if message.data_table is not self:
@@ -151,20 +182,20 @@ class StepList(DataTable[Text]):
             return [Segment(text.plain, console.get_style(text.style, default=Style.null()))]
         return list(text.render(console, end=""))
 
-    def _cells(self, step: Step) -> list[Text]:
+    def _cells(self, step: Step, *, short_mark: bool = False) -> list[Text]:
         return [
             Text(str(step.step_index), justify="right"),
             plain(step.name),
             plain(step.target),
-            self._state(step.state, in_flight=step.in_flight),
+            self._state(step.state, in_flight=step.in_flight, short_mark=short_mark),
             Text(format_duration(step.duration), justify="right"),
         ]
 
-    def _state(self, state: str | None, *, in_flight: bool) -> Text:
+    def _state(self, state: str | None, *, in_flight: bool, short_mark: bool = False) -> Text:
         if in_flight:
             style = self.get_component_rich_style("step-list--in-flight", partial=True)
             text = plain(state, style)
-            text.append(f" {IN_FLIGHT_MARK}")
+            text.append(f" {IN_FLIGHT_MARK[0] if short_mark else IN_FLIGHT_MARK}")
             return text
         component = _STATE_COMPONENT.get(state or "")
         if component is None:
