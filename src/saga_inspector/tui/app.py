@@ -224,8 +224,8 @@ class SagaInspectorApp(App[None]):
                             screen.action_search)
         yield SystemCommand("Clear search", "Back to the whole filter (escape)",
                             screen.action_clear_search)
-        yield SystemCommand("Sort: next order", "By id, then start time, then duration; the "
-                            "highlighted saga stays highlighted (s)", screen.action_sort)
+        yield SystemCommand("Sort: next order", "By id, then start time, then duration; "
+                            "shown from the top of the new order (s)", screen.action_sort)
         yield SystemCommand("Go to saga id", "Type a saga id, the cursor goes to it (:)",
                             screen.action_jump)
         yield SystemCommand("Refresh", "Re-read counts, sagas and steps (r)",

@@ -356,6 +356,30 @@ def _join(cells: Sequence[Text], widths: Sequence[int], style: Style) -> Text:
     return line
 
 
+# The mark on the sorted column's title. Every order lists the highest key first
+# (SortOrder): the newest id, the latest start, the longest duration, so it points down.
+SORT_MARK = "▼"
+_SORTED_COLUMN = {SortOrder.ID: 0, SortOrder.STARTED: 3, SortOrder.DURATION: 4}  # _COLUMNS
+
+
+def _marked_header(titles: list[Text], widths: Sequence[int], style: Style,
+                   sorted_by: int) -> Text:
+    """The header line with SORT_MARK after the title of column `sorted_by`: inside a
+    left-aligned column (its title cut to leave room), in the gap after a right-aligned
+    one (its title ends at the column's edge), so the title itself is never cut for it."""
+    start = sum(widths[:sorted_by]) + _GAP * sorted_by
+    if _COLUMNS[sorted_by].right:
+        at = start + widths[sorted_by]
+    else:
+        title = titles[sorted_by]
+        title.truncate(max(0, widths[sorted_by] - 2), overflow="ellipsis")
+        at = start + title.cell_len + 1
+    line = _join(titles, widths, style)
+    if at >= line.cell_len:  # narrower than the columns: nowhere to draw it
+        return line
+    return Text.assemble(line[:at], SORT_MARK, line[at + 1:], style=style, end="")
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -580,9 +604,9 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     def show(self, store: SagaStore, query: SagaQuery, *, at_newest: bool = False,
              keep: Saga | None = None, first_page: FirstPage | None = None) -> None:
         """Switch to `query`, back at the place it was left if it was shown before
-        (at_newest: on its newest saga; keep: on this saga, on the same screen line, when
-        the new query has it, e.g. under another sort; first_page: its first rows, already
-        read from this store, drawn in this frame)."""
+        (at_newest: on its first row, the newest saga when sorted by id; keep: on this
+        saga, on the same screen line, when the new query has it, e.g. under another sort;
+        first_page: its first rows, already read from this store, drawn in this frame)."""
         if store is self._store and query == self._query:
             # The same query again: keep what is drawn until fresh rows come.
             self.reload(at_newest=at_newest)
@@ -1281,7 +1305,10 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _header(self, width: int) -> Strip:
         titles = [Text(column.title) for column in _COLUMNS]
         style = self.rich_style + self._style("saga-table--header")
-        return self._strip(_join(titles, self._widths(width), style), width)
+        if self._query is None:
+            return self._strip(_join(titles, self._widths(width), style), width)
+        sorted_by = _SORTED_COLUMN[self._query.sort]
+        return self._strip(_marked_header(titles, self._widths(width), style, sorted_by), width)
 
     def _message(self) -> tuple[str, str] | None:
         """What to draw in place of rows (text, style class), or None to draw rows."""
