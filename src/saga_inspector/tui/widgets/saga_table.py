@@ -445,6 +445,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("G,end", "last", "Last"),
         Binding("pagedown,ctrl+f", "page_down", "Page down", show=False),
         Binding("pageup,ctrl+b", "page_up", "Page up", show=False),
+        Binding("ctrl+d", "half_page_down", "Half a page down", show=False),
+        Binding("ctrl+u", "half_page_up", "Half a page up", show=False),
         Binding("enter", "choose", "Open"),
     ]
 
@@ -1239,14 +1241,23 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._move_to(self._cache.total - 1)
 
     def action_page_down(self) -> None:
-        rows = self._view_rows()
-        self.scroll_to(y=self.scroll_offset.y + rows, animate=False, force=True)
-        self._move_to(self._cursor + rows)
+        self._page_by(self._view_rows())
 
     def action_page_up(self) -> None:
-        rows = self._view_rows()
-        self.scroll_to(y=self.scroll_offset.y - rows, animate=False, force=True)
-        self._move_to(self._cursor - rows)
+        self._page_by(-self._view_rows())
+
+    def action_half_page_down(self) -> None:
+        """ctrl+d, as in vim, less, k9s and lazygit."""
+        self._page_by(max(1, self._view_rows() // 2))
+
+    def action_half_page_up(self) -> None:
+        self._page_by(-max(1, self._view_rows() // 2))
+
+    def _page_by(self, rows: int) -> None:
+        """The view and the cursor move together by `rows` (the cursor keeps its line of the
+        screen); the pages that come into view are read as for any scroll."""
+        self.scroll_to(y=self.scroll_offset.y + rows, animate=False, force=True)
+        self._move_to(self._cursor + rows)
 
     def action_choose(self) -> None:
         saga = self.highlighted_saga
