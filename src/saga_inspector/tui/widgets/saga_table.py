@@ -363,10 +363,13 @@ _SORTED_COLUMN = {SortOrder.ID: 0, SortOrder.STARTED: 3, SortOrder.DURATION: 4} 
 
 
 def _marked_header(titles: list[Text], widths: Sequence[int], style: Style,
-                   sorted_by: int) -> Text:
-    """The header line with SORT_MARK after the title of column `sorted_by`: inside a
-    left-aligned column (its title cut to leave room), in the gap after a right-aligned
-    one (its title ends at the column's edge), so the title itself is never cut for it."""
+                   sort: SortOrder | None) -> Text:
+    """The header line, with SORT_MARK after the title of the column `sort` orders by
+    (None: no query yet, no mark): inside a left-aligned column (its title cut to leave
+    room), in the gap after a right-aligned one (its title ends at the column's edge)."""
+    if sort is None:
+        return _join(titles, widths, style)
+    sorted_by = _SORTED_COLUMN[sort]
     start = sum(widths[:sorted_by]) + _GAP * sorted_by
     if _COLUMNS[sorted_by].right:
         at = start + widths[sorted_by]
@@ -1316,10 +1319,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _header(self, width: int) -> Strip:
         titles = [Text(column.title) for column in _COLUMNS]
         style = self.rich_style + self._style("saga-table--header")
-        if self._query is None:
-            return self._strip(_join(titles, self._widths(width), style), width)
-        sorted_by = _SORTED_COLUMN[self._query.sort]
-        return self._strip(_marked_header(titles, self._widths(width), style, sorted_by), width)
+        sort = None if self._query is None else self._query.sort
+        return self._strip(_marked_header(titles, self._widths(width), style, sort), width)
 
     def _message(self) -> tuple[str, str] | None:
         """What to draw in place of rows (text, style class), or None to draw rows."""
