@@ -377,21 +377,50 @@ async def test_question_mark_opens_help_listing_the_keys(make_log: SagaLogFactor
         assert isinstance(app.screen, DashboardScreen)
 
 
-def test_help_lists_every_key_the_widgets_bind() -> None:
-    """A key added to a widget and forgotten in help.md fails here."""
-    from saga_inspector.tui.widgets.detail_pane import SagaPanel as Panel
+def help_sections() -> dict[str, str]:
+    """help.md's sections by heading (the text before the first heading: "")."""
+    sections = {}
+    for part in ("\n" + help_markdown()).split("\n## "):
+        heading, _, body = part.partition("\n")
+        sections[heading.strip()] = body
+    return sections
 
-    help_text = help_markdown()
-    names = {"question_mark": "?", "slash": "/", "shift+tab": "shift+tab"}
-    owners = [SagaInspectorApp, DashboardScreen, SagaTable, StepList, PayloadBlock, SearchBar,
-              Panel, StepDetail, PayloadScreen, HelpScreen]
-    for owner in owners:
-        for binding in owner.BINDINGS:
-            for key in binding.key.split(","):
-                shown = names.get(key, key)
-                if shown in ("ctrl+f", "ctrl+b", "home", "end", "up", "down"):
-                    continue  # aliases of keys listed (arrows, page keys)
-                assert f"`{shown}`" in help_text, f"{owner.__name__}: {shown}"
+
+# How help.md writes a key Textual names otherwise.
+_HELP_NAMES = {"question_mark": "?", "slash": "/", "colon": ":", "down": "↓", "up": "↑",
+               "left": "←", "right": "→"}
+
+
+def test_help_lists_every_key_the_widgets_bind_where_they_work() -> None:
+    """A key bound on a dashboard widget or screen (or the app) and forgotten in help.md,
+    or listed under another part of the screen, fails here with its name."""
+    from saga_inspector.tui.screens.explain import ExplainScreen
+    from saga_inspector.tui.screens.jump import JumpScreen
+
+    sections = help_sections()
+    where = {  # whose keys, under which headings of help.md (the screen's `s` and `:`
+        # work on the table: they are told there)
+        SagaInspectorApp: ("Anywhere",), DashboardScreen: ("Anywhere", "Saga table"),
+        SagaTable: ("Saga table",), JumpScreen: ("Saga table",), StepList: ("Steps",),
+        SagaPanel: ("Payloads",), StepDetail: ("Payloads",), PayloadBlock: ("Payloads",),
+        PayloadScreen: ("Payloads",), SearchBar: ("Search line",),
+        ExplainScreen: ("Explain",), HelpScreen: ("This help",),
+    }
+    for owner, headings in where.items():
+        text = "".join(body for name, body in sections.items() if name.startswith(headings))
+        # The app's own keys with those it keeps from Textual's App (ctrl+q); any other
+        # owner's as it declares them (not the ones Textual's base classes bring).
+        bindings = (owner._merge_bindings().key_to_bindings if owner is SagaInspectorApp
+                    else {key: [binding] for binding in owner.BINDINGS
+                          for key in binding.key.split(",")})  # type: ignore[union-attr]
+        for key in bindings:
+            shown = _HELP_NAMES.get(key, key)
+            assert f"`{shown}`" in text, f"{owner.__name__}: {shown} (under {headings})"
+    # The command palette's key, and the mouse.
+    assert f"`{SagaInspectorApp.COMMAND_PALETTE_BINDING}`" in sections["Anywhere"]
+    mouse = sections["Mouse"]
+    for does in ("double-click", "filter bar", "key bar", "wheel"):
+        assert does in mouse, does
 
 
 @pilot_test

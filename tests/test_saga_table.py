@@ -200,7 +200,7 @@ def test_first_rows_are_drawn_newest_first(make_log) -> None:
     async def scenario(app: Host, pilot: Pilot[None]) -> None:
         await settle(pilot, lambda: app.table.total is not None)
         drawn = lines(app.table)
-        assert drawn[0].split()[:3] == ["id", "name", "state"]
+        assert drawn[0].split()[:3] == ["id▼", "name", "state"]  # ▼: sorted by id, newest first
         assert row_ids(app.table) == [3, 2, 1]
         assert "launcher restarted while saga in state 'running'" in drawn[1]
         assert "saga timeout" in drawn[2]

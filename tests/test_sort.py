@@ -1,4 +1,5 @@
-"""Sorting the saga table (`s`): by id, start time or duration, keyset all the way.
+"""Sorting the saga table (`s`): by id, start time or duration, keyset all the way; each
+`s` shows the top of the new order, the header marks the sorted column.
 
 The orders are checked against an oracle written here from the stored times (the one
 timestamp parser), not against the store's own sort key: a sort the store got wrong fails.
@@ -13,9 +14,10 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from saga_inspector.demo import SagaRow, write_saga_log
+from saga_inspector.demo import SagaRow, demo_sagas, write_demo, write_saga_log
 from saga_inspector.store import SagaQuery, SagaStore, SortOrder
 from saga_inspector.tui.widgets.saga_table import (
+    SORT_MARK,
     PageRequest,
     RowCache,
     SagaTable,
@@ -30,6 +32,7 @@ from .helpers import (
     highlighted_id,
     idle,
     lines,
+    live_app,
     make_app,
     oracle,
     pilot_test,
@@ -37,6 +40,7 @@ from .helpers import (
     run_host,
     settle,
     shuffled_sagas,
+    wait_until,
 )
 
 SORTS = list(SortOrder)
@@ -223,51 +227,128 @@ def test_a_reload_under_a_sort_keeps_the_highlighted_saga(make_log: SagaLogFacto
 # -- the dashboard: `s` --------------------------------------------------------------------
 
 
+def header_of(table: SagaTable) -> str:
+    """The table's header line, inside its border."""
+    return lines(table)[1].strip("│ ")
+
+
+# How each column's title starts (a narrow table cuts some titles: `durat…`).
+TITLE_STARTS = {"id": "id", "name": "name", "state": "stat", "started": "star",
+                "duration": "dur", "steps": "steps"}
+
+
+def sort_marked_title(header: str) -> str:
+    """The column title the sort mark (▼) follows in a header line: the column it marks."""
+    assert header.count(SORT_MARK) == 1, header
+    marked = header.index(SORT_MARK)
+    before = {title: header.index(start) for title, start in TITLE_STARTS.items()
+              if start in header and header.index(start) < marked}
+    return max(before, key=before.__getitem__)
+
+
+# Which column each order marks; every order runs from the highest key down (▼).
+MARKED = {SortOrder.ID: "id", SortOrder.STARTED: "started", SortOrder.DURATION: "duration"}
+TITLED = {SortOrder.ID: None, SortOrder.STARTED: "by start time",
+          SortOrder.DURATION: "by duration"}
+
+
 @pilot_test
-async def test_s_cycles_the_sort_and_the_rows_follow_it(shuffled_log) -> None:
+async def test_s_cycles_the_sort_and_shows_the_top_of_each_order(shuffled_log) -> None:
     path, rows = shuffled_log
     app = make_app(path)
     async with app.run_test(size=(160, 48)) as pilot:
         await idle(pilot)
         table = dashboard(app).query_one(SagaTable)
         assert drawn_ids(table)[:10] == oracle(rows, SortOrder.ID)[:10]
-        for sort, said in [(SortOrder.STARTED, "by start time"),
-                           (SortOrder.DURATION, "by duration"), (SortOrder.ID, None)]:
+        assert sort_marked_title(header_of(table)) == "id"
+        for sort in (SortOrder.STARTED, SortOrder.DURATION, SortOrder.ID):
+            await pilot.press("j", "j", "j")  # away from the top: s still goes there
             await pilot.press("s")
             await idle(pilot)
             assert table.saga_query is not None and table.saga_query.sort is sort
-            # The saga highlighted before stays on its line: the view starts where it is.
-            top, shown = table.scroll_offset.y, drawn_ids(table)
-            assert shown == oracle(rows, sort)[top:top + len(shown)]
-            assert highlighted_id(table) == oracle(rows, SortOrder.ID)[0]
-            title = str(table.border_title)
+            expected = oracle(rows, sort)
+            shown = drawn_ids(table)
+            assert (table.cursor_row, table.scroll_offset.y) == (0, 0)
+            assert shown == expected[:len(shown)]
+            assert highlighted_id(table) == expected[0]
+            assert sort_marked_title(header_of(table)) == MARKED[sort]
+            title, said = str(table.border_title), TITLED[sort]
             assert (said in title) if said else " by " not in title
-        await pilot.press("s", "g")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+@pilot_test
+async def test_the_header_marks_the_sorted_column_at_any_width(
+        shuffled_log, size: tuple[int, int]) -> None:
+    path, _rows = shuffled_log
+    app = make_app(path)
+    async with app.run_test(size=size) as pilot:
         await idle(pilot)
-        shown = drawn_ids(table)
-        assert shown == oracle(rows, SortOrder.STARTED)[:len(shown)]
+        table = dashboard(app).query_one(SagaTable)
+        for sort in (SortOrder.STARTED, SortOrder.DURATION, SortOrder.ID):
+            await pilot.press("s")
+            await idle(pilot)
+            header = header_of(table)
+            assert sort_marked_title(header) == MARKED[sort]
+            # Right after its title: nothing else between them.
+            title_start = header.index(TITLE_STARTS[MARKED[sort]])
+            assert " " not in header[title_start:header.index(SORT_MARK)].strip()
 
 
 @pilot_test
-async def test_the_highlighted_saga_stays_highlighted_under_every_sort(shuffled_log) -> None:
+async def test_s_on_the_demo_log_highlights_the_longest_saga(tmp_path: Path) -> None:
+    app = make_app(write_demo(tmp_path / "launcher-sagas.db"))
+    longest = oracle(demo_sagas(), SortOrder.DURATION)[0]
+    async with app.run_test(size=(160, 48)) as pilot:
+        await idle(pilot)
+        screen = dashboard(app)
+        table = screen.query_one(SagaTable)
+        await pilot.press("j", "j", "s", "s")  # by start time, then by duration
+        await idle(pilot)
+        assert table.cursor_row == 0 and highlighted_id(table) == longest
+        assert drawn_ids(table)[0] == longest  # in view, on the first line
+        assert screen.view is not None and screen.view.saga_id == longest  # its detail
+
+
+@pilot_test
+async def test_a_refresh_after_a_sort_keeps_the_highlighted_saga(shuffled_log) -> None:
     path, rows = shuffled_log
     app = make_app(path)
     async with app.run_test(size=(160, 48)) as pilot:
         await idle(pilot)
         screen = dashboard(app)
         table = screen.query_one(SagaTable)
-        for _ in range(5):
-            await pilot.press("j")
-        await idle(pilot)
-        chosen = highlighted_id(table)
-        line = table.cursor_row - table.scroll_offset.y
-        for sort in (SortOrder.STARTED, SortOrder.DURATION, SortOrder.ID):
-            await pilot.press("s")
+        for sort in (SortOrder.STARTED, SortOrder.DURATION):
+            await pilot.press("s", "j", "j", "j", "j", "j")
             await idle(pilot)
+            chosen = oracle(rows, sort)[5]
             assert highlighted_id(table) == chosen
-            assert table.cursor_row == oracle(rows, sort).index(chosen)
+            await pilot.press("r")
+            await idle(pilot)
+            assert highlighted_id(table) == chosen and table.cursor_row == 5
             assert screen.view is not None and screen.view.saga_id == chosen
-            assert table.cursor_row - table.scroll_offset.y in (line, table.cursor_row)
+
+
+@pilot_test
+async def test_the_live_refresh_after_a_sort_keeps_the_highlighted_saga(shuffled_log) -> None:
+    path, rows = shuffled_log
+    app = live_app(path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await idle(pilot)
+        table = dashboard(app).query_one(SagaTable)
+        await pilot.press("s", "s", *"j" * 20)  # by duration, the 21st longest
+        await idle(pilot)
+        chosen = oracle(rows, SortOrder.DURATION)[20]
+        assert highlighted_id(table) == chosen
+        # Sagas arrive; some last longer than the highlighted one and sort above it.
+        added = shuffled_sagas(40, first_id=len(rows) + 1, seed=9)
+        write_saga_log(path, added)
+        now = oracle([*rows, *added], SortOrder.DURATION)
+        assert now.index(chosen) > 20  # the test means something: the saga moved down
+        await wait_until(pilot, lambda: table.total == len(rows) + 40 and not table.reading,
+                         "the live refresh")
+        assert highlighted_id(table) == chosen
+        assert table.cursor_row == now.index(chosen)
 
 
 @pilot_test

@@ -69,6 +69,12 @@ class SagaInspectorApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
+        # ctrl+c quits, as in any terminal program, from anywhere (the search line too):
+        # this replaces Textual's "press ctrl+q to quit" notice (ctrl+q still quits). Not a
+        # priority binding: where text is selected (in the search line, or with the mouse)
+        # the focused widget's and the screen's ctrl+c copy it first, and skip when there
+        # is none, so ctrl+c then reaches this.
+        Binding("ctrl+c", "quit", "Quit", show=False),
     ]
 
     def __init__(self, path: Path, *, now: Clock = wall_clock,
@@ -224,8 +230,8 @@ class SagaInspectorApp(App[None]):
                             screen.action_search)
         yield SystemCommand("Clear search", "Back to the whole filter (escape)",
                             screen.action_clear_search)
-        yield SystemCommand("Sort: next order", "By id, then start time, then duration; the "
-                            "highlighted saga stays highlighted (s)", screen.action_sort)
+        yield SystemCommand("Sort: next order", "By id, then start time, then duration; "
+                            "shown from the top of the new order (s)", screen.action_sort)
         yield SystemCommand("Go to saga id", "Type a saga id, the cursor goes to it (:)",
                             screen.action_jump)
         yield SystemCommand("Refresh", "Re-read counts, sagas and steps (r)",

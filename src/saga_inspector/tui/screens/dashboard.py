@@ -298,14 +298,15 @@ class DashboardScreen(Screen[None]):
         return SagaQuery(self.active.states, self.search or None, self.sort)
 
     def _apply_query(self, keep: Saga | None = None,
-                     first_page: FirstPage | None = None) -> None:
+                     first_page: FirstPage | None = None, *, at_top: bool = False) -> None:
         """Show the query of the chips, search and sort (keep: on this saga, found in it;
-        first_page: rows read already, used if they are this query's)."""
+        first_page: rows read already, used if they are this query's; at_top: on its first
+        row, not where it was last left)."""
         if self.store is None:
             return
         table = self.query_one(SagaTable)
         table.empty_message = self.active.empty_message(self.search or None)
-        table.show(self.store, self._query(), at_newest=self.following, keep=keep,
+        table.show(self.store, self._query(), at_newest=self.following or at_top, keep=keep,
                    first_page=first_page)
         # The chips and the title change with the new rows (one frame, not two), or on their
         # own when the rows are slow to come.
@@ -611,9 +612,11 @@ class DashboardScreen(Screen[None]):
         self.pick_filter(message.state_filter)
 
     def action_sort(self) -> None:
-        """s: the next order (id, start time, duration), on the same saga."""
+        """s: the next order (id, start time, duration), shown from its top: its first
+        saga highlighted (the newest, the latest started, the longest), since that is what
+        a sort is asked for. (A refresh keeps the highlighted saga instead.)"""
         self.sort = self.sort.next
-        self._apply_query(keep=self.highlighted)
+        self._apply_query(at_top=True)
 
     def action_jump(self) -> None:
         """`:`: a prompt for a saga id; the cursor goes to that saga."""

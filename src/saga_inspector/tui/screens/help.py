@@ -75,7 +75,7 @@ class HelpScreen(ScrollingModal):
     BODY = "#help-body"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "dismiss", "Close", key_display="esc"),
-        *SCROLL_KEYS[:2],  # j and k
+        *SCROLL_KEYS,
     ]
 
     def compose(self) -> ComposeResult:

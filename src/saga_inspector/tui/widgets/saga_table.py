@@ -356,6 +356,33 @@ def _join(cells: Sequence[Text], widths: Sequence[int], style: Style) -> Text:
     return line
 
 
+# The mark on the sorted column's title. Every order lists the highest key first
+# (SortOrder): the newest id, the latest start, the longest duration, so it points down.
+SORT_MARK = "▼"
+_SORTED_COLUMN = {SortOrder.ID: 0, SortOrder.STARTED: 3, SortOrder.DURATION: 4}  # _COLUMNS
+
+
+def _marked_header(titles: list[Text], widths: Sequence[int], style: Style,
+                   sort: SortOrder | None) -> Text:
+    """The header line, with SORT_MARK after the title of the column `sort` orders by
+    (None: no query yet, no mark): inside a left-aligned column (its title cut to leave
+    room), in the gap after a right-aligned one (its title ends at the column's edge)."""
+    if sort is None:
+        return _join(titles, widths, style)
+    sorted_by = _SORTED_COLUMN[sort]
+    start = sum(widths[:sorted_by]) + _GAP * sorted_by
+    if _COLUMNS[sorted_by].right:
+        at = start + widths[sorted_by]
+    else:
+        title = titles[sorted_by]
+        title.truncate(max(0, widths[sorted_by] - 2), overflow="ellipsis")
+        at = start + title.cell_len + 1
+    line = _join(titles, widths, style)
+    if at >= line.cell_len:  # narrower than the columns: nowhere to draw it
+        return line
+    return Text.assemble(line[:at], SORT_MARK, line[at + 1:], style=style, end="")
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -421,6 +448,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("G,end", "last", "Last"),
         Binding("pagedown,ctrl+f", "page_down", "Page down", show=False),
         Binding("pageup,ctrl+b", "page_up", "Page up", show=False),
+        Binding("ctrl+d", "half_page_down", "Half a page down", show=False),
+        Binding("ctrl+u", "half_page_up", "Half a page up", show=False),
         Binding("enter", "choose", "Open"),
     ]
 
@@ -580,9 +609,9 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     def show(self, store: SagaStore, query: SagaQuery, *, at_newest: bool = False,
              keep: Saga | None = None, first_page: FirstPage | None = None) -> None:
         """Switch to `query`, back at the place it was left if it was shown before
-        (at_newest: on its newest saga; keep: on this saga, on the same screen line, when
-        the new query has it, e.g. under another sort; first_page: its first rows, already
-        read from this store, drawn in this frame)."""
+        (at_newest: on its first row, the newest saga when sorted by id; keep: on this
+        saga, on the same screen line, when the new query has it, e.g. under another sort;
+        first_page: its first rows, already read from this store, drawn in this frame)."""
         if store is self._store and query == self._query:
             # The same query again: keep what is drawn until fresh rows come.
             self.reload(at_newest=at_newest)
@@ -1215,14 +1244,23 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._move_to(self._cache.total - 1)
 
     def action_page_down(self) -> None:
-        rows = self._view_rows()
-        self.scroll_to(y=self.scroll_offset.y + rows, animate=False, force=True)
-        self._move_to(self._cursor + rows)
+        self._page_by(self._view_rows())
 
     def action_page_up(self) -> None:
-        rows = self._view_rows()
-        self.scroll_to(y=self.scroll_offset.y - rows, animate=False, force=True)
-        self._move_to(self._cursor - rows)
+        self._page_by(-self._view_rows())
+
+    def action_half_page_down(self) -> None:
+        """ctrl+d, as in vim, less, k9s and lazygit."""
+        self._page_by(max(1, self._view_rows() // 2))
+
+    def action_half_page_up(self) -> None:
+        self._page_by(-max(1, self._view_rows() // 2))
+
+    def _page_by(self, rows: int) -> None:
+        """The view and the cursor move together by `rows` (the cursor keeps its line of the
+        screen); the pages that come into view are read as for any scroll."""
+        self.scroll_to(y=self.scroll_offset.y + rows, animate=False, force=True)
+        self._move_to(self._cursor + rows)
 
     def action_choose(self) -> None:
         saga = self.highlighted_saga
@@ -1281,7 +1319,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _header(self, width: int) -> Strip:
         titles = [Text(column.title) for column in _COLUMNS]
         style = self.rich_style + self._style("saga-table--header")
-        return self._strip(_join(titles, self._widths(width), style), width)
+        sort = None if self._query is None else self._query.sort
+        return self._strip(_marked_header(titles, self._widths(width), style, sort), width)
 
     def _message(self) -> tuple[str, str] | None:
         """What to draw in place of rows (text, style class), or None to draw rows."""

@@ -35,6 +35,8 @@ class StepList(DataTable[Text]):
         Binding("k", "cursor_up", "Up", show=False),
         Binding("g", "scroll_top", "First step", show=False),
         Binding("G", "scroll_bottom", "Last step", show=False),
+        Binding("ctrl+d", "half_page(1)", "Half a page down", show=False),
+        Binding("ctrl+u", "half_page(-1)", "Half a page up", show=False),
         Binding("enter", "screen.focus_payloads", "Payloads"),
         Binding("escape", "screen.focus_table", "Back to sagas"),
     ]
@@ -209,3 +211,13 @@ class StepList(DataTable[Text]):
     def action_scroll_bottom(self) -> None:
         if self.row_count:
             self.move_cursor(row=self.row_count - 1)
+
+    def action_half_page(self, direction: int) -> None:
+        """ctrl+d / ctrl+u: the cursor down (1) or up (-1) by half the rows shown (one a
+        line); the list scrolls to keep it in view."""
+        if not self.row_count:
+            return
+        shown = self.scrollable_content_region.height - (
+            self.header_height if self.show_header else 0)
+        target = self.cursor_row + direction * max(1, shown // 2)
+        self.move_cursor(row=min(max(target, 0), self.row_count - 1))
