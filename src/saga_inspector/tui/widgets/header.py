@@ -14,16 +14,17 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from saga_inspector.report import format_count
 from saga_inspector.store import SagaStore, StateCounts
 from saga_inspector.tui.text import plain
 
 
 def _sagas(n: int) -> str:
-    return "1 saga" if n == 1 else f"{n} sagas"
+    return "1 saga" if n == 1 else f"{format_count(n)} sagas"
 
 
 def _attention(n: int) -> str:
-    return "1 needs attention" if n == 1 else f"{n} need attention"
+    return "1 needs attention" if n == 1 else f"{format_count(n)} need attention"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Static
 
+from saga_inspector.report import format_count
 from saga_inspector.store import ATTENTION_STATES, SagaState, StateCounts
 from saga_inspector.tui.text import plain, safe
 
@@ -88,7 +89,7 @@ class FilterChip(Static):
         if self.state_filter.key:
             text.append(f"{self.state_filter.key} ", style="bold")
         text.append_text(plain(self.state_filter.label))
-        text.append(f" {count}" if count is not None else " …")
+        text.append(f" {format_count(count)}" if count is not None else " …")
         self.set_class(count == 0, "-zero")
         # Static.update lays the whole screen out again: only when the words change.
         if text != self._shown:
