@@ -494,6 +494,9 @@ async def test_a_name_that_cannot_be_written_says_why_while_typed(
         await retype(pilot, screen, "nowhere/x.csv")
         assert destination_line(screen) == ""  # no path that would not be written
         assert note(app) == "no such folder"
+        await retype(pilot, screen, "~no-such-user-here/x.csv")
+        assert destination_line(screen) == ""
+        assert note(app) == "~no-such-user-here: no such user" and app.is_running
         await retype(pilot, screen, "x.csv")
         assert note(app) == "" and destination_line(screen).endswith("/x.csv")
 

@@ -230,6 +230,8 @@ class ExportScreen(ModalScreen[None]):
             problem = refused_destination(destination, self.database)
         except ValueError:  # a NUL in `~user`: no such user, no such file
             return Destination(None, UNUSABLE_NAME)
+        except RuntimeError:  # `~name` of no user (checked as it is typed: `~ro` of `~root`)
+            return Destination(None, f"{typed.split('/')[0]}: no such user")
         return Destination(destination, problem or suffix_disagrees(typed, self.format))
 
     # -- exporting ----------------------------------------------------------------------------
