@@ -20,8 +20,11 @@ from saga_inspector.export import (
     ExportCancelled,
     csv_cell,
     export_to_file,
+    format_of_name,
     jsonl_line,
     refused_destination,
+    renamed_for,
+    suffix_disagrees,
     write_sagas,
 )
 from saga_inspector.report import saga_to_dict
@@ -403,3 +406,34 @@ def test_export_config_and_handoff_never_load_textual() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "[]"
+
+
+# -- a file's name and its format ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "fmt"), [
+    ("x.csv", "csv"), ("X.CSV", "csv"), ("x.jsonl", "jsonl"), ("x.json", "jsonl"),
+    ("dir.csv/x.JSON", "jsonl"), ("x.txt", None), ("x", None), ("x.csv.gz", None),
+])
+def test_format_of_name(name: str, fmt: str | None) -> None:
+    assert format_of_name(name) == fmt
+
+
+@pytest.mark.parametrize(("name", "fmt", "renamed"), [
+    ("x.jsonl", "csv", "x.csv"), ("x.json", "csv", "x.csv"), ("x.CSV", "jsonl", "x.jsonl"),
+    ("x.csv", "csv", "x.csv"), ("x.txt", "csv", "x.txt"), ("x", "jsonl", "x"),
+])
+def test_renamed_for_changes_only_the_other_formats_extension(name: str, fmt: str,
+                                                              renamed: str) -> None:
+    assert renamed_for(name, fmt) == renamed
+
+
+def test_one_format_is_never_written_under_the_others_extension(tmp_path: Path) -> None:
+    assert suffix_disagrees("x.csv", "jsonl") == (
+        "a name ending in .csv is for CSV, not JSON lines: change the name or the format")
+    assert suffix_disagrees("x.txt", "jsonl") is None
+    assert suffix_disagrees("x.json", "jsonl") is None
+    for name, fmt in (("x.csv", "jsonl"), ("x.JSONL", "csv"), ("x.json", "csv")):
+        with pytest.raises(ValueError, match="change the name or the format"):
+            export_to_file(iter([]), tmp_path / name, fmt)
+    assert leftovers(tmp_path) == []

@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, ProgressBar, Static
+from textual.pilot import Pilot
+from textual.widgets import Input, ProgressBar, RadioButton, Static
 
 from saga_inspector.export import CSV_COLUMNS
 from saga_inspector.report import saga_to_dict
@@ -30,6 +31,7 @@ from .helpers import (
     pilot_test,
     press,
     record_notifications,
+    screen_text,
     wait_for,
 )
 
@@ -373,3 +375,162 @@ async def test_the_export_keeps_the_views_sort(make_log: SagaLogFactory, out: Pa
     ids = [json.loads(line)["saga_id"] for line in (out / name).read_text().splitlines()]
     assert ids == [saga["saga_id"] for saga in expected(path, query)]
     assert ids != sorted(ids, reverse=True)  # not simply newest first
+
+
+# -- the format follows the name, the path is shown first, the mark is a glyph --------------------
+
+
+def destination_line(screen: ExportScreen) -> str:
+    return str(screen.query_one("#export-destination", Static).render())
+
+
+def chosen(screen: ExportScreen) -> dict[str, bool]:
+    return {button.id or "": button.value for button in screen.query(RadioButton)}
+
+
+async def retype(pilot: Pilot, screen: ExportScreen, name: str) -> None:
+    """Clear the name and type `name` key by key into it, as the operator does."""
+    path_input = screen.query_one("#export-path", Input)
+    path_input.focus()
+    path_input.value = ""
+    await pilot.pause()
+    await pilot.press(*name)
+    await pilot.pause()
+
+
+@pilot_test
+async def test_typing_a_csv_name_with_json_lines_chosen_writes_csv(
+    make_log: SagaLogFactory, out: Path
+) -> None:
+    path = make_log.realistic(30)
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        screen = await open_export(pilot)
+        assert chosen(screen) == {"export-jsonl": True, "export-csv": False}
+        await retype(pilot, screen, "x.csv")
+        assert chosen(screen) == {"export-jsonl": False, "export-csv": True}
+        assert screen.format == "csv"
+        await press(pilot, "enter")
+        assert isinstance(app.screen, DashboardScreen)
+    rows = (out / "x.csv").read_text().splitlines()
+    assert rows[0] == ",".join(CSV_COLUMNS) and len(rows) == 31
+    assert listing(out) == ["x.csv"]
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("X.CSV", "csv"), ("x.json", "jsonl"),
+                                           ("x.jsonl", "jsonl"), ("notes.txt", "csv")])
+def test_the_name_chooses_the_format_it_names(
+    make_log: SagaLogFactory, out: Path, name: str, fmt: str
+) -> None:
+    """Starting from CSV: a name naming a format chooses it; any other name keeps the choice."""
+
+    @pilot_test
+    async def check() -> None:
+        app = make_app(make_log.realistic(5))
+        async with app.run_test(size=SIZE) as pilot:
+            await idle(pilot)
+            screen = await open_export(pilot)
+            await pilot.click("#export-csv")
+            await pilot.pause()
+            await retype(pilot, screen, name)
+            assert screen.query_one("#export-path", Input).value == name
+            assert screen.format == fmt and chosen(screen)[f"export-{fmt}"]
+            await press(pilot, "enter")
+        written = (out / name).read_text().splitlines()
+        assert written[0] == ",".join(CSV_COLUMNS) if fmt == "csv" else json.loads(written[0])
+
+    check()
+
+
+@pilot_test
+async def test_choosing_a_format_changes_the_names_extension(
+    make_log: SagaLogFactory, out: Path
+) -> None:
+    app = make_app(make_log.realistic(5))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        screen = await open_export(pilot, "report.json")
+        path_input = screen.query_one("#export-path", Input)
+        await pilot.click("#export-csv")
+        await pilot.pause()
+        assert path_input.value == "report.csv"
+        await pilot.click("#export-jsonl")
+        await pilot.pause()
+        assert path_input.value == "report.jsonl"
+        path_input.value = "report.txt"  # names no format: left as typed
+        await pilot.click("#export-csv")
+        await pilot.pause()
+        assert path_input.value == "report.txt"
+
+
+@pilot_test
+async def test_the_full_path_is_shown_as_the_name_is_typed_before_writing(
+    make_log: SagaLogFactory, out: Path
+) -> None:
+    (out / "sub").mkdir()
+    (out / "link").symlink_to(out / "sub")
+    app = make_app(make_log.realistic(5))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        screen = await open_export(pilot)
+        assert destination_line(screen) == f"writes JSON lines to {out}/sagas-all-{STAMP}.jsonl"
+        await retype(pilot, screen, "link/../link/y.csv")
+        # The folder resolved (the link, the ..): where the file really lands.
+        assert destination_line(screen) == f"writes CSV to {out}/sub/y.csv"
+        assert listing(out) == ["link", "sub"]  # shown, nothing written yet
+        await press(pilot, "enter")
+    assert listing(out / "sub") == ["y.csv"]
+
+
+@pilot_test
+async def test_a_name_that_cannot_be_written_says_why_while_typed(
+    make_log: SagaLogFactory, out: Path
+) -> None:
+    app = make_app(make_log.realistic(5))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        screen = await open_export(pilot)
+        await retype(pilot, screen, "nowhere/x.csv")
+        assert destination_line(screen) == ""  # no path that would not be written
+        assert note(app) == "no such folder"
+        await retype(pilot, screen, "~no-such-user-here/x.csv")
+        assert destination_line(screen) == ""
+        assert note(app) == "~no-such-user-here: no such user" and app.is_running
+        await retype(pilot, screen, "x.csv")
+        assert note(app) == "" and destination_line(screen).endswith("/x.csv")
+
+
+@pilot_test
+async def test_the_chosen_format_is_marked_by_a_glyph_not_a_colour(
+    make_log: SagaLogFactory, out: Path
+) -> None:
+    app = make_app(make_log.realistic(5))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        screen = await open_export(pilot)
+        marks = {button.id: str(button.render())[:3] for button in screen.query(RadioButton)}
+        assert marks == {"export-jsonl": "▐●▌", "export-csv": "▐ ▌"}
+        await pilot.click("#export-csv")
+        await pilot.pause()
+        marks = {button.id: str(button.render())[:3] for button in screen.query(RadioButton)}
+        assert marks == {"export-jsonl": "▐ ▌", "export-csv": "▐●▌"}
+        # Drawn that way too, colours aside (the screenshot's text holds no colour).
+        drawn = screen_text(app)
+        assert "▐●▌ CSV" in drawn and "●▌ JSON lines" not in drawn
+
+
+@pilot_test
+async def test_the_dialog_fits_an_80x24_terminal(make_log: SagaLogFactory, out: Path) -> None:
+    app = make_app(make_log.realistic(5))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await idle(pilot)
+        screen = await open_export(pilot)
+        await retype(pilot, screen, "a-rather-long-name-for-the-export-of-this-view.csv")
+        box = screen.query_one("#export-box").region
+        assert box.width <= 80 and box.height <= 24
+        for part in ("#export-what", "#export-format", "#export-path", "#export-destination",
+                     "#export-note"):
+            region = screen.query_one(part).region
+            assert region.height >= 1 and box.contains_region(region), part
+        assert "a-rather-long-name-for-the-export-of-this-view.csv" in screen_text(app)

@@ -8,10 +8,16 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from textual.widgets import Static
 
 from saga_inspector.store import ErrorKind, SagaQuery, SagaStore, StoreError
+from saga_inspector.store.connection import Beside, only_in_unread_wal, plan_open
+from saga_inspector.tui.screens.error import ErrorScreen
 
 from .factory import SagaLogFactory, cleanup_saga
+from .helpers import SIZE, Run, make_app, pilot_test, run, wait_for
+
+__all__ = ["run"]  # the CLI fixture
 
 
 def open_error(path: Path) -> StoreError:
@@ -36,10 +42,33 @@ def test_a_folder(make_log):
     assert "folder" in error.message
 
 
+EMPTY_FILE = "empty file (0 bytes)"
+
+
 def test_an_empty_file(make_log):
-    error = open_error(make_log.file_with(b"", "empty.db"))
+    path = make_log.file_with(b"", "empty.db")
+    error = open_error(path)
     assert error.kind is ErrorKind.NOT_SAGA_LOG
-    assert "empty" in error.message
+    assert error.message == f"{path}: {EMPTY_FILE}: nothing has been written to it"
+
+
+def test_an_empty_file_is_named_once_on_the_command_line(run: Run, make_log):
+    path = make_log.file_with(b"", "empty.db")
+    result = run("stats", path)
+    assert result.code == 2
+    assert result.err.count(EMPTY_FILE) == 1
+    assert "launcher_saga" not in result.err  # no second, wrong cause
+
+
+@pilot_test
+async def test_an_empty_file_is_named_once_on_the_error_screen(make_log):
+    app = make_app(make_log.file_with(b"", "empty.db"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorScreen), "the error screen")
+        await pilot.pause()
+        text = str(app.screen.query_one("#error-text", Static).render())  # before wrapping
+    assert text.count(EMPTY_FILE) == 1
+    assert "launcher_saga table" not in text  # the hint once said "it has no launcher_saga table"
 
 
 @pytest.mark.parametrize(
@@ -98,6 +127,69 @@ def test_valid_sqlite_with_no_tables_at_all(make_log):
     error = open_error(path)
     assert error.kind is ErrorKind.NOT_SAGA_LOG
     assert "no tables at all" in error.message
+
+
+# -- a snapshot (--immutable) of a file whose tables are all still in its -wal ------------------
+
+
+def wal_only_error(make_log: SagaLogFactory) -> tuple[Path, StoreError]:
+    path = make_log.wal_only([cleanup_saga(1), cleanup_saga(2)])
+    assert os.path.getsize(f"{path}-wal") > 0  # everything is there, not yet in the file
+    with pytest.raises(StoreError) as caught:
+        SagaStore.open(path, immutable=True, force=True)
+    return path, caught.value
+
+
+def test_immutable_force_on_a_log_still_in_its_wal_names_the_wal(make_log):
+    path, error = wal_only_error(make_log)
+    assert error.kind is ErrorKind.TABLES_IN_WAL
+    assert error.message.startswith(f"{path}: the file alone holds no tables yet: ")
+    assert f"{path.name}-wal beside it" in error.message
+    assert "which a snapshot (--immutable) does not read" in error.message
+    assert "open it without --immutable, or copy both files" in error.message
+    for wrong in ("no launcher_saga table", "no tables at all", "not a launcher saga log"):
+        assert wrong not in error.message
+
+
+def test_without_immutable_the_same_log_opens(make_log):
+    path, _ = wal_only_error(make_log)
+    with SagaStore.open(path) as store:  # a live read sees the -wal
+        assert store.counts().total == 2
+
+
+def test_immutable_force_with_a_wal_only_log_on_the_command_line(run: Run, make_log):
+    path = make_log.wal_only([cleanup_saga(1)])
+    result = run("stats", path, "--immutable", "--force")
+    assert result.code == 2 and result.out == ""
+    assert result.err.count("\n") == 1
+    assert f"{path.name}-wal beside it" in result.err
+    assert "no tables at all" not in result.err
+
+
+def test_a_snapshot_forced_by_ownership_says_what_would_read_the_wal(make_log):
+    """Another user's file with rows in its -wal opens as a snapshot (see plan_open); when its
+    tables are all in that -wal, the remedy is that user, or a copy of both files."""
+    beside = Beside(owner=1234, wal_size=48 * 1024, shm_exists=False)
+    plan = plan_open(make_log.folder / "launcher-sagas.db", beside, immutable=False,
+                     force=False, euid=4321)
+    assert plan.immutable and plan.unread_wal is not None
+    error = only_in_unread_wal(make_log.folder / "launcher-sagas.db", plan.unread_wal,
+                               "launcher_saga", [])
+    assert "launcher-sagas.db-wal beside it (48.0 KiB not yet moved into the file)" in (
+        error.message)
+    assert error.message.endswith("run as uid 1234, or copy both files together to a folder "
+                                  "you can write and open the copy")
+
+
+def test_a_snapshot_with_no_rows_in_its_wal_is_still_not_a_saga_log(make_log):
+    path = make_log.folder / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE events (id INTEGER)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError) as caught:
+        SagaStore.open(path, immutable=True)
+    assert caught.value.kind is ErrorKind.NOT_SAGA_LOG  # no -wal: the -wal is not the cause
 
 
 def test_a_saga_table_without_a_state_column(make_log):

@@ -29,6 +29,7 @@ from .export import FORMATS, JSONL, jsonl_line, write_sagas
 from .follow import DEFAULT_INTERVAL, follow_sagas
 from .report import (
     detail_to_dict,
+    format_count,
     format_time,
     json_array_chunks,
     render_list,
@@ -478,7 +479,8 @@ def _list(options: argparse.Namespace) -> int:
             matching = store.count(query)
             if matching > len(shown):
                 first = _FIRST_OF_SORT[query.sort]
-                _out(f"\nshowing the {len(shown)} {first} of {matching}; --limit 0 shows all")
+                _out(f"\nshowing the {format_count(len(shown))} {first} of "
+                     f"{format_count(matching)}; --limit 0 shows all")
     return EXIT_OK
 
 

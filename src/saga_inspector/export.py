@@ -41,6 +41,10 @@ from .store.payload import strict_json
 JSONL, CSV = "jsonl", "csv"
 FORMATS = (JSONL, CSV)
 SUFFIXES = {JSONL: ".jsonl", CSV: ".csv"}
+FORMAT_NAMES = {JSONL: "JSON lines", CSV: "CSV"}
+# The extensions that name a format (compared in lower case): a file is never written in one
+# format under the other's extension.
+NAMED_BY_SUFFIX = {".jsonl": JSONL, ".json": JSONL, ".csv": CSV}
 # The CSV columns, from saga_to_dict (`input` is left out: `input_json` holds it as stored).
 CSV_COLUMNS = ("saga_id", "name", "state", "started_at", "ended_at", "duration_s",
                "steps_done", "steps_total", "failure_reason", "input_json")
@@ -114,7 +118,11 @@ def export_to_file(sagas: Iterable[Saga], destination: Path, fmt: str, *,
                    progress: Progress | None = None, cancelled: Cancelled | None = None,
                    every: int = PAGE_SIZE) -> int:
     """Write `sagas` to `destination` whole or not at all (see the module's docstring);
-    returns how many were written. Raises ExportCancelled, OSError, or what reading raises."""
+    returns how many were written. Raises ExportCancelled, OSError, or what reading raises;
+    ValueError for a name whose extension names the other format (`x.csv` in JSON lines)."""
+    problem = suffix_disagrees(destination.name, fmt)
+    if problem is not None:
+        raise ValueError(problem)
     handle, partial = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".partial",
                                        dir=destination.parent)
     try:
@@ -174,6 +182,38 @@ def default_name(view: str, fmt: str, stamp: str) -> str:
     """`sagas-failed-20260609-120000.jsonl`: the view (already made file-name safe), the
     moment, the format's suffix."""
     return f"sagas-{view}-{stamp}{SUFFIXES[fmt]}"
+
+
+def _format_suffix(name: str) -> str | None:
+    lowered = name.lower()
+    return next((suffix for suffix in NAMED_BY_SUFFIX if lowered.endswith(suffix)), None)
+
+
+def format_of_name(name: str) -> str | None:
+    """The format a file name's extension names (`.csv`: CSV; `.jsonl`, `.json`: JSON lines,
+    in any case), or None for any other name."""
+    suffix = _format_suffix(name)
+    return None if suffix is None else NAMED_BY_SUFFIX[suffix]
+
+
+def renamed_for(name: str, fmt: str) -> str:
+    """`name` with the extension of the other format changed to `fmt`'s (`x.csv` becomes
+    `x.jsonl`); a name with another extension, or none, is left as it is."""
+    suffix = _format_suffix(name)
+    if suffix is None or NAMED_BY_SUFFIX[suffix] == fmt:
+        return name
+    return name[: -len(suffix)] + SUFFIXES[fmt]
+
+
+def suffix_disagrees(name: str, fmt: str) -> str | None:
+    """Why `fmt` must not be written under `name` (its extension names the other format), or
+    None when it may."""
+    suffix = _format_suffix(name)
+    if suffix is None or NAMED_BY_SUFFIX[suffix] == fmt:
+        return None
+    named = FORMAT_NAMES[NAMED_BY_SUFFIX[suffix]]
+    return (f"a name ending in {name[-len(suffix):]} is for {named}, not {FORMAT_NAMES[fmt]}: "
+            f"change the name or the format")
 
 
 def name_safe(text: str) -> str:

@@ -148,6 +148,14 @@ def format_timeout(timeout: timedelta) -> str:
     return f"{timeout.total_seconds():g} s"
 
 
+def format_count(count: int) -> str:
+    """A count for people, its thousands grouped with commas: `999`, `1,000`, `1,000,000`.
+    Commas, not spaces: a space (thin or not) is a place a line may wrap, takes a whole cell
+    in a terminal anyway, and a thin one pasted into a ticket or a search is not a digit
+    group anyone types. Only for text people read: JSON and CSV keep plain integers."""
+    return f"{count:,}"
+
+
 def format_time(stamp: Timestamp | None) -> str:
     """A stored time in local time to the millisecond; text that does not parse is shown as
     stored (sanitised). Safe to print."""
@@ -233,11 +241,13 @@ def _schema_line(schema: SchemaInfo) -> str:
 
 def render_stats(database: Path, schema: SchemaInfo, counts: StateCounts) -> str:
     """The file, its schema version and the sagas per state."""
-    rows = [(sanitize(state), str(n), _state_note(state)) for state, n in counts.by_state.items()]
+    rows = [(sanitize(state), format_count(n), _state_note(state))
+            for state, n in counts.by_state.items()]
     lines = [
         _field("database", sanitize(str(database)), ""),
         _field("schema", _schema_line(schema), ""),
-        _field("sagas", f"{counts.total} ({counts.needs_attention} need attention)", ""),
+        _field("sagas", f"{format_count(counts.total)} "
+                        f"({format_count(counts.needs_attention)} need attention)", ""),
         "",
         *_table(("STATE", "SAGAS", ""), rows, right={1}),
     ]

@@ -12,6 +12,7 @@ import os
 import pwd
 import sqlite3
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -53,12 +54,22 @@ def decode_text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="backslashreplace")
 
 
+@dataclass(frozen=True, slots=True)
+class UnreadWal:
+    """A `-wal` with rows that a snapshot does not read, and what would read them."""
+
+    wal: Path
+    size: int
+    remedy: str  # what to do, said to the operator
+
+
 class ReadOnlyConnection(sqlite3.Connection):
     """The store's connection; `notes` says how it was opened when the operator should know
     (a snapshot instead of a live read, a -wal left unread)."""
 
     notes: tuple[str, ...] = ()
     is_snapshot = False  # opened immutable: the file is read as it was, changes unseen
+    unread_wal: UnreadWal | None = None  # a snapshot's -wal with rows: what it misses
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +89,7 @@ class Beside:
 class OpenPlan:
     immutable: bool
     notes: tuple[str, ...] = ()
+    unread_wal: UnreadWal | None = None
 
 
 def look_beside(path: Path, info: os.stat_result) -> Beside:
@@ -122,10 +134,16 @@ def plan_open(path: Path, beside: Beside, *, immutable: bool, force: bool, euid:
                 f"open it without --immutable to see them, or add --force to read the file "
                 f"alone anyway",
             )
-        return OpenPlan(immutable=True, notes=(_unread_wal_note(wal, beside),))
+        unread = UnreadWal(wal, beside.wal_size or 0, "open it without --immutable, or copy "
+                           "both files together to one folder and open the copy")
+        return OpenPlan(immutable=True, notes=(_unread_wal_note(wal, beside),),
+                        unread_wal=unread)
     would_create = beside.wal_size is None or not beside.shm_exists
     if would_create and euid not in (0, beside.owner):
-        return OpenPlan(immutable=True, notes=_snapshot_notes(wal, beside, euid))
+        unread = UnreadWal(wal, beside.wal_size or 0, f"run as {_user(beside.owner)}, or copy "
+                           "both files together to a folder you can write and open the copy")
+        return OpenPlan(immutable=True, notes=_snapshot_notes(wal, beside, euid),
+                        unread_wal=unread if beside.wal_has_rows else None)
     return OpenPlan(immutable=False)
 
 
@@ -187,6 +205,7 @@ def connect_read_only(
         raise translate_error(exc, path) from None
     conn.notes = plan.notes
     conn.is_snapshot = plan.immutable
+    conn.unread_wal = plan.unread_wal
     conn.text_factory = decode_text
     conn.set_authorizer(read_only_authorizer)
     return conn
@@ -210,7 +229,8 @@ def check_path(path: Path) -> os.stat_result:
     if not stat.S_ISREG(info.st_mode):
         raise StoreError(ErrorKind.UNREADABLE, f"{path}: not a regular file")
     if info.st_size == 0:
-        raise StoreError(ErrorKind.NOT_SAGA_LOG, f"{path}: empty file (0 bytes), not a saga log")
+        raise StoreError(ErrorKind.NOT_SAGA_LOG,
+                         f"{path}: empty file (0 bytes): nothing has been written to it")
     if info.st_size < MIN_DATABASE_BYTES:
         raise StoreError(
             ErrorKind.NOT_SQLITE,
@@ -227,6 +247,24 @@ def _may(path: Path, mode: int) -> bool:
     from the real ids in a setuid program, or one that dropped root with seteuid)."""
     effective = os.access in os.supports_effective_ids
     return os.access(path, mode, effective_ids=effective)
+
+
+def only_in_unread_wal(path: Path, unread: UnreadWal, table: str,
+                       found: Sequence[str]) -> StoreError:
+    """A snapshot of the file alone found no `table`, and a -wal it does not read lies beside
+    it: that is the cause to name (the launcher's writes not yet moved into the file), not
+    "not a saga log"."""
+    wal = f"{unread.wal.name} beside it ({_size(unread.size)} not yet moved into the file)"
+    if not found:
+        what = (f"the file alone holds no tables yet: the launcher's writes are all still in "
+                f"{wal}")
+    else:
+        what = (f"the file alone has no {table} table (it has {', '.join(found)}); it may be "
+                f"in {wal}")
+    return StoreError(
+        ErrorKind.TABLES_IN_WAL,
+        f"{path}: {what}, which a snapshot (--immutable) does not read; {unread.remedy}",
+    )
 
 
 def translate_error(exc: BaseException, path: Path) -> StoreError:

@@ -19,6 +19,8 @@ class ErrorKind(enum.Enum):
     READ_ONLY_FOLDER = "cannot be read live here"
     # --immutable asked for, and a -wal with rows not yet in the file lies beside it.
     WAL_WOULD_BE_HIDDEN = "--immutable would hide rows"
+    # A snapshot read the file without its -wal, and the saga tables are not in the file yet.
+    TABLES_IN_WAL = "read without its -wal"
 
 
 class StoreError(Exception):

@@ -18,6 +18,7 @@ from pathlib import Path
 from .connection import (
     BUSY_TIMEOUT_S,
     connect_read_only,
+    only_in_unread_wal,
     translate_error,
 )
 from .errors import ErrorKind, StoreError
@@ -294,6 +295,10 @@ class SagaStore:
         return tuple(_text(row[1]) or "" for row in rows)
 
     def _not_a_saga_log(self, tables: set[str | None]) -> StoreError:
+        unread = getattr(self._conn, "unread_wal", None)
+        if unread is not None:  # a snapshot without its -wal: the -wal is the likely cause
+            return only_in_unread_wal(self.path, unread, self._format.saga_table,
+                                      sorted(t for t in tables if t))
         found = ", ".join(sorted(t for t in tables if t)) or "no tables at all"
         return StoreError(
             ErrorKind.NOT_SAGA_LOG,

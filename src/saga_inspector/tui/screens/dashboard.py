@@ -29,6 +29,7 @@ from textual.widgets import DataTable
 from textual.worker import Worker, get_current_worker
 
 from saga_inspector.follow import DEFAULT_INTERVAL, FileIdentity, FileState
+from saga_inspector.report import format_count
 from saga_inspector.store import ErrorKind, Saga, SagaQuery, SagaStore, SortOrder, StateCounts
 from saga_inspector.tui.head_start import FirstPage, OpenedStore
 from saga_inspector.tui.read_ahead import (
@@ -328,7 +329,7 @@ class DashboardScreen(Screen[None]):
             title.append(" · search “")
             title.append_text(plain(self.search))
             title.append("”")
-        title.append(f" · {total}" if total is not None else " · …")
+        title.append(f" · {format_count(total)}" if total is not None else " · …")
         if self.sort is not SortOrder.ID:  # by id (newest first) goes without saying
             title.append(f" · by {self.sort.label}")
         self.query_one(SagaTable).border_title = title

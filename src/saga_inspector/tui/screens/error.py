@@ -25,7 +25,8 @@ HINTS = {
     "launcher-sagas.db.",
     ErrorKind.DAMAGED: "The file is truncated or damaged. If a -wal file sits beside it, copy "
     "both together and open the copy.",
-    ErrorKind.NOT_SAGA_LOG: "This is not a launcher saga log (it has no launcher_saga table).",
+    ErrorKind.NOT_SAGA_LOG: "Launcher saga logs are named launcher-sagas.db; "
+    "`saga-inspector --pick` lists the ones found.",
     ErrorKind.UNREADABLE: "Check the file's permissions, or copy it (with any -wal beside it) "
     "to a folder you can write and open the copy.",
     ErrorKind.BUSY: "A launcher is writing to it right now; try again in a moment.",
@@ -33,6 +34,8 @@ HINTS = {
     ErrorKind.READ_ONLY_FOLDER: "Run `saga-inspector --immutable PATH` to read it as a "
     "snapshot that creates no file, or copy it (with any -wal beside it) to a folder you can "
     "write and open the copy.",
+    ErrorKind.TABLES_IN_WAL: "A live read (without --immutable), or a copy of both files in a "
+    "folder you can write, reads the -wal too.",
     ErrorKind.WAL_WOULD_BE_HIDDEN: "Open it without --immutable to see every row; "
     "`--immutable --force` reads the file alone, without the rows in its -wal.",
 }

@@ -1,7 +1,11 @@
 """Export the sagas of the current view (state filter + search) to a JSON lines or CSV file.
 
 A small modal asks the format and the file (a new name in the current folder by default);
-enter exports. The saga log itself and SQLite's files beside it are refused, and an existing
+enter exports. The format follows the name: typing a name ending in `.csv` chooses CSV, `.jsonl`
+or `.json` JSON lines, and choosing a format changes such an ending to its own, so one format
+is never written under the other's extension. The chosen format is marked by a glyph, not by
+colour alone, and the file's full path is shown as the name is typed, before anything is
+written. The saga log itself and SQLite's files beside it are refused, and an existing
 file is replaced only when enter is pressed again on the same name. The export runs in a
 thread worker that reads the view page by page by keyset, in the table's order
 (`SagaStore.walk`: one page in memory at a time), with a progress bar; escape cancels it.
@@ -12,6 +16,7 @@ file it was to replace stays.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
@@ -28,14 +33,18 @@ from textual.worker import Worker, get_current_worker
 
 from saga_inspector.export import (
     CSV,
+    FORMAT_NAMES,
     JSONL,
-    SUFFIXES,
     UNUSABLE_NAME,
     ExportCancelled,
     default_name,
     export_to_file,
+    format_of_name,
     refused_destination,
+    renamed_for,
+    suffix_disagrees,
 )
+from saga_inspector.report import format_count
 from saga_inspector.store import SagaQuery, SagaStore, StoreError
 from saga_inspector.store.models import SortOrder
 from saga_inspector.tui.text import plain, safe
@@ -74,12 +83,26 @@ _ORDER = {SortOrder.ID: "newest first", SortOrder.STARTED: "latest start first",
           SortOrder.DURATION: "longest first"}
 
 
-def _count(number: int) -> str:
-    return f"{number:,}".replace(",", " ")
-
-
 def _sagas(number: int) -> str:
-    return f"{_count(number)} saga{'' if number == 1 else 's'}"
+    return f"{format_count(number)} saga{'' if number == 1 else 's'}"
+
+
+class FormatChoice(RadioButton):
+    """A format's radio button, its mark told by glyph, not by colour alone: `▐●▌` when
+    chosen, `▐ ▌` when not (Textual's own draws `●` in both, in two colours)."""
+
+    @property  # type: ignore[override]
+    def BUTTON_INNER(self) -> str:
+        return "●" if self.value else " "
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """What the typed name means: the file it names (its folder resolved through symbolic
+    links: the rename at the end lands there), and why it may not be written (None: it may)."""
+
+    path: Path | None
+    problem: str | None
 
 
 class ExportScreen(ModalScreen[None]):
@@ -118,11 +141,12 @@ class ExportScreen(ModalScreen[None]):
                 yield Label("format", classes="export-label")
                 with RadioSet(id="export-format"):
                     for fmt, label in _FORMAT_LABELS.items():
-                        yield RadioButton(label, value=fmt == self.format, id=f"export-{fmt}")
+                        yield FormatChoice(label, value=fmt == self.format, id=f"export-{fmt}")
             with Horizontal(id="export-path-row"):
                 yield Label("file", classes="export-label")
                 yield Input(default_name(self.view_name, self.format, self.stamp),
                             id="export-path", select_on_focus=False)
+            yield Static(id="export-destination", markup=False)
             yield Static(id="export-note", markup=False)
             yield ProgressBar(id="export-progress", show_eta=False)
 
@@ -131,6 +155,7 @@ class ExportScreen(ModalScreen[None]):
         box.border_title = "export the view"
         box.border_subtitle = "enter exports · escape closes"
         self.query_one(Input).focus()
+        self._show_destination()
 
     def _what(self) -> Text:
         count = "the sagas of" if self.total is None else f"the {_sagas(self.total)} of"
@@ -147,25 +172,44 @@ class ExportScreen(ModalScreen[None]):
     @on(RadioSet.Changed, "#export-format")
     def _format_changed(self, message: RadioSet.Changed) -> None:
         chosen = CSV if message.pressed.id == f"export-{CSV}" else JSONL
-        previous, self.format = self.format, chosen
+        if chosen == self.format:  # chosen by the name just typed: nothing more to do
+            return
+        self.format = chosen
         path_input = self.query_one("#export-path", Input)
-        old_suffix = SUFFIXES[previous]
-        if path_input.value.endswith(old_suffix):  # the name follows the format
-            path_input.value = path_input.value[: -len(old_suffix)] + SUFFIXES[chosen]
+        path_input.value = renamed_for(path_input.value, chosen)  # the name follows the format
+        self._show_destination()
 
     @on(Input.Changed, "#export-path")
     def _path_changed(self) -> None:
-        if not self.running:
-            self._confirmed = None
-            self._note("")
+        if self.running:
+            return
+        self._confirmed = None
+        named = format_of_name(self.query_one("#export-path", Input).value.strip())
+        if named is not None and named != self.format:  # the format follows the name
+            self.format = named
+            self.query_one(f"#export-{named}", RadioButton).value = True
+        self._show_destination()
+
+    def _show_destination(self) -> None:
+        """Where enter would write, in full, as the name is typed: before anything is written.
+        A name that cannot be written gets the reason in the note instead."""
+        where = self._where()
+        text = Text(end="")
+        if where.problem is None and where.path is not None:
+            text.append(f"writes {FORMAT_NAMES[self.format]} to ", style="dim")
+            text.append_text(plain(str(where.path)))
+        self.query_one("#export-destination", Static).update(text)
+        self._note(where.problem or "", "bold")
 
     @on(Input.Submitted, "#export-path")
     def _submitted(self) -> None:
         if self.running:
             return
-        destination = self._destination()
-        if destination is None:
+        where = self._where()
+        if where.problem is not None or where.path is None:
+            self._note(where.problem or UNUSABLE_NAME, "bold")
             return
+        destination = where.path
         if destination.exists() and self._confirmed != destination:
             self._confirmed = destination
             self._note(f"{destination.name} exists: enter again to replace it, or change "
@@ -173,23 +217,22 @@ class ExportScreen(ModalScreen[None]):
             return
         self._start(destination)
 
-    def _destination(self) -> Path | None:
-        """The file to write, or None after saying why it cannot be written."""
+    def _where(self) -> Destination:
+        """The typed name made a full path, and why it may not be written (None: it may)."""
         typed = self.query_one("#export-path", Input).value.strip()
         if not typed:
-            self._note("give a file name", "bold")
-            return None
+            return Destination(None, "give a file name")
         try:
             destination = Path(typed).expanduser()
             if not destination.is_absolute():
                 destination = self.folder / destination
+            destination = _resolved_folder(destination)
             problem = refused_destination(destination, self.database)
         except ValueError:  # a NUL in `~user`: no such user, no such file
-            problem = UNUSABLE_NAME
-        if problem is not None:
-            self._note(problem, "bold")
-            return None
-        return destination
+            return Destination(None, UNUSABLE_NAME)
+        except RuntimeError:  # `~name` of no user (checked as it is typed: `~ro` of `~root`)
+            return Destination(None, f"{typed.split('/')[0]}: no such user")
+        return Destination(destination, problem or suffix_disagrees(typed, self.format))
 
     # -- exporting ----------------------------------------------------------------------------
 
@@ -236,7 +279,7 @@ class ExportScreen(ModalScreen[None]):
         total = max(message.total, message.written)  # sagas added while exporting
         self.query_one(ProgressBar).update(total=total, progress=message.written)
         if not self.cancelling:
-            self._note(f"exported {_count(message.written)} of {_sagas(total)} …")
+            self._note(f"exported {format_count(message.written)} of {_sagas(total)} …")
 
     @on(ExportFinished)
     def _finished(self, message: ExportFinished) -> None:
@@ -269,3 +312,12 @@ class ExportScreen(ModalScreen[None]):
             self._note("cancelling …")
             if self._worker is not None:
                 self._worker.cancel()
+
+
+def _resolved_folder(destination: Path) -> Path:
+    """`destination` with its folder resolved (symbolic links, `..`) and its own name kept:
+    the finished export is renamed onto that name, replacing a link there, not its target."""
+    try:
+        return destination.parent.resolve() / destination.name
+    except (OSError, RuntimeError):  # a link loop: the path as given
+        return destination

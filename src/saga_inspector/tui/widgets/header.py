@@ -14,16 +14,17 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Static
 
+from saga_inspector.report import format_count
 from saga_inspector.store import SagaStore, StateCounts
 from saga_inspector.tui.text import plain
 
 
 def _sagas(n: int) -> str:
-    return "1 saga" if n == 1 else f"{n} sagas"
+    return "1 saga" if n == 1 else f"{format_count(n)} sagas"
 
 
 def _attention(n: int) -> str:
-    return "1 needs attention" if n == 1 else f"{n} need attention"
+    return "1 needs attention" if n == 1 else f"{format_count(n)} need attention"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,8 @@ class InspectorHeader(Widget):
         totals = short_totals = None
         if counts is not None:
             totals = f"{_sagas(counts.total)} · {_attention(counts.needs_attention)}"
-            short_totals = f"{counts.total} · {counts.needs_attention} attention"
+            short_totals = (f"{format_count(counts.total)} · "
+                            f"{format_count(counts.needs_attention)} attention")
         live, live_short = self._live_words()
         choices = []
         for with_schema, counted, with_time in (

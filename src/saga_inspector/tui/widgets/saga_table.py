@@ -42,7 +42,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-from saga_inspector.report import format_duration, format_time
+from saga_inspector.report import format_count, format_duration, format_time
 from saga_inspector.store import (
     PAGE_SIZE,
     ErrorKind,
@@ -1062,7 +1062,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _set_new_above(self, count: int) -> None:
         self.new_above = count
-        subtitle = f"{count} new — press g to see them" if count else ""
+        subtitle = f"{format_count(count)} new — press g to see them" if count else ""
         if subtitle != (self.border_subtitle or ""):  # setting it repaints the whole table
             self.border_subtitle = subtitle
 

@@ -11,6 +11,7 @@ from textual.containers import HorizontalScroll
 from textual.message import Message
 from textual.widgets import Static
 
+from saga_inspector.report import format_count
 from saga_inspector.store import ATTENTION_STATES, SagaState, StateCounts
 from saga_inspector.tui.text import plain, safe
 
@@ -106,7 +107,7 @@ class FilterChip(Static):
         if self.state_filter.key:
             text.append(f"{self.state_filter.key} ", style="bold")
         text.append_text(plain(self.state_filter.label_at(narrow)))
-        text.append(f" {count}" if count is not None else " …")
+        text.append(f" {format_count(count)}" if count is not None else " …")
         return text
 
     def update_text(self, text: Text) -> None:
