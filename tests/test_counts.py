@@ -46,7 +46,7 @@ async def test_the_header_chips_title_and_export_dialog_group_their_counts(
     app = make_app(big_log)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
-        header = app.screen.query_one(InspectorHeader).query_one("#header-status", Static)
+        header = app.screen.query_one(InspectorHeader)
         assert "1,234 sagas · 1,050 need attention" in str(header.render())
         chips = {chip.state_filter.name: str(chip.render())
                  for chip in app.screen.query(FilterChip)}
