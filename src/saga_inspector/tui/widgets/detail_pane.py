@@ -15,7 +15,7 @@ from textual.geometry import Size
 from textual.visual import VisualType
 from textual.widgets import Static
 
-from saga_inspector.report import IN_FLIGHT_NOTE, format_duration
+from saga_inspector.report import IN_FLIGHT_NOTE, describe_duration
 from saga_inspector.store import Saga, SagaState, Step
 from saga_inspector.store.models import StoredValue
 from saga_inspector.tui.text import plain
@@ -116,7 +116,7 @@ class SagaPanel(Vertical):
             title,
             _field("started", time_with_age(saga.started_at, now)),
             _field("ended", time_with_age(saga.ended_at, now)),
-            _field("duration", f"{format_duration(saga.duration)}   "
+            _field("duration", f"{describe_duration(saga.duration)}   "
                                f"steps {saga.steps_done}/{saga.steps_total} done"),
             _field("failure", plain(saga.failure_reason, failure_style)),
             *_extra_lines(saga.extra),
@@ -168,7 +168,7 @@ class StepDetail(VerticalScroll, can_focus=False):
             _field("state", plain(step.state)),
             _field("started", time_with_age(step.started_at, now)),
             _field("ended", time_with_age(step.ended_at, now)),
-            _field("duration", format_duration(step.duration)),
+            _field("duration", describe_duration(step.duration)),
             _field("failure", plain(step.failure_reason, failure_style)),
             *_extra_lines(step.extra),
         ]
