@@ -11,10 +11,10 @@ from saga_inspector.store import (
     ATTENTION_STATES,
     KNOWN_SAGA_STATES,
     NO_VALUE,
+    UTC_ZONE,
     SagaQuery,
     SortKey,
     SortOrder,
-    UTC_ZONE,
     parse_timestamp,
 )
 from saga_inspector.store.models import Saga
