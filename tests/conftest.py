@@ -1,12 +1,27 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from saga_inspector.display_time import ZoneChoice, display_choice, set_display_choice
 from saga_inspector.tui.app import SagaInspectorApp
 
 from .factory import SagaLogFactory
+
+
+@pytest.fixture(autouse=True)
+def _one_display_zone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Every test starts in the default display zone (local), with no remembered setting: a
+    developer's own settings.json (a zone chosen in the dashboard) never reaches a test, and
+    a test that switches the zone (the CLI's --utc, the palette) leaves it switched for
+    nobody after it."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config-home"))
+    set_display_choice(ZoneChoice.LOCAL)
+    yield
+    set_display_choice(ZoneChoice.LOCAL)
+    assert display_choice() is ZoneChoice.LOCAL
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import Log
 
 from saga_inspector.demo import write_demo
+from saga_inspector.display_time import display_zone
 from saga_inspector.sanitize import is_safe
 from saga_inspector.store import ErrorKind, SagaQuery, SagaStore, StoreError
 from saga_inspector.store.payload import parse_json, pretty_json
@@ -77,7 +78,7 @@ async def test_filter_keys_change_table_and_counts(make_log: SagaLogFactory) -> 
         for key, (name, total) in expected.items():
             await press(pilot, key)
             assert dashboard(app).active.name == name
-            assert table.saga_query == SagaQuery(dashboard(app).active.states)
+            assert table.saga_query == SagaQuery(dashboard(app).active.states, zone=display_zone())
             assert table.total == total, name
             active = [c for c in app.screen.query(FilterChip) if c.has_class("-active")]
             assert [c.state_filter.name for c in active] == [name]
@@ -229,21 +230,22 @@ async def test_search_finds_by_failure_reason_and_escape_clears(make_log: SagaLo
             await pilot.press(key if key != " " else "space")
         await press(pilot, "enter")
         assert app.focused is table
-        assert table.saga_query == SagaQuery(None, "broken pipe")
+        assert table.saga_query == SagaQuery(None, "broken pipe", zone=display_zone())
         assert table.total == 1
         assert table.highlighted_saga.saga_id == 3
         assert dashboard(app).query_one(SearchBar).display
 
         # the search combines with a filter
         await press(pilot, "3")
-        assert table.saga_query == SagaQuery(frozenset({"failed"}), "broken pipe")
+        assert table.saga_query == SagaQuery(frozenset({"failed"}), "broken pipe",
+                                             zone=display_zone())
         assert table.total == 1
         await press(pilot, "2")
         assert table.total == 0
         assert table.empty_message == "no completed sagas match “broken pipe”"
 
         await press(pilot, "escape")
-        assert table.saga_query == SagaQuery(frozenset({"completed"}))
+        assert table.saga_query == SagaQuery(frozenset({"completed"}), zone=display_zone())
         assert table.total == 2
         assert not dashboard(app).query_one(SearchBar).display
 
@@ -257,11 +259,12 @@ async def test_search_applies_while_typing_and_escape_in_the_line_clears(
         await idle(pilot)
         table = dashboard(app).query_one(SagaTable)
         await press(pilot, "slash", "t", "i", "m", "e")
-        await wait_for(pilot, lambda: table.saga_query == SagaQuery(None, "time"), "live search")
+        searching = SagaQuery(None, "time", zone=display_zone())
+        await wait_for(pilot, lambda: table.saga_query == searching, "live search")
         await idle(pilot)
         assert table.total == 1  # saga 2: "saga timeout"
         await press(pilot, "escape")
-        assert table.saga_query == SagaQuery()
+        assert table.saga_query == SagaQuery(zone=display_zone())
         assert app.focused is table
 
 

@@ -413,7 +413,7 @@ def test_show_payload_that_is_not_json(run: Run, make_log: SagaLogFactory) -> No
     out = run("show", path, "1").out
     assert "  input     {not json\n" in out
     assert "(not valid JSON: " in out
-    assert "  started   yesterday\n" in out
+    assert '  started   unparsed: "yesterday"\n' in out
 
 
 def test_show_lists_extra_columns(run: Run, make_log: SagaLogFactory) -> None:
@@ -836,7 +836,7 @@ def test_every_command_leaves_db_and_wal_untouched(run: Run, make_log: SagaLogFa
     (timedelta(minutes=4, seconds=5), "4m 05s"),
     (timedelta(hours=4, minutes=19, seconds=2), "4h 19m"),
     (timedelta(days=2, hours=3), "2d 03h"),
-    (timedelta(seconds=-5), "-5.00 s"),
+    (timedelta(seconds=-5), "<start!"),  # never a negative length (describe_duration: words)
 ])
 def test_format_duration(duration: timedelta | None, text: str) -> None:
     assert format_duration(duration) == text
@@ -852,15 +852,18 @@ def utc_plus_two(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("utc_plus_two")
-def test_format_time_is_local_to_the_millisecond() -> None:
+def test_format_time_is_local_to_the_millisecond_with_its_offset() -> None:
     assert format_time(parse_timestamp("2026-06-02T14:05:23.481526300+00:00")) == (
-        "2026-06-02 16:05:23.481")
-    assert format_time(parse_timestamp("2026-06-02T23:59:59Z")) == "2026-06-03 01:59:59.000"
+        "2026-06-02 16:05:23.481 +02:00")
+    assert format_time(parse_timestamp("2026-06-02T23:59:59Z")) == (
+        "2026-06-03 01:59:59.000 +02:00")
 
 
 def test_format_time_keeps_what_does_not_parse_defused() -> None:
     assert format_time(None) == "—"
-    assert format_time(parse_timestamp("soon\x1b[2J")) == "soon␛[2J"
+    assert format_time(parse_timestamp("soon\x1b[2J")) == 'unparsed: "soon␛[2J"'
     moment = datetime(2026, 6, 2, 12, 0, tzinfo=UTC)
-    assert format_time(parse_timestamp(moment.isoformat())) == moment.astimezone().strftime(
-        "%Y-%m-%d %H:%M:%S.000")
+    local = moment.astimezone()
+    offset = local.strftime("%z")  # +0200: the shown form is +02:00
+    assert format_time(parse_timestamp(moment.isoformat())) == (
+        local.strftime("%Y-%m-%d %H:%M:%S.000 ") + f"{offset[:3]}:{offset[3:5]}")

@@ -11,6 +11,7 @@ from saga_inspector.store import (
     ATTENTION_STATES,
     KNOWN_SAGA_STATES,
     NO_VALUE,
+    UTC_ZONE,
     SagaQuery,
     SortKey,
     SortOrder,
@@ -288,8 +289,8 @@ def test_an_unknown_qualifier_far_from_any_gets_the_list_only() -> None:
                       "(id:1200..1300)"),
     (f"id:{2**63}", f"id: {2**63} is not a saga id (ids fit in 64 bits)"),
     ("since:yesterday", 'since: wants a date or a time like since:2026-06-09 or '
-                        'since:2026-06-09T12:00 (UTC unless a zone like Z or +02:00 is given), '
-                        'not "yesterday"'),
+                        'since:2026-06-09T12:00 (in the zone times are shown in, unless one '
+                        'like Z or +02:00 is given), not "yesterday"'),
     ("since:2026-02-30", "not \"2026-02-30\""),  # no such day
     ("until:2026-06-10T25:00", "not \"2026-06-10T25:00\""),
     ("until:2026-06-10T12", "until: wants a date or a time like until:2026-06-10"),
@@ -392,7 +393,7 @@ def test_the_help_names_every_qualifier() -> None:
 
 def test_saga_query_parses_its_text_once() -> None:
     query = SagaQuery(text="state:failed main")
-    assert query.parsed is query.parsed is parse_cached("state:failed main")
+    assert query.parsed is query.parsed is parse_cached("state:failed main", UTC_ZONE)
     assert query.searching
     assert not SagaQuery(text="  ").searching
     assert SagaQuery().parsed == ParsedQuery()

@@ -10,6 +10,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Label
 
+from saga_inspector.display_time import display_zone
 from saga_inspector.store import SagaQuery, SortOrder
 from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.search_bar import SearchBar
@@ -59,15 +60,16 @@ async def test_a_query_it_does_not_understand_is_shown_and_not_run(
             'reason: target: step: pending: id: since: until: slower: (to search for the text '
             'itself, quote it: "stat:failed")')
         assert "did you mean state:?" in screen_text(app)
-        assert table.saga_query == SagaQuery()  # the list stays as it was
+        assert table.saga_query == SagaQuery(zone=display_zone())  # the list stays as it was
         await press(pilot, "enter")
         assert bar.display and app.focused is bar.input  # still on the line, to fix it
-        assert table.saga_query == SagaQuery()
+        assert table.saga_query == SagaQuery(zone=display_zone())
 
         # Fixed: the message goes and the query runs.
         await press(pilot, "left", "left", "left", "left", "left", "left", "left")
         await press(pilot, "e")
-        await wait_for(pilot, lambda: table.saga_query == SagaQuery(None, "state:failed"), "search")
+        searched = SagaQuery(None, "state:failed", zone=display_zone())
+        await wait_for(pilot, lambda: table.saga_query == searched, "search")
         await idle(pilot)
         assert error_text(bar) is None
         assert table.total == 3
@@ -87,9 +89,10 @@ async def test_a_bad_value_says_the_right_form_while_typing(make_log: SagaLogFac
         await idle(pilot)
         assert error_text(bar) == ('slower: wants a duration like 5s, 2m, 1h30m (also 500ms, '
                                    '1.5s, 2d), not "5"')
-        assert table.saga_query == SagaQuery()
+        assert table.saga_query == SagaQuery(zone=display_zone())
         await type_query(pilot, "s")
-        await wait_for(pilot, lambda: table.saga_query == SagaQuery(None, "slower:5s"), "search")
+        searched = SagaQuery(None, "slower:5s", zone=display_zone())
+        await wait_for(pilot, lambda: table.saga_query == searched, "search")
         await idle(pilot)
         assert error_text(bar) is None
         assert table.total == 3
@@ -124,7 +127,8 @@ async def test_a_state_only_this_file_has_is_accepted(make_log: SagaLogFactory) 
         bar = dashboard(app).query_one(SearchBar)
         await press(pilot, "slash")
         await type_query(pilot, "state:weird_state")
-        await wait_for(pilot, lambda: table.saga_query == SagaQuery(None, "state:weird_state"))
+        searched = SagaQuery(None, "state:weird_state", zone=display_zone())
+        await wait_for(pilot, lambda: table.saga_query == searched)
         await idle(pilot)
         assert error_text(bar) is None
         assert table.total == 1
@@ -150,7 +154,7 @@ async def test_a_huge_id_or_too_many_words_is_a_message_not_a_crash(
             assert said in (error_text(bar) or "")
             await press(pilot, "enter")
             assert app.is_running and app.focused is bar.input
-            assert table.saga_query == SagaQuery()  # never run
+            assert table.saga_query == SagaQuery(zone=display_zone())  # never run
 
 
 @pilot_test
@@ -189,7 +193,7 @@ async def test_the_dashboard_lists_what_the_cli_lists(
                 bar.query_one(Input).value = query
                 await press(pilot, "enter")
                 await wait_for(pilot, lambda q=query, s=sort: table.saga_query == SagaQuery(
-                    None, q or None, s), f"{query!r} by {sort}")
+                    None, q or None, s, display_zone()), f"{query!r} by {sort}")
                 await idle(pilot)
                 assert await walked_ids(pilot, table) == expected[query, sort], (query, sort)
 

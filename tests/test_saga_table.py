@@ -180,13 +180,14 @@ def test_columns_fill_the_width_and_the_name_gives_way_first() -> None:
     assert narrow[-1] >= 16  # the failure reason keeps some room
 
 
-def test_started_shows_local_time_with_age_and_odd_values_as_stored() -> None:
+def test_started_shows_local_time_with_age_and_odd_values_marked() -> None:
     stamp = parse_timestamp("2026-06-02T14:05:23.481526300+00:00")
     now = stamp.value.replace(day=7)
     local = stamp.value.astimezone().strftime("%m-%d %H:%M:%S")
     assert format_started(stamp, now) == f"{local} (5d ago)"
     assert format_started(stamp, now, with_age=False) == local
-    assert format_started(parse_timestamp("yesterday\x1b[2J"), now) == "yesterday␛[2J"
+    # Not a relative time: marked as text that did not parse, and given no age.
+    assert format_started(parse_timestamp("yesterday\x1b[2J"), now) == 'unparsed: "yesterday␛[2J"'
 
 
 # -- the widget in a host app ----------------------------------------------------------------

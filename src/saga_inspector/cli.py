@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import __version__
+from .config import config_dir
 from .demo import write_demo
 from .discovery import LEGACY_LOG, VERSIONED_LOGS, Candidate, find_saga_logs
+from .display_time import ZoneChoice, choose_zone, display_zone, set_display_choice
 from .export import FORMATS, JSONL, jsonl_line, write_sagas
 from .follow import DEFAULT_INTERVAL, follow_sagas
 from .report import (
@@ -58,7 +60,7 @@ DEFAULT_LIMIT = 50
 ATTENTION = "attention"
 EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
-USAGE = f"""{PROG} [DB] [--pick] [--demo] [--immutable [--force]]
+USAGE = f"""{PROG} [DB] [--pick] [--demo] [--immutable [--force]] [--utc | --local-time]
        {PROG} demo PATH
        {PROG} stats [DB] [--json]
        {PROG} list [DB] [--state S]... [--search TEXT] [--limit N] [--json]
@@ -80,6 +82,11 @@ commands:
   list        sagas, newest first, filtered by state and text
   show        one saga with all its steps, the step in flight marked;
               with --explain, a plain-language triage summary of it instead
+
+Times are shown in the local zone, named (a time in text carries its offset); --utc
+shows them in UTC for one run, --local-time in the local zone. Without either, the zone
+last chosen in the dashboard (ctrl+p, "Times in UTC") applies; since:/until: in --search
+read a time without an offset in that same zone. JSON keeps times exactly as stored.
 
 Wherever DB is expected, --demo uses a fresh demo log in a temporary folder instead,
 and --immutable reads DB as a snapshot that creates and changes no file at all (for
@@ -125,6 +132,12 @@ def _add_source(parser: argparse.ArgumentParser, *, db: bool = True) -> None:
                              "read (refused when a -wal with rows lies beside it)")
     parser.add_argument("--force", action="store_true",
                         help="with --immutable: read the file even though its -wal is ignored")
+    parser.add_argument("--utc", dest="zone", action="store_const", const=ZoneChoice.UTC,
+                        help="show times in UTC (and read since:/until: in UTC), this run only")
+    parser.add_argument("--local-time", dest="zone", action="store_const",
+                        const=ZoneChoice.LOCAL,
+                        help="show times in the local zone, this run only (the default, "
+                             "unless the dashboard remembered UTC)")
 
 
 def _add_json(parser: argparse.ArgumentParser) -> None:
@@ -149,6 +162,11 @@ def _add_interval(parser: argparse.ArgumentParser, what: str) -> None:
 def _interval(options: argparse.Namespace) -> dict[str, float]:
     """--interval as a keyword (none when not given: the default applies)."""
     return {} if options.interval is None else {"interval": options.interval}
+
+
+def _zone(options: argparse.Namespace) -> dict[str, ZoneChoice]:
+    """--utc/--local-time as a keyword (none when neither is given: the remembered zone)."""
+    return {} if options.zone is None else {"zone": options.zone}
 
 
 def _seconds(text: str) -> float:
@@ -369,7 +387,8 @@ def _dashboard(options: argparse.Namespace) -> int:
             if exc.name not in ("saga_inspector.tui", "textual", "rich"):
                 raise
             raise CliError(f"the dashboard cannot start: {exc}") from None
-        return run_dashboard(path, **_interval(options), **_open_options(options))
+        return run_dashboard(path, **_interval(options), **_open_options(options),
+                             **_zone(options))
 
 
 def _demo(options: argparse.Namespace) -> int:
@@ -458,8 +477,8 @@ def _list(options: argparse.Namespace) -> int:
                            "--sort")
         return _follow(options, _states(options.state))
     query = SagaQuery(states=_states(options.state), text=options.search or None,
-                      sort=SortOrder(options.sort))
-    _checked(lambda: parse_query(query.text or ""))  # before the file is even opened
+                      sort=SortOrder(options.sort), zone=display_zone())
+    _checked(lambda: parse_query(query.text or "", zone=query.zone))  # before the file opens
     with _opened(options) as store:
         _warn_all(store.warnings)
         _warn_unknown_states(store, query.states)
@@ -554,7 +573,14 @@ def _dispatch(args: Sequence[str]) -> int:
         options = make_parser().parse_intermixed_args(args[1:] if command else args)
     except SystemExit as exc:  # --help and --version end here
         return exc.code if isinstance(exc.code, int) else EXIT_OK
+    _check_zone_flags(args)
+    set_display_choice(choose_zone(getattr(options, "zone", None), config_dir()))
     return handler(options)
+
+
+def _check_zone_flags(args: Sequence[str]) -> None:
+    if "--utc" in args and "--local-time" in args:
+        raise CliError("give --utc or --local-time, not both")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """The operator's settings and the per-user folders the tool may write to.
 
 Settings are a tiny JSON object in `$XDG_CONFIG_HOME/saga-inspector/settings.json` (or
-`~/.config/saga-inspector/settings.json`); today they hold the theme chosen in the dashboard.
+`~/.config/saga-inspector/settings.json`); today they hold the theme chosen in the dashboard
+and the zone times are shown in (`zone`: "local" or "utc"; see display_time.py).
 A missing, unreadable or broken file means "no settings": never an error, never a
 traceback. Writing replaces the file whole (a temporary file renamed over it), so a crash
 mid-write leaves the old settings, not half a file.
@@ -24,6 +25,8 @@ SETTINGS_FILE = "settings.json"
 # Larger than any settings file this tool writes: anything bigger is not ours to read.
 _MAX_SETTINGS_BYTES = 64 * 1024
 THEME = "theme"
+ZONE = "zone"
+ZONES = ("local", "utc")  # display_time.ZoneChoice's values
 
 
 def _xdg_folder(env: Mapping[str, str], variable: str, fallback: str) -> Path:
@@ -93,3 +96,13 @@ def saved_theme(folder: Path) -> str | None:
 
 def save_theme(folder: Path, theme: str) -> bool:
     return save_setting(folder, THEME, theme)
+
+
+def saved_zone(folder: Path) -> str | None:
+    """The display zone last chosen ("local" or "utc"), when one was saved and is known."""
+    zone = load_settings(folder).get(ZONE)
+    return zone if isinstance(zone, str) and zone in ZONES else None
+
+
+def save_zone(folder: Path, zone: str) -> bool:
+    return save_setting(folder, ZONE, zone)

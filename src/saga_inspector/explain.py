@@ -13,12 +13,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .report import MISSING, format_duration, format_time, format_timeout, labelled
+from .report import (
+    ENDS_BEFORE_START,
+    MISSING,
+    format_duration,
+    format_time,
+    format_timeout,
+    labelled,
+)
 from .sanitize import sanitize
 from .store.kinds import Cause, FailureReason, SagaKind, StepKind, saga_kind, split_reason
 from .store.models import SagaDetail, Step
 from .store.payload import parse_json, strict_json
 from .store.schema import KNOWN_SAGA_STATES, SagaState, StepState
+from .store.timestamps import Timestamp
 from .timeline import (
     Timeline,
     build_timeline,
@@ -151,8 +159,10 @@ def _purpose(detail: SagaDetail, kind: SagaKind | None, label: str | None) -> li
     saga = detail.saga
     _parsed, problem = _read(saga.input_json)
     if kind is None:
-        lines = [Line(f"A saga of kind {quote(saga.name, 80) or MISSING}, which this tool "
-                      "does not know: its steps are listed as stored.")]
+        named = quote(saga.name, 80)
+        kind_said = f"of kind {named}, which this tool does not know" if named else \
+            "with no kind (name) stored"
+        lines = [Line(f"A saga {kind_said}: its steps are listed as stored.")]
     else:
         lines = [Line(_PURPOSE[kind.name].format(label=label or f"the window its input names "
                                                                 f"({kind.input_key})"))]
@@ -199,6 +209,9 @@ def _command_name(step: Step | None) -> str:
 
 def _step_status(step: Step, drawn: timedelta | None, *, undelivered: bool) -> Line:
     took = f" after {format_duration(drawn)}" if drawn is not None else ""
+    own = step.duration
+    if own is not None and own < timedelta(0):
+        took = f", but it {ENDS_BEFORE_START}"
     if step.in_flight and undelivered:
         return Line("IN FLIGHT: its command never reached the host (the pipe was broken)", BAD)
     if step.in_flight:
@@ -293,18 +306,37 @@ class _Case:
         return _command_name(self.stuck)
 
     @property
-    def timeout(self) -> str:
+    def limit(self) -> str:
+        """`30 s`, or `its timeout` for a kind whose timeout is not known."""
         timeout = self.timeline.timeout
         return format_timeout(timeout) if timeout is not None else "its timeout"
 
     @property
-    def sent_at(self) -> str:
-        return format_time(self.stuck.started_at) if self.stuck is not None else \
-            format_time(self.detail.saga.started_at)
+    def timeout(self) -> str:
+        """`its 30 s timeout`, or `its timeout` for a kind whose timeout is not known."""
+        timeout = self.timeline.timeout
+        return f"its {format_timeout(timeout)} timeout" if timeout is not None else "its timeout"
 
     @property
-    def ended_at(self) -> str:
-        return format_time(self.detail.saga.ended_at)
+    def sent_at(self) -> str | None:
+        """When the command was sent (the saga's start without a step), with its offset;
+        None when that time is missing or does not parse: no sentence names it then."""
+        stamp = self.stuck.started_at if self.stuck is not None else self.detail.saga.started_at
+        return _when(stamp)
+
+    @property
+    def ended_at(self) -> str | None:
+        return _when(self.detail.saga.ended_at)
+
+
+def _when(stamp: Timestamp | None) -> str | None:
+    """A time to put in a sentence, or None when there is none to put there."""
+    return format_time(stamp) if stamp is not None and stamp.value is not None else None
+
+
+def _clause(text: str, value: str | None) -> str:
+    """`text` with `{}` filled by `value`, or nothing when there is no value."""
+    return text.format(value) if value else ""
 
 
 def _cause(case: _Case) -> str:
@@ -330,24 +362,29 @@ def _reason_detail(case: _Case, limit: int) -> str:
 
 def _verdict(case: _Case, cause: str) -> Line:
     saga, timeline = case.detail.saga, case.timeline
-    took = format_duration(timeline.end) if timeline.end is not None else "an unknown time"
+    end = timeline.end
+    backwards = end is not None and end < timedelta(0)
+    took = None if end is None or backwards else format_duration(end)
     if cause == "completed":
-        return Line(f"Completed: every step got its reply, in {took}.", OK)
+        if backwards:
+            return Line(f"Completed: every step got its reply; the saga {ENDS_BEFORE_START}.",
+                        WARN)
+        return Line(f"Completed: every step got its reply{_clause(', in {}', took)}.", OK)
     if cause == "running":
         late = ", far past its timeout: its launcher is probably gone" \
             if timeline.past_timeout is not None else ""
-        return Line(f"Not ended: waiting for the host to answer {case.command} for {took}"
-                    f"{late}.", WARN)
+        return Line(f"Not ended: waiting for the host to answer {case.command}"
+                    f"{_clause(' for {}', took)}{late}.", WARN)
     if cause == "compensating":
         return Line("Compensating: the launcher was undoing the saga's steps and has not "
                     "finished.", WARN)
     if cause == "unknown_state":
         return Line(f"In state {quote(saga.state, 60)}, which this tool does not know.", WARN)
     sentence = {
-        Cause.TIMEOUT: f"Timed out: the host did not answer {case.command} within {case.timeout}.",
+        Cause.TIMEOUT: f"Timed out: the host did not answer {case.command} within {case.limit}.",
         Cause.HOST_PIPE: f"Failed: {case.command} could not be sent, the host pipe was broken.",
-        Cause.HOST_ACTION: f"Failed: the host could not carry out {case.command}: "
-                           f"{_reason_detail(case, 80)}.",
+        Cause.HOST_ACTION: f"Failed: the host could not carry out {case.command}"
+                           f"{_clause(': {}', _reason_detail(case, 80))}.",
         Cause.LAUNCHER_RESTART: "Left unresolved: the launcher stopped while waiting for the "
                                 f"host to answer {case.command}; its next start marked the "
                                 "saga failed.",
@@ -368,6 +405,8 @@ def _outcome(case: _Case) -> Section:
     lines = [_field("state", quote(saga.state, 60)),
              _field("started", format_time(saga.started_at))]
     ended = format_time(saga.ended_at) if saga.ended_at is not None else "not ended"
+    if saga.duration is not None and saga.duration < timedelta(0):
+        ended += f" ({ENDS_BEFORE_START})"
     if case.reason is not None and (case.reason.recovery is not None
                                     or case.reason.cause is Cause.LAUNCHER_RESTART):
         ended += " (when the next launcher start closed it, not when it stopped)"
@@ -388,52 +427,59 @@ def _outcome(case: _Case) -> Section:
 
 
 def _checks(case: _Case, cause: str) -> list[str]:
+    """What to check on the host. A time, reason or timeout that is not known is left out
+    of the sentence (never "around — " or "at not a time")."""
     effect = _effect(case.stuck, case.label)
     awaited = _awaited(case.stuck, case.kind)
     detail = _reason_detail(case, 120)
+    sent = case.sent_at
     if cause == "completed":
         return ["Nothing to check: every step was answered."]
     if cause == "running":
         if case.timeline.past_timeout is None:
-            return [f"It is within its {case.timeout} timeout: the launcher is still waiting "
-                    f"for {awaited}.",
+            return [f"It is within {case.timeout}: the launcher is still waiting for "
+                    f"{awaited}.",
                     f"If it fails, check on the host whether {effect}."]
-        return [f"It is past its {case.timeout} timeout yet not failed, so the launcher that "
-                "ran it is most likely gone: check whether a launcher is running (its next "
-                "start marks this saga failed_compensation).",
-                f"Check on the host whether {effect}: the command sent at {case.sent_at} may "
-                "or may not have been carried out."]
+        return [f"It is past {case.timeout} yet not failed, so the launcher that ran it is "
+                "most likely gone: check whether a launcher is running (its next start marks "
+                "this saga failed_compensation).",
+                f"Check on the host whether {effect}: the command sent"
+                f"{_clause(' at {}', sent)} may or may not have been carried out."]
     if cause == "compensating":
         return ["Check whether the launcher is still running: compensation that never ends "
                 "means it stopped midway.",
                 "Check on the host what the completed steps did, and whether it was undone."]
     if cause == Cause.TIMEOUT:
-        return [f"The host never sent {awaited} for {case.command} (sent {case.sent_at}): look "
-                "in the host's log around then for that command, and for errors or a stall "
+        around = "around then " if sent else ""
+        return [f"The host never sent {awaited} for {case.command}{_clause(' (sent {})', sent)}: "
+                f"look in the host's log {around}for that command, and for errors or a stall "
                 "(a hung host process, a blocked event loop, a loaded machine).",
                 f"The host may still have done it after the launcher gave up: check whether "
                 f"{effect}."]
     if cause == Cause.HOST_PIPE:
-        return [f"The launcher could not write {case.command} to the host pipe ({detail}): "
-                f"the host process had exited or closed its end. Check whether the host was "
-                f"running at {case.sent_at}, and why it stopped (crash, restart, kill).",
+        return [f"The launcher could not write {case.command} to the host pipe"
+                f"{_clause(' ({})', detail)}: the host process had exited or closed its end. "
+                f"Check whether the host was running {_clause('at {}', sent) or 'then'}, and "
+                f"why it stopped (crash, restart, kill).",
                 f"The command never reached the host: unless something else did the work, "
                 f"{_undone(case.stuck, case.label)}."]
     if cause == Cause.HOST_ACTION:
         hint = (" The window it acted on was gone by then: check whether it was closed or "
                 "promoted again while the saga ran.") if "not found" in detail else ""
-        return [f"The host received {case.command} and reported that it failed ({detail}): "
-                f"look in the host's log around {case.sent_at} for that action.{hint}"]
+        return [f"The host received {case.command} and reported that it failed"
+                f"{_clause(' ({})', detail)}: look in the host's log"
+                f"{_clause(' around {}', sent)} for that action.{hint}"]
     if cause == Cause.LAUNCHER_RESTART:
-        return [f"The launcher stopped while this saga waited for {awaited}: its log before "
-                f"{case.ended_at} says why (crash, kill, upgrade).",
+        return [f"The launcher stopped while this saga waited for {awaited}: its log"
+                f"{_clause(' before {}', case.ended_at)} says why (crash, kill, upgrade).",
                 f"Whether {case.command} reached the host is unknown: check on the host "
                 f"whether {effect}. Recovery only marked the saga failed; it retried nothing."]
     if cause == "unknown_state":
         return ["A newer launcher may write this state: check its release notes or log, and "
                 f"on the host whether {effect}."]
-    return [f"This failure is not one this tool knows: look in the launcher's log around "
-            f"{case.ended_at} for it, and check on the host whether {effect}."]
+    return [f"This failure is not one this tool knows: look in the launcher's log"
+            f"{_clause(' around {}', case.ended_at)} for it, and check on the host whether "
+            f"{effect}."]
 
 
 def _host_checks(case: _Case, cause: str) -> Section:

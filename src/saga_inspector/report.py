@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from .display_time import MISSING, TimeStyle, show_time
 from .sanitize import sanitize
 from .store import (
     ATTENTION_STATES,
@@ -25,7 +26,6 @@ from .store import (
 from .store.models import StoredValue
 from .store.payload import parse_json, pretty_json, strict_json
 
-MISSING = "—"
 IN_FLIGHT_NOTE = "was in flight when the saga stopped"
 LABEL_WIDTH = 9  # "duration" plus a space: the label column of `show` and `show --explain`
 
@@ -119,13 +119,19 @@ def json_array_chunks(items: Iterable[object]) -> Iterator[str]:
 # -- formatting helpers shared with the dashboard ----------------------------------------------
 
 
+# An end stored before its start: said in words, never as a negative length.
+ENDS_BEFORE_START = "ends before it starts (clock skew or damage)"
+BEFORE_START_MARK = "<start!"  # the same, where a column has room for a length only
+
+
 def format_duration(duration: timedelta | None) -> str:
-    """A duration for people: `0.3 ms`, `31 ms`, `5.01 s`, `4m 05s`, `4h 19m`, `2d 03h`."""
+    """A duration for people: `0.3 ms`, `31 ms`, `5.01 s`, `4m 05s`, `4h 19m`, `2d 03h`;
+    one whose end comes before its start `<start!` (describe_duration says it in words)."""
     if duration is None:
         return MISSING
     seconds = duration.total_seconds()
     if seconds < 0:
-        return "-" + format_duration(-duration)
+        return BEFORE_START_MARK
     if seconds < 0.00995:
         return f"{seconds * 1000:.1f} ms"
     if seconds < 0.9995:
@@ -156,18 +162,17 @@ def format_count(count: int) -> str:
     return f"{count:,}"
 
 
+def describe_duration(duration: timedelta | None) -> str:
+    """format_duration where there is room for words: an end before the start says so."""
+    if duration is not None and duration < timedelta(0):
+        return ENDS_BEFORE_START
+    return format_duration(duration)
+
+
 def format_time(stamp: Timestamp | None) -> str:
-    """A stored time in local time to the millisecond; text that does not parse is shown as
-    stored (sanitised). Safe to print."""
-    if stamp is None:
-        return MISSING
-    if stamp.value is None:
-        return sanitize(stamp.raw)
-    try:
-        local = stamp.value.astimezone()
-    except (OverflowError, OSError, ValueError):  # out of range once moved to local time
-        return sanitize(stamp.raw)
-    return local.strftime("%Y-%m-%d %H:%M:%S.") + f"{local.microsecond // 1000:03d}"
+    """A stored time as text that leaves the screen shows it: in the display zone, to the
+    millisecond, with its offset (`display_time.show_time`, TimeStyle.FULL). Safe to print."""
+    return show_time(stamp, TimeStyle.FULL)
 
 
 # -- plain text for people ---------------------------------------------------------------------
@@ -282,7 +287,7 @@ def _step_lines(step: Step) -> list[str]:
         _field("state", _text(step.state), indent),
         _field("started", format_time(step.started_at), indent),
         _field("ended", format_time(step.ended_at), indent),
-        _field("duration", format_duration(step.duration), indent),
+        _field("duration", describe_duration(step.duration), indent),
     ]
     if step.failure_reason is not None:
         lines.append(_field("failure", sanitize(step.failure_reason), indent))
@@ -298,7 +303,7 @@ def render_show(detail: SagaDetail) -> str:
         f"saga {saga.saga_id}  {_text(saga.name)}  {_text(saga.state)}",
         _field("started", format_time(saga.started_at), indent),
         _field("ended", format_time(saga.ended_at), indent),
-        _field("duration", format_duration(saga.duration), indent),
+        _field("duration", describe_duration(saga.duration), indent),
         _field("steps", f"{saga.steps_done}/{saga.steps_total} done", indent),
         _field("failure", _text(saga.failure_reason), indent),
         *_extra(saga.extra, indent),

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .report import format_timeout
+from .report import ENDS_BEFORE_START, format_timeout
 from .store.kinds import Cause, split_reason, timeout_for
 from .store.models import SagaDetail, Step
 from .store.schema import StepState
@@ -50,6 +50,7 @@ BREAK_FROM = 2.0  # beyond this many timeouts the axis is broken
 LINEAR_PAST_TIMEOUT = 1.2  # a broken axis is linear this far (in timeouts), then the break
 MIN_TAIL = 4
 _TINY = timedelta(microseconds=1)
+BACKWARDS = "ends before it starts"  # a step's problem; ENDS_BEFORE_START says why
 
 
 # -- the model -------------------------------------------------------------------------------
@@ -160,7 +161,7 @@ def _span(position: int, step: Step, origin: datetime | None,
     elif end is None:
         problem = "no end time" if step.ended_at is None else _unreadable("end", step.ended_at)
     elif end < start:
-        problem = "ends before it starts"
+        problem = BACKWARDS  # the notes say it whole (chart_notes)
     return StepSpan(position, step.step_index, start, end, open_ended, problem)
 
 
@@ -327,6 +328,8 @@ def axis_cells(timeline: Timeline, scale: Scale, fmt: DurationText) -> list[Segm
     end_at = math.ceil(scale.x(extent)) if extent is not None else scale.width
     ends = [f"{fmt(extent)} now", "now"] if timeline.until_now and extent is not None else \
         [fmt(extent or scale.end)]
+    if extent is not None and extent < timedelta(0):  # everything before the start: no length
+        ends = ["now"] if timeline.until_now else []
     for end in ends:
         if _place(cells, end, end_at - len(end)) or _place(cells, end, end_at):
             break
@@ -374,6 +377,8 @@ def timeout_note(timeline: Timeline, scale: Scale | None, fmt: DurationText) -> 
     end, timeout = timeline.end, timeline.timeout
     if end is None:
         return None
+    if end < timedelta(0):  # never a negative length measured against the timeout
+        return f"the saga {ENDS_BEFORE_START}"
     if timeout is None:
         kind = "" if timeline.known_kind else "; no timeout known for this saga kind"
         return f"{_lasted(timeline, end, fmt)}{kind}"
@@ -392,6 +397,12 @@ def chart_notes(timeline: Timeline, scale: Scale | None, fmt: DurationText) -> t
     notes = list(timeline.problems)
     if scale is None and not timeline.problems:
         notes.append("no step time can be placed on an axis")
+    backwards = [span.step_index for span in timeline.spans if span.problem == BACKWARDS]
+    if backwards:
+        shown = ", ".join(index_label(index) for index in backwards[:3])
+        more = f" and {len(backwards) - 3} more" if len(backwards) > 3 else ""
+        notes.append(f"step {shown}{more} {ENDS_BEFORE_START}" if len(backwards) == 1 else
+                     f"steps {shown}{more} end before they start (clock skew or damage)")
     said = timeout_note(timeline, scale, fmt)
     if said is not None:
         notes.append(said)

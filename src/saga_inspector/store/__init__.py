@@ -15,7 +15,7 @@ from .models import (
 from .query import ParsedQuery, QueryError, parse_query
 from .repository import PAGE_SIZE, SagaStore
 from .schema import ATTENTION_STATES, KNOWN_SAGA_STATES, LAUNCHER, SagaState, StepState
-from .timestamps import Timestamp, duration_between, parse_timestamp
+from .timestamps import UTC_ZONE, Timestamp, Zone, duration_between, local_zone, parse_timestamp
 
 __all__ = [
     "ATTENTION_STATES",
@@ -23,6 +23,7 @@ __all__ = [
     "LAUNCHER",
     "NO_VALUE",
     "PAGE_SIZE",
+    "UTC_ZONE",
     "ErrorKind",
     "ParsedQuery",
     "QueryError",
@@ -39,7 +40,9 @@ __all__ = [
     "StepState",
     "StoreError",
     "Timestamp",
+    "Zone",
     "duration_between",
+    "local_zone",
     "parse_query",
     "parse_timestamp",
 ]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from .schema import ATTENTION_STATES, KNOWN_SAGA_STATES, SagaState
-from .timestamps import Timestamp, duration_between
+from .timestamps import UTC_ZONE, Timestamp, Zone, duration_between
 
 if TYPE_CHECKING:
     from .query import ParsedQuery
@@ -164,11 +164,14 @@ def micros(timestamp: Timestamp | None) -> int | None:
 @dataclass(frozen=True, slots=True)
 class SagaQuery:
     """Which sagas to list and in what order: some states (None = all, the filter chips), a
-    query in the query language (free text and qualifiers, see store/query.py), a sort."""
+    query in the query language (free text and qualifiers, see store/query.py), a sort.
+    `zone`: where a `since:`/`until:` time written without an offset is read (the display
+    zone of whoever asks; UTC unless told, so that the store alone is deterministic)."""
 
     states: frozenset[str] | None = None
     text: str | None = None
     sort: SortOrder = SortOrder.ID
+    zone: Zone = UTC_ZONE
 
     @property
     def parsed(self) -> ParsedQuery:
@@ -176,7 +179,7 @@ class SagaQuery:
         query is one phrase to search for (see query.parse_cached)."""
         from .query import parse_cached  # here: query.py builds on this module
 
-        return parse_cached(self.text or "")
+        return parse_cached(self.text or "", self.zone)
 
     @property
     def searching(self) -> bool:

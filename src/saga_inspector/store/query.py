@@ -16,8 +16,11 @@ A query is words separated by spaces; every word must match (AND):
   compensating, failed or failed_compensation (what the step list marks "in flight").
 - `id:1200..1300`, `id:5`, `id:..100`, `id:100..` -- saga ids, ends included.
 - `since:2026-06-09`, `until:2026-06-10T12:00` -- the saga started at or after / at or before
-  that time. A time without a zone is UTC, as stored. Both ends are inclusive of the unit
-  written: `until:2026-06-10` takes the whole day, `until:…T12:00` the whole minute.
+  that time. A time without an offset is read in the zone passed to the parser (the display
+  zone: the one the times on screen are shown in); an offset or `Z` written wins. A space may
+  stand for the `T` and before the offset, so a time copied from the screen or from `show`
+  reads as it is: `since:"2026-06-02 17:58:42.003 +09:00"`. Both ends are inclusive of the
+  unit written: `until:2026-06-10` takes the whole day, `until:…T12:00` the whole minute.
 - `slower:5s` -- took longer than that (`500ms`, `5s`, `2m`, `1h`, `1h30m`, `1.5s`, `2d`).
   Sagas without a duration (still running, unparsable times) are not slower than anything.
 - `-` before any word excludes what it matches: `-state:completed`, `-label:main`, `-timeout`.
@@ -46,13 +49,13 @@ import difflib
 import enum
 import re
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from .models import micros
 from .schema import ATTENTION_STATES, KNOWN_SAGA_STATES
-from .timestamps import parse_timestamp
+from .timestamps import UTC_ZONE, Zone, parse_timestamp
 
 ATTENTION_ALIAS = "attention"
 
@@ -71,8 +74,9 @@ query language (--search here, / in the dashboard): words separated by spaces; a
   pending:yes  pending:no     has / has no step in flight
   id:1200..1300  id:5  id:..100  id:100..
   since:2026-06-09  until:2026-06-10T12:00
-                              started at or after / at or before; UTC unless a zone is given
-                              (Z, +02:00); until:DAY takes the whole day
+                              started at or after / at or before, in the zone times are
+                              shown in (--utc: UTC) unless one is given (Z, +02:00);
+                              until:DAY takes the whole day
   slower:5s                   took longer than that: 500ms, 5s, 2m, 1h30m, 1.5s, 2d
   -WORD                       leaves out what WORD matches: -state:completed -label:main
   "a b"  name:"a b"  "x:y"    quotes keep spaces, and colons as plain text
@@ -115,9 +119,9 @@ _FORMS = {
     Qualifier.PENDING: "yes or no, like pending:yes",
     Qualifier.ID: "an id or a range like id:1200..1300, id:5, id:..100 or id:100..",
     Qualifier.SINCE: "a date or a time like since:2026-06-09 or since:2026-06-09T12:00 "
-                     "(UTC unless a zone like Z or +02:00 is given)",
+                     "(in the zone times are shown in, unless one like Z or +02:00 is given)",
     Qualifier.UNTIL: "a date or a time like until:2026-06-10 or until:2026-06-10T12:00 "
-                     "(UTC unless a zone like Z or +02:00 is given)",
+                     "(in the zone times are shown in, unless one like Z or +02:00 is given)",
     Qualifier.SLOWER: "a duration like 5s, 2m, 1h30m (also 500ms, 1.5s, 2d)",
 }
 KNOWN_QUALIFIERS = " ".join(f"{q}:" for q in Qualifier)
@@ -279,10 +283,13 @@ def _quoted(text: str, position: int) -> tuple[str, int, bool]:
 # -- the parser ---------------------------------------------------------------------------------
 
 
-def parse_query(text: str, *, states: Collection[str] | None = None) -> ParsedQuery:
-    """Parse a query. `states`: the state names `state:` accepts (None: any name)."""
+def parse_query(text: str, *, states: Collection[str] | None = None,
+                zone: Zone = UTC_ZONE) -> ParsedQuery:
+    """Parse a query. `states`: the state names `state:` accepts (None: any name); `zone`:
+    where a `since:`/`until:` time without an offset is read."""
     terms: list[Term] = []
-    for term in map(_term, _words(text)):
+    for word in _words(text):
+        term = _term(word, zone)
         if term.value == "":  # `""` asks for nothing: left out rather than matching everything
             continue
         if len(terms) == MAX_TERMS:
@@ -296,13 +303,13 @@ def parse_query(text: str, *, states: Collection[str] | None = None) -> ParsedQu
 
 
 @lru_cache(maxsize=256)
-def parse_cached(text: str) -> ParsedQuery:
+def parse_cached(text: str, zone: Zone = UTC_ZONE) -> ParsedQuery:
     """The query SagaQuery.parsed stands for, remembered: parse_query accepting any state
     name. A text that is not a valid query is searched for as it is, as one phrase (what a
     search meant before the query language): the store never refuses a SagaQuery. The CLI
     and the search line call parse_query first, and refuse such text with its message."""
     try:
-        return parse_query(text)
+        return parse_query(text, zone=zone)
     except QueryError:
         return ParsedQuery((Term(None, text, source=text),))
 
@@ -324,7 +331,7 @@ def check_states(parsed: ParsedQuery, states: Collection[str]) -> None:
                              f'(or {ATTENTION_ALIAS})', qualifier="state")
 
 
-def _term(word: _Word) -> Term:
+def _term(word: _Word, zone: Zone) -> Term:
     if word.quoted:
         return Term(None, word.text, word.negated, word.source)
     match = _QUALIFIER_WORD.fullmatch(word.text)
@@ -336,8 +343,11 @@ def _term(word: _Word) -> Term:
             return Term(None, word.text, word.negated, word.source)
         raise _unknown_qualifier(match[1], word.text)
     qualifier = Qualifier(name)
-    return Term(qualifier, _VALUE_READERS[qualifier](qualifier, value), word.negated,
-                word.source)
+    if qualifier in (Qualifier.SINCE, Qualifier.UNTIL):
+        read: TermValue = _moment_value(qualifier, value, zone)
+    else:
+        read = _VALUE_READERS[qualifier](qualifier, value)
+    return Term(qualifier, read, word.negated, word.source)
 
 
 def _unknown_qualifier(name: str, word: str) -> QueryError:
@@ -415,26 +425,35 @@ def _id_bound(digits: str | None) -> int | None:
     return bound
 
 
-# A date, or a date and a time to the minute, second or a fraction, then maybe a zone.
+# A date, or a date and a time to the minute, second or a fraction, then maybe an offset (a
+# space before it too: the form times are shown in, `2026-06-02 17:58:42.003 +09:00`).
 _MOMENT = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})"
     r"(?:[Tt ](?P<hm>\d{2}:\d{2})(?::(?P<s>\d{2})(?:\.(?P<frac>\d+))?)?)?"
-    r"(?P<zone>[Zz]|[+-]\d{2}:\d{2})?",
+    r"(?: ?(?P<zone>[Zz]|[+-]\d{2}:\d{2}))?",
     re.ASCII,
 )
 
 
-def _moment_value(qualifier: Qualifier, value: str) -> int:
+def _moment_value(qualifier: Qualifier, value: str, zone: Zone) -> int:
     """The first (since) or last (until) microsecond of the day, minute, second or fraction
-    written. The text is completed to RFC 3339 and read by the one timestamp parser."""
-    match = _MOMENT.fullmatch(value)
+    written. The text is completed to RFC 3339 and read by the one timestamp parser; without
+    an offset, as a wall-clock time in `zone`."""
+    match = _MOMENT.fullmatch(value.strip())
     if match is None:
         raise _bad(qualifier, value)
     time = f"{match['hm'] or '00:00'}:{match['s'] or '00'}"
     fraction = f".{match['frac']}" if match["frac"] else ""
-    zone = match["zone"] or "+00:00"
-    first = micros(parse_timestamp(f"{match['date']}T{time}{fraction}{zone}"))
-    if first is None:  # e.g. 2026-02-30, 25:00, a zone of 24 hours or more
+    written = parse_timestamp(f"{match['date']}T{time}{fraction}{match['zone'] or '+00:00'}")
+    if written is None or written.value is None:  # e.g. 2026-02-30, 25:00, an offset >= 24 h
+        raise _bad(qualifier, value)
+    if match["zone"] is None and zone != UTC_ZONE:
+        try:
+            written = replace(written, value=zone.instant(written.value))
+        except (OverflowError, OSError, ValueError):  # the zone cannot place it (year 1)
+            raise _bad(qualifier, value) from None
+    first = micros(written)
+    if first is None:
         raise _bad(qualifier, value)
     if qualifier is Qualifier.SINCE:
         return first
@@ -473,6 +492,7 @@ def _duration_value(qualifier: Qualifier, value: str) -> int:
     return int(total)
 
 
+# since: and until: are read by _moment_value, which also takes the zone.
 _VALUE_READERS = {
     Qualifier.STATE: _states_value,
     Qualifier.NAME: _text_value,
@@ -482,7 +502,5 @@ _VALUE_READERS = {
     Qualifier.STEP: _text_value,
     Qualifier.PENDING: _pending_value,
     Qualifier.ID: _id_value,
-    Qualifier.SINCE: _moment_value,
-    Qualifier.UNTIL: _moment_value,
     Qualifier.SLOWER: _duration_value,
 }

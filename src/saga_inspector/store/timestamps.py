@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -74,3 +75,38 @@ def duration_between(start: Timestamp | None, end: Timestamp | None) -> timedelt
     if start is None or end is None or start.value is None or end.value is None:
         return None
     return end.value - start.value
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """Where wall-clock times are read (a `since:` without an offset) and shown: UTC, or the
+    machine's local zone (TZ), with its daylight-saving rules, through the C library.
+
+    `rules` is what the local zone was when this value was made (names and offsets): a
+    process that changes TZ (tests do) gets a different Zone, so nothing cached for one
+    zone (a parsed query) is ever used for another."""
+
+    local: bool = False
+    rules: tuple[object, ...] = ()
+
+    def wall(self, moment: datetime) -> datetime:
+        """An instant as this zone's wall clock (aware, with its offset at that instant).
+        Raises OverflowError, OSError or ValueError when the C library cannot place it."""
+        return moment.astimezone() if self.local else moment.astimezone(UTC)
+
+    def instant(self, wall: datetime) -> datetime:
+        """A wall-clock time without a zone, read in this zone, as an instant (UTC). A time
+        the clocks skip or repeat at a daylight-saving change reads as the C library says.
+        Raises OverflowError, OSError or ValueError when it cannot be placed."""
+        naive = wall.replace(tzinfo=None)
+        if self.local:
+            return naive.astimezone().astimezone(UTC)
+        return naive.replace(tzinfo=UTC)
+
+
+UTC_ZONE = Zone()
+
+
+def local_zone() -> Zone:
+    """The machine's local zone as it is now (after `time.tzset()` for a changed TZ)."""
+    return Zone(True, (tuple(time.tzname), time.timezone, time.altzone, time.daylight))

@@ -5,15 +5,17 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+from saga_inspector.display_time import ZoneChoice
 from saga_inspector.follow import DEFAULT_INTERVAL
 
 
 def run_dashboard(path: Path, *, immutable: bool = False, force: bool = False,
-                  interval: float = DEFAULT_INTERVAL) -> int:
+                  interval: float = DEFAULT_INTERVAL, zone: ZoneChoice | None = None) -> int:
     """Run the dashboard on one saga log; 0 after `q`, 2 when the file cannot be read.
     `immutable`/`force` open it as a snapshot (see SagaStore.open); `interval` is the
-    seconds between looks at the file for changes. The theme is remembered in the user's
-    config folder (`config.config_dir()`)."""
+    seconds between looks at the file for changes; `zone`: the display zone asked for on the
+    command line (None: the remembered one). The theme and the zone are remembered in the
+    user's config folder (`config.config_dir()`)."""
     from saga_inspector.config import config_dir
 
     from .head_start import HeadStart, store_opener
@@ -29,7 +31,8 @@ def run_dashboard(path: Path, *, immutable: bool = False, force: bool = False,
 
     try:
         app = create_app(path, immutable=immutable, force=force, interval=interval,
-                         config_dir=config_dir(), head_start=head_start, collector_paused=True)
+                         config_dir=config_dir(), head_start=head_start, collector_paused=True,
+                         zone=zone)
         app.run()
     finally:
         gc.enable()  # an app that ended before it was drawn whole

@@ -25,6 +25,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
+from saga_inspector.config import save_zone
+from saga_inspector.display_time import (
+    ZoneChoice,
+    choose_zone,
+    display_choice,
+    set_display_choice,
+)
 from saga_inspector.follow import DEFAULT_INTERVAL
 from saga_inspector.store import ErrorKind, SagaStore, StoreError
 
@@ -80,13 +87,16 @@ class SagaInspectorApp(App[None]):
     def __init__(self, path: Path, *, now: Clock = wall_clock,
                  opener: Callable[[Path], SagaStore] = SagaStore.open,
                  interval: float = DEFAULT_INTERVAL, config_dir: Path | None = None,
-                 head_start: HeadStart | None = None, collector_paused: bool = False) -> None:
+                 head_start: HeadStart | None = None, collector_paused: bool = False,
+                 zone: ZoneChoice | None = None) -> None:
         super().__init__()
         self.path = path
-        # Where the chosen theme is remembered (None: it is not, as in tests).
+        # Where the chosen theme and zone are remembered (None: they are not, as in tests).
         self.config_dir = config_dir
         if config_dir is not None:
             restore_theme(self, config_dir)
+        # The display zone, for every time the app shows: asked for (--utc), else remembered.
+        set_display_choice(choose_zone(zone, config_dir))
         self.now = now
         self.interval = interval
         self.store: SagaStore | None = None
@@ -215,8 +225,25 @@ class SagaInspectorApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         if isinstance(screen, DashboardScreen) and self.store is not None:
             yield from self._dashboard_commands(screen)
+        yield self._zone_command()
         yield SystemCommand("Help", "Every key, with what it does", self.action_help)
         yield from super().get_system_commands(screen)
+
+    def _zone_command(self) -> SystemCommand:
+        if display_choice() is ZoneChoice.UTC:
+            return SystemCommand("Times in the local zone", "Show times (and read since:/"
+                                 "until:) in this machine's zone; remembered",
+                                 partial(self.switch_zone, ZoneChoice.LOCAL))
+        return SystemCommand("Times in UTC", "Show times (and read since:/until:) in UTC; "
+                             "remembered", partial(self.switch_zone, ZoneChoice.UTC))
+
+    def switch_zone(self, choice: ZoneChoice) -> None:
+        """Show every time in this zone from now on, and remember it (when settings are)."""
+        set_display_choice(choice)
+        if self.config_dir is not None:
+            save_zone(self.config_dir, choice.value)
+        with suppress(IndexError, AssertionError):  # no dashboard (yet): nothing drawn
+            self.dashboard.zone_changed()
 
     def _dashboard_commands(self, screen: DashboardScreen) -> Iterable[SystemCommand]:
         for state_filter in screen.query_one(StateFilterBar).filters:
@@ -265,15 +292,17 @@ def create_app(path: Path, *, now: Clock = wall_clock, immutable: bool = False,
                force: bool = False, interval: float = DEFAULT_INTERVAL,
                config_dir: Path | None = None,
                head_start: HeadStart | None = None,
-               collector_paused: bool = False) -> SagaInspectorApp:
+               collector_paused: bool = False,
+               zone: ZoneChoice | None = None) -> SagaInspectorApp:
     """The dashboard on the saga log at `path`; `now` pins the clock (ages) for tests.
     `immutable`/`force` are SagaStore.open's (a snapshot that creates no file); `interval`
     is the seconds between looks at the file for changes; `config_dir` is where the theme
     is remembered (None: not remembered); `head_start`: the same file's open, begun with
     the same `store_opener` before Textual was imported; `collector_paused`: Python's
     garbage collector was disabled for the start, to be enabled once the dashboard is
-    drawn (both: see run_dashboard)."""
+    drawn (both: see run_dashboard); `zone`: the display zone asked for (None: the one
+    remembered in `config_dir`, else the local zone)."""
     opener = store_opener(immutable=immutable, force=force)
     return SagaInspectorApp(Path(path), now=now, opener=opener, interval=interval,
                             config_dir=config_dir, head_start=head_start,
-                            collector_paused=collector_paused)
+                            collector_paused=collector_paused, zone=zone)

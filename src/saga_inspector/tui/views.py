@@ -12,7 +12,8 @@ from datetime import datetime
 
 from rich.text import Text
 
-from saga_inspector.report import detail_to_dict, format_time
+from saga_inspector.display_time import TimeStyle, show_time
+from saga_inspector.report import detail_to_dict
 from saga_inspector.store import SagaDetail, Step, Timestamp
 from saga_inspector.store.payload import (
     ParsedJson,
@@ -148,8 +149,9 @@ def format_age(moment: datetime | None, now: datetime) -> str:
 
 
 def time_with_age(stamp: Timestamp | None, now: datetime) -> str:
-    """Local time, with its age when the stored text parses: `2026-06-02 14:05:23.481 (5d ago)`."""
-    shown = format_time(stamp)
+    """The time in the display zone (the header names it), with its age when the stored text
+    parses: `2026-06-02 14:05:23.481 (5d ago)`."""
+    shown = show_time(stamp, TimeStyle.SCREEN)
     if stamp is None or stamp.value is None:
         return shown
     return f"{shown} ({format_age(stamp.value, now)})"

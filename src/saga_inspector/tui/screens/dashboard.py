@@ -28,6 +28,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable
 from textual.worker import Worker, get_current_worker
 
+from saga_inspector.display_time import display_zone
 from saga_inspector.follow import DEFAULT_INTERVAL, FileIdentity, FileState
 from saga_inspector.report import format_count
 from saga_inspector.store import ErrorKind, Saga, SagaQuery, SagaStore, SortOrder, StateCounts
@@ -296,7 +297,7 @@ class DashboardScreen(Screen[None]):
         return self.active.label + (f" · search “{self.search}”" if self.search else "")
 
     def _query(self) -> SagaQuery:
-        return SagaQuery(self.active.states, self.search or None, self.sort)
+        return SagaQuery(self.active.states, self.search or None, self.sort, display_zone())
 
     def _apply_query(self, keep: Saga | None = None,
                      first_page: FirstPage | None = None, *, at_top: bool = False) -> None:
@@ -698,6 +699,14 @@ class DashboardScreen(Screen[None]):
     def action_reopen(self) -> None:
         self.notify(f"reopening {safe(self.path.name)}…", timeout=3, markup=False)
         self.post_message(self.Reopen())
+
+    def zone_changed(self) -> None:
+        """Times are shown in another zone: everything that shows one is drawn again, and a
+        search is run again (its since:/until: are read in the new zone)."""
+        self._restyle(None)
+        self.query_one(SagaTable).refresh()
+        if self.search:
+            self._apply_query(keep=self.highlighted)
 
     def _restyle(self, _theme: object) -> None:
         """A new theme: text drawn with the old theme's colours baked in (state badges,

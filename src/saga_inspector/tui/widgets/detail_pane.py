@@ -16,7 +16,7 @@ from textual.geometry import Size
 from textual.visual import VisualType
 from textual.widgets import Static
 
-from saga_inspector.report import IN_FLIGHT_NOTE, format_duration
+from saga_inspector.report import IN_FLIGHT_NOTE, describe_duration
 from saga_inspector.store import Saga, SagaState, Step
 from saga_inspector.store.models import StoredValue
 from saga_inspector.tui.text import plain
@@ -147,7 +147,7 @@ class SagaPanel(Vertical):
             title,
             _field("started", time_with_age(saga.started_at, now)),
             _field("ended", time_with_age(saga.ended_at, now)),
-            _field("duration", f"{format_duration(saga.duration)}   "
+            _field("duration", f"{describe_duration(saga.duration)}   "
                                f"steps {saga.steps_done}/{saga.steps_total} done"),
             *_capped("failure", plain(saga.failure_reason, failure_style),
                      self.content_region.width),
@@ -206,7 +206,7 @@ class StepDetail(VerticalScroll, can_focus=False):
             lines.append(Text(f" {in_flight_note(saga_state)} ", style=style, end=""))
         failure_style = self.get_component_rich_style("step-detail--failure", partial=True)
         state = plain(step.state)
-        state.append(f"   duration {format_duration(step.duration)}", style="")
+        state.append(f"   duration {describe_duration(step.duration)}", style="")
         lines += [
             _field("target", plain(step.target)),
             _field("state", state),

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Static
 
+from saga_inspector.display_time import TimeStyle, show_moment, zone_label
 from saga_inspector.report import format_count
 from saga_inspector.store import SagaStore, StateCounts
 from saga_inspector.tui.text import plain
@@ -40,7 +41,8 @@ class LiveStatus:
         """The header's words for it, and the component class that colours them."""
         when = ""
         if self.refreshed_at is not None:
-            when = f" · refreshed {self.refreshed_at.astimezone().strftime('%H:%M:%S')}"
+            when = f" · refreshed {show_moment(self.refreshed_at, TimeStyle.CLOCK)}"
+        when += f" · times {zone_label(self.refreshed_at)}"
         if self.trouble:
             return f"▲ {self.trouble}{when}", "header--trouble"
         symbol = {"paused": "○", "snapshot": "■"}.get(self.mode, "●")

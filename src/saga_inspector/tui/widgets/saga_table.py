@@ -42,7 +42,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-from saga_inspector.report import format_count, format_duration, format_time
+from saga_inspector.display_time import TimeStyle, show_time, zone_label
+from saga_inspector.report import format_count, format_duration
 from saga_inspector.store import (
     PAGE_SIZE,
     ErrorKind,
@@ -298,11 +299,13 @@ class _Column:
     right: bool = False
 
 
+# "06-02 14:05:23 (12d ago)"; its title names the display zone (started_title).
+_STARTED = _Column("started", 25)
 _COLUMNS = (
     _Column("id", 2, right=True),  # widened to the largest id
     _Column("name", 23),
     _Column("state", 21),  # " failed_compensation "
-    _Column("started", 25),  # "06-02 14:05:23 (12d ago)"
+    _STARTED,
     _Column("duration", 8, right=True),
     _Column("steps", 5, right=True),
     _Column("failure reason", 0),  # takes the rest
@@ -327,16 +330,27 @@ def column_widths(width: int, id_width: int) -> tuple[int, ...]:
 
 
 def format_started(stamp: Timestamp | None, now: datetime, *, with_age: bool = True) -> str:
-    """`06-02 14:05:23 (5d ago)` in local time: `report.format_time` cut to fit a table.
-    Odd values (missing, unparsable, out of range) as `format_time` shows them."""
-    if stamp is None or stamp.value is None:
-        return format_time(stamp)
-    try:
-        local = stamp.value.astimezone()
-    except (OverflowError, OSError, ValueError):
-        return format_time(stamp)
-    short = local.strftime("%m-%d %H:%M:%S")
-    return f"{short} ({format_age(stamp.value, now)})" if with_age else short
+    """`06-02 14:05:23 (5d ago)` in the display zone (the column's title names it): the short
+    style of `display_time.show_time`, which also marks odd values (missing, unparsed, out
+    of range) its way; those get no age."""
+    short = show_time(stamp, TimeStyle.SHORT)
+    if not with_age or stamp is None or stamp.value is None or not short[:1].isdigit():
+        return short
+    return f"{short} ({format_age(stamp.value, now)})"
+
+
+def started_title(width: int) -> str:
+    """The started column's title, naming the display zone: `started (JST +09:00)`, or
+    `started (JST)` when the column is narrower than that."""
+    label = zone_label()
+    title = f"started ({label})"
+    if len(title) > width and " " in label:
+        title = f"started ({label.split(' ')[0]})"
+    return title
+
+
+def _title(column: _Column, width: int) -> str:
+    return started_title(width) if column is _STARTED else column.title
 
 
 def _fit(text: Text, width: int, *, right: bool = False) -> Text:
@@ -1317,10 +1331,14 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         return column_widths(width, len(str(widest)) if widest is not None else 2)
 
     def _header(self, width: int) -> Strip:
-        titles = [Text(column.title) for column in _COLUMNS]
-        style = self.rich_style + self._style("saga-table--header")
+        widths = self._widths(width)
         sort = None if self._query is None else self._query.sort
-        return self._strip(_marked_header(titles, self._widths(width), style, sort), width)
+        # The sorted column's title leaves room for its mark (see _marked_header).
+        marked = None if sort is None else _SORTED_COLUMN[sort]
+        titles = [Text(_title(column, cells - 2 if index == marked else cells))
+                  for index, (column, cells) in enumerate(zip(_COLUMNS, widths, strict=False))]
+        style = self.rich_style + self._style("saga-table--header")
+        return self._strip(_marked_header(titles, widths, style, sort), width)
 
     def _message(self) -> tuple[str, str] | None:
         """What to draw in place of rows (text, style class), or None to draw rows."""
