@@ -340,13 +340,12 @@ def format_started(stamp: Timestamp | None, now: datetime, *, with_age: bool = T
 
 
 def started_title(width: int) -> str:
-    """The started column's title, naming the display zone: `started (JST +09:00)`, or
-    `started (JST)` when the column is narrower than that."""
+    """The started column's title, naming the display zone: `started (JST +09:00)`, or as
+    much of that as the column has room for (`started (JST)`, `started JST`)."""
     label = zone_label()
-    title = f"started ({label})"
-    if len(title) > width and " " in label:
-        title = f"started ({label.split(' ')[0]})"
-    return title
+    short = label.split(" ")[0]
+    forms = (f"started ({label})", f"started ({short})", f"started {short}", f"start {short}")
+    return next((form for form in forms if len(form) <= width), forms[-1])
 
 
 def _title(column: _Column, width: int) -> str:
