@@ -173,6 +173,12 @@ class SagaQuery:
     sort: SortOrder = SortOrder.ID
     zone: Zone = UTC_ZONE
 
+    def __post_init__(self) -> None:
+        # The zone only says how the text's times are read: with no text, queries in any
+        # zone are the same query (a head start's first page is the dashboard's).
+        if not self.searching and self.zone != UTC_ZONE:
+            object.__setattr__(self, "zone", UTC_ZONE)
+
     @property
     def parsed(self) -> ParsedQuery:
         """The query, parsed (cached per text). Never raises: a text that is not a valid
