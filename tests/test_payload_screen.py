@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual.events import MouseScrollDown
 from textual.pilot import Pilot
 
 from saga_inspector.tui.app import SagaInspectorApp
@@ -261,3 +262,42 @@ async def test_escape_closes_the_viewer_while_it_loads(
         gate.set()  # the preparation ends into a closed screen: nothing happens
         await pilot.pause(0.05)
         assert isinstance(app.screen, DashboardScreen) and app.is_running
+
+
+# -- the terminal and the mouse ------------------------------------------------------------
+
+
+@pilot_test
+async def test_a_resize_wraps_again_to_the_new_width(make_log: SagaLogFactory) -> None:
+    app = make_app(log_with_output(make_log, failed_output()))
+    async with app.run_test(size=VIEWER) as pilot:
+        view = await open_viewer(pilot)
+        narrow = view.wrapped
+        assert narrow is not None
+        await pilot.resize_terminal(120, 30)
+        await wait_for(pilot, lambda: view.wrapped is not None and view.wrapped.width > 100,
+                       "the wider rows")
+        assert view.wrapped.row_count < narrow.row_count
+        assert view.virtual_size.height == view.wrapped.row_count
+
+
+@pilot_test
+async def test_clicks_drags_and_the_wheel_leave_the_viewer_working(
+    make_log: SagaLogFactory,
+) -> None:
+    app = make_app(log_with_output(make_log, failed_output(**{f"k{n}": n for n in range(60)})))
+    async with app.run_test(size=VIEWER) as pilot:
+        view = await open_viewer(pilot)
+        for times in (1, 2, 3):
+            await pilot.click(PayloadView, offset=(5, 3), times=times)
+        await pilot.mouse_down(PayloadView, offset=(2, 2))
+        await pilot.hover(PayloadView, offset=(30, 8))
+        await pilot.mouse_up(PayloadView, offset=(30, 8))
+        await pilot.pause()
+        view.post_message(MouseScrollDown(view, 5, 5, 0, 1, 0, False, False, False))
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, PayloadScreen)
+        assert view.scroll_y > 0  # the wheel scrolled it
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
