@@ -162,6 +162,7 @@ class PayloadView(ScrollView, can_focus=True):
         self.highlighter: Highlighter | None = json_highlighter() if payload.note is None else None
         self.text = PayloadLines([], [])
         self._rows: WrappedRows | None = None
+        self._loading = False  # the worker making the whole text has been started
         self._line_cache: LRUCache[int, Text] = LRUCache(1024)
 
     @property
@@ -183,7 +184,6 @@ class PayloadView(ScrollView, can_focus=True):
     def on_mount(self) -> None:
         if self.payload.truncated:  # large: the head at once, the whole off the UI thread
             self._show(split_lines(self.payload.preview.plain), None, ready=False)
-            self._load()
         else:
             self._show(split_lines(self.payload.full or ""), None, ready=True)
 
@@ -206,6 +206,10 @@ class PayloadView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._relayout(top_line=self._top_line(self.wrap))
+        if not self.ready and not self._loading:
+            # Once the head is drawn to the width: the worker's long steps hold the GIL.
+            self._loading = True
+            self.call_after_refresh(self._load)
 
     def watch_wrap(self, was_wrapped: bool, wrap: bool) -> None:
         self._relayout(top_line=self._top_line(was_wrapped))
@@ -249,7 +253,9 @@ class PayloadView(ScrollView, can_focus=True):
         else:
             self.virtual_size = Size(self.text.widest, len(self.text.lines) + loading_row)
             top = top_line
-        self.scroll_to(x=0 if rows is not None else None, y=top, animate=False, immediate=True)
+        # force: the scrollbars (which allow scrolling) come with the next layout.
+        self.scroll_to(x=0 if rows is not None else None, y=top, animate=False, immediate=True,
+                       force=True)
         self.refresh()
 
     # -- keys ------------------------------------------------------------------------------
@@ -267,11 +273,11 @@ class PayloadView(ScrollView, can_focus=True):
     def action_sideways(self, direction: int) -> None:
         """A screen's width left or right (unwrapped)."""
         self.scroll_to(x=self.scroll_x + direction * self.scrollable_content_region.width,
-                       animate=False)
+                       animate=False, force=True)  # right after `w`: before the scrollbar
 
     def action_edge(self, where: str) -> None:
         """To the left edge, or to where the widest line ends (unwrapped)."""
-        self.scroll_to(x=0 if where == "start" else self.max_scroll_x, animate=False)
+        self.scroll_to(x=0 if where == "start" else self.max_scroll_x, animate=False, force=True)
 
     # -- drawing ---------------------------------------------------------------------------
 
