@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Log
 
 from saga_inspector.demo import write_demo
 from saga_inspector.display_time import display_zone
@@ -29,6 +28,7 @@ from saga_inspector.tui.views import LARGE_PAYLOAD
 from saga_inspector.tui.widgets.detail_pane import SagaPanel, StepDetail
 from saga_inspector.tui.widgets.header import WarningBanner
 from saga_inspector.tui.widgets.payload import PayloadBlock
+from saga_inspector.tui.widgets.payload_view import PayloadView
 from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.search_bar import SearchBar
 from saga_inspector.tui.widgets.state_filter import FilterChip, StateFilterBar
@@ -349,11 +349,12 @@ async def test_a_large_payload_shows_a_preview_and_opens_in_full(make_log: SagaL
         output.focus()
         await press(pilot, "o")
         assert isinstance(app.screen, PayloadScreen)
-        log = app.screen.query_one(Log)
-        assert log.line_count == output.payload.full.count("\n") + 1
+        view = app.screen.query_one(PayloadView)
+        await wait_for(pilot, lambda: view.ready, "the whole value")
+        assert view.line_count == output.payload.full.count("\n") + 1
         await pilot.press("G")
         await pilot.pause()
-        assert log.scroll_y == log.max_scroll_y > 0
+        assert view.scroll_y == view.max_scroll_y > 0
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)
@@ -406,7 +407,7 @@ def test_help_lists_every_key_the_widgets_bind_where_they_work() -> None:
         SagaInspectorApp: ("Anywhere",), DashboardScreen: ("Anywhere", "Saga table"),
         SagaTable: ("Saga table",), JumpScreen: ("Saga table",), StepList: ("Steps",),
         SagaPanel: ("Payloads",), StepDetail: ("Payloads",), PayloadBlock: ("Payloads",),
-        PayloadScreen: ("Payloads",), SearchBar: ("Search line",),
+        PayloadScreen: ("Payloads",), PayloadView: ("Payloads",), SearchBar: ("Search line",),
         ExplainScreen: ("Explain",), HelpScreen: ("This help",),
     }
     for owner, headings in where.items():

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from textual.content import Content
-from textual.widgets import Log
 
 from saga_inspector import cli
 from saga_inspector.sanitize import is_safe, sanitize
@@ -21,6 +20,7 @@ from saga_inspector.tui.screens.payload import PayloadScreen
 from saga_inspector.tui.text import markup_literal
 from saga_inspector.tui.views import format_size
 from saga_inspector.tui.widgets.payload import PayloadBlock
+from saga_inspector.tui.widgets.payload_view import PayloadView
 from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.step_list import StepList
 
@@ -190,7 +190,8 @@ async def test_the_dashboard_walks_every_strange_row(strange_log: Path) -> None:
                 saga_input.focus()
                 await pilot.press("o")
                 await wait_for(pilot, lambda: isinstance(app.screen, PayloadScreen), "payload")
-                assert app.screen.query_one(Log).line_count == 1
+                await wait_for(pilot, lambda: app.screen.query_one(PayloadView).ready, "all")
+                assert app.screen.query_one(PayloadView).line_count == 1
                 await pilot.press("escape", "escape", "enter")
                 await idle(pilot)
                 steps = app.dashboard.query_one(StepList)

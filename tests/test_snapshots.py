@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from saga_inspector.tui.screens.error import ErrorScreen
 from saga_inspector.tui.screens.help import HelpScreen
 from saga_inspector.tui.screens.payload import PayloadScreen
+from saga_inspector.tui.widgets.payload_view import PayloadView
 
 from .factory import LOOSE_DDL, SagaLogFactory
 from .helpers import demo, fixed_place_and_zone, hostile_saga, idle, keys, mixed_log, snap, wait_for
@@ -122,6 +123,8 @@ def test_large_payload_full_screen(
         pilot.app.screen.query_one("#step-output").focus()
         await pilot.press("o")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, PayloadScreen), "viewer")
+        view = pilot.app.screen.query_one("#payload-view", PayloadView)
+        await wait_for(pilot, lambda: view.ready and view.wrapped is not None, "the whole value")
 
     assert snap(snap_compare, path, drive)
 

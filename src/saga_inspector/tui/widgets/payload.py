@@ -70,7 +70,7 @@ class PayloadBlock(Static, can_focus=True):
         copy_payload(self.app, self.payload, f"the {self.label}")
 
     def action_open(self) -> None:
-        if self.payload is None or self.payload.full is None:
+        if self.payload is None or not self.payload.present:  # not .full: made when opened
             self.notify(f"no {self.label} to open", severity="warning")
             return
         self.app.push_screen(PayloadScreen(self.payload))
