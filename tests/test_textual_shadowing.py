@@ -44,6 +44,8 @@ HOOK_PREFIXES = ("on_", "watch_", "action_")
 SANCTIONED = {
     ("SagaInspectorApp", "on_event"): "type-ahead: keys held for a prompt on its way, then "
                                       "handed on through Textual's own on_event",
+    ("SagaInspectorApp", "pop_screen"): "Textual's, refused to a screen no longer on top "
+                                        "(a second dismiss from a closed screen)",
     ("SteadyStatic", "update"): "Static.update without its layout unless the height changes",
     ("SteadyStatic", "_size_updated"): "no second layout after the one that sized it",
     ("StepList", "virtual_size"): "DataTable's reactive, redeclared without layout=True",

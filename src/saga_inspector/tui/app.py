@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual import events, on, work
+from textual._context import active_message_pump
 from textual.app import App, SystemCommand
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
 from textual.message import Message
@@ -80,6 +82,10 @@ def shown(node: DOMNode) -> bool:
         if isinstance(each, Screen):
             return True
     return False
+
+
+async def _nothing() -> None:
+    """What a refused pop_screen awaits."""
 
 
 class StoreOpened(Message):
@@ -212,6 +218,21 @@ class SagaInspectorApp(App[None]):
     @on(StoreWaiting)
     def _store_waiting(self) -> None:
         self.dashboard.waiting_to_open()
+
+    def pop_screen(self) -> AwaitComplete:
+        """Textual's, except that a screen no longer on top pops nothing. Screen.dismiss pops
+        whatever screen is on top: a second dismiss from a screen already closed (three
+        clicks queued on the palette's background, or on a key bar's `esc Close`, before the
+        first closed it) popped the screen under it, or raised ScreenStackError and ended
+        the app when only the dashboard was left."""
+        asking = active_message_pump.get(None)
+        if isinstance(asking, DOMNode) and not isinstance(asking, App):
+            screen = next((node for node in asking.ancestors_with_self
+                           if isinstance(node, Screen)), None)
+            if screen is not self.screen:
+                self.log.warning(f"{screen} is not on top: it cannot pop {self.screen}")
+                return AwaitComplete(_nothing()).call_next(self)
+        return super().pop_screen()
 
     # -- type-ahead -------------------------------------------------------------------------
 
