@@ -44,7 +44,7 @@ from .helpers import (
 
 __all__ = ["demo", "fixed_place_and_zone"]  # the shared fixtures (files by bare name, UTC)
 
-LEFT = 1  # the mouse button
+LEFT, RIGHT = 1, 3  # mouse buttons
 STILL = Offset(0, 0)
 
 
@@ -55,15 +55,21 @@ def mouse(kind: type[events.MouseEvent], at: Offset, *, button: int = LEFT,
                 screen_x=at.x, screen_y=at.y)
 
 
+WHEEL = (events.MouseScrollDown, events.MouseScrollDown, events.MouseScrollUp,
+         events.MouseScrollRight, events.MouseScrollLeft)
+
+
 def gestures(at: Offset, to: Offset) -> Iterator[events.MouseEvent]:
-    """Click, double click, triple click, the wheel down and up, a drag from `at` to `to`."""
+    """Click, double click, triple click, a right click, the wheel every way, a drag from
+    `at` to `to`."""
     yield mouse(events.MouseMove, at, button=0)
     for _ in range(3):  # three clicks in a row at one place: the app chains them (1, 2, 3)
         yield mouse(events.MouseDown, at)
         yield mouse(events.MouseUp, at)
-    yield mouse(events.MouseScrollDown, at, button=0)
-    yield mouse(events.MouseScrollDown, at, button=0)
-    yield mouse(events.MouseScrollUp, at, button=0)
+    yield mouse(events.MouseDown, at, button=RIGHT)
+    yield mouse(events.MouseUp, at, button=RIGHT)
+    for wheel in WHEEL:
+        yield mouse(wheel, at, button=0)
     yield mouse(events.MouseDown, at)
     yield mouse(events.MouseMove, to, delta=to - at)
     yield mouse(events.MouseUp, to)
