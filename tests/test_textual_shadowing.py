@@ -32,6 +32,8 @@ import saga_inspector.tui
 # Class settings and methods Textual asks a subclass to define (it reads or calls them).
 HOOKS = frozenset({
     "BINDINGS", "CSS_PATH", "DEFAULT_CSS", "COMPONENT_CLASSES", "TITLE", "AUTO_FOCUS",
+    "HORIZONTAL_BREAKPOINTS", "VERTICAL_BREAKPOINTS",  # Screen: classes by terminal size
+    "BUTTON_LEFT", "BUTTON_INNER", "BUTTON_RIGHT",  # ToggleButton: the glyphs it draws
     "compose", "render", "render_line", "render_lines", "check_action",
     "get_default_screen", "get_system_commands",
     "notify_style_update",  # called when the styles change: a widget caching styled text
