@@ -9,6 +9,7 @@ pseudo-terminal the real program gets the burst as one write.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Iterator
@@ -216,26 +217,32 @@ async def test_keys_held_for_a_prompt_that_never_takes_focus_are_dropped(
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_S = 60.0  # a cold interpreter importing Textual on a busy machine
 STEP_S = 20.0
+CTRL_Q = "\x11"
+
+
+def pty_session() -> type:
+    """benchmarks/pty_screen.py's PtySession: a program on a pty, and the screen it draws."""
+    path = ROOT / "benchmarks" / "pty_screen.py"
+    spec = importlib.util.spec_from_file_location("pty_screen", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PtySession
 
 
 @pytest.fixture
 def terminal(demo: Path) -> Iterator[object]:
     """The real program on the demo log, on a pty, its first rows drawn."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from pty_screen import PtySession
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("TEXTUAL", "PYTEST"))}
     env.update(LANG="C.UTF-8", LC_ALL="C.UTF-8", PYTHONUTF8="1", TZ="UTC")
-    session = PtySession([sys.executable, "-m", "saga_inspector", demo.name],
-                         cols=SIZE[0], rows=SIZE[1], env=env, cwd=str(demo.resolve().parent))
+    session = pty_session()([sys.executable, "-m", "saga_inspector", demo.name],
+                            cols=SIZE[0], rows=SIZE[1], env=env, cwd=str(demo.resolve().parent))
     try:
         session.wait_for(lambda screen: "sagas · all · 320" in screen.text(), STARTUP_S)
         yield session
     finally:
-        session.close()
+        session.close(quit_keys=CTRL_Q)  # (a `q` would be typed into a prompt left open)
 
 
 def shown(text: str) -> object:
@@ -253,7 +260,9 @@ def test_a_search_burst_on_a_terminal(terminal) -> None:
 def test_a_jump_burst_on_a_terminal(terminal) -> None:
     terminal.send(f":312{ENTER}")
     terminal.wait_for(shown("saga 312"), STEP_S)  # the saga pane shows the saga gone to
-    assert "a saga id is a whole number" not in terminal.screen.text()
+    text = terminal.screen.text()
+    assert "a saga id is a whole number" not in text
+    assert "go to saga" not in text  # the prompt closed: it found the saga
 
 
 def test_an_export_name_burst_on_a_terminal(terminal) -> None:
