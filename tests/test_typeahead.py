@@ -66,13 +66,11 @@ def table(app: SagaInspectorApp) -> SagaTable:
     return app.dashboard.query_one(SagaTable)
 
 
-async def settle_after(pilot: Pilot) -> None:
-    """Let the burst be handled and the dashboard settle."""
-    app = pilot.app
-    assert isinstance(app, SagaInspectorApp)
-    await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.settled,
-                   "the dashboard to settle after the burst")
-    await pilot.pause()
+async def taken(pilot: Pilot) -> None:
+    """Until the app has taken every key queued so far (a callback queued after them ran)."""
+    done: list[bool] = []
+    pilot.app.call_later(done.append, True)
+    await wait_for(pilot, lambda: bool(done), "the keys to be taken")
 
 
 # -- Pilot: the burst posted at once ---------------------------------------------------------
@@ -84,8 +82,9 @@ async def test_a_search_typed_in_one_burst_is_the_search(demo: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         burst(app, f"/label:main{ENTER}")
-        await settle_after(pilot)
         screen = app.dashboard
+        await wait_for(pilot, lambda: screen.search == "label:main", "the search applied")
+        await idle(pilot)
         # every key reached the search line: none went to the table's bindings (`a` picks
         # the "all" filter, `e` opens the export dialog, `l`, `b`, `m`, `i`, `n` ...)
         assert screen.search == "label:main"
@@ -104,7 +103,8 @@ async def test_a_search_burst_after_a_filter_keeps_the_filter(demo: Path) -> Non
         await idle(pilot)
         failed = app.dashboard.active
         burst(app, f"/a/b 2{ENTER}")  # `/`, `2` would switch filters if they reached the table
-        await settle_after(pilot)
+        await wait_for(pilot, lambda: app.dashboard.search == "a/b 2", "the search applied")
+        await idle(pilot)
         assert app.dashboard.query_one(SearchBar).input.value == "a/b 2"
         assert app.dashboard.search == "a/b 2"
         assert app.dashboard.active is failed
@@ -118,8 +118,9 @@ async def test_a_paste_right_after_slash_lands_in_the_search(demo: Path) -> None
         app.post_message(key_event("/").set_sender(app))
         app.post_message(events.Paste("label:main").set_sender(app))
         app.post_message(key_event(ENTER).set_sender(app))
-        await settle_after(pilot)
-        assert app.dashboard.search == "label:main"
+        await wait_for(pilot, lambda: app.dashboard.search == "label:main", "the search")
+        await idle(pilot)
+        assert app.dashboard.query_one(SearchBar).input.value == "label:main"
 
 
 @pilot_test
@@ -129,9 +130,9 @@ async def test_a_saga_id_typed_in_one_burst_is_gone_to(demo: Path) -> None:
         await idle(pilot)
         assert highlighted_id(table(app)) != 312
         burst(app, f":312{ENTER}")
-        await wait_for(pilot, lambda: not any(isinstance(s, JumpScreen)
-                                              for s in app.screen_stack), "the prompt to close")
-        await settle_after(pilot)
+        await wait_for(pilot, lambda: highlighted_id(table(app)) == 312, "saga 312 highlighted")
+        await idle(pilot)
+        assert not any(isinstance(screen, JumpScreen) for screen in app.screen_stack)
         assert highlighted_id(table(app)) == 312
         assert app.focused is table(app)
 
@@ -173,7 +174,9 @@ async def test_keys_after_a_prompt_key_that_opens_nothing_are_dropped(
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         burst(app, "es")
-        await settle_after(pilot)
+        await taken(pilot)  # `e` handed on, `s` held for the dialog
+        await wait_for(pilot, lambda: not app.holding_keys, "the held `s` to be dropped")
+        await idle(pilot)
         assert app.dashboard.sort is SortOrder.ID  # the `s` was not sent astray
         assert len(app.screen_stack) == 1
         await pilot.press("s")
