@@ -1,0 +1,274 @@
+"""Type-ahead: keys typed in one burst right after `/`, `:` or `e` reach the prompt that key
+opens, in order, however fast they come (issue 12). A paste, a key macro or a fast typist
+sends the whole burst before the app has moved the focus or mounted the prompt.
+
+Under Pilot the burst is posted to the app all at once, before it handles the first key
+(`pilot.press` waits for the app to fall idle after each key, which hides the fault). On a
+pseudo-terminal the real program gets the burst as one write.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual import events
+from textual.keys import _character_to_key
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from saga_inspector.store import SortOrder
+from saga_inspector.tui import app as app_module
+from saga_inspector.tui.app import SagaInspectorApp
+from saga_inspector.tui.screens.dashboard import DashboardScreen
+from saga_inspector.tui.screens.export import ExportScreen
+from saga_inspector.tui.screens.jump import JumpScreen
+from saga_inspector.tui.widgets.saga_table import SagaTable
+from saga_inspector.tui.widgets.search_bar import SearchBar
+from saga_inspector.tui.widgets.state_filter import ALL
+
+from .factory import SagaLogFactory
+from .helpers import (
+    SIZE,
+    app_on,
+    demo,
+    fixed_place_and_zone,
+    highlighted_id,
+    idle,
+    make_app,
+    pilot_test,
+    wait_for,
+)
+
+__all__ = ["demo", "fixed_place_and_zone"]  # the shared fixtures (files by bare name, UTC)
+
+ENTER = "\r"
+
+
+def key_event(char: str) -> events.Key:
+    """The event Textual's driver makes of one typed character."""
+    if char == ENTER:
+        return events.Key("enter", ENTER)
+    return events.Key(char if char.isalnum() else _character_to_key(char), char)
+
+
+def burst(app: SagaInspectorApp, typed: str) -> None:
+    """Every key of `typed` queued for the app at once, before it handles the first."""
+    for char in typed:
+        app.post_message(key_event(char).set_sender(app))
+
+
+def table(app: SagaInspectorApp) -> SagaTable:
+    return app.dashboard.query_one(SagaTable)
+
+
+async def taken(pilot: Pilot) -> None:
+    """Until the app has taken every key queued so far (a callback queued after them ran)."""
+    done: list[bool] = []
+    pilot.app.call_later(done.append, True)
+    await wait_for(pilot, lambda: bool(done), "the keys to be taken")
+
+
+# -- Pilot: the burst posted at once ---------------------------------------------------------
+
+
+@pilot_test
+async def test_a_search_typed_in_one_burst_is_the_search(demo: Path) -> None:
+    app = app_on(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        burst(app, f"/label:main{ENTER}")
+        screen = app.dashboard
+        await wait_for(pilot, lambda: screen.search == "label:main", "the search applied")
+        await idle(pilot)
+        # every key reached the search line: none went to the table's bindings (`a` picks
+        # the "all" filter, `e` opens the export dialog, `l`, `b`, `m`, `i`, `n` ...)
+        assert screen.search == "label:main"
+        assert screen.query_one(SearchBar).input.value == "label:main"
+        assert screen.active is ALL
+        assert len(app.screen_stack) == 1
+        assert app.focused is table(app)  # enter went back to the table
+
+
+@pilot_test
+async def test_a_search_burst_after_a_filter_keeps_the_filter(demo: Path) -> None:
+    app = app_on(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        await pilot.press("3")  # failed
+        await idle(pilot)
+        failed = app.dashboard.active
+        burst(app, f"/a/b 2{ENTER}")  # `/`, `2` would switch filters if they reached the table
+        await wait_for(pilot, lambda: app.dashboard.search == "a/b 2", "the search applied")
+        await idle(pilot)
+        assert app.dashboard.query_one(SearchBar).input.value == "a/b 2"
+        assert app.dashboard.search == "a/b 2"
+        assert app.dashboard.active is failed
+
+
+@pilot_test
+async def test_a_paste_right_after_slash_lands_in_the_search(demo: Path) -> None:
+    app = app_on(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        app.post_message(key_event("/").set_sender(app))
+        app.post_message(events.Paste("label:main").set_sender(app))
+        app.post_message(key_event(ENTER).set_sender(app))
+        await wait_for(pilot, lambda: app.dashboard.search == "label:main", "the search")
+        await idle(pilot)
+        assert app.dashboard.query_one(SearchBar).input.value == "label:main"
+
+
+@pilot_test
+async def test_a_saga_id_typed_in_one_burst_is_gone_to(demo: Path) -> None:
+    app = app_on(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        assert highlighted_id(table(app)) != 312
+        burst(app, f":312{ENTER}")
+        await wait_for(pilot, lambda: highlighted_id(table(app)) == 312, "saga 312 highlighted")
+        await idle(pilot)
+        assert not any(isinstance(screen, JumpScreen) for screen in app.screen_stack)
+        assert highlighted_id(table(app)) == 312
+        assert app.focused is table(app)
+
+
+@pilot_test
+async def test_a_file_name_typed_in_one_burst_after_e_is_in_the_export_prompt(
+    demo: Path,
+) -> None:
+    app = app_on(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        burst(app, "e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), "the dialog")
+        await wait_for(pilot, lambda: isinstance(app.focused, Input), "the name field")
+        default = app.screen.query_one("#export-path", Input).value
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), "closed")
+        await idle(pilot)
+
+        # `x` would open the explain screen, `s` sort the table, `c` copy a summary
+        burst(app, "ex.csv")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), "the dialog")
+        field = app.screen.query_one("#export-path", Input)
+        await wait_for(pilot, lambda: field.value == default + "x.csv", "the name typed")
+        await pilot.pause()
+        assert field.value == default + "x.csv"  # as if typed one key at a time
+        assert app.focused is field
+        assert len(app.screen_stack) == 2
+        assert app.dashboard.sort is SortOrder.ID
+
+
+@pilot_test
+async def test_keys_after_a_prompt_key_that_opens_nothing_are_dropped(
+    make_log: SagaLogFactory,
+) -> None:
+    """`e` on an empty view opens no dialog (it says why): the keys typed after it are
+    dropped, never sent to the table; the next keys work as ever."""
+    app = make_app(make_log([]))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        burst(app, "es")
+        await taken(pilot)  # `e` handed on, `s` held for the dialog
+        await wait_for(pilot, lambda: not app.holding_keys, "the held `s` to be dropped")
+        await idle(pilot)
+        assert app.dashboard.sort is SortOrder.ID  # the `s` was not sent astray
+        assert len(app.screen_stack) == 1
+        await pilot.press("s")
+        await idle(pilot)
+        assert app.dashboard.sort is SortOrder.ID.next  # and keys flow again
+
+
+@pilot_test
+async def test_keys_held_for_a_prompt_that_never_takes_focus_are_dropped(
+    demo: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The safety: a prompt that opens but never takes focus gets nothing, and the keys
+    held for it go nowhere else."""
+    monkeypatch.setattr(app_module, "PROMPT_WAIT_S", 0.05)
+    monkeypatch.setattr(SearchBar, "open", lambda bar: setattr(bar, "display", True))
+    dropped: list[str] = []
+    drop = SagaInspectorApp._drop
+
+    def spy(app: SagaInspectorApp, held: app_module.HeldKeys) -> None:
+        dropped.extend(str(getattr(event, "key", event)) for event in held.typed)
+        drop(app, held)
+
+    monkeypatch.setattr(SagaInspectorApp, "_drop", spy)
+    app = app_on(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        burst(app, "/3s")  # `3` would pick the failed filter, `s` sort the table
+        await wait_for(pilot, lambda: bool(dropped), "the held keys to be dropped")
+        await idle(pilot)
+        assert dropped == ["3", "s"] and not app.holding_keys
+        assert app.dashboard.active is ALL
+        assert app.dashboard.sort is SortOrder.ID
+        assert app.dashboard.query_one(SearchBar).input.value == ""
+        await pilot.press("s")
+        await idle(pilot)
+        assert app.dashboard.sort is SortOrder.ID.next
+
+
+# -- the real program on a pseudo-terminal ----------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+STARTUP_S = 60.0  # a cold interpreter importing Textual on a busy machine
+STEP_S = 20.0
+CTRL_Q = "\x11"
+
+
+def pty_session() -> type:
+    """benchmarks/pty_screen.py's PtySession: a program on a pty, and the screen it draws."""
+    path = ROOT / "benchmarks" / "pty_screen.py"
+    spec = importlib.util.spec_from_file_location("pty_screen", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PtySession
+
+
+@pytest.fixture
+def terminal(demo: Path) -> Iterator[object]:
+    """The real program on the demo log, on a pty, its first rows drawn."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("TEXTUAL", "PYTEST"))}
+    env.update(LANG="C.UTF-8", LC_ALL="C.UTF-8", PYTHONUTF8="1", TZ="UTC")
+    session = pty_session()([sys.executable, "-m", "saga_inspector", demo.name],
+                            cols=SIZE[0], rows=SIZE[1], env=env, cwd=str(demo.resolve().parent))
+    try:
+        session.wait_for(lambda screen: "sagas · all · 320" in screen.text(), STARTUP_S)
+        yield session
+    finally:
+        session.close(quit_keys=CTRL_Q)  # (a `q` would be typed into a prompt left open)
+
+
+def shown(text: str) -> object:
+    return lambda screen: text in screen.text()
+
+
+def test_a_search_burst_on_a_terminal(terminal) -> None:
+    terminal.send(f"/label:main{ENTER}")  # one write: the keys arrive together
+    terminal.wait_for(shown("search “label:main”"), STEP_S)
+    text = terminal.screen.text()
+    assert "sagas · all · search “label:main”" in text  # the filter stayed "all"
+    assert "export the view" not in text
+
+
+def test_a_jump_burst_on_a_terminal(terminal) -> None:
+    terminal.send(f":312{ENTER}")
+    terminal.wait_for(shown("saga 312"), STEP_S)  # the saga pane shows the saga gone to
+    text = terminal.screen.text()
+    assert "a saga id is a whole number" not in text
+    assert "go to saga" not in text  # the prompt closed: it found the saga
+
+
+def test_an_export_name_burst_on_a_terminal(terminal) -> None:
+    terminal.send("ex.csv")
+    terminal.wait_for(lambda screen: "export the view" in screen.text()
+                      and ".jsonlx.csv" in screen.text(), STEP_S)
