@@ -555,16 +555,6 @@ async def test_a_missing_file_says_so(tmp_path: Path) -> None:
 
 
 @pilot_test
-async def test_q_quits_with_code_0(make_log: SagaLogFactory) -> None:
-    app = make_app(mixed_log(make_log))
-    async with app.run_test(size=SIZE) as pilot:
-        await idle(pilot)
-        await pilot.press("q")
-        await pilot.pause()
-    assert app.return_code == 0
-
-
-@pilot_test
 async def test_a_loading_state_shows_while_the_file_opens(make_log: SagaLogFactory) -> None:
     path = mixed_log(make_log)
     release = threading.Event()

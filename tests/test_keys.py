@@ -7,6 +7,7 @@ against a number written here: a resized pane still has to move by half of itsel
 
 from __future__ import annotations
 
+import pytest
 from textual.pilot import Pilot
 from textual.widget import Widget
 
@@ -144,12 +145,13 @@ async def test_ctrl_d_and_ctrl_u_scroll_the_help_and_the_explanation(
 # -- quitting --------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("key", ["q", "ctrl+c", "ctrl+q"])
 @pilot_test
-async def test_ctrl_c_quits_like_q(make_log: SagaLogFactory) -> None:
+async def test_q_ctrl_c_and_ctrl_q_quit_with_code_0(make_log: SagaLogFactory, key: str) -> None:
     app = make_app(mixed_log(make_log))
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
-        await pilot.press("ctrl+c")
+        await pilot.press(key)
         await pilot.pause()
         assert not app.is_running
     assert app.return_code == 0
@@ -191,13 +193,3 @@ async def test_ctrl_c_copies_text_selected_in_the_search_line_instead(
         await pilot.pause()
         assert not app.is_running
 
-
-@pilot_test
-async def test_ctrl_q_still_quits(make_log: SagaLogFactory) -> None:
-    app = make_app(mixed_log(make_log))
-    async with app.run_test(size=SIZE) as pilot:
-        await idle(pilot)
-        await pilot.press("ctrl+q")
-        await pilot.pause()
-        assert not app.is_running
-    assert app.return_code == 0
