@@ -22,7 +22,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from saga_inspector.store import SortOrder
-from saga_inspector.tui import app as app_module
+from saga_inspector.tui import type_ahead
 from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.screens.dashboard import DashboardScreen
 from saga_inspector.tui.screens.export import ExportScreen
@@ -190,16 +190,16 @@ async def test_keys_held_for_a_prompt_that_never_takes_focus_are_dropped(
 ) -> None:
     """The safety: a prompt that opens but never takes focus gets nothing, and the keys
     held for it go nowhere else."""
-    monkeypatch.setattr(app_module, "PROMPT_WAIT_S", 0.05)
+    monkeypatch.setattr(type_ahead, "PROMPT_WAIT_S", 0.05)
     monkeypatch.setattr(SearchBar, "open", lambda bar: setattr(bar, "display", True))
     dropped: list[str] = []
-    drop = SagaInspectorApp._drop
+    drop = type_ahead.TypeAhead._drop
 
-    def spy(app: SagaInspectorApp, held: app_module.HeldKeys) -> None:
+    def spy(keys: type_ahead.TypeAhead, held: type_ahead.HeldKeys) -> None:
         dropped.extend(str(getattr(event, "key", event)) for event in held.typed)
-        drop(app, held)
+        drop(keys, held)
 
-    monkeypatch.setattr(SagaInspectorApp, "_drop", spy)
+    monkeypatch.setattr(type_ahead.TypeAhead, "_drop", spy)
     app = app_on(demo)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)

@@ -4,14 +4,8 @@ The app opens the store in a worker (the screen shows a loading state meanwhile)
 to the dashboard screen, or shows the error screen when the file cannot be read. While a
 writer's lock keeps the file from being read it waits, and says so. Reopening (the file was
 deleted or replaced while shown) hands the new store over the same way; if that fails, the
-dashboard keeps what it shows.
-
-Type-ahead: keys typed right after a key that opens a prompt (`/`, `:`, `e`) are meant for
-that prompt, but Textual hands each key to the widget focused when the key is taken from the
-queue, and the prompt takes focus only later (a focus move is itself queued; a pushed screen
-is mounted first). So from such a key until the prompt's field has focus, the app holds the
-keys and pastes that arrive and then hands them to the field, in order (`HeldKeys`). A
-prompt that does not come (the key opened nothing) gets nothing: what was held is dropped.
+dashboard keeps what it shows. Every key and paste passes through `type_ahead.TypeAhead`
+first, so that what is typed right after `/`, `:` or `e` reaches the prompt it opens.
 """
 
 from __future__ import annotations
@@ -20,7 +14,6 @@ import gc
 import time
 from collections.abc import Callable, Iterable
 from contextlib import suppress
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -34,7 +27,6 @@ from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.worker import get_current_worker
 
 from saga_inspector.config import save_zone
@@ -52,6 +44,7 @@ from .screens.dashboard import Clock, DashboardScreen
 from .screens.error import EXIT_UNREADABLE, ErrorScreen
 from .text import markup_literal, safe
 from .themes import remember_theme, restore_theme
+from .type_ahead import TypeAhead
 from .widgets.state_filter import StateFilterBar
 
 # Between attempts to open a file a writer keeps locked (each waits the busy timeout too).
@@ -60,35 +53,6 @@ _OPEN_RETRY_PAUSE = 0.25
 
 def wall_clock() -> datetime:
     return datetime.now(UTC)
-
-
-# The dashboard's actions that open a prompt, with the id of the field that takes what is
-# typed after the key (search_bar.py, screens/jump.py, screens/export.py).
-PROMPT_FIELDS = {"search": "search-input", "jump": "jump-input", "export": "export-path"}
-# A prompt whose field has not taken focus this long after its key is not coming.
-PROMPT_WAIT_S = 2.0
-
-
-@dataclass(eq=False)
-class HeldKeys:
-    """What was typed after `opener`, a key opening a prompt on `screen`, before the prompt's
-    field (`field_id`) took focus."""
-
-    opener: events.Key
-    screen: Screen
-    field_id: str
-    typed: list[events.Key | events.Paste] = field(default_factory=list)
-    give_up: Timer | None = None
-
-
-def shown(node: DOMNode) -> bool:
-    """`node` is displayed: neither it nor a container of it on its screen is hidden."""
-    for each in node.ancestors_with_self:
-        if not each.display:
-            return False
-        if isinstance(each, Screen):
-            return True
-    return False
 
 
 async def _nothing() -> None:
@@ -150,7 +114,8 @@ class SagaInspectorApp(App[None]):
         # The file opened (and its first page read) before the app was built: taken once.
         self._head_start = head_start
         self._collector_paused = collector_paused  # see run_dashboard
-        self._held: HeldKeys | None = None  # type-ahead for a prompt on its way
+        # Keys typed right after `/`, `:` or `e` go to the prompt that key opens.
+        self.type_ahead = TypeAhead(self, partial(App.on_event, self))
 
     def get_default_screen(self) -> Screen:
         # Opened already: the dashboard draws the rows in its first frame. Else it asks
@@ -250,75 +215,17 @@ class SagaInspectorApp(App[None]):
                 return AwaitComplete(_nothing()).call_next(self)
         return super().pop_screen()
 
-    # -- type-ahead -------------------------------------------------------------------------
-
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
-            await self._typed(event)
+            await self.type_ahead.typed(event)  # handed on, or held for a prompt on its way
             return
         await super().on_event(event)
-        held = self._held
-        if held is None:
-            return
-        if isinstance(event, events.DescendantFocus):
-            await self._prompt_focused(held, event.widget)
-        elif event is held.opener and not self._prompt_coming(held):
-            self._drop(held)  # the key was handled (it came back up) and opened nothing
+        await self.type_ahead.seen(event)
 
     @property
     def holding_keys(self) -> bool:
         """Keys typed are being held for a prompt on its way (for tests)."""
-        return self._held is not None
-
-    async def _typed(self, event: events.Key | events.Paste) -> None:
-        """A key or paste from the terminal: held for a prompt on its way, or handed on
-        (and, for a key that opens a prompt, what follows it is held from now on)."""
-        if self._held is not None:
-            self._held.typed.append(event)
-            return
-        field_id = self._prompt_opened_by(event) if isinstance(event, events.Key) else None
-        await super().on_event(event)
-        if field_id is not None:
-            held = HeldKeys(event, self.screen, field_id)
-            held.give_up = self.set_timer(PROMPT_WAIT_S, lambda: self._drop(held))
-            self._held = held
-
-    def _prompt_opened_by(self, key: events.Key) -> str | None:
-        """The id of the field of the prompt `key` opens, if it opens one: the binding it
-        runs where the focus is now, unless the focused widget takes the key itself (an
-        Input takes `/`; Textual's binding chain misses that for keys named like `slash`)."""
-        focused = self.focused
-        if focused is not None and focused.check_consume_key(key.key, key.character):
-            return None
-        active = self.screen.active_bindings.get(key.key)
-        if active is None or not active.enabled or not isinstance(active.node, DashboardScreen):
-            return None
-        return PROMPT_FIELDS.get(active.binding.action)
-
-    def _prompt_coming(self, held: HeldKeys) -> bool:
-        """After the key's action: a screen was pushed, or the field is shown for focus."""
-        if self.screen is not held.screen:
-            return True
-        return any(shown(node) for node in held.screen.query(f"#{held.field_id}"))
-
-    async def _prompt_focused(self, held: HeldKeys, widget: DOMNode) -> None:
-        if widget.id != held.field_id or self.focused is not widget:
-            return
-        self._stop_holding(held)
-        for event in held.typed:  # as if typed now (a key in them may hold the rest again)
-            await self._typed(event)
-
-    def _drop(self, held: HeldKeys) -> None:
-        """The prompt is not coming: what was typed for it goes nowhere else."""
-        if self._held is held:
-            self._stop_holding(held)
-            if held.typed:
-                self.log.warning(f"type-ahead: {len(held.typed)} keys dropped, no prompt came")
-
-    def _stop_holding(self, held: HeldKeys) -> None:
-        self._held = None
-        if held.give_up is not None:
-            held.give_up.stop()
+        return self.type_ahead.holding
 
     @property
     def dashboard(self) -> DashboardScreen:
