@@ -43,7 +43,8 @@ from pathlib import Path
 
 from bench_store import log_of
 from pty_screen import Condition, PtySession, Screen, TimedOut
-from saga_inspector.report import format_time
+from saga_inspector.display_time import TimeStyle, show_time
+from saga_inspector.report import format_count
 from saga_inspector.store import Saga, SagaQuery, SagaStore, StateCounts, Step
 
 HERE = Path(__file__).parent
@@ -76,7 +77,7 @@ class StepMarker:
     @classmethod
     def of(cls, step: Step) -> StepMarker:
         title = f"step {step.step_index}  {(step.name or '')[:16]}"
-        return cls(title, format_time(step.started_at))
+        return cls(title, show_time(step.started_at, TimeStyle.SCREEN))  # as the pane shows it
 
 
 @dataclass(frozen=True)
@@ -222,8 +223,8 @@ def shows_step(marker: StepMarker) -> Condition:
 def shows_counts(counts: StateCounts) -> Condition:
     rare = counts.count(frozenset({RARE_STATE}))
     chips = [
-        re.compile(rf"(?<!\S)0 all {counts.total}(?!\d)"),
-        re.compile(rf"(?<!\S){RARE_KEY} {RARE_STATE} {rare}(?!\d)"),
+        re.compile(rf"(?<!\S)0 all {re.escape(format_count(counts.total))}(?![\d,])"),
+        re.compile(rf"(?<!\S){RARE_KEY} {RARE_STATE} {re.escape(format_count(rare))}(?![\d,])"),
     ]
 
     def condition(screen: Screen) -> bool:
