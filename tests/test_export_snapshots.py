@@ -15,6 +15,12 @@ from .helpers import demo, fixed_place_and_zone, gate, idle, open_export, snap, 
 
 __all__ = ["demo", "fixed_place_and_zone"]  # the shared snapshot fixtures
 
+@pytest.fixture(autouse=True)
+def home_here(fixed_place_and_zone: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The log's folder is home: the destination shown is `~/…`, the same on every run."""
+    monkeypatch.setenv("HOME", str(Path.cwd()))
+
+
 def test_export_modal_asking(snap_compare: Callable[..., bool], demo: Path) -> None:
     async def drive(pilot: Pilot) -> None:
         await idle(pilot)

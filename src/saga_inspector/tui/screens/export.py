@@ -105,6 +105,14 @@ class Destination:
     problem: str | None
 
 
+def _from_home(path: Path) -> str:
+    """The full path, with the home folder written `~` as a shell user reads it."""
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):  # not under home, or no home to speak of
+        return str(path)
+
+
 class ExportScreen(ModalScreen[None]):
     """Asks where, then writes the view's sagas there with a progress bar."""
 
@@ -197,7 +205,7 @@ class ExportScreen(ModalScreen[None]):
         text = Text(end="")
         if where.problem is None and where.path is not None:
             text.append(f"writes {FORMAT_NAMES[self.format]} to ", style="dim")
-            text.append_text(plain(str(where.path)))
+            text.append_text(plain(_from_home(where.path)))
         self.query_one("#export-destination", Static).update(text)
         self._note(where.problem or "", "bold")
 
