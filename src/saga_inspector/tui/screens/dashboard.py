@@ -781,12 +781,7 @@ class DashboardScreen(Screen[None]):
         self.query_one(SagaTable).focus()
 
     def action_focus_steps(self) -> None:
-        if not self.panes_ready:
-            return
-        steps = self.query_one(StepList)
-        if steps.row_count:
-            steps.focus()
-        else:
+        if self.panes_ready and not self._focus_pane("steps"):
             self.action_focus_table()
 
     def action_pane(self, step: int) -> None:
