@@ -37,6 +37,9 @@ from .factory import (
 )
 from .helpers import RAW_CONTROLS, Run, bad_file, page_reads, run
 
+# Each test also runs as on Windows: no os.geteuid, no pwd (see conftest.os_flavour).
+pytestmark = pytest.mark.usefixtures("os_flavour")
+
 __all__ = ["run"]  # the CLI fixture, shared with test_export.py
 
 SAGA_KEYS = ["saga_id", "name", "state", "started_at", "ended_at", "duration_s",

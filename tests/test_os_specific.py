@@ -4,6 +4,7 @@ below enforces it); here each difference is proven, the other platforms' branche
 from __future__ import annotations
 
 import ast
+import json
 import os
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from urllib.parse import unquote
@@ -26,6 +27,7 @@ from saga_inspector.tui.clipboard import because
 
 from .conftest import POSIX_ONLY_MODULES, POSIX_ONLY_OS
 from .factory import SagaLogFactory, cleanup_saga
+from .helpers import run_cli
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "saga_inspector"
 ALLOWED = PACKAGE / "os_specific.py"
@@ -255,3 +257,29 @@ def test_the_legacy_windows_console_copies_to_a_file_and_says_why(
     assert because(route, "text") == ("cannot go to the clipboard of the Windows console "
                                       "(conhost), which has no OSC 52 clipboard; Windows "
                                       "Terminal has one")
+
+
+# -- a log under every awkward character, end to end ------------------------------------------
+
+
+@pytest.mark.usefixtures("os_flavour")
+@pytest.mark.parametrize("immutable", [False, True])
+def test_a_log_in_an_awkward_folder_opens_end_to_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], immutable: bool
+) -> None:
+    folder = tmp_path / AWKWARD
+    folder.mkdir()
+    path = SagaLogFactory(folder)([cleanup_saga(1), cleanup_saga(2)])
+    before = sorted(p.name for p in folder.iterdir())
+    flags = ["--immutable"] if immutable else []
+    stats = run_cli(capsys, "stats", str(path), "--json", *flags)
+    assert stats.code == 0, stats.err
+    assert json.loads(stats.out)["total"] == 2
+    assert json.loads(stats.out)["database"] == str(path)
+    shown = run_cli(capsys, "show", str(path), "2", "--json", *flags)
+    assert shown.code == 0, shown.err
+    assert json.loads(shown.out)["saga_id"] == 2
+    with SagaStore.open(path, immutable=immutable) as store:
+        assert store.is_snapshot is immutable
+    if immutable:  # a snapshot creates nothing beside the file
+        assert sorted(p.name for p in folder.iterdir()) == before
