@@ -15,11 +15,13 @@ from .factory import SagaLogFactory
 
 @pytest.fixture(autouse=True)
 def _one_display_zone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """Every test starts in the default display zone (local), with no remembered setting: a
+    """Every test starts in the default display zone (local), with no remembered setting (nor
+    a moved AgentMux data folder): a
     developer's own settings.json (a zone chosen in the dashboard) never reaches a test, and
     a test that switches the zone (the CLI's --utc, the palette) leaves it switched for
     nobody after it."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config-home"))
+    monkeypatch.delenv("AGENTMUX_DATA_DIR", raising=False)  # discovery: only what a test sets
     set_display_choice(ZoneChoice.LOCAL)
     yield
     set_display_choice(ZoneChoice.LOCAL)

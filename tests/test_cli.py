@@ -643,6 +643,29 @@ def test_no_log_found(run: Run, no_home: Path) -> None:
     assert "--demo" in result.err and result.err.count("\n") == 1
 
 
+def test_no_log_found_names_the_moved_data_folder_too(
+    run: Run, no_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTMUX_DATA_DIR", str(tmp_path / "moved"))
+    result = run("stats")
+    assert result.error_lines == [
+        f"saga-inspector: error: no saga log found in {tmp_path / 'moved' / 'launcher-sagas.db'} "
+        f"or {tmp_path / 'moved' / VERSIONED.replace('{}', '*')} ($AGENTMUX_DATA_DIR), nor in "
+        "~/.agentmux/launcher-sagas.db or ~/.agentmux/channels/*/versions/*/data/db/"
+        "launcher-sagas.db; give its path, or try --demo"]
+
+
+def test_a_log_in_the_moved_data_folder_is_found(
+    run: Run, no_home: Path, tmp_path: Path, log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moved = tmp_path / "moved"
+    found = place_log(moved, VERSIONED.format("stable", "0.40.1"), log, 1_000_000)
+    monkeypatch.setenv("AGENTMUX_DATA_DIR", str(moved / ".agentmux"))
+    result = run("stats", "--json")
+    assert (result.code, result.err) == (0, "")
+    assert result.json["database"] == str(found)
+
+
 def test_one_log_found_is_used(run: Run, no_home: Path, log: Path) -> None:
     found = place_log(no_home, VERSIONED.format("beta", "0.41.0"), log, 1_000_000)
     result = run("stats", "--json")

@@ -25,7 +25,15 @@ from typing import NoReturn
 from . import __version__
 from .config import config_dir
 from .demo import write_demo
-from .discovery import LEGACY_LOG, VERSIONED_LOGS, Candidate, find_saga_logs
+from .discovery import (
+    DATA_DIR_VARIABLE,
+    LEGACY_LOG,
+    LEGACY_NAME,
+    VERSIONED_LOGS,
+    VERSIONED_PATTERN,
+    Candidate,
+    find_saga_logs,
+)
 from .display_time import ZoneChoice, choose_zone, display_zone, set_display_choice
 from .export import FORMATS, JSONL, jsonl_line, write_sagas
 from .follow import DEFAULT_INTERVAL, follow_sagas
@@ -91,9 +99,9 @@ read a time without an offset in that same zone. JSON keeps times exactly as sto
 Wherever DB is expected, --demo uses a fresh demo log in a temporary folder instead,
 and --immutable reads DB as a snapshot that creates and changes no file at all (for
 read-only media, evidence copies, folders you cannot write).
-Without DB the log is looked for in
-  ~/{LEGACY_LOG}
-  ~/{VERSIONED_LOGS}
+Without DB the log is looked for in ${DATA_DIR_VARIABLE} (when set) and ~/.agentmux:
+  {LEGACY_NAME}
+  {VERSIONED_PATTERN}
 and when several are found the newest is read (--pick asks which).
 `{PROG} COMMAND --help` describes each command.
 
@@ -122,7 +130,8 @@ class _Parser(argparse.ArgumentParser):
 def _add_source(parser: argparse.ArgumentParser, *, db: bool = True) -> None:
     if db:
         parser.add_argument("db", nargs="?", metavar="DB",
-                            help="the saga log to read (default: found in ~/.agentmux)")
+                            help="the saga log to read (default: found in $AGENTMUX_DATA_DIR or "
+                                 "~/.agentmux)")
     parser.add_argument("--demo", action="store_true",
                         help="read a fresh demo log in a temporary folder instead")
     parser.add_argument("--pick", action="store_true",
@@ -328,8 +337,7 @@ def _pick(found: Sequence[Candidate]) -> Candidate:
 def _discovered(pick: bool) -> Path:
     found = find_saga_logs()
     if not found:
-        raise CliError(f"no saga log found in ~/{LEGACY_LOG} or ~/{VERSIONED_LOGS}; "
-                       f"give its path, or try --demo")
+        raise CliError(f"no saga log found in {_looked_in()}; give its path, or try --demo")
     if len(found) == 1:
         return found[0].path
     if pick:
@@ -337,6 +345,17 @@ def _discovered(pick: bool) -> Path:
     _note("note", f"found {len(found)} saga logs; reading the newest (--pick to choose):")
     _show_candidates(found)
     return found[0].path
+
+
+def _looked_in() -> str:
+    """Where discovery looked, as the error says it."""
+    home = f"~/{LEGACY_LOG} or ~/{VERSIONED_LOGS}"
+    moved = os.environ.get(DATA_DIR_VARIABLE, "").strip()
+    if not moved:
+        return home
+    folder = Path(moved).expanduser()
+    return (f"{folder / LEGACY_NAME} or {folder / VERSIONED_PATTERN} (${DATA_DIR_VARIABLE}), "
+            f"nor in {home}")
 
 
 @contextmanager
