@@ -10,6 +10,7 @@ from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from urllib.parse import unquote
 
 import pytest
+from textual.command import CommandPalette
 
 from saga_inspector import os_specific
 from saga_inspector.handoff import Why, choose_route, private_folder
@@ -27,7 +28,7 @@ from saga_inspector.tui.clipboard import because
 
 from .conftest import POSIX_ONLY_MODULES, POSIX_ONLY_OS
 from .factory import SagaLogFactory, cleanup_saga
-from .helpers import run_cli
+from .helpers import SIZE, idle, make_app, pilot_test, run_cli, wait_for
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "saga_inspector"
 ALLOWED = PACKAGE / "os_specific.py"
@@ -283,3 +284,16 @@ def test_a_log_in_an_awkward_folder_opens_end_to_end(
         assert store.is_snapshot is immutable
     if immutable:  # a snapshot creates nothing beside the file
         assert sorted(p.name for p in folder.iterdir()) == before
+
+
+# -- keys a common terminal keeps for itself --------------------------------------------------
+
+
+@pilot_test
+async def test_P_opens_the_palette_where_ctrl_p_is_taken(make_log: SagaLogFactory) -> None:
+    """VS Code's terminal on Windows and Linux takes ctrl+p (Quick Open) for itself."""
+    app = make_app(make_log([cleanup_saga(1)]))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        await pilot.press("P")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))

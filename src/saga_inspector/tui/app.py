@@ -91,6 +91,8 @@ class SagaInspectorApp(App[None]):
         # the focused widget's and the screen's ctrl+c copy it first, and skip when there
         # is none, so ctrl+c then reaches this.
         Binding("ctrl+c", "quit", "Quit", show=False),
+        # The palette's ctrl+p is taken by VS Code's terminal (Quick Open) on Windows/Linux.
+        Binding("P", "command_palette", "Commands", show=False),
     ]
 
     def __init__(self, path: Path, *, now: Clock = wall_clock,
