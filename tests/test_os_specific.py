@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 import pytest
 from textual.command import CommandPalette
+from textual.widgets import Input
 
 from saga_inspector import os_specific
 from saga_inspector.handoff import Why, choose_route, private_folder
@@ -295,5 +296,14 @@ async def test_P_opens_the_palette_where_ctrl_p_is_taken(make_log: SagaLogFactor
     app = make_app(make_log([cleanup_saga(1)]))
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
+        await pilot.press("ctrl+p")  # still there
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, CommandPalette))
         await pilot.press("P")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, CommandPalette))
+        await pilot.press("slash", "P")  # in the search line, P is a letter
+        await wait_for(pilot, lambda: app.query_one("#search-input", Input).value == "P")
+        assert not isinstance(app.screen, CommandPalette)

@@ -150,7 +150,7 @@ class PayloadView(ScrollView, can_focus=True):
         Binding("end", "edge('end')", "Line end"),
         # macOS Terminal keeps home/end (fn+arrows) to scroll its own buffer: vi's keys too.
         Binding("0", "edge('start')", "Line start", show=False),
-        Binding("dollar_sign", "edge('end')", "Line end", show=False),
+        Binding("$", "edge('end')", "Line end", show=False),
         Binding("home", "scroll_home", "Top", show=False),
         Binding("end", "scroll_end", "Bottom", show=False),
     ]
