@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,11 +15,13 @@ from .factory import SagaLogFactory
 
 @pytest.fixture(autouse=True)
 def _one_display_zone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """Every test starts in the default display zone (local), with no remembered setting: a
+    """Every test starts in the default display zone (local), with no remembered setting (nor
+    a moved AgentMux data folder): a
     developer's own settings.json (a zone chosen in the dashboard) never reaches a test, and
     a test that switches the zone (the CLI's --utc, the palette) leaves it switched for
     nobody after it."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config-home"))
+    monkeypatch.delenv("AGENTMUX_DATA_DIR", raising=False)  # discovery: only what a test sets
     set_display_choice(ZoneChoice.LOCAL)
     yield
     set_display_choice(ZoneChoice.LOCAL)
@@ -42,3 +46,24 @@ def clipboard(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
     monkeypatch.setattr(SagaInspectorApp, "copy_to_clipboard",
                         lambda self, text: copied.append(text))
     return copied
+
+
+# What Windows' `os` lacks that POSIX code reaches for (and the POSIX-only modules): the mode
+# `without_posix` takes them away. tests/test_os_specific.py allows them in os_specific.py only.
+POSIX_ONLY_OS = ("geteuid", "getuid", "getegid", "getgid", "getgroups", "seteuid", "setuid",
+                 "chown", "lchown", "fchown", "getpwuid", "uname", "sysconf", "statvfs")
+POSIX_ONLY_MODULES = ("pwd", "grp", "fcntl", "termios", "tty", "pty", "resource", "posix")
+
+
+@pytest.fixture(params=["posix", "without-posix"])
+def os_flavour(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test twice: as this machine is, and again with the POSIX-only parts of `os`
+    removed and the POSIX-only modules unimportable, as on Windows (where `os.geteuid` does
+    not exist). Modules opt in with `pytestmark = pytest.mark.usefixtures("os_flavour")`."""
+    if request.param == "without-posix":
+        for name in POSIX_ONLY_OS:
+            monkeypatch.delattr(os, name, raising=False)
+        for module in POSIX_ONLY_MODULES:
+            # A module already imported keeps its reference; a new `import pwd` now fails.
+            monkeypatch.setitem(sys.modules, module, None)
+    return request.param

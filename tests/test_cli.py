@@ -37,6 +37,9 @@ from .factory import (
 )
 from .helpers import RAW_CONTROLS, Run, bad_file, page_reads, run
 
+# Each test also runs as on Windows: no os.geteuid, no pwd (see conftest.os_flavour).
+pytestmark = pytest.mark.usefixtures("os_flavour")
+
 __all__ = ["run"]  # the CLI fixture, shared with test_export.py
 
 SAGA_KEYS = ["saga_id", "name", "state", "started_at", "ended_at", "duration_s",
@@ -638,6 +641,29 @@ def test_no_log_found(run: Run, no_home: Path) -> None:
     assert result.code == 2
     assert result.err.startswith("saga-inspector: error: no saga log found in ~/.agentmux/")
     assert "--demo" in result.err and result.err.count("\n") == 1
+
+
+def test_no_log_found_names_the_moved_data_folder_too(
+    run: Run, no_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTMUX_DATA_DIR", str(tmp_path / "moved"))
+    result = run("stats")
+    assert result.error_lines == [
+        f"saga-inspector: error: no saga log found in {tmp_path / 'moved' / 'launcher-sagas.db'} "
+        f"or {tmp_path / 'moved' / VERSIONED.replace('{}', '*')} ($AGENTMUX_DATA_DIR), nor in "
+        "~/.agentmux/launcher-sagas.db or ~/.agentmux/channels/*/versions/*/data/db/"
+        "launcher-sagas.db; give its path, or try --demo"]
+
+
+def test_a_log_in_the_moved_data_folder_is_found(
+    run: Run, no_home: Path, tmp_path: Path, log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moved = tmp_path / "moved"
+    found = place_log(moved, VERSIONED.format("stable", "0.40.1"), log, 1_000_000)
+    monkeypatch.setenv("AGENTMUX_DATA_DIR", str(moved / ".agentmux"))
+    result = run("stats", "--json")
+    assert (result.code, result.err) == (0, "")
+    assert result.json["database"] == str(found)
 
 
 def test_one_log_found_is_used(run: Run, no_home: Path, log: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from saga_inspector.discovery import find_saga_logs
+from saga_inspector.discovery import data_folders, find_saga_logs
 
 LEGACY = Path(".agentmux/launcher-sagas.db")
 
@@ -102,3 +102,38 @@ def test_default_home_is_the_users(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     path = place(tmp_path, LEGACY, 1_000_000)
     monkeypatch.setenv("HOME", str(tmp_path))
     assert [c.path for c in find_saga_logs()] == [path]
+
+
+# -- AGENTMUX_DATA_DIR: the launcher's moved data folder ---------------------------------------
+
+
+def test_the_moved_data_folder_is_looked_in_first_with_the_same_layout(tmp_path: Path) -> None:
+    home, data = tmp_path / "home", tmp_path / "D drive" / "agentmux data"
+    at_home = place(home, LEGACY, 1_000_000)
+    moved_legacy = place(data, Path("launcher-sagas.db"), 2_000_000)
+    moved_versioned = place(data, Path(*versioned("stable", "0.40.1").parts[1:]), 3_000_000)
+    place(data, Path("channels/beta/launcher-sagas.db"), 4_000_000)  # not the layout
+    env = {"AGENTMUX_DATA_DIR": str(data)}
+    assert data_folders(home, env) == [data, home / ".agentmux"]
+    assert [c.path for c in find_saga_logs(home, env)] == [moved_versioned, moved_legacy,
+                                                           at_home]
+
+
+def test_without_the_variable_only_the_home_folder(tmp_path: Path) -> None:
+    at_home = place(tmp_path, versioned("stable", "0.40.1"), 1_000_000)
+    for env in ({}, {"AGENTMUX_DATA_DIR": ""}, {"AGENTMUX_DATA_DIR": "  "}):
+        assert data_folders(tmp_path, env) == [tmp_path / ".agentmux"]
+        assert [c.path for c in find_saga_logs(tmp_path, env)] == [at_home]
+
+
+def test_the_data_folder_set_to_the_default_is_looked_in_once(tmp_path: Path) -> None:
+    path = place(tmp_path, LEGACY, 1_000_000)
+    env = {"AGENTMUX_DATA_DIR": str(tmp_path / ".agentmux" / ".")}
+    assert [c.path for c in find_saga_logs(tmp_path, env)] == [path]
+
+
+def test_the_environment_is_read_by_default(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    moved = place(tmp_path / "data", Path("launcher-sagas.db"), 1_000_000)
+    monkeypatch.setenv("AGENTMUX_DATA_DIR", str(tmp_path / "data"))
+    assert [c.path for c in find_saga_logs(tmp_path / "empty-home")] == [moved]

@@ -129,7 +129,8 @@ async def test_sideways_keys_move_by_the_visible_width(make_log: SagaLogFactory)
         await pilot.pause()
         width = view.scrollable_content_region.width
         for key, expected in (("l", width), ("right", 2 * width), ("h", width),
-                              ("left", 0), ("end", view.max_scroll_x), ("home", 0)):
+                              ("left", 0), ("end", view.max_scroll_x), ("home", 0),
+                              ("dollar_sign", view.max_scroll_x), ("0", 0)):
             await pilot.press(key)
             await pilot.pause()
             assert view.scroll_x == expected, key

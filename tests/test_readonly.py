@@ -18,6 +18,9 @@ from saga_inspector.store.connection import read_only_authorizer
 
 from .factory import SagaLogFactory, cleanup_saga, mixed_sagas
 
+# Each test also runs as on Windows: no os.geteuid, no pwd (see conftest.os_flavour).
+pytestmark = pytest.mark.usefixtures("os_flavour")
+
 SRC = Path(__file__).resolve().parents[1] / "src" / "saga_inspector"
 
 

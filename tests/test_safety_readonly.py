@@ -335,7 +335,7 @@ async def test_a_file_of_another_user_opens_as_a_snapshot_with_a_banner(
     """We run as root; acting as another reader here only changes what the decision sees."""
     path = make_log(mixed_sagas(12), name="theirs.db")
     os.chown(path, OWNER, OWNER)
-    monkeypatch.setattr(recipe.os, "geteuid", lambda: READER)
+    monkeypatch.setattr(recipe, "effective_user", lambda: READER)
     before = fingerprint(path.parent)
     app = make_app(path)
     async with app.run_test(size=SIZE) as pilot:

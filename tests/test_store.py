@@ -25,6 +25,9 @@ from .factory import (
     ts,
 )
 
+# Each test also runs as on Windows: no os.geteuid, no pwd (see conftest.os_flavour).
+pytestmark = pytest.mark.usefixtures("os_flavour")
+
 KNOWN = ("running", "completed", "failed", "compensating", "failed_compensation")
 
 

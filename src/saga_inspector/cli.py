@@ -23,9 +23,18 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import __version__
+from .completion import SHELLS, describe, script
 from .config import config_dir
 from .demo import write_demo
-from .discovery import LEGACY_LOG, VERSIONED_LOGS, Candidate, find_saga_logs
+from .discovery import (
+    DATA_DIR_VARIABLE,
+    LEGACY_LOG,
+    LEGACY_NAME,
+    VERSIONED_LOGS,
+    VERSIONED_PATTERN,
+    Candidate,
+    find_saga_logs,
+)
 from .display_time import ZoneChoice, choose_zone, display_zone, set_display_choice
 from .export import FORMATS, JSONL, jsonl_line, write_sagas
 from .follow import DEFAULT_INTERVAL, follow_sagas
@@ -55,7 +64,7 @@ from .store import (
 from .store.query import QUERY_HELP, QueryError, accepted_states, check_states, parse_query
 
 PROG = "saga-inspector"
-COMMANDS = ("demo", "stats", "list", "show")
+COMMANDS = ("demo", "stats", "list", "show", "completion")
 DEFAULT_LIMIT = 50
 ATTENTION = "attention"
 EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
@@ -68,7 +77,8 @@ USAGE = f"""{PROG} [DB] [--pick] [--demo] [--immutable [--force]] [--utc | --loc
        {PROG} list [DB] [--search QUERY] [--sort id|started|duration] ...
        {PROG} list [DB] [--state S]... [--limit N] --jsonl [--follow [--interval SECONDS]]
        {PROG} show [DB] SAGA_ID [--json]
-       {PROG} show [DB] SAGA_ID --explain [--json]"""
+       {PROG} show [DB] SAGA_ID --explain [--json]
+       {PROG} completion bash|zsh|fish"""
 
 DESCRIPTION = """\
 Inspect AgentMux launcher saga logs (launcher-sagas.db) strictly read-only: a keyboard-driven
@@ -82,6 +92,7 @@ commands:
   list        sagas, newest first, filtered by state and text
   show        one saga with all its steps, the step in flight marked;
               with --explain, a plain-language triage summary of it instead
+  completion  print a completion script for bash, zsh or fish
 
 Times are shown in the local zone, named (a time in text carries its offset); --utc
 shows them in UTC for one run, --local-time in the local zone. Without either, the zone
@@ -91,9 +102,9 @@ read a time without an offset in that same zone. JSON keeps times exactly as sto
 Wherever DB is expected, --demo uses a fresh demo log in a temporary folder instead,
 and --immutable reads DB as a snapshot that creates and changes no file at all (for
 read-only media, evidence copies, folders you cannot write).
-Without DB the log is looked for in
-  ~/{LEGACY_LOG}
-  ~/{VERSIONED_LOGS}
+Without DB the log is looked for in ${DATA_DIR_VARIABLE} (when set) and ~/.agentmux:
+  {LEGACY_NAME}
+  {VERSIONED_PATTERN}
 and when several are found the newest is read (--pick asks which).
 `{PROG} COMMAND --help` describes each command.
 
@@ -122,7 +133,8 @@ class _Parser(argparse.ArgumentParser):
 def _add_source(parser: argparse.ArgumentParser, *, db: bool = True) -> None:
     if db:
         parser.add_argument("db", nargs="?", metavar="DB",
-                            help="the saga log to read (default: found in ~/.agentmux)")
+                            help="the saga log to read (default: found in $AGENTMUX_DATA_DIR or "
+                                 "~/.agentmux)")
     parser.add_argument("--demo", action="store_true",
                         help="read a fresh demo log in a temporary folder instead")
     parser.add_argument("--pick", action="store_true",
@@ -150,8 +162,36 @@ def _main_parser() -> argparse.ArgumentParser:
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_source(parser)
     _add_interval(parser, "how often the dashboard looks at the file for changes")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_VersionAction,
+                        help="the version, and those of Textual, Rich and SQLite in use")
     return parser
+
+
+def versions() -> str:
+    """This tool's version, then what it runs on (what a bug report needs)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return (f"{PROG} {__version__}\nTextual {of('textual')}, Rich {of('rich')}, "
+            f"SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}")
+
+
+class _VersionAction(argparse.Action):
+    """--version, printed as written (argparse's own action rewraps it into one line)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> NoReturn:
+        _out(versions())
+        parser.exit()
 
 
 def _add_interval(parser: argparse.ArgumentParser, what: str) -> None:
@@ -248,6 +288,15 @@ def _show_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _completion_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=f"{PROG} completion", usage=f"{PROG} completion bash|zsh|fish",
+                     description="Print a completion script for every command and option; "
+                                 "the README says where each shell looks for it.")
+    parser.add_argument("shell", choices=SHELLS, metavar="bash|zsh|fish",
+                        help="the shell to complete in")
+    return parser
+
+
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -328,8 +377,7 @@ def _pick(found: Sequence[Candidate]) -> Candidate:
 def _discovered(pick: bool) -> Path:
     found = find_saga_logs()
     if not found:
-        raise CliError(f"no saga log found in ~/{LEGACY_LOG} or ~/{VERSIONED_LOGS}; "
-                       f"give its path, or try --demo")
+        raise CliError(f"no saga log found in {_looked_in()}; give its path, or try --demo")
     if len(found) == 1:
         return found[0].path
     if pick:
@@ -337,6 +385,17 @@ def _discovered(pick: bool) -> Path:
     _note("note", f"found {len(found)} saga logs; reading the newest (--pick to choose):")
     _show_candidates(found)
     return found[0].path
+
+
+def _looked_in() -> str:
+    """Where discovery looked, as the error says it."""
+    home = f"~/{LEGACY_LOG} or ~/{VERSIONED_LOGS}"
+    moved = os.environ.get(DATA_DIR_VARIABLE, "").strip()
+    if not moved:
+        return home
+    folder = Path(moved).expanduser()
+    return (f"{folder / LEGACY_NAME} or {folder / VERSIONED_PATTERN} (${DATA_DIR_VARIABLE}), "
+            f"nor in {home}")
 
 
 @contextmanager
@@ -554,6 +613,14 @@ def _explained(detail: SagaDetail, *, as_json: bool) -> str:
     return to_json(explanation_to_dict(explanation)) if as_json else render_text(explanation)
 
 
+def _completion(options: argparse.Namespace) -> int:
+    states = (ATTENTION, *sorted(KNOWN_SAGA_STATES))
+    commands = [describe(name, make_parser(), {"--state": states})
+                for name, (make_parser, _handler) in _COMMANDS.items()]
+    sys.stdout.write(script(options.shell, PROG, commands))
+    return EXIT_OK
+
+
 _Command = tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]
 _COMMANDS: dict[str | None, _Command] = {
     None: (_main_parser, _dashboard),
@@ -561,6 +628,7 @@ _COMMANDS: dict[str | None, _Command] = {
     "stats": (_stats_parser, _stats),
     "list": (_list_parser, _list),
     "show": (_show_parser, _show),
+    "completion": (_completion_parser, _completion),
 }
 
 

@@ -1,8 +1,9 @@
 """The operator's settings and the per-user folders the tool may write to.
 
-Settings are a tiny JSON object in `$XDG_CONFIG_HOME/saga-inspector/settings.json` (or
-`~/.config/saga-inspector/settings.json`); today they hold the theme chosen in the dashboard
-and the zone times are shown in (`zone`: "local" or "utc"; see display_time.py).
+Settings are a tiny JSON object in `settings.json` in `config_dir()`: on Linux
+`$XDG_CONFIG_HOME/saga-inspector/` (or `~/.config/saga-inspector/`), on macOS and Windows
+platformdirs' settings folder (see os_specific.py); today they hold the theme chosen in
+the dashboard and the zone times are shown in (`zone`: "local" or "utc"; see display_time.py).
 A missing, unreadable or broken file means "no settings": never an error, never a
 traceback. Writing replaces the file whole (a temporary file renamed over it), so a crash
 mid-write leaves the old settings, not half a file.
@@ -17,39 +18,19 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 
-APP_FOLDER = "saga-inspector"
+# Where the folders are, on each OS, is os_specific's to know; they are reached from here.
+from .os_specific import APP_FOLDER, config_dir, state_dir
+
+__all__ = ["APP_FOLDER", "config_dir", "load_settings", "save_setting", "state_dir"]
+
 SETTINGS_FILE = "settings.json"
 # Larger than any settings file this tool writes: anything bigger is not ours to read.
 _MAX_SETTINGS_BYTES = 64 * 1024
 THEME = "theme"
 ZONE = "zone"
 ZONES = ("local", "utc")  # display_time.ZoneChoice's values
-
-
-def _xdg_folder(env: Mapping[str, str], variable: str, fallback: str) -> Path:
-    """An XDG base folder: the variable when it holds an absolute path (the spec says a
-    relative one is ignored), otherwise the fallback under the home folder."""
-    value = env.get(variable, "")
-    if value and Path(value).is_absolute():
-        return Path(value)
-    home = env.get("HOME") or str(Path.home())
-    return Path(home) / fallback
-
-
-def config_dir(env: Mapping[str, str] | None = None) -> Path:
-    """Where the settings live: `$XDG_CONFIG_HOME/saga-inspector` or `~/.config/...`."""
-    return _xdg_folder(os.environ if env is None else env, "XDG_CONFIG_HOME",
-                       ".config") / APP_FOLDER
-
-
-def state_dir(env: Mapping[str, str] | None = None) -> Path:
-    """Where the tool keeps files it makes for the operator (copies too large for the
-    clipboard): `$XDG_STATE_HOME/saga-inspector` or `~/.local/state/saga-inspector`."""
-    return _xdg_folder(os.environ if env is None else env, "XDG_STATE_HOME",
-                       ".local/state") / APP_FOLDER
 
 
 def load_settings(folder: Path) -> dict[str, object]:

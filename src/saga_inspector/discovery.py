@@ -1,4 +1,7 @@
-"""Finds launcher saga logs in an operator's home folder when no file is named.
+"""Finds launcher saga logs when no file is named: in the launcher's data folder,
+`$AGENTMUX_DATA_DIR` when it is set (the launcher's own setting to move it), and in
+`~/.agentmux` (the home folder as `Path.home()` gives it, on every OS), where older runs
+and versions leave theirs.
 
 Looks with stat() only: opening a database file from this process and closing it again would
 drop SQLite's locks for the whole process (see the reference sheet).
@@ -8,12 +11,19 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-# Builds before 0.38.0 kept one log here; later ones keep one per channel and version.
-LEGACY_LOG = Path(".agentmux") / "launcher-sagas.db"
-VERSIONED_LOGS = ".agentmux/channels/*/versions/*/data/db/launcher-sagas.db"
+DATA_DIR_VARIABLE = "AGENTMUX_DATA_DIR"
+DEFAULT_DATA_DIR = ".agentmux"  # under the home folder
+# Inside a data folder: builds before 0.38.0 kept one log at its top; later ones keep one
+# per channel and version.
+LEGACY_NAME = "launcher-sagas.db"
+VERSIONED_PATTERN = "channels/*/versions/*/data/db/launcher-sagas.db"
+# The same, as the help says them: relative to the home folder.
+LEGACY_LOG = Path(DEFAULT_DATA_DIR) / LEGACY_NAME
+VERSIONED_LOGS = f"{DEFAULT_DATA_DIR}/{VERSIONED_PATTERN}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +46,29 @@ def default_home() -> Path | None:
         return None
 
 
-def find_saga_logs(home: Path | None = None) -> list[Candidate]:
-    """Every saga log under `home` (default: the user's home), newest first."""
+def data_folders(home: Path | None, env: Mapping[str, str]) -> list[Path]:
+    """Where to look: `$AGENTMUX_DATA_DIR` first (when set), then `home/.agentmux`; the
+    same folder named twice is looked in once."""
+    folders = []
+    moved = env.get(DATA_DIR_VARIABLE, "").strip()
+    if moved:
+        folders.append(Path(moved).expanduser())
+    if home is not None:
+        folders.append(home / DEFAULT_DATA_DIR)
+    unique: dict[str, Path] = {}
+    for folder in folders:
+        unique.setdefault(os.path.normcase(os.path.abspath(folder)), folder)
+    return list(unique.values())
+
+
+def find_saga_logs(home: Path | None = None,
+                   env: Mapping[str, str] | None = None) -> list[Candidate]:
+    """Every saga log in the data folders (`data_folders`; `home` defaults to the user's,
+    `env` to the environment), newest first."""
     home = default_home() if home is None else home
-    if home is None:
-        return []
-    paths = [home / LEGACY_LOG, *sorted(home.glob(VERSIONED_LOGS))]
+    folders = data_folders(home, os.environ if env is None else env)
+    paths = [path for folder in folders
+             for path in (folder / LEGACY_NAME, *sorted(folder.glob(VERSIONED_PATTERN)))]
     found = [candidate for candidate in map(_candidate, paths) if candidate is not None]
     return sorted(found, key=lambda c: (c.modified, str(c.path)), reverse=True)
 

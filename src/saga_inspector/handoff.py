@@ -11,15 +11,17 @@ payload whole.
 The setting. `SAGA_INSPECTOR_CLIPBOARD=file` always writes a file (a terminal that drops
 OSC 52 silently, tmux with `set-clipboard off`); `=terminal` always tries the clipboard
 (under the limit); unset or `auto` writes a file for terminals known to have no OSC 52
-clipboard (macOS Terminal, the Linux console). A write the terminal driver refuses (an
+clipboard (macOS Terminal, the Linux console, the legacy Windows console: see
+`os_specific.terminal_without_clipboard`). A write the terminal driver refuses (an
 error raised) also ends in a file; a terminal that drops OSC 52 silently cannot be told
 apart, hence the setting.
 
 The file. Never in the database's folder (or below it): a copy must not sit beside the
-evidence, nor be mistaken for part of it. It goes to `$XDG_STATE_HOME/saga-inspector/copies`
-(`~/.local/state/...`), a folder made 0700; when that cannot be used, a fresh private
-temporary folder. The file is created exclusively (never follows or replaces anything)
-with a unique name, mode 0600.
+evidence, nor be mistaken for part of it. It goes to `copies` in the state folder
+(on Linux `$XDG_STATE_HOME/saga-inspector/copies`, `~/.local/state/...`), a folder made
+private (0700 on POSIX; see `os_specific.make_private_folder` for Windows); when that cannot
+be used, a fresh private temporary folder. The file is created exclusively (never follows
+or replaces anything) with a unique name, mode 0600.
 
 Pure: no Textual; the dashboard's side is `tui/clipboard.py`.
 """
@@ -29,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
-import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,15 +38,11 @@ from datetime import datetime
 from pathlib import Path
 
 from .config import state_dir
+from .os_specific import make_private_folder, terminal_without_clipboard
 
 CLIPBOARD_LIMIT = 64 * 1024  # UTF-8 bytes of text; see the module's docstring
 CLIPBOARD_SETTING = "SAGA_INSPECTOR_CLIPBOARD"
 COPIES_FOLDER = "copies"
-# Terminals with no OSC 52 clipboard, by what they announce: (variable, value, name).
-_NO_CLIPBOARD = (
-    ("TERM_PROGRAM", "Apple_Terminal", "macOS Terminal"),
-    ("TERM", "linux", "the Linux console"),
-)
 
 
 class Why(enum.Enum):
@@ -87,10 +84,8 @@ def choose_route(text: str, env: Mapping[str, str] | None = None, *,
         return Route(Why.TOO_LARGE)
     if setting == "terminal" or not terminal:
         return Route()
-    for variable, value, name in _NO_CLIPBOARD:
-        if env.get(variable) == value:
-            return Route(Why.NO_CLIPBOARD, terminal=name)
-    return Route()
+    name = terminal_without_clipboard(env)
+    return Route() if name is None else Route(Why.NO_CLIPBOARD, terminal=name)
 
 
 def _within(folder: Path, outer: Path) -> bool:
@@ -99,25 +94,12 @@ def _within(folder: Path, outer: Path) -> bool:
     return folder == outer or outer in folder.parents
 
 
-def _make_private(folder: Path) -> None:
-    """Create `folder` (0700), or make an existing one of ours private; refuse a folder
-    that is not a real one of this user's."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = os.lstat(folder)
-    if not stat.S_ISDIR(info.st_mode):
-        raise OSError(f"{folder} is not a folder")
-    if hasattr(os, "getuid") and info.st_uid != os.getuid():
-        raise OSError(f"{folder} belongs to another user")
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        os.chmod(folder, 0o700)
-
-
 def private_folder(avoid: Path | None, env: Mapping[str, str] | None = None) -> Path:
     """A folder only this user can read, outside `avoid` (the database's folder)."""
     preferred = state_dir(env) / COPIES_FOLDER
     if avoid is None or not _within(preferred, avoid):
         with contextlib.suppress(OSError):
-            _make_private(preferred)
+            make_private_folder(preferred)
             return preferred
     fresh = Path(tempfile.mkdtemp(prefix="saga-inspector-copies-"))  # made 0700
     if avoid is not None and _within(fresh, avoid):

@@ -9,13 +9,18 @@ live (`mode=ro`, which may create `-wal`/`-shm` beside the file) or as a snapsho
 from __future__ import annotations
 
 import os
-import pwd
 import sqlite3
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+
+from saga_inspector.os_specific import (
+    another_users_file,
+    effective_user,
+    sqlite_uri,
+    user_name,
+)
 
 from .errors import ErrorKind, StoreError
 
@@ -112,7 +117,8 @@ def _stat_or_none(path: Path) -> os.stat_result | None:
         return None
 
 
-def plan_open(path: Path, beside: Beside, *, immutable: bool, force: bool, euid: int) -> OpenPlan:
+def plan_open(path: Path, beside: Beside, *, immutable: bool, force: bool,
+              euid: int | None) -> OpenPlan:
     """How to open `path`, decided from stat results only; raises StoreError to refuse.
 
     - `immutable` (asked for): a snapshot of the file alone. A `-wal` with content would be
@@ -120,7 +126,8 @@ def plan_open(path: Path, beside: Beside, *, immutable: bool, force: bool, euid:
     - Otherwise live, unless that would create `-wal`/`-shm` owned by us beside a file owned
       by someone else: those would then block its owner's launcher (it cannot write our
       `-shm`), so it opens as a snapshot instead and says so. As root this never happens:
-      SQLite hands the files it creates to the database's owner.
+      SQLite hands the files it creates to the database's owner. `euid` None: the OS has
+      no user ids (Windows), see `os_specific.another_users_file`.
     """
     wal = sidecar(path, "-wal")
     if immutable:
@@ -139,7 +146,7 @@ def plan_open(path: Path, beside: Beside, *, immutable: bool, force: bool, euid:
         return OpenPlan(immutable=True, notes=(_unread_wal_note(wal, beside),),
                         unread_wal=unread)
     would_create = beside.wal_size is None or not beside.shm_exists
-    if would_create and euid not in (0, beside.owner):
+    if would_create and another_users_file(beside.owner, euid):
         unread = UnreadWal(wal, beside.wal_size or 0, f"run as {_user(beside.owner)}, or copy "
                            "both files together to a folder you can write and open the copy")
         return OpenPlan(immutable=True, notes=_snapshot_notes(wal, beside, euid),
@@ -152,7 +159,7 @@ def _unread_wal_note(wal: Path, beside: Beside) -> str:
             f"the launcher last moved it into the file are missing")
 
 
-def _snapshot_notes(wal: Path, beside: Beside, euid: int) -> tuple[str, ...]:
+def _snapshot_notes(wal: Path, beside: Beside, euid: int | None) -> tuple[str, ...]:
     missing = [name for name, present in (("-wal", beside.wal_size is not None),
                                           ("-shm", beside.shm_exists)) if not present]
     note = (
@@ -167,11 +174,8 @@ def _snapshot_notes(wal: Path, beside: Beside, euid: int) -> tuple[str, ...]:
     return (note,)
 
 
-def _user(uid: int) -> str:
-    try:
-        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
-    except (KeyError, OverflowError):
-        return f"uid {uid}"
+def _user(uid: int | None) -> str:
+    return "you" if uid is None else user_name(uid)
 
 
 def _size(size: int | None) -> str:
@@ -193,9 +197,8 @@ def connect_read_only(
     ignore a `-wal` with content. The connection's `notes` say when it chose a snapshot."""
     info = check_path(path)
     plan = plan_open(path, look_beside(path, info), immutable=immutable, force=force,
-                     euid=os.geteuid())
-    flags = "mode=ro&immutable=1" if plan.immutable else "mode=ro"
-    uri = f"file:{quote(str(path.resolve()), safe='/')}?{flags}"
+                     euid=effective_user())
+    uri = sqlite_uri(path.resolve(), immutable=plan.immutable)
     try:
         conn = sqlite3.connect(
             uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False,

@@ -91,6 +91,10 @@ class SagaInspectorApp(App[None]):
         # the focused widget's and the screen's ctrl+c copy it first, and skip when there
         # is none, so ctrl+c then reaches this.
         Binding("ctrl+c", "quit", "Quit", show=False),
+        # The palette's ctrl+p is taken by VS Code's terminal (Quick Open) on Windows/Linux.
+        # Its own action name: a binding to "command_palette" would stop Textual from
+        # binding ctrl+p.
+        Binding("P", "open_palette", "Commands", show=False),
     ]
 
     def __init__(self, path: Path, *, now: Clock = wall_clock,
@@ -249,6 +253,10 @@ class SagaInspectorApp(App[None]):
 
     async def action_quit(self) -> None:
         self.exit(return_code=EXIT_UNREADABLE if self.failed is not None else 0)
+
+    def action_open_palette(self) -> None:
+        """`P`: the command palette, where the terminal keeps ctrl+p for itself."""
+        self.action_command_palette()
 
     def action_help(self) -> None:
         # Imported here: Markdown costs ~45 ms at start, and most sessions never ask.

@@ -148,6 +148,9 @@ class PayloadView(ScrollView, can_focus=True):
         Binding("right,l", "sideways(1)", "Right", key_display="→/l"),
         Binding("home", "edge('start')", "Line start"),
         Binding("end", "edge('end')", "Line end"),
+        # macOS Terminal keeps home/end (fn+arrows) to scroll its own buffer: vi's keys too.
+        Binding("0", "edge('start')", "Line start", show=False),
+        Binding("$", "edge('end')", "Line end", show=False),
         Binding("home", "scroll_home", "Top", show=False),
         Binding("end", "scroll_end", "Bottom", show=False),
     ]
