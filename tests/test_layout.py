@@ -15,7 +15,14 @@ from textual.widget import Widget
 
 from saga_inspector.demo import write_demo
 from saga_inspector.tui.screens.payload import PayloadScreen
-from saga_inspector.tui.widgets.detail_pane import MORE, SagaPanel, StepDetail
+from saga_inspector.tui.text import plain
+from saga_inspector.tui.widgets.detail_pane import (
+    MORE,
+    REASON_LINES,
+    SagaPanel,
+    StepDetail,
+    _capped,
+)
 from saga_inspector.tui.widgets.key_bar import KeyBar
 from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.state_filter import FilterChip, StateFilterBar
@@ -183,3 +190,48 @@ async def test_a_long_failure_reason_is_capped_and_o_shows_it_all(
         await press(pilot, "escape", "enter")
         assert screen.focused is screen.query_one(StepList)
         assert MORE in str(screen.query_one(StepDetail).query_one("#step-summary").render())
+
+
+@pilot_test
+async def test_h_from_the_steps_to_the_saga_shows_it_with_the_timeline_asked_for(
+    demo_log: Path,
+) -> None:
+    app = make_app(demo_log)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await idle(pilot)
+        await press(pilot, "5", "enter", "t")
+        screen = dashboard(app)
+        assert shown(screen.query_one(StepTimeline))
+        await press(pilot, "h")
+        assert screen.focused is not None and screen.focused.id == "saga-input"
+        assert shown(screen.focused)  # never the focus on a pane that is not drawn
+
+
+def test_a_reason_of_megabytes_is_cut_from_its_head_even_before_a_width() -> None:
+    reason = plain("write to host pipe failed: Broken pipe; " * 50_000)  # 2 MB
+    for width in (0, 60):
+        lines = _capped(reason, width)
+        assert len(lines) == REASON_LINES
+        assert lines[-1].plain.endswith(MORE)
+        assert all(line.cell_len <= max(width, 40) for line in lines)
+    short = plain("saga timeout")
+    assert _capped(short, 60) == [short]
+
+
+@pilot_test
+async def test_a_long_step_target_and_name_take_two_lines_at_most(
+    make_log: SagaLogFactory,
+) -> None:
+    saga = cleanup_saga(1, "failed", reason="x")
+    saga.steps[0].target = "host-" + "t" * 200
+    saga.steps[0].name = "issue_cmd_" + "n" * 150
+    app = make_app(make_log([saga]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await idle(pilot)
+        await press(pilot, "enter", "k")
+        summary = str(dashboard(app).query_one(StepDetail).query_one("#step-summary").render())
+        name_lines = [line for line in summary.split("\n") if "n" * 30 in line]
+        target_lines = [line for line in summary.split("\n") if "t" * 30 in line]
+        assert 1 <= len(name_lines) <= 2 and 1 <= len(target_lines) <= 2
+        assert summary.count(MORE) == 2
+        assert "state" in summary and "failure" in summary

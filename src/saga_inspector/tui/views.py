@@ -164,4 +164,5 @@ def text_payload(label: str, value: object) -> Payload:
     raw = value if isinstance(value, str) else safe(value)
     made = safe(raw, multiline=True)
     size = len(raw.encode("utf-8", errors="surrogatepass"))
-    return Payload(label, raw, plain(made, multiline=True), size, made=made)
+    return Payload(label, raw, plain(made, multiline=True), size,
+                   note="plain text, not JSON", made=made)

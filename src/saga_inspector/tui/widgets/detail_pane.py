@@ -28,6 +28,7 @@ from .payload import PayloadBlock
 _LABEL = 9  # "duration" and a space
 REASON_LINES = 3
 MORE = "… (o shows all)"
+_NARROWEST = 40  # the width a pane is cut for before it has one
 _MEASURE = Console(width=1000, color_system=None, legacy_windows=False)  # wraps text only
 
 
@@ -37,16 +38,17 @@ def _field(label: str, value: Text | str) -> Text:
     return line
 
 
-def _capped(label: str, value: Text, width: int) -> list[Text]:
-    """A field of many lines cut to REASON_LINES at `width` cells, saying how to see all:
-    a long failure reason must not take the space of the steps below it."""
-    line = _field(label, value)
-    if width <= _LABEL:
+def _capped(line: Text, width: int, lines: int = REASON_LINES) -> list[Text]:
+    """`line` cut to `lines` lines at `width` cells, saying how to see all: a long failure
+    reason (or name, or target) must not take the space of what follows it. Only the head
+    that those lines can hold is wrapped, so a value of megabytes costs what a screenful
+    does."""
+    width = max(width, _NARROWEST)  # (not laid out yet: cut for a narrow pane, not at all)
+    head = line[:(lines + 1) * width * 2]  # 2: room for the words wrapping leaves short
+    wrapped = head.wrap(_MEASURE, width)
+    if len(wrapped) <= lines and len(head) == len(line):
         return [line]
-    wrapped = line.wrap(_MEASURE, width)
-    if len(wrapped) <= REASON_LINES:
-        return [line]
-    kept = wrapped[:REASON_LINES]
+    kept = wrapped[:lines]
     last = kept[-1]
     last.truncate(max(0, width - len(MORE)), overflow="crop")
     last.rstrip()
@@ -143,14 +145,14 @@ class SagaPanel(Vertical):
         title.append("  ")
         title.append_text(state_badge(self, saga.state))
         failure_style = self.get_component_rich_style("saga-panel--failure", partial=True)
+        width = self.content_region.width
         lines = [
-            title,
+            *_capped(title, width, 2),
             _field("started", time_with_age(saga.started_at, now)),
             _field("ended", time_with_age(saga.ended_at, now)),
             _field("duration", f"{describe_duration(saga.duration)}   "
                                f"steps {saga.steps_done}/{saga.steps_total} done"),
-            *_capped("failure", plain(saga.failure_reason, failure_style),
-                     self.content_region.width),
+            *_capped(_field("failure", plain(saga.failure_reason, failure_style)), width),
             *_extra_lines(saga.extra),
         ]
         return _lines(lines)
@@ -200,7 +202,8 @@ class StepDetail(VerticalScroll, can_focus=False):
     def _summary(self, step: Step, saga_state: str, now: datetime) -> Text:
         title = Text(f"step {step.step_index}  ", style="bold", end="")
         title.append_text(plain(step.name, "bold"))
-        lines = [title]
+        width = self.query_one("#step-summary").content_region.width
+        lines = _capped(title, width, 2)
         if step.in_flight:
             style = self.get_component_rich_style("step-detail--in-flight", partial=True)
             lines.append(Text(f" {in_flight_note(saga_state)} ", style=style, end=""))
@@ -208,12 +211,11 @@ class StepDetail(VerticalScroll, can_focus=False):
         state = plain(step.state)
         state.append(f"   duration {describe_duration(step.duration)}", style="")
         lines += [
-            _field("target", plain(step.target)),
+            *_capped(_field("target", plain(step.target)), width, 2),
             _field("state", state),
             _field("started", time_with_age(step.started_at, now)),
             _field("ended", time_with_age(step.ended_at, now)),
-            *_capped("failure", plain(step.failure_reason, failure_style),
-                     self.query_one("#step-summary").content_region.width),
+            *_capped(_field("failure", plain(step.failure_reason, failure_style)), width),
             *_extra_lines(step.extra),
         ]
         return _lines(lines)

@@ -137,6 +137,7 @@ class StateFilterBar(HorizontalScroll, can_focus=False):
         self.filters: tuple[StateFilter, ...] = KNOWN_FILTERS
         self.active: StateFilter = ALL
         self.counts: StateCounts | None = None
+        self._scrolled_for: tuple[StateFilter, int] | None = None  # the active chip shown
 
     def compose(self) -> ComposeResult:
         for state_filter in self.filters:
@@ -173,7 +174,11 @@ class StateFilterBar(HorizontalScroll, can_focus=False):
         for chip, count in zip(chips, counts, strict=True):
             chip.show_count(count, narrow=narrow)
             chip.set_class(chip.state_filter == self.active, "-active")
-            if chip.state_filter == self.active and chip.is_mounted:
+            # Brought into view when the filter or the width changes, not on every count
+            # (a writer's second-by-second counts would undo a scroll with the wheel).
+            if (chip.state_filter == self.active and chip.is_mounted
+                    and self._scrolled_for != (self.active, self.size.width)):
+                self._scrolled_for = (self.active, self.size.width)
                 self.call_after_refresh(self.scroll_to_widget, chip, animate=False)
 
     def by_key(self, key: str) -> StateFilter | None:
