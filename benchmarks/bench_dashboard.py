@@ -44,8 +44,8 @@ from pathlib import Path
 from bench_store import log_of
 from pty_screen import Condition, PtySession, Screen, TimedOut
 from saga_inspector.display_time import TimeStyle, show_time
-from saga_inspector.report import format_count
 from saga_inspector.store import Saga, SagaQuery, SagaStore, StateCounts, Step
+from saga_inspector.units import format_count
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent

@@ -30,8 +30,8 @@ from saga_inspector.store import SagaDetail, SagaStore
 from saga_inspector.store.payload import pretty_json, strict_json
 from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.clipboard import because
-from saga_inspector.tui.views import format_size
 from saga_inspector.tui.widgets.payload import PayloadBlock
+from saga_inspector.units import format_size
 
 from .factory import LOOSE_DDL, SagaLogFactory, cleanup_saga
 from .helpers import (
@@ -233,7 +233,7 @@ async def test_a_copy_over_the_limit_goes_to_a_private_file(
     severity, message = notes[-1]
     assert severity == "information"
     assert message.startswith("the output of step 0 of saga 1 is ")
-    assert "more than terminals take through the clipboard (64.0 KB)" in message
+    assert "more than terminals take through the clipboard (64.0 KiB)" in message
     assert message.endswith(f": written to {written}")
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
-from saga_inspector.report import format_count
 from saga_inspector.tui.widgets.header import InspectorHeader
 from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.state_filter import FilterChip
+from saga_inspector.units import format_count, format_size
 
 from .factory import SagaLogFactory, cleanup_saga
 from .helpers import SIZE, Run, idle, make_app, open_export, pilot_test, run
@@ -64,3 +64,9 @@ def test_cli_text_groups_counts_and_json_keeps_plain_integers(run: Run, big_log:
     assert json.loads(run("stats", big_log, "--json").out)["total"] == SAGAS
     listed = run("list", big_log, "--limit", "5").out
     assert listed.rstrip().endswith("showing the 5 newest of 1,234; --limit 0 shows all")
+
+
+def test_one_size_formatter_in_binary_units() -> None:
+    assert [format_size(n) for n in (0, 512, 1024, 64 * 1024, 8 * 1024**2 + 1, 3 * 1024**3,
+                                     5000 * 1024**3)] == [
+        "0 B", "512 B", "1.0 KiB", "64.0 KiB", "8.0 MiB", "3.0 GiB", "5,000.0 GiB"]

@@ -16,9 +16,10 @@ from textual.pilot import Pilot
 from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.screens.dashboard import DashboardScreen
 from saga_inspector.tui.screens.payload import PayloadScreen
-from saga_inspector.tui.views import LARGE_PAYLOAD, format_size
+from saga_inspector.tui.views import LARGE_PAYLOAD
 from saga_inspector.tui.widgets import payload_view
 from saga_inspector.tui.widgets.payload_view import PayloadLines, PayloadView, fold
+from saga_inspector.units import format_size
 
 from .factory import SagaLogFactory, cleanup_saga
 from .helpers import idle, make_app, pilot_test, screen_text, wait_for

@@ -18,11 +18,11 @@ from saga_inspector.tui.screens.error import ErrorScreen
 from saga_inspector.tui.screens.help import HelpScreen
 from saga_inspector.tui.screens.payload import PayloadScreen
 from saga_inspector.tui.text import markup_literal
-from saga_inspector.tui.views import format_size
 from saga_inspector.tui.widgets.payload import PayloadBlock
 from saga_inspector.tui.widgets.payload_view import PayloadView
 from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.step_list import StepList
+from saga_inspector.units import format_size
 
 from .factory import (
     HOSTILE_SHOWN,

@@ -40,7 +40,6 @@ from .export import FORMATS, JSONL, jsonl_line, write_sagas
 from .follow import DEFAULT_INTERVAL, follow_sagas
 from .report import (
     detail_to_dict,
-    format_count,
     format_time,
     json_array_chunks,
     render_list,
@@ -62,6 +61,7 @@ from .store import (
     Timestamp,
 )
 from .store.query import QUERY_HELP, QueryError, accepted_states, check_states, parse_query
+from .units import format_count, format_size
 
 PROG = "saga-inspector"
 COMMANDS = ("demo", "stats", "list", "show", "completion")
@@ -349,7 +349,7 @@ def _candidate_line(number: int, candidate: Candidate) -> str:
     modified = Timestamp("", datetime.fromtimestamp(candidate.modified, UTC))
     wal = " + -wal" if candidate.has_wal else ""
     return (f"  {number}. {sanitize(str(candidate.path))}  (modified {format_time(modified)}, "
-            f"{candidate.size / 1024:.0f} KiB{wal})")
+            f"{format_size(candidate.size)}{wal})")
 
 
 def _show_candidates(found: Sequence[Candidate]) -> None:

@@ -25,6 +25,7 @@ from .store import (
 )
 from .store.models import StoredValue
 from .store.payload import parse_json, pretty_json, strict_json
+from .units import format_count
 
 IN_FLIGHT_NOTE = "was in flight when the saga stopped"
 LABEL_WIDTH = 9  # "duration" plus a space: the label column of `show` and `show --explain`
@@ -152,14 +153,6 @@ def format_timeout(timeout: timedelta) -> str:
     """A saga kind's timeout as people say it: `5 s`, `30 s`, `1.5 s` (format_duration
     gives a measured length, to its precision: `5.00 s`)."""
     return f"{timeout.total_seconds():g} s"
-
-
-def format_count(count: int) -> str:
-    """A count for people, its thousands grouped with commas: `999`, `1,000`, `1,000,000`.
-    Commas, not spaces: a space (thin or not) is a place a line may wrap, takes a whole cell
-    in a terminal anyway, and a thin one pasted into a ticket or a search is not a digit
-    group anyone types. Only for text people read: JSON and CSV keep plain integers."""
-    return f"{count:,}"
 
 
 def describe_duration(duration: timedelta | None) -> str:

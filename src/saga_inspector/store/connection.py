@@ -21,6 +21,7 @@ from saga_inspector.os_specific import (
     sqlite_uri,
     user_name,
 )
+from saga_inspector.units import format_size
 
 from .errors import ErrorKind, StoreError
 
@@ -137,7 +138,8 @@ def plan_open(path: Path, beside: Beside, *, immutable: bool, force: bool,
             raise StoreError(
                 ErrorKind.WAL_WOULD_BE_HIDDEN,
                 f"{path}: --immutable would not show the rows in {wal.name} beside it "
-                f"({_size(beside.wal_size)} the launcher wrote but never moved into the file); "
+                f"({format_size(beside.wal_size)} the launcher wrote but never moved into the "
+                f"file); "
                 f"open it without --immutable to see them, or add --force to read the file "
                 f"alone anyway",
             )
@@ -155,8 +157,8 @@ def plan_open(path: Path, beside: Beside, *, immutable: bool, force: bool,
 
 
 def _unread_wal_note(wal: Path, beside: Beside) -> str:
-    return (f"{wal.name} ({_size(beside.wal_size)}) is not read: sagas and steps written since "
-            f"the launcher last moved it into the file are missing")
+    return (f"{wal.name} ({format_size(beside.wal_size)}) is not read: sagas and steps "
+            f"written since the launcher last moved it into the file are missing")
 
 
 def _snapshot_notes(wal: Path, beside: Beside, euid: int | None) -> tuple[str, ...]:
@@ -176,15 +178,6 @@ def _snapshot_notes(wal: Path, beside: Beside, euid: int | None) -> tuple[str, .
 
 def _user(uid: int | None) -> str:
     return "you" if uid is None else user_name(uid)
-
-
-def _size(size: int | None) -> str:
-    size = size or 0
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KiB"
-    return f"{size / (1024 * 1024):.1f} MiB"
 
 
 def connect_read_only(
@@ -257,7 +250,7 @@ def only_in_unread_wal(path: Path, unread: UnreadWal, table: str,
     """A snapshot of the file alone found no `table`, and a -wal it does not read lies beside
     it: that is the cause to name (the launcher's writes not yet moved into the file), not
     "not a saga log"."""
-    wal = f"{unread.wal.name} beside it ({_size(unread.size)} not yet moved into the file)"
+    wal = f"{unread.wal.name} beside it ({format_size(unread.size)} not yet moved into the file)"
     if not found:
         what = (f"the file alone holds no tables yet: the launcher's writes are all still in "
                 f"{wal}")
@@ -319,7 +312,8 @@ def cannot_read_live_here(path: Path) -> StoreError:
     else:
         why = f"SQLite cannot use {shm.name} beside it (it cannot be written by you)"
     if wal_info is not None and wal_info.st_size > 0:
-        advice = (f"{wal.name} beside it holds {_size(wal_info.st_size)} not yet in the file: "
+        advice = (f"{wal.name} beside it holds {format_size(wal_info.st_size)} not yet in the "
+                  f"file: "
                   f"copy both files to a folder you can write and open the copy (--immutable "
                   f"--force would read the file alone, without them)")
     else:

@@ -33,7 +33,8 @@ from saga_inspector.handoff import (
 )
 from saga_inspector.sanitize import sanitize
 from saga_inspector.store import SagaDetail
-from saga_inspector.tui.views import Payload, SagaView, format_size
+from saga_inspector.tui.views import Payload, SagaView
+from saga_inspector.units import format_size
 
 COPY_GROUP = "copy"
 SAVED_TITLE = "copied to a file"

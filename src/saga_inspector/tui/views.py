@@ -83,14 +83,6 @@ class SagaView:
         return next((i for i, view in enumerate(self.steps) if view.step.in_flight), None)
 
 
-def format_size(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
-
-
 def _preview(full: str) -> str:
     head = full[:PREVIEW_CHARS]
     cut = head.rfind("\n")

@@ -30,7 +30,6 @@ from textual.worker import Worker, get_current_worker
 
 from saga_inspector.display_time import display_zone
 from saga_inspector.follow import DEFAULT_INTERVAL, FileIdentity, FileState
-from saga_inspector.report import format_count
 from saga_inspector.store import ErrorKind, Saga, SagaQuery, SagaStore, SortOrder, StateCounts
 from saga_inspector.tui.head_start import FirstPage, OpenedStore
 from saga_inspector.tui.read_ahead import (
@@ -65,6 +64,7 @@ from saga_inspector.tui.widgets.state_filter import (
 )
 from saga_inspector.tui.widgets.step_list import StepList
 from saga_inspector.tui.widgets.timeline import StepTimeline
+from saga_inspector.units import format_count
 
 if TYPE_CHECKING:
     from saga_inspector.tui.screens.jump import JumpTarget

@@ -44,10 +44,10 @@ from saga_inspector.export import (
     renamed_for,
     suffix_disagrees,
 )
-from saga_inspector.report import format_count
 from saga_inspector.store import SagaQuery, SagaStore, StoreError
 from saga_inspector.store.models import SortOrder
 from saga_inspector.tui.text import plain, safe
+from saga_inspector.units import format_count
 
 EXPORT_GROUP = "export"
 _FORMAT_LABELS = {

@@ -12,8 +12,9 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static
 
 from saga_inspector.tui.text import plain
-from saga_inspector.tui.views import Payload, format_size
+from saga_inspector.tui.views import Payload
 from saga_inspector.tui.widgets.payload_view import PayloadView
+from saga_inspector.units import format_size
 
 from .scrolling import SCROLL_KEYS, ScrollingModal
 

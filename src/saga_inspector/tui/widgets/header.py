@@ -15,9 +15,9 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from saga_inspector.display_time import TimeStyle, show_moment, zone_label
-from saga_inspector.report import format_count
 from saga_inspector.store import SagaStore, StateCounts
 from saga_inspector.tui.text import plain
+from saga_inspector.units import format_count
 
 
 def _sagas(n: int) -> str:

@@ -10,7 +10,8 @@ from textual.widgets import Static
 
 from saga_inspector.tui.screens.payload import PayloadScreen
 from saga_inspector.tui.text import plain
-from saga_inspector.tui.views import Payload, format_size
+from saga_inspector.tui.views import Payload
+from saga_inspector.units import format_size
 
 
 class PayloadBlock(Static, can_focus=True):

@@ -28,7 +28,8 @@ from textual.strip import Strip
 from textual.worker import get_current_worker
 
 from saga_inspector.tui.text import json_highlighter
-from saga_inspector.tui.views import Payload, format_size
+from saga_inspector.tui.views import Payload
+from saga_inspector.units import format_size
 
 # Lines longer than this are highlighted and drawn a row's piece at a time, never whole: one
 # line can be the whole 10 MB value (an unparsed text, a huge JSON string).

@@ -43,7 +43,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from saga_inspector.display_time import TimeStyle, show_time, zone_label
-from saga_inspector.report import format_count, format_duration
+from saga_inspector.report import format_duration
 from saga_inspector.store import (
     PAGE_SIZE,
     ErrorKind,
@@ -60,6 +60,7 @@ from saga_inspector.tui.head_start import FirstPage
 from saga_inspector.tui.text import plain
 from saga_inspector.tui.views import format_age
 from saga_inspector.tui.widgets.badges import STATE_COMPONENTS, state_badge
+from saga_inspector.units import format_count
 
 MAX_PAGES = 50  # pages kept in memory: 5 000 sagas whatever the size of the file
 # Sorted by start time or duration, every page read is a scan of the whole result (no index

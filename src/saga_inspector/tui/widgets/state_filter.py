@@ -11,9 +11,9 @@ from textual.containers import HorizontalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from saga_inspector.report import format_count
 from saga_inspector.store import ATTENTION_STATES, SagaState, StateCounts
 from saga_inspector.tui.text import plain, safe
+from saga_inspector.units import format_count
 
 # Keys for states this tool does not know, in the order the file's counts list them.
 UNKNOWN_STATE_KEYS = ("6", "7", "8", "9")
