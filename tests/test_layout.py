@@ -29,7 +29,7 @@ from saga_inspector.tui.widgets.state_filter import FilterChip, StateFilterBar
 from saga_inspector.tui.widgets.step_list import StepList
 from saga_inspector.tui.widgets.timeline import StepTimeline
 
-from .factory import SagaLogFactory, cleanup_saga
+from .factory import LOOSE_DDL, SagaLogFactory, cleanup_saga
 from .helpers import dashboard, idle, make_app, pilot_test, press, screen_text, wait_for
 
 SIZES = [(80, 24), (100, 30), (120, 40), (160, 48), (200, 60)]
@@ -235,3 +235,19 @@ async def test_a_long_step_target_and_name_take_two_lines_at_most(
         assert 1 <= len(name_lines) <= 2 and 1 <= len(target_lines) <= 2
         assert summary.count(MORE) == 2
         assert "state" in summary and "failure" in summary
+
+
+@pilot_test
+async def test_unknown_states_keep_telling_apart_on_a_narrow_terminal(
+    make_log: SagaLogFactory,
+) -> None:
+    sagas = [cleanup_saga(n, state) for n, state in enumerate(
+        ("cancelled", "cancelling", "completed", "failed"), start=1)]
+    app = make_app(make_log(sagas, ddl=LOOSE_DDL))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await idle(pilot)
+        bar = dashboard(app).query_one(StateFilterBar)
+        labels = [str(chip.render()) for chip in bar.query(FilterChip)]
+        assert "attn" in " ".join(labels)  # narrow: the short labels are used
+        unknown = [label for label in labels if label[:1] in "6789"]
+        assert len(unknown) == 2 and len(set(unknown)) == 2, unknown

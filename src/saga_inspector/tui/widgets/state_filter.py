@@ -45,7 +45,12 @@ class StateFilter:
 
 
 def _shortened(label: str) -> str:
-    return label if len(label) <= _SHORT_LABEL else label[:_SHORT_LABEL - 1] + "…"
+    """A state this tool does not know, cut in the middle: states often share a start
+    (`cancelled`, `cancelling`) and differ at the end (`canc…led`, `canc…ing`)."""
+    if len(label) <= _SHORT_LABEL:
+        return label
+    tail = (_SHORT_LABEL - 1) // 2
+    return label[:_SHORT_LABEL - 1 - tail] + "…" + label[-tail:]
 
 
 _SHORT_LABEL = 8
