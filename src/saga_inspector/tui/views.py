@@ -12,7 +12,7 @@ from datetime import datetime
 
 from rich.text import Text
 
-from saga_inspector.display_time import TimeStyle, show_time
+from saga_inspector.display_time import OUT_OF_RANGE, TimeStyle, show_time
 from saga_inspector.report import detail_to_dict
 from saga_inspector.store import SagaDetail, Step, Timestamp
 from saga_inspector.store.payload import (
@@ -140,11 +140,13 @@ def format_age(moment: datetime | None, now: datetime) -> str:
     return f"{int(seconds)}s ago"
 
 
-def time_with_age(stamp: Timestamp | None, now: datetime) -> str:
-    """The time in the display zone (the header names it), with its age when the stored text
-    parses: `2026-06-02 14:05:23.481 (5d ago)`."""
-    shown = show_time(stamp, TimeStyle.SCREEN)
-    if stamp is None or stamp.value is None:
+def time_with_age(stamp: Timestamp | None, now: datetime,
+                  style: TimeStyle = TimeStyle.SCREEN) -> str:
+    """The time in the display zone (the header names it), with its age when it is shown as
+    a time: `2026-06-02 14:05:23.481 (5d ago)`; odd values (missing, unparsed, out of range)
+    as `show_time` marks them, without an age."""
+    shown = show_time(stamp, style)
+    if stamp is None or stamp.value is None or shown.startswith(OUT_OF_RANGE):
         return shown
     return f"{shown} ({format_age(stamp.value, now)})"
 

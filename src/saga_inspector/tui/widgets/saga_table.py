@@ -58,7 +58,7 @@ from saga_inspector.store import (
 )
 from saga_inspector.tui.head_start import FirstPage
 from saga_inspector.tui.text import plain
-from saga_inspector.tui.views import format_age
+from saga_inspector.tui.views import time_with_age
 from saga_inspector.tui.widgets.badges import STATE_COMPONENTS, state_badge
 from saga_inspector.units import format_count
 
@@ -332,12 +332,9 @@ def column_widths(width: int, id_width: int) -> tuple[int, ...]:
 
 def format_started(stamp: Timestamp | None, now: datetime, *, with_age: bool = True) -> str:
     """`06-02 14:05:23 (5d ago)` in the display zone (the column's title names it): the short
-    style of `display_time.show_time`, which also marks odd values (missing, unparsed, out
-    of range) its way; those get no age."""
-    short = show_time(stamp, TimeStyle.SHORT)
-    if not with_age or stamp is None or stamp.value is None or not short[:1].isdigit():
-        return short
-    return f"{short} ({format_age(stamp.value, now)})"
+    style of `views.time_with_age`."""
+    return time_with_age(stamp, now, TimeStyle.SHORT) if with_age else show_time(
+        stamp, TimeStyle.SHORT)
 
 
 def started_title(width: int) -> str:
