@@ -22,7 +22,7 @@ from saga_inspector.demo import (
     rfc3339,
     write_saga_log,
 )
-from saga_inspector.store.schema import LAUNCHER_DDL
+from saga_inspector.store.formats.launcher import LAUNCHER_DDL
 
 T0 = datetime(2026, 6, 2, 14, 5, 23, 481526, tzinfo=UTC)
 

@@ -173,11 +173,13 @@ def test_slower(text: str, micros: int) -> None:
 
 def test_every_qualifier_combines_in_one_query() -> None:
     parsed = parse_query(
-        'timeout state:failed -name:respawn label:main reason:"host pipe" target:host '
-        "step:drain pending:yes id:1..9 since:2026-06-01 until:2026-06-30 slower:5s")
+        'timeout state:failed -name:respawn label:main ref:5d07* reason:"host pipe" '
+        "target:host step:drain pending:yes id:1..9 since:2026-06-01 until:2026-06-30 "
+        "slower:5s")
     assert [term.qualifier for term in parsed.terms] == [None, *Qualifier]
-    assert [term.negated for term in parsed.terms] == [False, False, True] + [False] * 9
-    assert parsed.terms[4].value == "host pipe"
+    assert [term.negated for term in parsed.terms] == [False, False, True] + [False] * 10
+    assert parsed.terms[4].value == LabelMatch("5d07", prefix=True)
+    assert parsed.terms[5].value == "host pipe"
 
 
 @pytest.mark.parametrize("text", [

@@ -23,9 +23,10 @@ from saga_inspector.store import (
     StoreError,
     parse_timestamp,
 )
-from saga_inspector.store.models import micros
+from saga_inspector.store.formats.launcher import text_micros_sql as time_sql
 from saga_inspector.store.query import MAX_TERMS
-from saga_inspector.store.query_sql import register_functions, time_sql
+from saga_inspector.store.query_sql import register_functions
+from saga_inspector.store.timestamps import micros
 
 from .factory import LOOSE_DDL, SagaLogFactory, mixed_sagas
 from .query_cases import POOL, every_saga, expected_ids, many_sagas, query_sagas

@@ -29,7 +29,7 @@ from saga_inspector import cli
 from saga_inspector.report import render_list, render_show, saga_to_dict, to_json
 from saga_inspector.sanitize import is_safe, sanitize
 from saga_inspector.store import SagaQuery, SagaStore, StoreError
-from saga_inspector.store.schema import KNOWN_SAGA_STATES
+from saga_inspector.store.states import KNOWN_SAGA_STATES
 from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.text import markup_literal
 from saga_inspector.tui.views import prepare_saga

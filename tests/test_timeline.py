@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from saga_inspector.report import format_duration, format_timeout
-from saga_inspector.store import Saga, SagaDetail
-from saga_inspector.store.kinds import timeout_for
+from saga_inspector.store import LAUNCHER, Saga, SagaDetail
+from saga_inspector.store.kinds import timeout_of
 from saga_inspector.timeline import (
     BREAK,
     DONE,
@@ -89,9 +89,9 @@ def test_a_clock_behind_the_saga_is_said_and_drawn_as_zero() -> None:
 
 
 def test_timeouts_per_saga_kind() -> None:
-    assert timeout_for(RESPAWN) == timedelta(seconds=5)
-    assert timeout_for(CLEANUP) == timedelta(seconds=30)
-    assert timeout_for("something_else") is None and timeout_for(None) is None
+    assert timeout_of(LAUNCHER.kind(RESPAWN)) == timedelta(seconds=5)
+    assert timeout_of(LAUNCHER.kind(CLEANUP)) == timedelta(seconds=30)
+    assert LAUNCHER.kind("something_else") is None and timeout_of(LAUNCHER.kind(None)) is None
     assert build_timeline(timed_out()).timeout == timedelta(seconds=5)
     unknown = build_timeline(timed_out(name="something_else"))
     assert unknown.timeout is None and not unknown.known_kind

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .store.schema import LAUNCHER_DDL
+from .store.formats.launcher import LAUNCHER_DDL
 
 DEMO_SEED = 20260602
 DEMO_START = datetime(2026, 6, 2, 9, 0, 0, tzinfo=UTC)

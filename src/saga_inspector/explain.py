@@ -22,10 +22,10 @@ from .report import (
     labelled,
 )
 from .sanitize import sanitize
-from .store.kinds import Cause, FailureReason, SagaKind, StepKind, saga_kind, split_reason
+from .store.kinds import Cause, FailureReason, SagaKind, StepKind, split_reason
 from .store.models import SagaDetail, Step
 from .store.payload import parse_json, strict_json
-from .store.schema import KNOWN_SAGA_STATES, SagaState, StepState
+from .store.states import KNOWN_SAGA_STATES, SagaState, StepState
 from .store.timestamps import Timestamp
 from .timeline import (
     Timeline,
@@ -505,7 +505,7 @@ def _stuck_step(detail: SagaDetail) -> Step | None:
 def explain(detail: SagaDetail, now: datetime | None = None) -> Explanation:
     """The triage summary of one saga. `now` measures a saga that has not ended."""
     saga = detail.saga
-    kind = saga_kind(saga.name)
+    kind = saga.log_format.kind(saga.name)
     label = _label(detail, kind)
     timeline = build_timeline(detail, now)
     reason = split_reason(saga.failure_reason) if saga.failure_reason is not None else None

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .report import ENDS_BEFORE_START, format_timeout
-from .store.kinds import Cause, split_reason, timeout_for
+from .store.kinds import Cause, split_reason, timeout_of
 from .store.models import SagaDetail, Step
-from .store.schema import StepState
+from .store.states import StepState
 from .store.timestamps import Timestamp
 
 DurationText = Callable[[timedelta], str]
@@ -172,7 +172,7 @@ def build_timeline(detail: SagaDetail, now: datetime | None = None) -> Timeline:
     origin = _origin(detail, problems)
     end, until_now = _saga_end(detail, origin, now, problems)
     spans = tuple(_span(n, step, origin, end) for n, step in enumerate(detail.steps))
-    timeout = timeout_for(detail.saga.name)
+    timeout = timeout_of(detail.saga.log_format.kind(detail.saga.name))
     return Timeline(spans, end, until_now, timeout, tuple(problems), timeout is not None,
                     _closed_at_restart(detail.saga.failure_reason))
 

@@ -1,6 +1,7 @@
 """The data layer: reads saga logs strictly read-only. Never imports the TUI toolkit."""
 
 from .errors import ErrorKind, StoreError
+from .formats import FORMAT_NAMES, FORMATS, LAUNCHER, SERVER, LogFormat, format_named
 from .models import (
     NO_VALUE,
     Saga,
@@ -14,17 +15,21 @@ from .models import (
 )
 from .query import ParsedQuery, QueryError, parse_query
 from .repository import PAGE_SIZE, SagaStore
-from .schema import ATTENTION_STATES, KNOWN_SAGA_STATES, LAUNCHER, SagaState, StepState
+from .states import ATTENTION_STATES, KNOWN_SAGA_STATES, SagaState, StepRole, StepState
 from .timestamps import UTC_ZONE, Timestamp, Zone, duration_between, local_zone, parse_timestamp
 
 __all__ = [
     "ATTENTION_STATES",
+    "FORMATS",
+    "FORMAT_NAMES",
     "KNOWN_SAGA_STATES",
     "LAUNCHER",
     "NO_VALUE",
     "PAGE_SIZE",
+    "SERVER",
     "UTC_ZONE",
     "ErrorKind",
+    "LogFormat",
     "ParsedQuery",
     "QueryError",
     "Saga",
@@ -37,11 +42,13 @@ __all__ = [
     "SortOrder",
     "StateCounts",
     "Step",
+    "StepRole",
     "StepState",
     "StoreError",
     "Timestamp",
     "Zone",
     "duration_between",
+    "format_named",
     "local_zone",
     "parse_query",
     "parse_timestamp",

@@ -1,14 +1,17 @@
-"""What the launcher's two saga kinds are: their input, steps, awaited events and timeouts,
-and how their failure reasons are worded. Format knowledge, like schema.py: the timeline and
-the triage summary read it from here; a kind not listed is shown without it, never refused.
+"""What each format's saga kinds are: their input, steps, awaited events, undo and timeouts,
+and how the launcher's failure reasons are worded. Format knowledge (each LogFormat holds its
+kinds): the timeline and the triage summary read it from there; a kind not listed is shown
+without it, never refused. Also how the server's undo rows are told from its forward steps.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
+
+from .states import StepRole
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,15 +20,23 @@ class StepKind:
 
     name: str
     command: str
-    awaits: tuple[str, ...]
+    awaits: tuple[str, ...] = ()
+    best_effort: bool = False  # its failure does not fail the saga (the server's clean-ups)
+    repeats: bool = False  # one row per item (a tab, a block of the input)
+    optional: bool = False  # written only when needed (e.g. the pane is now empty)
 
 
 @dataclass(frozen=True, slots=True)
 class SagaKind:
     name: str
-    input_key: str  # the input's one field, naming the window the saga is about
-    timeout: timedelta  # the launcher fails the saga this long after it started
+    input_key: str  # the input's main field, naming what the saga is about
+    timeout: timedelta  # the writer fails the saga this long after it started
     steps: tuple[StepKind, ...]
+    # the input's other fields worth naming (the server's), after input_key
+    other_inputs: tuple[str, ...] = ()
+    # undo step name -> the forward step it undoes (the server's compensation); empty: a kind
+    # whose failure undoes nothing, even when the saga is marked `compensated`
+    undo: Mapping[str, str] = field(default_factory=dict)
 
     def step(self, name: str | None) -> StepKind | None:
         return next((step for step in self.steps if step.name == name), None)
@@ -41,16 +52,126 @@ WINDOW_CLEANUP = SagaKind(
      StepKind("issue_cmd_host_drain_pool_if_last", "drain_pool_if_last",
               ("pool_drained", "pool_not_last"))),
 )
-SAGA_KINDS: Mapping[str, SagaKind] = {kind.name: kind for kind in (POOL_RESPAWN, WINDOW_CLEANUP)}
+LAUNCHER_KINDS: Mapping[str, SagaKind] = {kind.name: kind
+                                          for kind in (POOL_RESPAWN, WINDOW_CLEANUP)}
+
+# -- the server's nine kinds (agentmux-srv/src/sagas/, one file per kind) ---------------------
+
+SERVER_TIMEOUT = timedelta(seconds=5)  # every server saga
 
 
-def saga_kind(name: str | None) -> SagaKind | None:
-    return SAGA_KINDS.get(name) if isinstance(name, str) else None
+def _step(name: str, **flags: bool) -> StepKind:
+    return StepKind(name, name, **flags)
 
 
-def timeout_for(name: str | None) -> timedelta | None:
+def _server(name: str, inputs: tuple[str, ...], steps: tuple[StepKind, ...],
+            undo: Mapping[str, str] | None = None) -> SagaKind:
+    return SagaKind(name, inputs[0], SERVER_TIMEOUT, steps, inputs[1:], undo or {})
+
+
+SERVER_KINDS: Mapping[str, SagaKind] = {kind.name: kind for kind in (
+    _server("tear_off_tab", ("tab_id", "source_workspace_id"),
+            (_step("create_workspace"), _step("move_tab")),
+            {"delete_workspace": "create_workspace"}),
+    _server("tear_off_block", ("block_id", "source_tab_id"),
+            (_step("create_workspace"), _step("create_tab"), _step("move_block")),
+            {"delete_workspace": "create_workspace"}),
+    _server("promote_block_to_tab", ("block_id", "source_tab_id", "workspace_id"),
+            (_step("create_tab"), _step("move_block")), {"delete_tab": "create_tab"}),
+    _server("restore_torn_off_tab",
+            ("tab_id", "source_workspace_id", "dest_workspace_id", "insert_index"),
+            (_step("move_tab"), _step("delete_workspace", best_effort=True, optional=True))),
+    _server("delete_block", ("block_id", "tab_id"),
+            (_step("delete_block"), _step("layout_delete_node_by_block", best_effort=True))),
+    _server("delete_tab", ("tab_id", "workspace_id"), (_step("delete_tab"),)),
+    _server("delete_workspace", ("workspace_id", "tab_ids", "block_count"),
+            (_step("delete_tab", repeats=True, optional=True), _step("delete_workspace"))),
+    _server("redock_floating_pane", ("block_id", "source_tab_id", "target_tab_id", "dst_index"),
+            (_step("move_block"),)),
+    _server("close_pane", ("tab_id", "block_ids"),
+            (_step("delete_block", repeats=True), _step("layout_delete_node", optional=True))),
+)}
+
+# Rows recovery and compensation append that are never forward steps.
+FALLBACK_UNDO = "compensate"  # an undo with an empty command
+NO_INVERSE_PREFIX = "no_inverse_for_"
+
+
+@dataclass(frozen=True, slots=True)
+class StepPlace:
+    """What one step row is: its role, the step_index of the forward step an undo row undoes
+    (None where that cannot be told), and whether it is a best-effort step."""
+
+    role: StepRole = StepRole.FORWARD
+    undoes: int | None = None
+    best_effort: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """The little of a step row that classify_steps reads."""
+
+    step_index: int
+    name: str | None
+    state: str | None
+
+
+def _forward_count(kind: SagaKind | None, names: Sequence[str | None]) -> int:
+    """How many rows from the first are the kind's forward steps in its order (repeating
+    and optional steps matched as they can be); the rows after them are undo rows."""
+    if kind is None:
+        return len(names)
+    position, expected = 0, 0
+    while position < len(names) and expected < len(kind.steps):
+        step = kind.steps[expected]
+        if names[position] == step.name:
+            position += 1
+            if not step.repeats:
+                expected += 1
+        elif step.optional or (step.repeats and position > 0
+                               and names[position - 1] == step.name):
+            expected += 1
+        else:
+            break
+    return position
+
+
+def classify_steps(kind: SagaKind | None, steps: Sequence[StepRecord],
+                   undone_states: frozenset[str]) -> list[StepPlace]:
+    """Tell undo rows from forward steps. `compensate` and `no_inverse_for_<step>` rows are
+    always undo rows; with the kind known, so is every row after its forward steps (the
+    undo is appended after the others). An undo is paired with the forward step it undoes:
+    the newest not yet paired whose state is in `undone_states` (recovery undoes newest
+    first), named by the kind's undo table, or the row's `no_inverse_for_` suffix."""
+    names = [step.name for step in steps]
+    forward = _forward_count(kind, names)
+    best_effort = {s.name for s in kind.steps if s.best_effort} if kind else set()
+    places = []
+    unpaired = [s for s in steps[:forward] if s.state in undone_states][::-1]
+    for position, step in enumerate(steps):
+        name = step.name or ""
+        no_inverse = name.startswith(NO_INVERSE_PREFIX)
+        if position < forward and not no_inverse and name != FALLBACK_UNDO:
+            places.append(StepPlace(best_effort=name in best_effort))
+            continue
+        if no_inverse:
+            target: str | None = name[len(NO_INVERSE_PREFIX):]
+        elif kind is not None and name in kind.undo:
+            target = kind.undo[name]
+        else:
+            target = None if name == FALLBACK_UNDO else name
+        paired = next((s for s in unpaired if target is None or s.name == target), None)
+        if paired is not None and (target is not None or len(unpaired) == 1):
+            unpaired.remove(paired)
+        else:
+            paired = None
+        places.append(StepPlace(StepRole.NO_UNDO if no_inverse else StepRole.UNDO,
+                                None if paired is None else paired.step_index))
+    return places
+
+
+def timeout_of(kind: SagaKind | None) -> timedelta | None:
     """The saga kind's timeout; None for a kind this tool does not know."""
-    kind = saga_kind(name)
     return kind.timeout if kind is not None else None
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from datetime import timedelta
+from typing import NamedTuple
 
-from .schema import ATTENTION_STATES, KNOWN_SAGA_STATES, SagaState
-from .timestamps import UTC_ZONE, Timestamp, Zone, duration_between
-
-if TYPE_CHECKING:
-    from .query import ParsedQuery
+from .formats import LAUNCHER, LogFormat
+from .query import ParsedQuery, parse_cached
+from .states import KNOWN_SAGA_STATES, SagaState, StepRole
+from .timestamps import UTC_ZONE, Timestamp, Zone, duration_between, micros
 
 # A field read from a file: SQLite may hand back any of these, whatever the column says.
 StoredValue = str | int | float | bytes | None
@@ -31,6 +30,8 @@ class Saga:
     steps_done: int = 0
     # Columns the file has beyond the ones this tool knows, by name (detail views only).
     extra: Mapping[str, StoredValue] = field(default_factory=dict)
+    # The format of the file it was read from: what its states and payloads mean.
+    log_format: LogFormat = field(default=LAUNCHER, compare=False, repr=False)
 
     @property
     def duration(self) -> timedelta | None:
@@ -42,7 +43,7 @@ class Saga:
 
     @property
     def needs_attention(self) -> bool:
-        return self.state in ATTENTION_STATES
+        return self.log_format.needs_attention(self.state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,16 @@ class Step:
     # Pending while its saga ended or was left unresolved: the action that was under way.
     in_flight: bool = False
     extra: Mapping[str, StoredValue] = field(default_factory=dict)
+    # A forward step, or a row appended to undo one (the server's); `undoes`: the
+    # step_index of the forward step it undoes, where that can be told.
+    role: StepRole = StepRole.FORWARD
+    undoes: int | None = None
+    # Its failure does not fail the saga (a completed saga may hold it failed).
+    best_effort: bool = False
+
+    @property
+    def is_undo(self) -> bool:
+        return self.role is not StepRole.FORWARD
 
     @property
     def duration(self) -> timedelta | None:
@@ -78,9 +89,11 @@ class SagaDetail:
 
 @dataclass(frozen=True, slots=True)
 class StateCounts:
-    """Sagas per state: every known state (0 when absent), then unknown ones as found."""
+    """Sagas per state: every state of the format (0 when absent), then unknown ones as
+    found."""
 
     by_state: Mapping[str, int]
+    log_format: LogFormat = field(default=LAUNCHER, compare=False, repr=False)
 
     @property
     def total(self) -> int:
@@ -88,7 +101,8 @@ class StateCounts:
 
     @property
     def needs_attention(self) -> int:
-        return sum(n for state, n in self.by_state.items() if state in ATTENTION_STATES)
+        return sum(n for state, n in self.by_state.items()
+                   if self.log_format.needs_attention(state))
 
     def count(self, states: frozenset[str] | None) -> int:
         if states is None:
@@ -97,7 +111,8 @@ class StateCounts:
 
     @property
     def unknown_states(self) -> tuple[str, ...]:
-        return tuple(state for state in self.by_state if state not in KNOWN_SAGA_STATES)
+        return tuple(state for state in self.by_state
+                     if not self.log_format.knows_state(state))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +126,7 @@ class SchemaInfo:
     missing_saga_columns: tuple[str, ...]
     missing_step_columns: tuple[str, ...]
     has_step_table: bool
+    log_format: LogFormat = field(default=LAUNCHER, compare=False)
 
     @property
     def newer_than_known(self) -> bool:
@@ -141,7 +157,6 @@ _SORT_LABELS = {SortOrder.ID: "id", SortOrder.STARTED: "start time",
 # The `value` of a saga that has no start time (or no duration) to sort by: below every real
 # value, so such sagas come last. Real values are microseconds (|value| < 2**60).
 NO_VALUE = -(2**63)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class SortKey(NamedTuple):
@@ -151,14 +166,6 @@ class SortKey(NamedTuple):
 
     value: int
     saga_id: int
-
-
-def micros(timestamp: Timestamp | None) -> int | None:
-    """A parsed stored time as whole microseconds since the Unix epoch (None: no time)."""
-    if timestamp is None or timestamp.value is None:
-        return None
-    delta = timestamp.value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +190,6 @@ class SagaQuery:
     def parsed(self) -> ParsedQuery:
         """The query, parsed (cached per text). Never raises: a text that is not a valid
         query is one phrase to search for (see query.parse_cached)."""
-        from .query import parse_cached  # here: query.py builds on this module
-
         return parse_cached(self.text or "", self.zone)
 
     @property

@@ -12,6 +12,9 @@ A query is words separated by spaces; every word must match (AND):
 - `label:main`, `label:window-pool-*` -- a label in the input or in any step's command or
   output equals it (case matters); a trailing `*` makes it a prefix. Labels are the string
   values of the top-level keys in LABEL_KEYS of payloads that are valid JSON.
+- `ref:5d07…`, `ref:5d07*` -- the saga's input or any step's command or output mentions
+  that value: on a server log any string in them (tab, block and workspace ids), on the
+  launcher's a label (as `label:`); a trailing `*` makes it a prefix. "What happened to tab X?"
 - `pending:yes|no` -- has (or has no) step in flight: pending while its saga is running,
   compensating, failed or failed_compensation (what the step list marks "in flight").
 - `id:1200..1300`, `id:5`, `id:..100`, `id:100..` -- saga ids, ends included.
@@ -53,9 +56,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from .models import micros
-from .schema import ATTENTION_STATES, KNOWN_SAGA_STATES
-from .timestamps import UTC_ZONE, Zone, parse_timestamp
+from .states import ATTENTION_STATES, KNOWN_SAGA_STATES
+from .timestamps import UTC_ZONE, Zone, micros, parse_timestamp
 
 ATTENTION_ALIAS = "attention"
 
@@ -71,6 +73,8 @@ query language (--search here, / in the dashboard): words separated by spaces; a
   label:main  label:window-pool-*
                               a label in the input or in a step's command or output equals
                               it (a * at the end: starts with it)
+  ref:5d07e1c2-…  ref:5d07*   the input or a step's payload mentions that id (a server log:
+                              tab, block, workspace ids; the launcher's: labels)
   pending:yes  pending:no     has / has no step in flight
   id:1200..1300  id:5  id:..100  id:100..
   since:2026-06-09  until:2026-06-10T12:00
@@ -94,6 +98,7 @@ class Qualifier(enum.StrEnum):
     STATE = "state"
     NAME = "name"
     LABEL = "label"
+    REF = "ref"
     REASON = "reason"
     TARGET = "target"
     STEP = "step"
@@ -113,6 +118,8 @@ _FORMS = {
     Qualifier.STATE: "state names like state:failed,failed_compensation",
     Qualifier.NAME: "some text, like name:cleanup",
     Qualifier.LABEL: "a label like label:main, or a prefix like label:window-pool-*",
+    Qualifier.REF: "an id or a label, like ref:5d07e1c2-8b1f-4c55-9d1e-2b9a3c4d5e6f, or a "
+                   "prefix like ref:5d07*",
     Qualifier.REASON: "some text, like reason:timeout",
     Qualifier.TARGET: "some text, like target:host",
     Qualifier.STEP: "some text, like step:drain",
@@ -155,7 +162,7 @@ class IdRange:
 
 
 # What a term holds, by qualifier: free text and NAME/REASON/TARGET/STEP a str, STATE a
-# frozenset of names, LABEL a LabelMatch, PENDING a bool, ID an IdRange, SINCE the first and
+# frozenset of names, LABEL and REF a LabelMatch, PENDING a bool, ID an IdRange, SINCE the first and
 # UNTIL the last microsecond (since the Unix epoch) included, SLOWER microseconds.
 TermValue = str | frozenset[str] | LabelMatch | bool | IdRange | int
 
@@ -497,6 +504,7 @@ _VALUE_READERS = {
     Qualifier.STATE: _states_value,
     Qualifier.NAME: _text_value,
     Qualifier.LABEL: _label_value,
+    Qualifier.REF: _label_value,
     Qualifier.REASON: _text_value,
     Qualifier.TARGET: _text_value,
     Qualifier.STEP: _text_value,

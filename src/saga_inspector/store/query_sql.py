@@ -1,4 +1,4 @@
-"""A parsed query (store/query.py) and a sort, as SQL for the store.
+"""A parsed query (store/query.py) and a sort, as SQL for the store, over one file's format.
 
 A term's condition may be NULL where it cannot be decided (no name, no duration): as a WHERE
 term that is "no match", and an excluded term (`-`) is `NOT coalesce(condition, 0)`, so the
@@ -6,14 +6,9 @@ excluded term keeps such sagas. Terms are left bare otherwise, so that SQLite ca
 primary key for `id:` and the state index for `state:`, and stops at the first part of an OR
 that holds.
 
-Times: one rule, the project's one timestamp parser. `time_sql` gives a stored time as whole
-microseconds since the Unix epoch, exactly `models.micros(parse_timestamp(value))`:
-- the launcher's own form (`2026-06-02T14:05:23.481526300+00:00`: `T`, 0/3/6/9 fraction
-  digits, `+00:00`), checked by shape, is computed in SQL (SQLite's julianday for the whole
-  seconds, the digits for the microseconds), which needs no Python call (and no GIL) per row;
-- anything else that is not NULL goes to `saga_micros()`, a deterministic SQL function built
-  on parse_timestamp (registered on the store's connections by `register_functions`).
-tests/test_query_store.py proves the two agree on every form and on near-misses.
+Names and encodings come from the file's LogFormat (store/formats/): tables and columns, how
+a time is stored (`fmt.time.micros_sql`, exactly what its Python decoder reads), where a
+step's failure reason lives, which payload keys hold labels and what `ref:` looks at.
 """
 
 from __future__ import annotations
@@ -21,59 +16,22 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
-from .models import NO_VALUE, SchemaInfo, SortOrder, micros
+from .formats import FORMATS, LogFormat
+from .formats.base import SAGA_FIELDS, STEP_FIELDS
+from .models import NO_VALUE, SchemaInfo, SortOrder
 from .query import IdRange, LabelMatch, ParsedQuery, Qualifier, Term
-from .schema import ATTENTION_STATES, LogFormat
-from .timestamps import parse_timestamp
+from .sql import contains_test, ident, json_keys_hold, marks
 
-TIME_FUNCTION = "saga_micros"
-# The top-level payload keys whose string values are labels (the launcher's input uses the
-# last two; commands and events carry `label`).
-LABEL_KEYS = ("label", "closed_label", "promoted_label")
 # SQLite reads the literal 9223372036854775808 as a float: NO_VALUE spelled as arithmetic.
 NO_VALUE_SQL = f"({NO_VALUE + 1} - 1)"
-# SQLite refuses LIKE patterns longer than this many bytes (SQLITE_MAX_LIKE_PATTERN_LENGTH).
-_MAX_LIKE_PATTERN_BYTES = 50_000
-_JULIAN_UNIX_EPOCH = 2440587.5
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
-    """The SQL functions queries use; reading only, deterministic."""
-    conn.create_function(TIME_FUNCTION, 1, _stored_micros, deterministic=True)
-
-
-def _stored_micros(raw: bytes | None) -> int | None:
-    # Handed the value as a BLOB: text that is not UTF-8 cannot reach Python as str, and
-    # parse_timestamp decodes bytes the way the store's connection decodes text.
-    return micros(parse_timestamp(raw))
-
-
-def ident(name: str) -> str:
-    """A table or column name quoted for SQL (the store's SQL and this module's)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def marks(count: int) -> str:
-    """`?, ?, ?`: the parameters of an `IN (...)` list."""
-    return ", ".join("?" * count)
-
-
-def like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def contains_test(text: str) -> tuple[str, str]:
-    """SQL (with `{}` for the column) testing that a column contains `text`, ignoring ASCII
-    case, and its one parameter. LIKE is the fast way; a text too long for a LIKE pattern
-    uses instr() on lowered text, which gives the same answer more slowly."""
-    pattern = like_pattern(text)
-    if len(pattern.encode("utf-8", "surrogatepass")) <= _MAX_LIKE_PATTERN_BYTES:
-        return "{} LIKE ? ESCAPE '\\'", pattern
-    return "instr(lower({}), lower(?)) > 0", text
+    """The SQL functions every format's queries use; reading only, deterministic."""
+    for fmt in FORMATS:
+        for name, function in fmt.time.functions.items():
+            conn.create_function(name, 1, function, deterministic=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,16 +42,28 @@ class SqlColumns:
     saga: Mapping[str, str]
     step: Mapping[str, str]
     step_table: str | None
-    pending_state: str
+    log_format: LogFormat
 
     @classmethod
-    def of(cls, fmt: LogFormat, info: SchemaInfo) -> SqlColumns:
-        saga = {f: f"s.{ident(c)}" if c in info.saga_columns else "NULL"
-                for f, c in fmt.saga_columns.items()}
-        step = {f: f"t.{ident(c)}" if c in info.step_columns else "NULL"
-                for f, c in fmt.step_columns.items()}
-        return cls(saga, step, ident(fmt.step_table) if info.has_step_table else None,
-                   fmt.pending_step_state)
+    def of(cls, fmt: LogFormat, info: SchemaInfo, *, step_alias: str = "t.") -> SqlColumns:
+        """`step_alias`: how step columns are qualified ("" inside a plain step SELECT)."""
+        saga = {f: f"s.{ident(fmt.saga_columns[f])}"
+                if fmt.saga_columns.get(f) in info.saga_columns else "NULL"
+                for f in SAGA_FIELDS}
+        step = {f: f"{step_alias}{ident(fmt.step_columns[f])}"
+                if fmt.step_columns.get(f) in info.step_columns else "NULL"
+                for f in STEP_FIELDS}
+        reason = fmt.step_reason_sql(step)
+        step["failure_reason"] = reason if reason == "NULL" else f"({reason})"
+        return cls(saga, step, ident(fmt.step_table) if info.has_step_table else None, fmt)
+
+    @property
+    def pending_state(self) -> str:
+        return self.log_format.pending_step_state
+
+    def time(self, column: str) -> str:
+        """A stored time in `column` as microseconds since the epoch (NULL: none)."""
+        return self.log_format.time.micros_sql(column)
 
     def any_step(self, condition: str) -> str:
         """SQL: some step of the saga meets `condition` (0 without a step table)."""
@@ -142,11 +112,11 @@ def _term_sql(term: Term, columns: SqlColumns) -> tuple[str, list[object]]:
         case Qualifier.STATE:
             assert isinstance(value, frozenset)
             return f"{saga['state']} IN ({marks(len(value))})", sorted(value)
-        case Qualifier.LABEL:
+        case Qualifier.LABEL | Qualifier.REF:
             assert isinstance(value, LabelMatch)
-            return _label_sql(value, columns)
+            return _payload_sql(value, columns, label=term.qualifier is Qualifier.LABEL)
         case Qualifier.PENDING:
-            attention = sorted(ATTENTION_STATES)
+            attention = sorted(columns.log_format.in_flight_states)
             sql = (f"{saga['state']} IN ({marks(len(attention))}) AND "
                    f"{columns.any_step(step['state'] + ' = ?')}")
             return sql, [*attention, columns.pending_state] if columns.step_table else attention
@@ -155,7 +125,8 @@ def _term_sql(term: Term, columns: SqlColumns) -> tuple[str, list[object]]:
             return _id_sql(value, saga["saga_id"])
         case Qualifier.SINCE | Qualifier.UNTIL:
             assert isinstance(value, int)
-            return _moment_sql(term.qualifier, value, saga["started_at"])
+            since = term.qualifier is Qualifier.SINCE
+            return columns.log_format.time.moment_sql(saga["started_at"], since, value)
         case Qualifier.SLOWER:
             assert isinstance(value, int)
             return f"{duration_sql(columns)} > ?", [value]
@@ -191,124 +162,39 @@ def _id_sql(ids: IdRange, column: str) -> tuple[str, list[object]]:
     return " AND ".join(parts), params
 
 
-def _label_sql(label: LabelMatch, columns: SqlColumns) -> tuple[str, list[object]]:
-    saga_sql, saga_params = _label_in(columns.saga["input_json"], label)
-    cmd_sql, cmd_params = _label_in(columns.step["cmd_json"], label)
-    out_sql, out_params = _label_in(columns.step["output_json"], label)
+def _payload_sql(match: LabelMatch, columns: SqlColumns, *,
+                 label: bool) -> tuple[str, list[object]]:
+    """`label:` (the format's label keys) or `ref:` (what the format says) in the saga's
+    input, or in any step's command or output."""
+    fmt = columns.log_format
+
+    def held(column: str) -> tuple[str, list[object]]:
+        if label:
+            return json_keys_hold(column, fmt.label_keys, match)
+        return fmt.ref_sql(column, match) if column != "NULL" else ("0", [])
+
+    saga_sql, saga_params = held(columns.saga["input_json"])
+    cmd_sql, cmd_params = held(columns.step["cmd_json"])
+    out_sql, out_params = held(columns.step["output_json"])
     step_sql = columns.any_step(f"{cmd_sql} OR {out_sql}")
     step_params = [*cmd_params, *out_params] if columns.step_table else []
     return _either(saga_sql, step_sql), [*saga_params, *step_params]
 
 
-def _label_in(column: str, label: LabelMatch) -> tuple[str, list[object]]:
-    """SQL: one of the LABEL_KEYS of the JSON in `column` holds the label. Cheap first: JSON
-    text without a backslash holds its strings as written, so it must contain the label's
-    text; only then is it parsed (valid JSON only: json_extract raises on anything else)."""
-    if column == "NULL":
-        return "0", []
-    params: list[object] = [label.text]
-    tests = []
-    for key in LABEL_KEYS:
-        value = f"json_extract({column}, '$.{key}')"
-        if label.prefix:
-            # `>= ?` keeps text only (numbers sort below any text); substr counts characters.
-            tests.append(f"({value} >= ? AND substr({value}, 1, ?) = ?)")
-            params += [label.text, len(label.text), label.text]
-        else:
-            tests.append(f"{value} = ?")
-            params.append(label.text)
-    sql = (f"CASE WHEN instr({column}, '\\') > 0 OR instr({column}, ?) > 0 THEN "
-           f"CASE WHEN json_valid({column}) THEN {' OR '.join(tests)} END END")
-    return sql, params
-
-
-def _moment_sql(qualifier: Qualifier, bound: int, column: str) -> tuple[str, list[object]]:
-    """since/until on the start time. A time's text starts with its local date, and a zone
-    moves it less than a day: text more than a day away from the bound is decided by a text
-    comparison, and only the rest pays for the exact time (see _day_text)."""
-    exact = f"{time_sql(column)} {'>=' if qualifier is Qualifier.SINCE else '<='} ?"
-    if qualifier is Qualifier.SINCE:
-        day = _day_text(bound, -1)
-        # Text starting below '0' may start with whitespace the parser strips: exact check.
-        near = f"{column} >= ? OR {column} < '0'"
-    else:
-        day = _day_text(bound, +2)
-        # Text from ':' up (other scripts' whitespace, BLOBs): exact check.
-        near = f"{column} < ? OR {column} >= ':'"
-    if day is None:
-        return exact, [bound]
-    return f"CASE WHEN {near} THEN {exact} ELSE 0 END", [day, bound]
-
-
-def _day_text(moment: int, days: int) -> str | None:
-    """`YYYY-MM-DD` of the day `days` after the one holding `moment` (µs since the epoch);
-    None outside the years 1-9999."""
-    try:
-        shifted = _EPOCH + timedelta(microseconds=moment) + timedelta(days=days)
-    except OverflowError:
-        return None
-    return shifted.date().isoformat()
-
-
 # -- times and sort keys ------------------------------------------------------------------------
-
-# The launcher's lengths (0, 3, 6 or 9 fraction digits): the shape of each, with `?` for its
-# digits (GLOB's character classes cost several times more), and its microseconds.
-_LAUNCHER_FORMS = (
-    (35, "????-??-??T??:??:??.?????????+00:00", "CAST(substr({x}, 21, 6) AS INTEGER)"),
-    (32, "????-??-??T??:??:??.??????+00:00", "CAST(substr({x}, 21, 6) AS INTEGER)"),
-    (29, "????-??-??T??:??:??.???+00:00", "CAST(substr({x}, 21, 3) AS INTEGER) * 1000"),
-    (25, "????-??-??T??:??:??+00:00", "0"),
-)
-
-
-def time_sql(x: str) -> str:
-    """SQL for the stored time in `x` as whole microseconds since the epoch, or NULL: the
-    same value as micros(parse_timestamp(x)). See the module's docstring."""
-    if x == "NULL":
-        return "NULL"
-    exact = f"{TIME_FUNCTION}(CAST({x} AS BLOB))"
-    # The shape by length; julianday() then checks that the digits are digits, in range, and
-    # the fraction digits only -- except that it lets whitespace stand before the zone
-    # (`substr(x, -7, 1) > ' '` rules that out). The rest rules out what it accepts and the
-    # parser does not: BLOBs and year 0 (`>= '0001' AND < ':'`), hour 24, days past the
-    # month's end (`date(d, '+0 days')` turns 2026-02-30 into 2026-03-02).
-    valid = (
-        f"{x} >= '0001' AND {x} < ':' AND {x} NOT GLOB '???????????24*' "
-        f"AND ({x} GLOB '????-??-[01]*' OR {x} GLOB '????-??-2[0-8]*' "
-        f"OR date(substr({x}, 1, 10), '+0 days') = substr({x}, 1, 10))"
-    )
-    forms = []
-    for length, shape, fraction in _LAUNCHER_FORMS:
-        before_zone = f" AND substr({x}, -7, 1) > ' '" if fraction != "0" else ""
-        # (coalesce: julianday() gives NULL for digits that are not, and for the last
-        # half millisecond of the year 9999, which it rounds into the year 10000)
-        fast = f"coalesce({_from_julian(x, fraction.format(x=x))}, {exact})"
-        forms.append(f"WHEN {length} THEN CASE WHEN {x} GLOB '{shape}'{before_zone} AND {valid} "
-                     f"THEN {fast} ELSE {exact} END")
-    return (f"(CASE WHEN {x} IS NULL THEN NULL ELSE CASE length({x}) {' '.join(forms)} "
-            f"ELSE {exact} END END)")
-
-
-def _from_julian(x: str, fraction: str) -> str:
-    """Microseconds from julianday (whole milliseconds, as a double: off by well under half
-    a second) and the exact microseconds of the fraction: the whole seconds are the nearest
-    integer to (time - fraction)."""
-    seconds = (f"CAST(round(((julianday({x}) - {_JULIAN_UNIX_EPOCH}) * 86400000000.0 "
-               f"- ({fraction})) / 1000000.0) AS INTEGER)")
-    return f"({seconds} * 1000000 + ({fraction}))"
 
 
 def duration_sql(columns: SqlColumns) -> str:
     """The saga's duration in microseconds (NULL unless both ends parse)."""
-    return (f"(CASE WHEN {columns.saga['ended_at']} IS NULL THEN NULL ELSE "
-            f"{time_sql(columns.saga['ended_at'])} - {time_sql(columns.saga['started_at'])} END)")
+    ended, started = columns.saga["ended_at"], columns.saga["started_at"]
+    return (f"(CASE WHEN {ended} IS NULL THEN NULL ELSE "
+            f"{columns.time(ended)} - {columns.time(started)} END)")
 
 
 def sort_value_sql(sort: SortOrder, columns: SqlColumns) -> str:
     """SQL for SortKey.value under `sort` (matches SagaQuery.key_of exactly)."""
     if sort is SortOrder.ID:
         return columns.saga["saga_id"]
-    value = (time_sql(columns.saga["started_at"]) if sort is SortOrder.STARTED
+    value = (columns.time(columns.saga["started_at"]) if sort is SortOrder.STARTED
              else duration_sql(columns))
     return f"coalesce({value}, {NO_VALUE_SQL})"

@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .connection import (
@@ -22,6 +22,9 @@ from .connection import (
     translate_error,
 )
 from .errors import ErrorKind, StoreError
+from .formats import LogFormat, described_formats, detect_format
+from .formats.base import SAGA_FIELDS, STEP_FIELDS
+from .kinds import StepPlace, StepRecord, classify_steps
 from .models import (
     Saga,
     SagaDetail,
@@ -34,9 +37,9 @@ from .models import (
     StoredValue,
 )
 from .query_sql import SqlColumns, register_functions, sort_value_sql, where_sql
-from .query_sql import ident as _ident
-from .query_sql import marks as _marks
-from .schema import ATTENTION_STATES, LAUNCHER, LogFormat
+from .sql import ident as _ident
+from .sql import marks as _marks
+from .states import StepState
 
 PAGE_SIZE = 100
 # Rows a walk reads at once under a sort no index serves: each read is a scan whatever its
@@ -112,8 +115,9 @@ def _bound(after: SortKey | None, before: SortKey | None, at: SortKey | None,
 class SagaStore:
     """Reads one saga log strictly read-only. Create with `SagaStore.open(path)`."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, log_format: LogFormat,
+    def __init__(self, path: Path, conn: sqlite3.Connection, log_format: LogFormat | None = None,
                  scan_conn: sqlite3.Connection | None = None) -> None:
+        """`log_format` None: told from the file's tables (detect_format)."""
         self.path = path
         self._conn = conn
         # Long scans (a search, the page anchors) run on a second connection with its own
@@ -121,7 +125,7 @@ class SagaStore:
         # it, they share the first connection and its lock.
         self._scan_conn = scan_conn
         self._scan_lock = threading.Lock()
-        self._format = log_format
+        self._format: LogFormat | None = log_format
         for connection in (conn, scan_conn):
             if connection is not None:
                 register_functions(connection)
@@ -130,20 +134,29 @@ class SagaStore:
         self._last_data_version: int | None = None
         self._counts_cache: tuple[int, StateCounts] | None = None
         self.schema = self._read_schema()
-        self._sql = SqlColumns.of(log_format, self.schema)
+        self._sql = SqlColumns.of(self.format, self.schema)
         self.warnings: tuple[str, ...] = tuple(self._schema_warnings())
         # Read as a snapshot (immutable): what the file holds now, never its later changes.
         self.is_snapshot = False
 
+    @property
+    def format(self) -> LogFormat:
+        """The file's format (known once the schema is read, in __init__)."""
+        assert self._format is not None
+        return self._format
+
     @classmethod
-    def open(cls, path: str | Path, *, immutable: bool = False, force: bool = False) -> SagaStore:
+    def open(cls, path: str | Path, *, immutable: bool = False, force: bool = False,
+             log_format: LogFormat | None = None) -> SagaStore:
+        """`log_format`: read the file as this format (`--format`); None: tell it from the
+        file's tables."""
         path = Path(path).expanduser()
         conn = connect_read_only(path, immutable=immutable, force=force)
         scan_conn = None
         try:
             # Opened now, the same way: later, the path might name another file.
             scan_conn = connect_read_only(path, immutable=immutable, force=force)
-            store = cls(path, conn, LAUNCHER, scan_conn)
+            store = cls(path, conn, log_format, scan_conn)
         except BaseException:
             conn.close()
             if scan_conn is not None:
@@ -250,14 +263,16 @@ class SagaStore:
     # -- schema ---------------------------------------------------------------------------
 
     def _read_schema(self) -> SchemaInfo:
-        fmt = self._format
         with self.snapshot():
             user_version = _int(self._rows("PRAGMA user_version")[0][0])
             tables = {
                 _text(row[0])
                 for row in self._rows("SELECT name FROM sqlite_master WHERE type = 'table'")
             }
-            if fmt.saga_table not in tables:
+            if self._format is None:
+                self._format = detect_format(tables)
+            fmt = self.format
+            if fmt is None or fmt.saga_table not in tables:
                 raise self._not_a_saga_log(tables)
             saga_columns = self._columns(fmt.saga_table)
             has_steps = fmt.step_table in tables
@@ -288,6 +303,7 @@ class SagaStore:
             missing_step_columns=tuple(c for c in fmt.step_columns.values()
                                        if c not in step_columns) if has_steps else (),
             has_step_table=step_usable,
+            log_format=fmt,
         )
 
     def _columns(self, table: str) -> tuple[str, ...]:
@@ -295,50 +311,41 @@ class SagaStore:
         return tuple(_text(row[1]) or "" for row in rows)
 
     def _not_a_saga_log(self, tables: set[str | None]) -> StoreError:
+        found_tables = sorted(t for t in tables if t)
         unread = getattr(self._conn, "unread_wal", None)
+        wanted = self.format.saga_table if self._format is not None else "saga"
         if unread is not None:  # a snapshot without its -wal: the -wal is the likely cause
-            return only_in_unread_wal(self.path, unread, self._format.saga_table,
-                                      sorted(t for t in tables if t))
-        found = ", ".join(sorted(t for t in tables if t)) or "no tables at all"
+            return only_in_unread_wal(self.path, unread, wanted, found_tables)
+        found = ", ".join(found_tables) or "no tables at all"
+        if self._format is not None:  # forced (--format), and not what the file is
+            what = f"not a {self.format.label} (no {self.format.saga_table} table"
+        else:
+            what = "not a saga log (neither of the formats this tool reads"
         return StoreError(
             ErrorKind.NOT_SAGA_LOG,
-            f"{self.path}: not a {self._format.label} (no {self._format.saga_table} table; "
-            f"found: {found})",
+            f"{self.path}: {what}; found: {found}); this tool reads {described_formats()}",
         )
 
     def _schema_warnings(self) -> Iterator[str]:
         info = self.schema
         if info.newer_than_known:
-            yield (
-                f"user_version={info.user_version} is above {info.known_version}: this file was "
-                "written by a newer launcher build; it is shown read-compatible"
-            )
+            yield self.format.newer_warning(info.user_version)
         if not info.has_step_table:
-            yield f"no usable {self._format.step_table} table: steps cannot be shown"
+            yield f"no usable {self.format.step_table} table: steps cannot be shown"
 
     # -- select lists -------------------------------------------------------------------
 
     def _saga_select(self, *, with_extra: bool) -> tuple[str, list[object], tuple[str, ...]]:
         """Columns for a saga row (missing ones as NULL), its step counts, extra columns."""
-        fmt, info = self._format, self.schema
-        parts = [
-            f"s.{_ident(fmt.saga_columns[f])}" if fmt.saga_columns[f] in info.saga_columns
-            else "NULL"
-            for f in fmt.saga_columns
-        ]
+        fmt, info, sql = self.format, self.schema, self._sql
+        parts = [sql.saga[f] for f in SAGA_FIELDS]
         params: list[object] = []
-        if info.has_step_table:
-            steps_of_saga = (
-                f"FROM {_ident(fmt.step_table)} t "
-                f"WHERE t.{_ident(fmt.step_columns['saga_id'])} = "
-                f"s.{_ident(fmt.saga_columns['saga_id'])}"
-            )
+        if sql.step_table is not None:
+            steps_of_saga = (f"FROM {sql.step_table} t "
+                             f"WHERE {sql.step['saga_id']} = {sql.saga['saga_id']}")
             parts.append(f"(SELECT count(*) {steps_of_saga})")
-            if fmt.step_columns["state"] in info.step_columns:
-                parts.append(
-                    f"(SELECT count(*) {steps_of_saga}"
-                    f" AND t.{_ident(fmt.step_columns['state'])} = ?)"
-                )
+            if sql.step["state"] != "NULL":
+                parts.append(f"(SELECT count(*) {steps_of_saga} AND {sql.step['state']} = ?)")
                 params.append(fmt.done_step_state)
             else:
                 parts.append("0")
@@ -349,8 +356,9 @@ class SagaStore:
         return ", ".join(parts), params, extra
 
     def _saga_from_row(self, row: Sequence[StoredValue], extra: Sequence[str]) -> Saga:
-        decode = self._format.decode_time
-        n = len(self._format.saga_columns)
+        fmt = self.format
+        decode = fmt.time.decode
+        n = len(SAGA_FIELDS)
         saga_id, name, state, started, ended, input_json, reason = row[:n]
         return Saga(
             saga_id=_int(saga_id),
@@ -363,6 +371,7 @@ class SagaStore:
             steps_total=_int(row[n]),
             steps_done=_int(row[n + 1]),
             extra=dict(zip(extra, row[n + 2:], strict=True)),
+            log_format=fmt,
         )
 
     # -- queries --------------------------------------------------------------------------
@@ -411,17 +420,17 @@ class SagaStore:
             return self._counts_cache[1]
 
     def _read_counts(self) -> StateCounts:
-        state = _ident(self._format.saga_columns["state"])
+        state = self._sql.saga["state"]
         rows = self._rows(
-            f"SELECT {state}, count(*) FROM {_ident(self._format.saga_table)} GROUP BY {state}"
+            f"SELECT {state}, count(*) FROM {_ident(self.format.saga_table)} s GROUP BY {state}"
         )
-        by_state = {s: 0 for s in self._format.saga_states}
+        by_state = {s: 0 for s in self.format.saga_states}
         unknown: dict[str, int] = {}
         for raw_state, n in rows:
             name = _text(raw_state) or ""
             target = by_state if name in by_state else unknown
             target[name] = target.get(name, 0) + _int(n)
-        return StateCounts({**by_state, **dict(sorted(unknown.items()))})
+        return StateCounts({**by_state, **dict(sorted(unknown.items()))}, self.format)
 
     def count(self, query: SagaQuery, *, cancelled: Callable[[], bool] | None = None) -> int:
         """How many sagas match: from the counts by state when only states are asked for
@@ -431,7 +440,7 @@ class SagaStore:
             return self.counts().count(states)
         where, params = self._where(query)
         rows = self._page_rows(
-            query, f"SELECT count(*) FROM {_ident(self._format.saga_table)} s WHERE {where}",
+            query, f"SELECT count(*) FROM {_ident(self.format.saga_table)} s WHERE {where}",
             params, cancelled)
         return _int(rows[0][0])
 
@@ -489,8 +498,8 @@ class SagaStore:
 
     def newest_id(self) -> int | None:
         """The highest saga id in the file (None when it holds no saga)."""
-        saga_id = _ident(self._format.saga_columns["saga_id"])
-        rows = self._rows(f"SELECT max({saga_id}) FROM {_ident(self._format.saga_table)}")
+        saga_id = _ident(self.format.saga_columns["saga_id"])
+        rows = self._rows(f"SELECT max({saga_id}) FROM {_ident(self.format.saga_table)}")
         return None if rows[0][0] is None else _int(rows[0][0])
 
     def saga_states(
@@ -499,7 +508,7 @@ class SagaStore:
         """The state of each saga of `ids` (None: of every saga) by id, leaving out sagas in
         a state of `excluding` and ids not in the file. Reads ids and states only (by primary
         key, or the state index): the cheap way to tell which sagas changed state."""
-        fmt = self._format
+        fmt = self.format
         saga_id, state = (_ident(fmt.saga_columns[f]) for f in ("saga_id", "state"))
         select = f"SELECT {saga_id}, {state} FROM {_ident(fmt.saga_table)} WHERE 1"
         params: list[object] = []
@@ -516,7 +525,7 @@ class SagaStore:
 
     def sagas_by_id(self, ids: Iterable[int]) -> list[Saga]:
         """The sagas of `ids` that are in the file, newest first (as `sagas` gives them)."""
-        fmt = self._format
+        fmt = self.format
         select, select_params, extra = self._saga_select(with_extra=False)
         saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
         found: list[Saga] = []
@@ -593,7 +602,7 @@ class SagaStore:
         cancelled: Callable[[], bool] | None = None,
     ) -> list[Saga]:
         """A page sorted by id: SQLite walks the primary key (or the state index) in order."""
-        fmt = self._format
+        fmt = self.format
         select, select_params, extra = self._saga_select(with_extra=False)
         where, params = self._where(query)
         saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
@@ -627,7 +636,7 @@ class SagaStore:
         value and keeps the best `limit` (a scan). Only the ids are sorted; the rows of the
         page are read by primary key afterwards (the step counts are not worth computing for
         every row the sort looks at)."""
-        fmt = self._format
+        fmt = self.format
         select, select_params, extra = self._saga_select(with_extra=False)
         where, params = self._where(query)
         saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
@@ -651,7 +660,7 @@ class SagaStore:
         """A subquery of (page_id, page_value) for the matching sagas. Its `LIMIT -1` keeps
         SQLite from merging it into the outer query, which would compute each value twice
         (for the bound and for the order)."""
-        fmt = self._format
+        fmt = self.format
         saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
         value = sort_value_sql(query.sort, self._sql)
         return (f"(SELECT {saga_id} AS page_id, {value} AS page_value "
@@ -671,7 +680,7 @@ class SagaStore:
         `before=key` reads them): the position a saga with that key has, or would have, in
         the list. Sorted by id with states only: counts on the state index (or the primary
         key), per state; otherwise a scan on the scan connection, cancellable."""
-        fmt = self._format
+        fmt = self.format
         table, saga_id = _ident(fmt.saga_table), f"s.{_ident(fmt.saga_columns['saga_id'])}"
         if query.sort is SortOrder.ID:
             if not _MIN_ID <= key.saga_id <= _MAX_ID:
@@ -730,7 +739,7 @@ class SagaStore:
         if query.sort is not SortOrder.ID:
             return [key.saga_id for key in self.page_keys(query, stride=stride,
                                                           cancelled=cancelled)]
-        fmt = self._format
+        fmt = self.format
         saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
         states = self._state_set(query) if query.parsed.only_states else None
         queries = ([SagaQuery(frozenset({state})) for state in sorted(states)]
@@ -778,7 +787,7 @@ class SagaStore:
 
     def saga(self, saga_id: int) -> SagaDetail | None:
         """One saga with all its steps and every column the file has, or None."""
-        fmt = self._format
+        fmt = self.format
         if not -(2**63) <= saga_id < 2**63:
             return None
         select, select_params, extra = self._saga_select(with_extra=True)
@@ -795,22 +804,18 @@ class SagaStore:
         return SagaDetail(saga, steps)
 
     def _steps(self, saga: Saga) -> tuple[Step, ...]:
-        fmt, info = self._format, self.schema
-        if not info.has_step_table:
+        fmt, info, sql = self.format, self.schema, self._sql
+        if sql.step_table is None:
             return ()
-        parts = [
-            _ident(fmt.step_columns[f]) if fmt.step_columns[f] in info.step_columns else "NULL"
-            for f in fmt.step_columns
-        ]
-        parts += [_ident(c) for c in info.extra_step_columns]
+        parts = [sql.step[f] for f in STEP_FIELDS] + [f"t.{_ident(c)}"
+                                                      for c in info.extra_step_columns]
         rows = self._rows(
-            f"SELECT {', '.join(parts)} FROM {_ident(fmt.step_table)} "
-            f"WHERE {_ident(fmt.step_columns['saga_id'])} = ? "
-            f"ORDER BY {_ident(fmt.step_columns['step_index'])}",
+            f"SELECT {', '.join(parts)} FROM {sql.step_table} t "
+            f"WHERE {sql.step['saga_id']} = ? ORDER BY {sql.step['step_index']}",
             [saga.saga_id],
         )
-        unresolved = saga.state in ATTENTION_STATES
-        n = len(fmt.step_columns)
+        in_flight_possible = saga.state in fmt.in_flight_states
+        n = len(STEP_FIELDS)
         steps = []
         for row in rows:
             (saga_id, index, name, state, cmd, target, started, ended, output, reason) = row[:n]
@@ -823,10 +828,26 @@ class SagaStore:
                 target=_text(target),
                 cmd_json=_text(cmd),
                 output_json=_text(output),
-                started_at=fmt.decode_time(started),
-                ended_at=fmt.decode_time(ended),
+                started_at=fmt.time.decode(started),
+                ended_at=fmt.time.decode(ended),
                 failure_reason=_text(reason),
-                in_flight=unresolved and state_text == fmt.pending_step_state,
+                in_flight=in_flight_possible and state_text == fmt.pending_step_state,
                 extra=dict(zip(info.extra_step_columns, row[n:], strict=True)),
             ))
-        return tuple(steps)
+        return self._placed(saga, steps)
+
+    def _placed(self, saga: Saga, steps: list[Step]) -> tuple[Step, ...]:
+        """The steps with their roles (undo rows, best-effort steps) where the format
+        appends undo rows."""
+        fmt = self.format
+        if not fmt.appends_undo_rows:
+            return tuple(steps)
+        undone = frozenset({fmt.done_step_state, StepState.COMPENSATED.value})
+        places = classify_steps(fmt.kind(saga.name),
+                                [StepRecord(s.step_index, s.name, s.state) for s in steps],
+                                undone)
+        return tuple(_with_place(step, place) for step, place in zip(steps, places, strict=True))
+
+
+def _with_place(step: Step, place: StepPlace) -> Step:
+    return replace(step, role=place.role, undoes=place.undoes, best_effort=place.best_effort)

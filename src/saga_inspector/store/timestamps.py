@@ -1,4 +1,5 @@
-"""The one timestamp parser. Stored times are text; a value that does not parse stays text."""
+"""Stored times: `Timestamp` (the stored text, and the instant when it reads as one), the one
+RFC 3339 parser, and microseconds since the epoch (what the SQL compares and sorts by)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,25 @@ def _zone(text: str) -> timezone:
     sign = -1 if text[0] == "-" else 1
     hours, minutes = int(text[1:3]), int(text[4:6])
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(timestamp: Timestamp | None) -> int | None:
+    """A parsed stored time as whole microseconds since the Unix epoch (None: no time)."""
+    if timestamp is None or timestamp.value is None:
+        return None
+    delta = timestamp.value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int) -> datetime | None:
+    """The instant `value` microseconds after the epoch; None outside the years 1-9999."""
+    try:
+        return _EPOCH + timedelta(microseconds=value)
+    except OverflowError:
+        return None
 
 
 def duration_between(start: Timestamp | None, end: Timestamp | None) -> timedelta | None:

@@ -1,0 +1,121 @@
+"""What every saga log format has to say about itself: `LogFormat`.
+
+A format owns everything that differs between the launcher's `launcher-sagas.db` and the
+server's `sagas.db`: table and column names, how a moment is stored (in SQL and in Python),
+its state names and which of them are final or need attention, where a step's failure
+reason lives, which payload keys `label:` and `ref:` read, its schema version and wording,
+and its saga kinds. The query SQL, the store, the CLI and the dashboard ask the format;
+nothing outside `store/formats/` names a table, a column or a time encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from saga_inspector.store.kinds import SagaKind
+from saga_inspector.store.states import ATTENTION_STATES
+from saga_inspector.store.timestamps import Timestamp
+
+SAGA_FIELDS = ("saga_id", "name", "state", "started_at", "ended_at", "input_json",
+               "failure_reason")
+STEP_FIELDS = ("saga_id", "step_index", "name", "state", "cmd_json", "target", "started_at",
+               "ended_at", "output_json", "failure_reason")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeEncoding:
+    """How a format stores a moment, said twice: in Python (`decode`, the one parser for
+    that encoding) and in SQL (`micros_sql`: the same instant as whole microseconds since
+    the Unix epoch, or NULL, exactly `timestamps.micros(decode(value))`). `functions` are
+    the deterministic SQL functions `micros_sql` calls, registered on every connection.
+    `moment_sql` compares a stored time with a bound (µs) for `since:`/`until:`; it may add
+    cheap pre-tests, but answers exactly what `micros_sql(x) >= / <= bound` would."""
+
+    describe: str  # for messages and the format's documentation
+    decode: Callable[[object], Timestamp | None]
+    micros_sql: Callable[[str], str]
+    moment_sql: Callable[[str, bool, int], tuple[str, list[object]]]
+    functions: Mapping[str, Callable[[object], object]] = field(default_factory=dict)
+    # A stored time as the JSON output gives it: (RFC 3339 text or the stored text, the
+    # stored value when it is not the text itself, else None).
+    export: Callable[[Timestamp], tuple[str, object]] = lambda stamp: (stamp.raw, None)
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    """One kind of saga log. Immutable; `LAUNCHER` and `SERVER` are the two known."""
+
+    name: str  # "launcher" / "server": `--format`, the JSON's stats
+    label: str  # "launcher saga log": messages
+    writer: str  # who writes it: "launcher" / "server" (the tripwire's wording)
+    file_name: str  # the file's usual name, for discovery and messages
+    saga_table: str
+    step_table: str
+    # logical field (SAGA_FIELDS / STEP_FIELDS) -> column name in the file; a field the
+    # format does not store is absent (the store reads it as NULL).
+    saga_columns: Mapping[str, str]
+    step_columns: Mapping[str, str]
+    # columns without which a table cannot be read at all
+    required_saga_fields: frozenset[str]
+    required_step_fields: frozenset[str]
+    saga_states: tuple[str, ...]  # the states it writes, in the number keys' order
+    step_states: tuple[str, ...]
+    final_states: frozenset[str]  # a saga in one never changes again (follow mode)
+    done_step_state: str
+    pending_step_state: str
+    failed_step_state: str
+    known_schema_version: int
+    newer_consequence: str  # what a newer file means, after "written by a newer ... build"
+    time: TimeEncoding
+    kinds: Mapping[str, SagaKind]
+    # SQL for a step's failure reason from its columns (field -> SQL, NULL when the file
+    # lacks it). The store reads the reason it shows through this too, so that what `reason:`
+    # finds and what is shown are one expression.
+    step_reason_sql: Callable[[Mapping[str, str]], str]
+    # The top-level payload keys whose string values are labels (`label:`); none: no labels.
+    label_keys: tuple[str, ...]
+    # What `ref:` matches (SQL over one payload column and a RefMatch; see query_sql).
+    ref_sql: Callable[[str, object], tuple[str, list[object]]]
+    ref_describes: str  # what `ref:` looks at, for help and the README
+    attention_states: frozenset[str] = ATTENTION_STATES
+    # Compensation and recovery append undo rows after the forward steps (kinds.classify_steps).
+    appends_undo_rows: bool = False
+
+    @property
+    def in_flight_states(self) -> frozenset[str]:
+        """A pending step of a saga in one of these was under way when it stopped."""
+        return self.attention_states
+
+    @property
+    def tables(self) -> frozenset[str]:
+        return frozenset({self.saga_table, self.step_table})
+
+    def needs_attention(self, state: str) -> bool:
+        return state in self.attention_states
+
+    def knows_state(self, state: str) -> bool:
+        return state in self.saga_states
+
+    def kind(self, name: str | None) -> SagaKind | None:
+        return self.kinds.get(name) if isinstance(name, str) else None
+
+    def newer_warning(self, user_version: int) -> str:
+        return (f"user_version={user_version} is above {self.known_schema_version}: this file "
+                f"was written by a newer {self.writer} build{self.newer_consequence}; it is "
+                "shown read-compatible")
+
+    def export_time(self, stamp: Timestamp | None) -> tuple[str | None, object]:
+        """(the JSON's `started_at`-style text, the `_raw` value or None)."""
+        if stamp is None:
+            return None, None
+        return self.time.export(stamp)
+
+    def __repr__(self) -> str:
+        return f"LogFormat({self.name})"
+
+
+def utc_millis_text(moment: datetime) -> str:
+    """`YYYY-MM-DDTHH:MM:SS.mmm+00:00`: a server time in the JSON output."""
+    return moment.isoformat(timespec="milliseconds")

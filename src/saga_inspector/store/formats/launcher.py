@@ -1,0 +1,189 @@
+"""The launcher's `launcher-sagas.db`: two tables, RFC 3339 text times, a target per step.
+
+Times in SQL: `micros_sql` gives a stored time as whole microseconds since the Unix epoch,
+exactly `micros(parse_timestamp(value))`:
+- the launcher's own form (`2026-06-02T14:05:23.481526300+00:00`: `T`, 0/3/6/9 fraction
+  digits, `+00:00`), checked by shape, is computed in SQL (SQLite's julianday for the whole
+  seconds, the digits for the microseconds), which needs no Python call (and no GIL) per row;
+- anything else that is not NULL goes to `saga_micros()`, a deterministic SQL function built
+  on parse_timestamp (registered on the store's connections).
+tests/test_query_store.py proves the two agree on every form and on near-misses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+from saga_inspector.store.kinds import LAUNCHER_KINDS
+from saga_inspector.store.sql import json_keys_hold
+from saga_inspector.store.states import SagaState, StepState
+from saga_inspector.store.timestamps import from_micros, micros, parse_timestamp
+
+from .base import SAGA_FIELDS, STEP_FIELDS, LogFormat, TimeEncoding
+
+TIME_FUNCTION = "saga_micros"
+# The top-level payload keys whose string values are labels (the launcher's input uses the
+# last two; commands and events carry `label`).
+LABEL_KEYS = ("label", "closed_label", "promoted_label")
+_JULIAN_UNIX_EPOCH = 2440587.5
+
+
+def _stored_micros(raw: object) -> int | None:
+    # Handed the value as a BLOB: text that is not UTF-8 cannot reach Python as str, and
+    # parse_timestamp decodes bytes the way the store's connection decodes text.
+    return micros(parse_timestamp(raw))
+
+
+# The launcher's lengths (0, 3, 6 or 9 fraction digits): the shape of each, with `?` for its
+# digits (GLOB's character classes cost several times more), and its microseconds.
+_LAUNCHER_FORMS = (
+    (35, "????-??-??T??:??:??.?????????+00:00", "CAST(substr({x}, 21, 6) AS INTEGER)"),
+    (32, "????-??-??T??:??:??.??????+00:00", "CAST(substr({x}, 21, 6) AS INTEGER)"),
+    (29, "????-??-??T??:??:??.???+00:00", "CAST(substr({x}, 21, 3) AS INTEGER) * 1000"),
+    (25, "????-??-??T??:??:??+00:00", "0"),
+)
+
+
+def text_micros_sql(x: str) -> str:
+    """SQL for the stored time in `x` as whole microseconds since the epoch, or NULL: the
+    same value as micros(parse_timestamp(x)). See the module's docstring."""
+    if x == "NULL":
+        return "NULL"
+    exact = f"{TIME_FUNCTION}(CAST({x} AS BLOB))"
+    # The shape by length; julianday() then checks that the digits are digits, in range, and
+    # the fraction digits only -- except that it lets whitespace stand before the zone
+    # (`substr(x, -7, 1) > ' '` rules that out). The rest rules out what it accepts and the
+    # parser does not: BLOBs and year 0 (`>= '0001' AND < ':'`), hour 24, days past the
+    # month's end (`date(d, '+0 days')` turns 2026-02-30 into 2026-03-02).
+    valid = (
+        f"{x} >= '0001' AND {x} < ':' AND {x} NOT GLOB '???????????24*' "
+        f"AND ({x} GLOB '????-??-[01]*' OR {x} GLOB '????-??-2[0-8]*' "
+        f"OR date(substr({x}, 1, 10), '+0 days') = substr({x}, 1, 10))"
+    )
+    forms = []
+    for length, shape, fraction in _LAUNCHER_FORMS:
+        before_zone = f" AND substr({x}, -7, 1) > ' '" if fraction != "0" else ""
+        # (coalesce: julianday() gives NULL for digits that are not, and for the last
+        # half millisecond of the year 9999, which it rounds into the year 10000)
+        fast = f"coalesce({_from_julian(x, fraction.format(x=x))}, {exact})"
+        forms.append(f"WHEN {length} THEN CASE WHEN {x} GLOB '{shape}'{before_zone} AND {valid} "
+                     f"THEN {fast} ELSE {exact} END")
+    return (f"(CASE WHEN {x} IS NULL THEN NULL ELSE CASE length({x}) {' '.join(forms)} "
+            f"ELSE {exact} END END)")
+
+
+def _from_julian(x: str, fraction: str) -> str:
+    """Microseconds from julianday (whole milliseconds, as a double: off by well under half
+    a second) and the exact microseconds of the fraction: the whole seconds are the nearest
+    integer to (time - fraction)."""
+    seconds = (f"CAST(round(((julianday({x}) - {_JULIAN_UNIX_EPOCH}) * 86400000000.0 "
+               f"- ({fraction})) / 1000000.0) AS INTEGER)")
+    return f"({seconds} * 1000000 + ({fraction}))"
+
+
+def text_moment_sql(column: str, since: bool, bound: int) -> tuple[str, list[object]]:
+    """since/until on a text time. A time's text starts with its local date, and a zone
+    moves it less than a day: text more than a day away from the bound is decided by a text
+    comparison, and only the rest pays for the exact time (see _day_text)."""
+    exact = f"{text_micros_sql(column)} {'>=' if since else '<='} ?"
+    if since:
+        day = _day_text(bound, -1)
+        # Text starting below '0' may start with whitespace the parser strips: exact check.
+        near = f"{column} >= ? OR {column} < '0'"
+    else:
+        day = _day_text(bound, +2)
+        # Text from ':' up (other scripts' whitespace, BLOBs): exact check.
+        near = f"{column} < ? OR {column} >= ':'"
+    if day is None:
+        return exact, [bound]
+    return f"CASE WHEN {near} THEN {exact} ELSE 0 END", [day, bound]
+
+
+def _day_text(moment: int, days: int) -> str | None:
+    """`YYYY-MM-DD` of the day `days` after the one holding `moment` (µs since the epoch);
+    None outside the years 1-9999."""
+    instant = from_micros(moment)
+    if instant is None:
+        return None
+    try:
+        return (instant + timedelta(days=days)).date().isoformat()
+    except OverflowError:
+        return None
+
+
+RFC3339_TEXT = TimeEncoding(
+    describe="RFC 3339 text (2026-06-02T14:05:23.481526300+00:00)",
+    decode=parse_timestamp,
+    micros_sql=text_micros_sql,
+    moment_sql=text_moment_sql,
+    functions={TIME_FUNCTION: _stored_micros},
+)
+
+
+def _step_reason_sql(step: Mapping[str, str]) -> str:
+    return step["failure_reason"]
+
+
+def _labels(column: str, match: object) -> tuple[str, list[object]]:
+    return json_keys_hold(column, LABEL_KEYS, match)  # type: ignore[arg-type]
+
+
+LAUNCHER = LogFormat(
+    name="launcher",
+    label="launcher saga log",
+    writer="launcher",
+    file_name="launcher-sagas.db",
+    saga_table="launcher_saga",
+    step_table="launcher_saga_step",
+    saga_columns={f: f for f in SAGA_FIELDS},
+    step_columns={f: f for f in STEP_FIELDS},
+    required_saga_fields=frozenset({"saga_id", "state"}),
+    required_step_fields=frozenset({"saga_id", "step_index"}),
+    saga_states=tuple(state.value for state in SagaState if state is not SagaState.COMPENSATED),
+    step_states=tuple(state.value for state in StepState),
+    final_states=frozenset({SagaState.COMPLETED.value, SagaState.FAILED_COMPENSATION.value}),
+    done_step_state=StepState.SUCCEEDED.value,
+    pending_step_state=StepState.PENDING.value,
+    failed_step_state=StepState.FAILED.value,
+    known_schema_version=1,
+    newer_consequence="",
+    time=RFC3339_TEXT,
+    kinds=LAUNCHER_KINDS,
+    step_reason_sql=_step_reason_sql,
+    label_keys=LABEL_KEYS,
+    ref_sql=_labels,
+    ref_describes="labels (as label: does)",
+)
+
+# The launcher's own DDL (schema.rs), used to write demo data and test fixtures.
+LAUNCHER_DDL = """
+CREATE TABLE IF NOT EXISTS launcher_saga (
+    saga_id        INTEGER PRIMARY KEY,
+    name           TEXT NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('running', 'completed', 'failed', 'compensating', 'failed_compensation')),
+    started_at     TEXT NOT NULL,
+    ended_at       TEXT,
+    input_json     TEXT NOT NULL,
+    failure_reason TEXT
+);
+
+CREATE TABLE IF NOT EXISTS launcher_saga_step (
+    saga_id        INTEGER NOT NULL REFERENCES launcher_saga(saga_id) ON DELETE CASCADE,
+    step_index     INTEGER NOT NULL,
+    name           TEXT NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('pending', 'succeeded', 'failed', 'compensated')),
+    cmd_json       TEXT,
+    target         TEXT,
+    started_at     TEXT NOT NULL,
+    ended_at       TEXT,
+    output_json    TEXT,
+    failure_reason TEXT,
+    PRIMARY KEY (saga_id, step_index)
+);
+
+CREATE INDEX IF NOT EXISTS idx_launcher_saga_state
+    ON launcher_saga(state);
+CREATE INDEX IF NOT EXISTS idx_launcher_saga_step_state
+    ON launcher_saga_step(saga_id, state);
+"""  # noqa: E501
