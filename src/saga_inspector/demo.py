@@ -11,12 +11,17 @@ import json
 import random
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from .store.formats import LAUNCHER, LogFormat
+from .store.formats.base import SAGA_FIELDS, STEP_FIELDS
 from .store.formats.launcher import LAUNCHER_DDL
+from .store.formats.server import SERVER_DDL
+
+FORMAT_DDL = {"launcher": LAUNCHER_DDL, "server": SERVER_DDL}
 
 DEMO_SEED = 20260602
 DEMO_START = datetime(2026, 6, 2, 9, 0, 0, tzinfo=UTC)
@@ -62,9 +67,16 @@ def write_saga_log(
     sagas: Iterable[SagaRow],
     *,
     user_version: int = 1,
-    ddl: str = LAUNCHER_DDL,
+    ddl: str | None = None,
+    log_format: LogFormat = LAUNCHER,
 ) -> Path:
-    """Write a saga log the way the launcher does (WAL, its DDL) and close it cleanly."""
+    """Write a saga log the way its writer does (WAL, its DDL: `ddl` None is the format's
+    own) and close it cleanly. Rows hold the values as the format stores them (a server
+    row: times in milliseconds; fields the format lacks, like a step's target, are left
+    out)."""
+    ddl = FORMAT_DDL[log_format.name] if ddl is None else ddl
+    saga_fields = [f for f in SAGA_FIELDS if f in log_format.saga_columns]
+    step_fields = [f for f in STEP_FIELDS if f in log_format.step_columns]
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -73,24 +85,22 @@ def write_saga_log(
         if user_version:
             conn.execute(f"PRAGMA user_version = {int(user_version)}")
         conn.execute("BEGIN")
+        saga_insert = _insert(log_format.saga_table, log_format.saga_columns, saga_fields)
+        step_insert = _insert(log_format.step_table, log_format.step_columns, step_fields)
         for batch in _batches(sagas, 5000):
-            conn.executemany(
-                "INSERT INTO launcher_saga (saga_id, name, state, started_at, ended_at, "
-                "input_json, failure_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(s.saga_id, s.name, s.state, s.started_at, s.ended_at, s.input_json,
-                  s.failure_reason) for s in batch],
-            )
-            conn.executemany(
-                "INSERT INTO launcher_saga_step (saga_id, step_index, name, state, cmd_json, "
-                "target, started_at, ended_at, output_json, failure_reason) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(s.saga_id, t.step_index, t.name, t.state, t.cmd_json, t.target, t.started_at,
-                  t.ended_at, t.output_json, t.failure_reason) for s in batch for t in s.steps],
-            )
+            conn.executemany(saga_insert, [[getattr(s, f) for f in saga_fields] for s in batch])
+            conn.executemany(step_insert, [
+                [s.saga_id if f == "saga_id" else getattr(t, f) for f in step_fields]
+                for s in batch for t in s.steps])
         conn.execute("COMMIT")
     finally:
         conn.close()
     return path
+
+
+def _insert(table: str, columns: Mapping[str, str], fields: Sequence[str]) -> str:
+    names = ", ".join(columns[f] for f in fields)
+    return f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(fields))})"
 
 
 def _batches(items: Iterable[SagaRow], size: int) -> Iterator[list[SagaRow]]:
