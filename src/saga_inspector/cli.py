@@ -20,7 +20,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import __version__
 from .completion import SHELLS, describe, script
@@ -52,6 +52,7 @@ from .report import (
 from .sanitize import sanitize
 from .store import (
     ATTENTION_STATES,
+    FORMAT_NAMES,
     KNOWN_SAGA_STATES,
     SagaDetail,
     SagaQuery,
@@ -59,6 +60,7 @@ from .store import (
     SortOrder,
     StoreError,
     Timestamp,
+    format_named,
 )
 from .store.query import QUERY_HELP, QueryError, accepted_states, check_states, parse_query
 from .units import format_count, format_size
@@ -70,6 +72,7 @@ ATTENTION = "attention"
 EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
 USAGE = f"""{PROG} [DB] [--pick] [--demo] [--immutable [--force]] [--utc | --local-time]
+       {PROG} [DB] --format launcher|server ...
        {PROG} demo PATH
        {PROG} stats [DB] [--json]
        {PROG} list [DB] [--state S]... [--search TEXT] [--limit N] [--json]
@@ -81,8 +84,9 @@ USAGE = f"""{PROG} [DB] [--pick] [--demo] [--immutable [--force]] [--utc | --loc
        {PROG} completion bash|zsh|fish"""
 
 DESCRIPTION = """\
-Inspect AgentMux launcher saga logs (launcher-sagas.db) strictly read-only: a keyboard-driven
-dashboard, or plain text and JSON for scripts."""
+Inspect AgentMux saga logs strictly read-only -- the launcher's (launcher-sagas.db) and the
+server's (sagas.db), told apart by their tables: a keyboard-driven dashboard, or plain text
+and JSON for scripts."""
 
 EPILOG = f"""\
 commands:
@@ -97,7 +101,9 @@ commands:
 Times are shown in the local zone, named (a time in text carries its offset); --utc
 shows them in UTC for one run, --local-time in the local zone. Without either, the zone
 last chosen in the dashboard (ctrl+p, "Times in UTC") applies; since:/until: in --search
-read a time without an offset in that same zone. JSON keeps times exactly as stored.
+read a time without an offset in that same zone. JSON gives times as RFC 3339 text: the
+launcher's exactly as stored; a server time (stored in milliseconds) in UTC, with the
+stored value beside it (started_at_raw, ended_at_raw).
 
 Wherever DB is expected, --demo uses a fresh demo log in a temporary folder instead,
 and --immutable reads DB as a snapshot that creates and changes no file at all (for
@@ -130,7 +136,10 @@ class _Parser(argparse.ArgumentParser):
 # -- parsers ---------------------------------------------------------------------------------
 
 
-def _add_source(parser: argparse.ArgumentParser, *, db: bool = True) -> None:
+def _add_source(parser: argparse.ArgumentParser, *, db: bool = True,
+                format_option: bool = True) -> None:
+    """`format_option` False: `--format` means something else here (list's export format,
+    which then also takes launcher|server); `--log-format` is always the log's format."""
     if db:
         parser.add_argument("db", nargs="?", metavar="DB",
                             help="the saga log to read (default: found in $AGENTMUX_DATA_DIR or "
@@ -144,6 +153,11 @@ def _add_source(parser: argparse.ArgumentParser, *, db: bool = True) -> None:
                              "read (refused when a -wal with rows lies beside it)")
     parser.add_argument("--force", action="store_true",
                         help="with --immutable: read the file even though its -wal is ignored")
+    names = ("--format", "--log-format") if format_option else ("--log-format",)
+    parser.add_argument(*names, dest="log_format", choices=FORMAT_NAMES,
+                        metavar="|".join(FORMAT_NAMES),
+                        help="read DB as this format (default: told by its tables: "
+                             "launcher_saga is the launcher's log, saga the server's)")
     parser.add_argument("--utc", dest="zone", action="store_const", const=ZoneChoice.UTC,
                         help="show times in UTC (and read since:/until: in UTC), this run only")
     parser.add_argument("--local-time", dest="zone", action="store_const",
@@ -242,7 +256,7 @@ def _list_parser() -> argparse.ArgumentParser:
               "[--sort id|started|duration] [--limit N] [--json | --jsonl | --format jsonl|csv]",
         description="Sagas, newest (highest id) first, or in the order --sort asks for.",
         epilog=QUERY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_source(parser)
+    _add_source(parser, format_option=False)
     parser.add_argument("--state", action="append", metavar="S",
                         help="only sagas in state S; repeat it or give a comma list for several; "
                              f"'{ATTENTION}' means {', '.join(sorted(ATTENTION_STATES))}")
@@ -260,10 +274,10 @@ def _list_parser() -> argparse.ArgumentParser:
     parser.add_argument("--jsonl", action="store_true",
                         help="one strict JSON object a line (the --json items), for streams; "
                              "the same as --format jsonl")
-    parser.add_argument("--format", choices=FORMATS, metavar="jsonl|csv",
+    parser.add_argument("--format", choices=(*FORMATS, *FORMAT_NAMES), metavar="jsonl|csv",
                         help="export: jsonl (exact values, one JSON object a line) or csv "
                              "(text sanitised, cells a spreadsheet would run as formulas "
-                             "prefixed with ')")
+                             "prefixed with '); launcher|server here is --log-format")
     parser.add_argument("--follow", action="store_true",
                         help="with --jsonl: the --limit newest sagas oldest first, then each "
                              "saga as it appears or changes state, until interrupted")
@@ -412,11 +426,14 @@ def _log_path(options: argparse.Namespace) -> Iterator[Path]:
         yield _discovered(options.pick)
 
 
-def _open_options(options: argparse.Namespace) -> dict[str, bool]:
-    """--immutable/--force as SagaStore.open's keywords (none when not asked for)."""
+def _open_options(options: argparse.Namespace) -> dict[str, Any]:
+    """--immutable/--force/--format as SagaStore.open's keywords (none when not asked for)."""
     if options.force and not options.immutable:
         raise CliError("--force only goes with --immutable")
-    return {"immutable": True, "force": options.force} if options.immutable else {}
+    found: dict[str, Any] = {"immutable": True, "force": options.force} if options.immutable else {}
+    if getattr(options, "log_format", None):
+        found["log_format"] = format_named(options.log_format)
+    return found
 
 
 @contextmanager
@@ -488,12 +505,13 @@ def _states(values: Sequence[str] | None) -> frozenset[str] | None:
 
 def _warn_unknown_states(store: SagaStore, states: frozenset[str] | None) -> None:
     """A typo would silently list nothing: say so when no saga has such a state."""
-    unknown = sorted((states or frozenset()) - KNOWN_SAGA_STATES)
+    known = store.format.saga_states
+    unknown = sorted((states or frozenset()) - frozenset(known))
     present = store.counts().by_state if unknown else {}
     for state in unknown:
         if state not in present:
             _note("warning", f"no saga has state {state!r} "
-                             f"(known states: {', '.join(sorted(KNOWN_SAGA_STATES))})")
+                             f"(the {store.format.label}'s states: {', '.join(sorted(known))})")
 
 
 def _follow(options: argparse.Namespace, states: frozenset[str] | None) -> int:
@@ -516,7 +534,13 @@ def _follow(options: argparse.Namespace, states: frozenset[str] | None) -> int:
 
 
 def _export_format(options: argparse.Namespace) -> None:
-    """--jsonl is --format jsonl: one option underneath (options.format)."""
+    """--jsonl is --format jsonl: one option underneath (options.format). `--format
+    launcher|server` is the log's format, as on the other commands."""
+    if options.format in FORMAT_NAMES:
+        if options.log_format not in (None, options.format):
+            raise CliError(f"--format {options.format} and --log-format {options.log_format} "
+                           "disagree: give the log's format once")
+        options.log_format, options.format = options.format, None
     if options.jsonl:
         if options.format not in (None, JSONL):
             raise CliError(f"--jsonl is --format jsonl: give one format, not --format "

@@ -15,17 +15,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .store import ErrorKind, Saga, SagaQuery, SagaState, SagaStore, SortKey, StoreError
+from .store import ErrorKind, Saga, SagaQuery, SagaStore, SortKey, StoreError
 from .store.repository import ALL_SAGAS, PAGE_SIZE
 
 DEFAULT_INTERVAL = 1.0
 # How long a poll waits for a writer's lock before it reports "waiting" (the store's reads
 # otherwise wait their full busy timeout, holding the store meanwhile).
 POLL_LOCK_WAIT = 0.25
-# States a saga never leaves: recovery moves every unresolved saga (running, compensating,
-# failed) to failed_compensation for the operator, and nothing moves one out of it. Only
-# sagas in other states (and states this tool does not know) are re-read for changes.
-FINAL_STATES = frozenset({SagaState.COMPLETED.value, SagaState.FAILED_COMPENSATION.value})
 # Below every saga id: "newer than this" starts from the oldest saga.
 _BELOW_EVERY_ID = -(2**63) - 1
 # An id skipped among new sagas may be one committed a moment after a higher one: it is
@@ -95,8 +91,8 @@ class SagaTracker:
     """Reports each saga once as it appears, and again each time its state changes.
 
     New sagas are found by keyset above the highest id seen (ids only grow); changes by
-    re-reading the states of the sagas that can still change (not in FINAL_STATES), by
-    primary key. Neither rescans the file.
+    re-reading the states of the sagas that can still change (not in the format's final
+    states, LogFormat.final_states), by primary key. Neither rescans the file.
     """
 
     def __init__(self, store: SagaStore, states: frozenset[str] | None = None) -> None:
@@ -111,7 +107,7 @@ class SagaTracker:
         store = self.store
         with store.snapshot():  # the highest id and the open sagas as of one moment
             newest = store.newest_id()
-            self._unsettled = store.saga_states(excluding=FINAL_STATES)
+            self._unsettled = store.saga_states(excluding=store.format.final_states)
         self._newest = _BELOW_EVERY_ID if newest is None else newest
         query = SagaQuery(self.states)
         shown = [] if newest is None else list(
@@ -164,7 +160,7 @@ class SagaTracker:
             below = saga.saga_id
 
     def _record(self, saga: Saga) -> None:
-        if saga.state in FINAL_STATES:
+        if saga.state in self.store.format.final_states:
             self._unsettled.pop(saga.saga_id, None)
         else:
             self._unsettled[saga.saga_id] = saga.state

@@ -14,8 +14,8 @@ from pathlib import Path
 from .display_time import MISSING, TimeStyle, show_time
 from .sanitize import sanitize
 from .store import (
-    ATTENTION_STATES,
-    KNOWN_SAGA_STATES,
+    LAUNCHER,
+    LogFormat,
     Saga,
     SagaDetail,
     SchemaInfo,
@@ -34,8 +34,17 @@ LABEL_WIDTH = 9  # "duration" plus a space: the label column of `show` and `show
 # -- JSON for scripts ------------------------------------------------------------------------
 
 
-def _raw_time(stamp: Timestamp | None) -> str | None:
-    return None if stamp is None else stamp.raw
+def _times(log_format: LogFormat, **stamps: Timestamp | None) -> dict[str, object]:
+    """`started_at`/`ended_at` as the JSON gives them: RFC 3339 text for every format (the
+    launcher's as stored; a server time in UTC to the millisecond), and for a format that
+    stores something else, the stored value beside it as `<name>_raw`."""
+    fields: dict[str, object] = {}
+    for name, stamp in stamps.items():
+        text, raw = log_format.export_time(stamp)
+        fields[name] = text
+        if log_format.time.export_raw:
+            fields[f"{name}_raw"] = raw
+    return fields
 
 
 def _seconds(duration: timedelta | None) -> float | None:
@@ -54,8 +63,7 @@ def saga_to_dict(saga: Saga) -> dict[str, object]:
         "saga_id": saga.saga_id,
         "name": saga.name,
         "state": saga.state,
-        "started_at": _raw_time(saga.started_at),
-        "ended_at": _raw_time(saga.ended_at),
+        **_times(saga.log_format, started_at=saga.started_at, ended_at=saga.ended_at),
         "duration_s": _seconds(saga.duration),
         "failure_reason": saga.failure_reason,
         "input": _parsed(saga.input_json),
@@ -65,14 +73,14 @@ def saga_to_dict(saga: Saga) -> dict[str, object]:
     }
 
 
-def step_to_dict(step: Step) -> dict[str, object]:
+def step_to_dict(step: Step, log_format: LogFormat = LAUNCHER) -> dict[str, object]:
+    """One step; `log_format`: its saga's (how its times are given)."""
     return {
         "step_index": step.step_index,
         "name": step.name,
         "state": step.state,
         "target": step.target,
-        "started_at": _raw_time(step.started_at),
-        "ended_at": _raw_time(step.ended_at),
+        **_times(log_format, started_at=step.started_at, ended_at=step.ended_at),
         "duration_s": _seconds(step.duration),
         "cmd": _parsed(step.cmd_json),
         "cmd_json": step.cmd_json,
@@ -80,12 +88,16 @@ def step_to_dict(step: Step) -> dict[str, object]:
         "output_json": step.output_json,
         "failure_reason": step.failure_reason,
         "in_flight": step.in_flight,
+        "role": step.role.value,
+        "undoes": step.undoes,
+        "best_effort": step.best_effort,
     }
 
 
 def detail_to_dict(detail: SagaDetail) -> dict[str, object]:
     """One saga with all its steps, in step order."""
-    return {**saga_to_dict(detail.saga), "steps": [step_to_dict(s) for s in detail.steps]}
+    fmt = detail.saga.log_format
+    return {**saga_to_dict(detail.saga), "steps": [step_to_dict(s, fmt) for s in detail.steps]}
 
 
 def stats_to_dict(
@@ -93,6 +105,7 @@ def stats_to_dict(
 ) -> dict[str, object]:
     return {
         "database": str(database),
+        "format": schema.log_format.name,
         "schema_version": schema.user_version,
         "known_schema_version": schema.known_version,
         "newer_than_known": schema.newer_than_known,
@@ -224,25 +237,28 @@ def render_list(sagas: Sequence[Saga], *, empty: str = "no sagas") -> str:
     return "\n".join(_table(header, rows, right={0, 4, 5}))
 
 
-def _state_note(state: str) -> str:
-    if state not in KNOWN_SAGA_STATES:
+def _state_note(state: str, log_format: LogFormat) -> str:
+    if not log_format.knows_state(state):
         return "state unknown to this tool"
-    return "needs attention" if state in ATTENTION_STATES else ""
+    return "needs attention" if log_format.needs_attention(state) else ""
 
 
 def _schema_line(schema: SchemaInfo) -> str:
+    fmt = schema.log_format
     line = f"{schema.user_version} (this tool knows {schema.known_version})"
     if schema.newer_than_known:
-        line += ": written by a newer launcher build, shown read-compatible"
+        line += (f": written by a newer {fmt.writer} build{fmt.newer_consequence}, shown "
+                 "read-compatible")
     return line
 
 
 def render_stats(database: Path, schema: SchemaInfo, counts: StateCounts) -> str:
     """The file, its schema version and the sagas per state."""
-    rows = [(sanitize(state), format_count(n), _state_note(state))
+    rows = [(sanitize(state), format_count(n), _state_note(state, counts.log_format))
             for state, n in counts.by_state.items()]
     lines = [
         _field("database", sanitize(str(database)), ""),
+        _field("format", schema.log_format.label, ""),
         _field("schema", _schema_line(schema), ""),
         _field("sagas", f"{format_count(counts.total)} "
                         f"({format_count(counts.needs_attention)} need attention)", ""),

@@ -37,7 +37,7 @@ from saga_inspector.display_time import (
     set_display_choice,
 )
 from saga_inspector.follow import DEFAULT_INTERVAL
-from saga_inspector.store import ErrorKind, SagaStore, StoreError
+from saga_inspector.store import ErrorKind, LogFormat, SagaStore, StoreError
 
 from .head_start import HeadStart, OpenedStore, open_with_baseline, store_opener
 from .screens.dashboard import Clock, DashboardScreen
@@ -339,7 +339,8 @@ def create_app(path: Path, *, now: Clock = wall_clock, immutable: bool = False,
                config_dir: Path | None = None,
                head_start: HeadStart | None = None,
                collector_paused: bool = False,
-               zone: ZoneChoice | None = None) -> SagaInspectorApp:
+               zone: ZoneChoice | None = None,
+               log_format: LogFormat | None = None) -> SagaInspectorApp:
     """The dashboard on the saga log at `path`; `now` pins the clock (ages) for tests.
     `immutable`/`force` are SagaStore.open's (a snapshot that creates no file); `interval`
     is the seconds between looks at the file for changes; `config_dir` is where the theme
@@ -347,8 +348,9 @@ def create_app(path: Path, *, now: Clock = wall_clock, immutable: bool = False,
     the same `store_opener` before Textual was imported; `collector_paused`: Python's
     garbage collector was disabled for the start, to be enabled once the dashboard is
     drawn (both: see run_dashboard); `zone`: the display zone asked for (None: the one
-    remembered in `config_dir`, else the local zone)."""
-    opener = store_opener(immutable=immutable, force=force)
+    remembered in `config_dir`, else the local zone); `log_format`: read the file as this
+    format (None: told by its tables)."""
+    opener = store_opener(immutable=immutable, force=force, log_format=log_format)
     return SagaInspectorApp(Path(path), now=now, opener=opener, interval=interval,
                             config_dir=config_dir, head_start=head_start,
                             collector_paused=collector_paused, zone=zone)

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 
 from saga_inspector.follow import FileIdentity
-from saga_inspector.store import PAGE_SIZE, Saga, SagaQuery, SagaStore
+from saga_inspector.store import PAGE_SIZE, LogFormat, Saga, SagaQuery, SagaStore
 
 Opener = Callable[[Path], SagaStore]
 
@@ -24,9 +24,10 @@ Opener = Callable[[Path], SagaStore]
 START_QUERY = SagaQuery()
 
 
-def store_opener(*, immutable: bool = False, force: bool = False) -> Opener:
+def store_opener(*, immutable: bool = False, force: bool = False,
+                 log_format: LogFormat | None = None) -> Opener:
     """How the dashboard opens its file (see SagaStore.open)."""
-    return partial(SagaStore.open, immutable=immutable, force=force)
+    return partial(SagaStore.open, immutable=immutable, force=force, log_format=log_format)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,9 @@ class TimeEncoding:
     # A stored time as the JSON output gives it: (RFC 3339 text or the stored text, the
     # stored value when it is not the text itself, else None).
     export: Callable[[Timestamp], tuple[str, object]] = lambda stamp: (stamp.raw, None)
+    # The JSON output gives the stored value beside the text (`started_at_raw`): the
+    # stored value is not itself RFC 3339 text.
+    export_raw: bool = False
 
 
 @dataclass(frozen=True)

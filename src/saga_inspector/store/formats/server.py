@@ -77,6 +77,7 @@ EPOCH_MILLIS = TimeEncoding(
     moment_sql=millis_moment_sql,
     functions={TIME_FUNCTION: _stored_micros},
     export=_export,
+    export_raw=True,
 )
 
 

@@ -116,7 +116,7 @@ class InspectorHeader(Widget):
         if self._state is not None or self._store is None:
             return [Text(f"{self._state or ''} ", style="italic", end="")]
         schema, counts = self._store.schema, self._counts
-        schema_text = Text(f"schema v{schema.user_version}", end="")
+        schema_text = Text(f"{schema.log_format.name} schema v{schema.user_version}", end="")
         if schema.newer_than_known:
             schema_text.append(f" (this tool knows v{schema.known_version})", style="bold")
         totals = short_totals = None

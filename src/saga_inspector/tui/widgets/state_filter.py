@@ -11,12 +11,13 @@ from textual.containers import HorizontalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from saga_inspector.store import ATTENTION_STATES, SagaState, StateCounts
+from saga_inspector.store import ATTENTION_STATES, LAUNCHER, SagaState, StateCounts
 from saga_inspector.tui.text import plain, safe
 from saga_inspector.units import format_count
 
-# Keys for states this tool does not know, in the order the file's counts list them.
-UNKNOWN_STATE_KEYS = ("6", "7", "8", "9")
+# Keys for states this tool does not know, in the order the file's counts list them (after
+# the known states' keys: 1-5 on every format, 6 the server's compensated).
+UNKNOWN_STATE_KEYS = ("7", "8", "9")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,29 +58,31 @@ _SHORT_LABEL = 8
 # On a narrow terminal every chip must still be seen: the states in words an operator reads
 # at a glance (the table's badges spell them out).
 _SHORT = {"running": "run", "completed": "done", "failed": "fail", "compensating": "comp",
-          "failed_compensation": "fail_comp"}
+          "failed_compensation": "fail_comp", "compensated": "cmpd"}
 ALL = StateFilter("all", "0", "all", None)
 ATTENTION = StateFilter("attention", "a", "needs attention", ATTENTION_STATES, "attn")
-KNOWN_FILTERS = (
-    ALL,
-    ATTENTION,
-    *(
-        StateFilter(state.value, str(n), state.value, frozenset({state.value}),
-                    _SHORT.get(state.value, ""))
-        for n, state in enumerate(SagaState, start=1)
-    ),
+# One filter per state a known format writes: a state keeps its key on every format.
+STATE_FILTERS = tuple(
+    StateFilter(state.value, str(n), state.value, frozenset({state.value}),
+                _SHORT.get(state.value, ""))
+    for n, state in enumerate(SagaState, start=1)
 )
+KNOWN_FILTERS = (ALL, ATTENTION, *STATE_FILTERS)
+KNOWN_NAMES = frozenset(f.name for f in KNOWN_FILTERS)
 
 
 def filters_for(counts: StateCounts | None) -> tuple[StateFilter, ...]:
-    """The known filters, then one per state the file holds that this tool does not know."""
+    """All, needs attention and the file's format's states (the launcher's until the counts
+    say), then one per state the file holds that its format does not know."""
+    log_format = counts.log_format if counts is not None else LAUNCHER
+    known = tuple(f for f in STATE_FILTERS if log_format.knows_state(f.name))
     unknown = counts.unknown_states if counts is not None else ()
     extra = tuple(
         StateFilter(state, UNKNOWN_STATE_KEYS[n] if n < len(UNKNOWN_STATE_KEYS) else "",
                     state, frozenset({state}))
         for n, state in enumerate(unknown)
     )
-    return KNOWN_FILTERS + extra
+    return (ALL, ATTENTION, *known, *extra)
 
 
 def filter_bindings() -> list[Binding]:
@@ -101,7 +104,7 @@ class FilterChip(Static):
         super().__init__(markup=False, classes="chip")
         self.state_filter = state_filter
         self._shown: Text | None = None
-        self.set_class(state_filter.name not in {f.name for f in KNOWN_FILTERS}, "-unknown")
+        self.set_class(state_filter.name not in KNOWN_NAMES, "-unknown")
 
     def show_count(self, count: int | None, *, narrow: bool = False) -> None:
         self.update_text(self.words(count, narrow=narrow))
@@ -139,7 +142,7 @@ class StateFilterBar(HorizontalScroll, can_focus=False):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.filters: tuple[StateFilter, ...] = KNOWN_FILTERS
+        self.filters: tuple[StateFilter, ...] = filters_for(None)
         self.active: StateFilter = ALL
         self.counts: StateCounts | None = None
         self._scrolled_for: tuple[StateFilter, int] | None = None  # the active chip shown
