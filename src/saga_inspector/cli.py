@@ -156,8 +156,7 @@ def _add_source(parser: argparse.ArgumentParser, *, db: bool = True,
     names = ("--format", "--log-format") if format_option else ("--log-format",)
     parser.add_argument(*names, dest="log_format", choices=FORMAT_NAMES,
                         metavar="|".join(FORMAT_NAMES),
-                        help="read DB as this format (default: told by its tables: "
-                             "launcher_saga is the launcher's log, saga the server's)")
+                        help="read DB as this format (default: told by the tables it has)")
     parser.add_argument("--utc", dest="zone", action="store_const", const=ZoneChoice.UTC,
                         help="show times in UTC (and read since:/until: in UTC), this run only")
     parser.add_argument("--local-time", dest="zone", action="store_const",

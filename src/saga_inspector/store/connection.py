@@ -252,7 +252,7 @@ def only_in_unread_wal(path: Path, unread: UnreadWal, table: str,
     "not a saga log"."""
     wal = f"{unread.wal.name} beside it ({format_size(unread.size)} not yet moved into the file)"
     if not found:
-        what = (f"the file alone holds no tables yet: the launcher's writes are all still in "
+        what = (f"the file alone holds no tables yet: its writer's writes are all still in "
                 f"{wal}")
     else:
         what = (f"the file alone has no {table} table (it has {', '.join(found)}); it may be "

@@ -22,7 +22,7 @@ from .connection import (
     translate_error,
 )
 from .errors import ErrorKind, StoreError
-from .formats import LogFormat, described_formats, detect_format
+from .formats import FORMATS, LogFormat, described_formats, detect_format
 from .formats.base import SAGA_FIELDS, STEP_FIELDS
 from .kinds import StepPlace, StepRecord, classify_steps
 from .models import (
@@ -313,8 +313,9 @@ class SagaStore:
     def _not_a_saga_log(self, tables: set[str | None]) -> StoreError:
         found_tables = sorted(t for t in tables if t)
         unread = getattr(self._conn, "unread_wal", None)
-        wanted = self.format.saga_table if self._format is not None else "saga"
         if unread is not None:  # a snapshot without its -wal: the -wal is the likely cause
+            wanted = (self._format.saga_table if self._format is not None
+                      else " or ".join(fmt.saga_table for fmt in FORMATS))
             return only_in_unread_wal(self.path, unread, wanted, found_tables)
         found = ", ".join(found_tables) or "no tables at all"
         if self._format is not None:  # forced (--format), and not what the file is
