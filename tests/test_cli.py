@@ -20,7 +20,6 @@ from saga_inspector import cli
 from saga_inspector.demo import REASON_RESTART_RUNNING, REASON_TIMEOUT
 from saga_inspector.report import format_duration, format_time
 from saga_inspector.store import (
-    KNOWN_SAGA_STATES,
     PAGE_SIZE,
     SagaStore,
     SortKey,
@@ -119,7 +118,8 @@ def test_demo_writes_a_log_with_every_state(run: Run, tmp_path: Path) -> None:
     assert str(path) in result.out
     stats = run("stats", path, "--json").json
     assert stats["total"] == 320
-    assert all(stats["counts"][state] > 0 for state in KNOWN_SAGA_STATES)
+    # Every state the launcher writes (counts list them all, 0 when absent) is present.
+    assert len(stats["counts"]) == 5 and all(n > 0 for n in stats["counts"].values())
 
 
 def test_demo_never_overwrites(run: Run, log: Path) -> None:

@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 from . import __version__
 from .completion import SHELLS, describe, script
 from .config import config_dir
-from .demo import write_demo
+from .demo import DEMO_FORMATS, write_demo
 from .discovery import (
     DATA_DIR_VARIABLE,
     LEGACY_LOG,
@@ -73,7 +73,7 @@ EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 
 
 USAGE = f"""{PROG} [DB] [--pick] [--demo] [--immutable [--force]] [--utc | --local-time]
        {PROG} [DB] --format launcher|server ...
-       {PROG} demo PATH
+       {PROG} demo PATH [--format launcher|server]
        {PROG} stats [DB] [--json]
        {PROG} list [DB] [--state S]... [--search TEXT] [--limit N] [--json]
        {PROG} list [DB] [--state S]... [--search TEXT] [--limit N] --format jsonl|csv
@@ -91,7 +91,7 @@ and JSON for scripts."""
 EPILOG = f"""\
 commands:
   (none)      open the dashboard on DB
-  demo PATH   write a realistic demo saga log to a new file
+  demo PATH   write a realistic demo saga log (launcher's or server's) to a new file
   stats       sagas per state, schema version and warnings
   list        sagas, newest first, filtered by state and text
   show        one saga with all its steps, the step in flight marked;
@@ -233,10 +233,14 @@ def _seconds(text: str) -> float:
 
 
 def _demo_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=f"{PROG} demo", usage=f"{PROG} demo PATH",
+    parser = _Parser(prog=f"{PROG} demo", usage=f"{PROG} demo PATH [--format launcher|server]",
                      description="Write a realistic, deterministic demo saga log to a new file "
                                  "(an existing file is never overwritten).")
     parser.add_argument("path", metavar="PATH", help="where to write it")
+    parser.add_argument("--format", dest="log_format", choices=DEMO_FORMATS,
+                        default=DEMO_FORMATS[0], metavar="launcher|server",
+                        help="whose log: the launcher's (launcher-sagas.db, the default) or "
+                             "the server's (sagas.db: nine kinds, undo rows, recoveries)")
     return parser
 
 
@@ -469,7 +473,7 @@ def _dashboard(options: argparse.Namespace) -> int:
 def _demo(options: argparse.Namespace) -> int:
     path = Path(options.path).expanduser()
     try:
-        write_demo(path)
+        write_demo(path, log_format=options.log_format)
     except FileExistsError:
         raise CliError(f"{path} already exists; the demo is only written to a new file") from None
     except (OSError, sqlite3.Error) as exc:
