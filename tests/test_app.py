@@ -105,8 +105,8 @@ async def test_unknown_state_gets_a_filter_and_a_key(make_log: SagaLogFactory) -
     app = make_app(path)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
-        assert "6 paused 1" in chip_text(app, "paused")
-        await press(pilot, "6")
+        assert "7 paused 1" in chip_text(app, "paused")  # 6 is the server's compensated
+        await press(pilot, "7")
         table = dashboard(app).query_one(SagaTable)
         assert table.total == 1
         assert table.highlighted_saga is not None and table.highlighted_saga.saga_id == 2

@@ -156,7 +156,7 @@ async def test_the_view_named_in_the_prompt_is_sanitised(make_log: SagaLogFactor
     app = make_app(make_log(hostile_sagas(), ddl=LOOSE_DDL))
     async with app.run_test(size=(160, 48)) as pilot:
         await idle(pilot)
-        await pilot.press("6")  # the chip of the file's hostile state (an unknown state)
+        await pilot.press("7")  # the chip of the file's hostile state (an unknown state)
         await idle(pilot)
         assert dashboard(app).active.label == hostile("st")
         await pilot.press("slash")

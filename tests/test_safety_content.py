@@ -321,7 +321,7 @@ async def test_markup_is_shown_as_written_everywhere(make_log: SagaLogFactory) -
         for shown in HOSTILE_SHOWN:
             assert shown in text, shown
         assert "nm␛]0;pwned-title␇[bold]␛[2J[/]" in text  # the name cell, with its brackets
-        assert "6 st␛]0;pwned-title␇[bold]␛[2J[/] 1" in text  # the unknown state's filter
+        assert "7 st␛]0;pwned-title␇[bold]␛[2J[/] 1" in text  # the unknown state's filter
         await pilot.press("enter")
         await idle(pilot)
         text = screen_text(app)
@@ -371,8 +371,8 @@ def test_palette_titles_round_trip_through_markup(value: str) -> None:
 # -- files that are not saga logs, in the dashboard ---------------------------------------------
 
 # (a text file and a missing one: test_app.py)
-HEADLINES = {"folder": "is a folder", "empty": "not a launcher saga log", "truncated": "damaged",
-             "no saga tables": "not a launcher saga log"}
+HEADLINES = {"folder": "is a folder", "empty": "not a saga log", "truncated": "damaged",
+             "no saga tables": "not a saga log"}
 
 
 @pytest.mark.parametrize("kind", list(HEADLINES))

@@ -301,11 +301,11 @@ def test_immutable_beside_a_wal_with_rows_is_refused_or_forced() -> None:
     with pytest.raises(StoreError) as refused:
         plan_open(DB, beside, immutable=True, force=False, euid=OWNER)
     assert refused.value.kind is ErrorKind.WAL_WOULD_BE_HIDDEN
-    assert "(800 B the launcher wrote but never moved into the file)" in str(refused.value)
+    assert "(800 B its writer wrote but never moved into the file)" in str(refused.value)
     forced = plan_open(DB, beside, immutable=True, force=True, euid=OWNER)
     assert forced.immutable
     assert forced.notes == ("launcher-sagas.db-wal (800 B) is not read: sagas and steps "
-                            "written since the launcher last moved it into the file are missing",)
+                            "written since its writer last moved it into the file are missing",)
 
 
 def test_the_decision_uses_stat_only(live_log, monkeypatch) -> None:

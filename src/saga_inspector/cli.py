@@ -514,7 +514,7 @@ def _warn_unknown_states(store: SagaStore, states: frozenset[str] | None) -> Non
     for state in unknown:
         if state not in present:
             _note("warning", f"no saga has state {state!r} "
-                             f"(the {store.format.label}'s states: {', '.join(sorted(known))})")
+                             f"(known states: {', '.join(sorted(known))})")
 
 
 def _follow(options: argparse.Namespace, states: frozenset[str] | None) -> int:
@@ -604,8 +604,9 @@ def _checked(check: Callable[[], object]) -> None:
 def _check_query_states(store: SagaStore, query: SagaQuery) -> None:
     """`state:` names must be states: known ones or ones this file holds (a typo is an error
     that names the states, not an empty list)."""
-    if query.parsed.state_names - KNOWN_SAGA_STATES:
-        check_states(query.parsed, accepted_states(store.counts().by_state))
+    known = store.format.saga_states
+    if query.parsed.state_names - frozenset(known):
+        check_states(query.parsed, accepted_states(store.counts().by_state, known))
 
 
 def _show_operands(operands: Sequence[str]) -> tuple[str | None, int]:

@@ -138,7 +138,7 @@ def plan_open(path: Path, beside: Beside, *, immutable: bool, force: bool,
             raise StoreError(
                 ErrorKind.WAL_WOULD_BE_HIDDEN,
                 f"{path}: --immutable would not show the rows in {wal.name} beside it "
-                f"({format_size(beside.wal_size)} the launcher wrote but never moved into the "
+                f"({format_size(beside.wal_size)} its writer wrote but never moved into the "
                 f"file); "
                 f"open it without --immutable to see them, or add --force to read the file "
                 f"alone anyway",
@@ -158,7 +158,7 @@ def plan_open(path: Path, beside: Beside, *, immutable: bool, force: bool,
 
 def _unread_wal_note(wal: Path, beside: Beside) -> str:
     return (f"{wal.name} ({format_size(beside.wal_size)}) is not read: sagas and steps "
-            f"written since the launcher last moved it into the file are missing")
+            f"written since its writer last moved it into the file are missing")
 
 
 def _snapshot_notes(wal: Path, beside: Beside, euid: int | None) -> tuple[str, ...]:
@@ -167,8 +167,8 @@ def _snapshot_notes(wal: Path, beside: Beside, euid: int | None) -> tuple[str, .
     note = (
         f"opened as a snapshot: the file belongs to {_user(beside.owner)}, and reading it live "
         f"would create {' and '.join(missing)} beside it owned by you ({_user(euid)}), which "
-        f"would stop its launcher from writing; nothing was created, and changes made after "
-        f"opening are not seen"
+        f"would stop its writer (the launcher or the server) from writing; nothing was "
+        f"created, and changes made after opening are not seen"
     )
     if beside.wal_has_rows:
         return (note, _unread_wal_note(wal, beside)
@@ -220,7 +220,8 @@ def check_path(path: Path) -> os.stat_result:
     if stat.S_ISDIR(info.st_mode):
         raise StoreError(
             ErrorKind.IS_DIRECTORY,
-            f"{path}: is a folder, not a saga log (point at launcher-sagas.db inside it)",
+            f"{path}: is a folder, not a saga log (point at launcher-sagas.db or sagas.db "
+            f"inside it)",
         )
     if not stat.S_ISREG(info.st_mode):
         raise StoreError(ErrorKind.UNREADABLE, f"{path}: not a regular file")
@@ -307,8 +308,8 @@ def cannot_read_live_here(path: Path) -> StoreError:
     wal = sidecar(path, "-wal")
     wal_info = _stat_or_none(wal)
     if _stat_or_none(shm) is None:
-        why = (f"SQLite needs to create {shm.name} beside it to read a log that a launcher may "
-               f"be writing, and this folder cannot be written by you")
+        why = (f"SQLite needs to create {shm.name} beside it to read a log that a launcher or "
+               f"server may be writing, and this folder cannot be written by you")
     else:
         why = f"SQLite cannot use {shm.name} beside it (it cannot be written by you)"
     if wal_info is not None and wal_info.st_size > 0:

@@ -10,7 +10,7 @@ class ErrorKind(enum.Enum):
     IS_DIRECTORY = "is a folder"
     NOT_SQLITE = "not a SQLite database"
     DAMAGED = "damaged"
-    NOT_SAGA_LOG = "not a launcher saga log"
+    NOT_SAGA_LOG = "not a saga log"
     UNREADABLE = "cannot be read here"
     BUSY = "busy"
     CANCELLED = "cancelled"

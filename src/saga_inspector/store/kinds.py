@@ -75,7 +75,7 @@ SERVER_KINDS: Mapping[str, SagaKind] = {kind.name: kind for kind in (
             {"delete_workspace": "create_workspace"}),
     _server("tear_off_block", ("block_id", "source_tab_id"),
             (_step("create_workspace"), _step("create_tab"), _step("move_block")),
-            {"delete_workspace": "create_workspace"}),
+            {"delete_workspace": "create_workspace", "delete_tab": "create_tab"}),
     _server("promote_block_to_tab", ("block_id", "source_tab_id", "workspace_id"),
             (_step("create_tab"), _step("move_block")), {"delete_tab": "create_tab"}),
     _server("restore_torn_off_tab",
@@ -89,7 +89,8 @@ SERVER_KINDS: Mapping[str, SagaKind] = {kind.name: kind for kind in (
     _server("redock_floating_pane", ("block_id", "source_tab_id", "target_tab_id", "dst_index"),
             (_step("move_block"),)),
     _server("close_pane", ("tab_id", "block_ids"),
-            (_step("delete_block", repeats=True), _step("layout_delete_node", optional=True))),
+            (_step("delete_block", repeats=True),
+             _step("layout_delete_node", optional=True, best_effort=True))),
 )}
 
 # Rows recovery and compensation append that are never forward steps.

@@ -321,9 +321,11 @@ def parse_cached(text: str, zone: Zone = UTC_ZONE) -> ParsedQuery:
         return ParsedQuery((Term(None, text, source=text),))
 
 
-def accepted_states(present: Iterable[str] = ()) -> frozenset[str]:
-    """The names `state:` accepts for a file: the known states and those the file holds."""
-    return KNOWN_SAGA_STATES | frozenset(present)
+def accepted_states(present: Iterable[str] = (),
+                    known: Iterable[str] = KNOWN_SAGA_STATES) -> frozenset[str]:
+    """The names `state:` accepts for a file: its format's states (`known`; every known
+    format's when not told) and those the file holds."""
+    return frozenset(known) | frozenset(present)
 
 
 def check_states(parsed: ParsedQuery, states: Collection[str]) -> None:

@@ -133,6 +133,7 @@ class SagaStore:
         self._depth = 0
         self._last_data_version: int | None = None
         self._counts_cache: tuple[int, StateCounts] | None = None
+        self._tables: frozenset[str] = frozenset()
         self.schema = self._read_schema()
         self._sql = SqlColumns.of(self.format, self.schema)
         self.warnings: tuple[str, ...] = tuple(self._schema_warnings())
@@ -269,9 +270,10 @@ class SagaStore:
                 _text(row[0])
                 for row in self._rows("SELECT name FROM sqlite_master WHERE type = 'table'")
             }
+            self._tables = frozenset(t for t in tables if t)
             if self._format is None:
                 self._format = detect_format(tables)
-            fmt = self.format
+            fmt = self._format
             if fmt is None or fmt.saga_table not in tables:
                 raise self._not_a_saga_log(tables)
             saga_columns = self._columns(fmt.saga_table)
@@ -333,6 +335,11 @@ class SagaStore:
             yield self.format.newer_warning(info.user_version)
         if not info.has_step_table:
             yield f"no usable {self.format.step_table} table: steps cannot be shown"
+        for other in FORMATS:
+            if other is not self.format and other.saga_table in self._tables:
+                yield (f"this file also holds a {other.label}'s tables "
+                       f"({', '.join(sorted(other.tables & self._tables))}); shown here as a "
+                       f"{self.format.label}: --format {other.name} shows the other")
 
     # -- select lists -------------------------------------------------------------------
 

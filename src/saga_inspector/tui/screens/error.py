@@ -17,19 +17,20 @@ from saga_inspector.tui.text import plain, safe
 EXIT_UNREADABLE = 2
 
 HINTS = {
-    ErrorKind.NOT_FOUND: "Check the path. Launcher logs are ~/.agentmux/launcher-sagas.db or "
-    "~/.agentmux/channels/<channel>/versions/<version>/data/db/launcher-sagas.db; "
+    ErrorKind.NOT_FOUND: "Check the path. Saga logs are launcher-sagas.db (the launcher's) and "
+    "sagas.db (the server's), in ~/.agentmux/channels/<channel>/versions/<version>/data/db/; "
     "`saga-inspector --pick` lists the ones found.",
-    ErrorKind.IS_DIRECTORY: "Point at the launcher-sagas.db file inside the folder.",
+    ErrorKind.IS_DIRECTORY: "Point at the launcher-sagas.db or sagas.db file inside the folder.",
     ErrorKind.NOT_SQLITE: "This file is not a SQLite database; saga logs are named "
-    "launcher-sagas.db.",
+    "launcher-sagas.db (the launcher's) and sagas.db (the server's).",
     ErrorKind.DAMAGED: "The file is truncated or damaged. If a -wal file sits beside it, copy "
     "both together and open the copy.",
-    ErrorKind.NOT_SAGA_LOG: "Launcher saga logs are named launcher-sagas.db; "
-    "`saga-inspector --pick` lists the ones found.",
+    ErrorKind.NOT_SAGA_LOG: "Saga logs are named launcher-sagas.db (the launcher's) and "
+    "sagas.db (the server's); `saga-inspector --pick` lists the ones found.",
     ErrorKind.UNREADABLE: "Check the file's permissions, or copy it (with any -wal beside it) "
     "to a folder you can write and open the copy.",
-    ErrorKind.BUSY: "A launcher is writing to it right now; try again in a moment.",
+    ErrorKind.BUSY: "Its writer (the launcher or the server) is writing to it right now; try again "
+    "in a moment.",
     ErrorKind.CANCELLED: "The read was cancelled; open the file again.",
     ErrorKind.READ_ONLY_FOLDER: "Run `saga-inspector --immutable PATH` to read it as a "
     "snapshot that creates no file, or copy it (with any -wal beside it) to a folder you can "

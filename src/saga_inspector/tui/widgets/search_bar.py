@@ -7,7 +7,6 @@ expects, and the list stays as it was until the query is fixed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -98,17 +97,20 @@ class SearchBar(Vertical):
     def _check(self) -> bool:
         """Parse what is typed; show why when it is not a query. True when it is one."""
         try:
-            parse_query(self.text, states=accepted_states(self._states_in_file()))
+            parse_query(self.text, states=self._accepted_states())
         except QueryError as error:
             self._show_error(error)
             return False
         self._show_error(None)
         return True
 
-    def _states_in_file(self) -> Iterable[str]:
-        """The states the open file holds (known or not), when its counts have been read."""
+    def _accepted_states(self) -> frozenset[str]:
+        """The open file's format's states and those it holds (known or not), once its
+        counts have been read; every known format's states before."""
         counts = getattr(self.screen, "counts", None)
-        return () if counts is None else counts.by_state
+        if counts is None:
+            return accepted_states()
+        return accepted_states(counts.by_state, counts.log_format.saga_states)
 
     def _show_error(self, error: QueryError | None) -> None:
         self.error = error
