@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from saga_inspector.explain import Explanation, explain, explain_text
 from saga_inspector.sanitize import is_safe
@@ -344,3 +347,37 @@ def test_a_server_saga_never_gets_the_launchers_host_wording() -> None:
         detail: SagaDetail = make()
         text = explain_text(detail)
         assert "host" not in text and "launcher" not in text, make.__name__
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["cmd", "event", "error", "tab_id", "block_id", "block_ids", "tab_ids",
+                         "workspace_id", "insert_index", "dst_workspace_id"]), inner,
+        max_size=4),
+    max_leaves=8)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kind=st.sampled_from([*SERVER_KINDS, "unknown_kind"]),
+       state=st.sampled_from(["running", "completed", "failed", "compensating", "compensated",
+                              "failed_compensation", "odd"]),
+       given_input=_JSON, rows=st.lists(st.tuples(
+           st.sampled_from(["create_workspace", "move_tab", "delete_block", "delete_tab",
+                            "delete_workspace", "compensate", "no_inverse_for_move_tab",
+                            "layout_delete_node"]),
+           st.sampled_from(["pending", "succeeded", "failed", "compensated", "odd"]),
+           _JSON, _JSON), max_size=5),
+       reason=st.none() | st.sampled_from([
+           "resumed on srv restart (was failed at startup)", "step 9 (x): y",
+           "saga 'x' timed out after 5s", "no succeeded steps to compensate (saga state at "
+           "restart: failed)", "saga has 3 pending step(s) (crashed mid-dispatch)"]))
+def test_any_payloads_and_rows_are_summarised_without_an_error(
+        kind: str, state: str, given_input: object, rows: list[tuple[str, str, object, object]],
+        reason: str | None) -> None:
+    steps = [sstep(n, name, row_state, json.dumps(sent), json.dumps(out), n, n + 1)
+             for n, (name, row_state, sent, out) in enumerate(rows)]
+    detail = server_detail(kind, state, {}, *steps, end_ms=9, reason=reason)
+    detail = SagaDetail(replace(detail.saga, input_json=json.dumps(given_input)), detail.steps)
+    text = explain_text(detail)
+    assert is_safe(text, multiline=True) and text.startswith("saga 1 · ")

@@ -157,11 +157,8 @@ def _values(step: Step | None, given: dict[object, object],
     sources = [_dict(step.cmd_json), *_events(step)] if step is not None else []
     sources.append(given)
     sources += [event for other in others for event in _events(other)]
-    keys = {key for effect in _EFFECTS.values()
-            for text in (effect.done, effect.kept, effect.missed)
-            for key in _placeholders(text)}
     values = _Values()
-    for key in keys:
+    for key in _EFFECT_KEYS:
         for name in _ALIASES.get(key, (key,)):
             found = next((source[name] for source in sources
                           if isinstance(source.get(name), str | int)), None)
@@ -173,6 +170,11 @@ def _values(step: Step | None, given: dict[object, object],
 
 def _placeholders(text: str) -> list[str]:
     return [part.split("}", 1)[0] for part in text.split("{")[1:]]
+
+
+_EFFECT_KEYS = frozenset(key for effect in _EFFECTS.values()
+                         for text in (effect.done, effect.kept, effect.missed)
+                         for key in _placeholders(text))
 
 
 def _command(step: Step) -> str:
@@ -266,9 +268,9 @@ def _error(step: Step, limit: int = MAX_REASON) -> str:
 def _asked_value(key: str, value: object) -> str:
     if key in _LISTS:
         what = _LISTS[key]
-        count = len(value) if isinstance(value, list) else 0
-        return f"{count} {what}{'' if count == 1 else 's'}" if isinstance(value, list) \
-            else f"{what}s (not stored)"
+        if not isinstance(value, list):
+            return f"{what}s (not stored)"
+        return f"{len(value)} {what}{'' if len(value) == 1 else 's'}"
     if key in _INDEXES:
         if value == NO_INDEX:
             return "(no index given: at the end)"
@@ -407,7 +409,8 @@ def _items_not_reached(case: ServerCase) -> list[str]:
     items = case.given.get(key)
     if not isinstance(items, list):
         return []
-    reached = {_dict(step.cmd_json).get(item_key) for step in case.forward if step.name == name}
+    reached = {str(_dict(step.cmd_json).get(item_key)) for step in case.forward
+               if step.name == name}
     what = item_key.removesuffix("_id")
     return [f"{name} of {what} {short_id(item)}" for item in items
             if isinstance(item, str) and item not in reached]

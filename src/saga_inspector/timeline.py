@@ -3,6 +3,9 @@
 Pure (no toolkit): the store's models in, numbers and glyph cells out. No text from the file
 reaches these cells or notes (steps are named by index), so nothing here needs sanitising.
 
+A row the server appended to undo a step (compensation, recovery) is drawn in its own
+kind (UNDO) and marked with the step it undoes (`↶ undo of #0`, `⊘ no undo possible`).
+
 Offsets count from the saga's start. A step in flight has no end of its own: it is drawn
 open-ended up to the saga's end, or up to `now` while the saga has not ended.
 
