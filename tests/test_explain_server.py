@@ -9,20 +9,24 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from saga_inspector.demo import SagaRow, StepRow, write_saga_log
 from saga_inspector.explain import Explanation, explain, explain_text
 from saga_inspector.sanitize import is_safe
-from saga_inspector.store import SagaDetail
+from saga_inspector.store import SagaDetail, SagaStore
+from saga_inspector.store.formats import SERVER
 from saga_inspector.store.kinds import SERVER_KINDS, Cause, split_reason, split_server_reason
 
 from .server_sagas import (
     BLOCK,
     BLOCK_2,
     NEW_WORKSPACE,
+    T0_MS,
     TAB,
     WORKSPACE,
     close_pane_compensated,
@@ -381,3 +385,22 @@ def test_any_payloads_and_rows_are_summarised_without_an_error(
     detail = SagaDetail(replace(detail.saga, input_json=json.dumps(given_input)), detail.steps)
     text = explain_text(detail)
     assert is_safe(text, multiline=True) and text.startswith("saga 1 · ")
+
+
+def test_a_server_file_read_by_the_store_is_explained_the_same(tmp_path: Path) -> None:
+    """The hand-built details mean what the store gives: a recovered tear-off written as the
+    server writes it (ms times, no target, the reason in the output) reads to the same text."""
+    built = tear_off_no_inverse()
+    rows = [SagaRow(1, built.saga.name, built.saga.state, T0_MS, T0_MS + 3600 * 1000,
+                    built.saga.input_json, built.saga.failure_reason,
+                    [StepRow(s.step_index, s.name, s.state, s.cmd_json, None,
+                             int(s.started_at.raw), int(s.ended_at.raw), s.output_json)
+                     for s in built.steps if s.started_at and s.ended_at])]
+    path = write_saga_log(tmp_path / "sagas.db", rows, log_format=SERVER)
+    with SagaStore.open(path) as store:
+        assert store.format is SERVER
+        read = store.saga(1)
+    assert read is not None
+    assert [(s.role, s.undoes, s.failure_reason) for s in read.steps] == [
+        (s.role, s.undoes, s.failure_reason) for s in built.steps]
+    assert explain_text(read) == explain_text(built)
