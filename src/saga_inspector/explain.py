@@ -1,5 +1,6 @@
 """A plain-language triage summary of one saga: what it was for, how far it got, what it
-was waiting for when it stopped, why it failed, and what to check on the host.
+was waiting for when it stopped, why it failed, and what to check on the host. A server
+saga is summarised in the server's words by explain_server (tabs, blocks, workspaces, undo).
 
 Pure (no toolkit): a `SagaDetail` in, an `Explanation` (sections of lines) out, and one
 plain-text rendering of it that the CLI (`show --explain`) and the dashboard (`x`) share.
@@ -22,7 +23,8 @@ from .report import (
     labelled,
 )
 from .sanitize import sanitize
-from .store.kinds import Cause, FailureReason, SagaKind, StepKind, split_reason
+from .store.formats import SERVER
+from .store.kinds import Cause, FailureReason, SagaKind, StepKind
 from .store.models import SagaDetail, Step
 from .store.payload import parse_json, strict_json
 from .store.states import KNOWN_SAGA_STATES, SagaState, StepState
@@ -92,6 +94,8 @@ def _read(raw: str | None) -> tuple[object, str | None]:
 
 
 def _value(value: object) -> str:
+    if value == "":
+        return '""'  # (the server's `"name": ""`: said, not left blank)
     return quote(value if isinstance(value, str) else strict_json(value), 60)
 
 
@@ -506,23 +510,44 @@ def explain(detail: SagaDetail, now: datetime | None = None) -> Explanation:
     """The triage summary of one saga. `now` measures a saga that has not ended."""
     saga = detail.saga
     kind = saga.log_format.kind(saga.name)
-    label = _label(detail, kind)
     timeline = build_timeline(detail, now)
-    reason = split_reason(saga.failure_reason) if saga.failure_reason is not None else None
+    if saga.log_format.name == SERVER.name:
+        return _server_explanation(detail, kind, timeline)
+    label = _label(detail, kind)
+    reason = saga.log_format.split_reason(saga.failure_reason) \
+        if saga.failure_reason is not None else None
     case = _Case(detail, kind, label, timeline, _stuck_step(detail), reason)
     cause = _cause(case)
     title = f"saga {saga.saga_id} · {quote(saga.name, 80) or MISSING} · {quote(saga.state, 60)}"
     listed = _listed(detail)
-    drawn = chart(timeline, TIMELINE_WIDTH, format_duration, listed)
     sections = (
         Section("What it was for", tuple(_purpose(detail, kind, label))),
         _outcome(case),
         _steps(detail, kind, timeline, listed, cause),
-        Section("Timeline", tuple(Line(text, chart=True) for text in plain_lines(drawn)
-                                  if not text.startswith(("ended", "not ended")))),
+        _timeline_section(detail, timeline),
         _host_checks(case, cause),
     )
     return Explanation(saga.saga_id, title, _verdict(case, cause), cause, sections)
+
+
+def _timeline_section(detail: SagaDetail, timeline: Timeline) -> Section:
+    drawn = chart(timeline, TIMELINE_WIDTH, format_duration, _listed(detail))
+    return Section("Timeline", tuple(Line(text, chart=True) for text in plain_lines(drawn)
+                                     if not text.startswith(("ended", "not ended"))))
+
+
+def _server_explanation(detail: SagaDetail, kind: SagaKind | None,
+                        timeline: Timeline) -> Explanation:
+    """A server saga's summary, in the server's words (tabs, blocks, workspaces, undo)."""
+    # Imported here: explain_server builds on this module's lines and quoting.
+    from . import explain_server as server
+
+    saga = detail.saga
+    case = server.server_case(detail, kind, timeline)
+    cause = server.cause_of(case)
+    title = f"saga {saga.saga_id} · {quote(saga.name, 80) or MISSING} · {quote(saga.state, 60)}"
+    return Explanation(saga.saga_id, title, server.verdict(case, cause), cause,
+                       server.sections(case, cause, _timeline_section(detail, timeline)))
 
 
 def render_text(explanation: Explanation) -> str:

@@ -25,6 +25,7 @@ from .store import (
 )
 from .store.models import StoredValue
 from .store.payload import parse_json, pretty_json, strict_json
+from .store.states import StepRole
 from .units import format_count
 
 IN_FLIGHT_NOTE = "was in flight when the saga stopped"
@@ -136,6 +137,35 @@ def json_array_chunks(items: Iterable[object]) -> Iterator[str]:
 # An end stored before its start: said in words, never as a negative length.
 ENDS_BEFORE_START = "ends before it starts (clock skew or damage)"
 BEFORE_START_MARK = "<start!"  # the same, where a column has room for a length only
+
+
+UNDO_GLYPH, NO_UNDO_GLYPH = "↶", "⊘"
+
+
+def undo_mark(role: StepRole, undoes: int | None) -> str:
+    """An undo row's mark, in words: `↶ undo of #1` (the forward step it undoes, where that
+    can be told: `↶ undo`), or `⊘ no undo possible`; "" for a forward step."""
+    if role is StepRole.UNDO:
+        return f"{UNDO_GLYPH} undo of #{undoes}" if undoes is not None else f"{UNDO_GLYPH} undo"
+    if role is StepRole.NO_UNDO:
+        return f"{NO_UNDO_GLYPH} no undo possible"
+    return ""
+
+
+def short_undo_mark(role: StepRole, undoes: int | None) -> str:
+    """The same where a column has room for a few cells: `↶1`, `↶`, `⊘`."""
+    if role is StepRole.UNDO:
+        return f"{UNDO_GLYPH}{_index(undoes)}" if undoes is not None else UNDO_GLYPH
+    return NO_UNDO_GLYPH if role is StepRole.NO_UNDO else ""
+
+
+def _index(step_index: int) -> str:
+    text = str(step_index)  # very long ones (no writer makes them) cut
+    return text if len(text) <= 6 else "…" + text[-5:]
+
+
+# A best-effort step (its failure does not fail the saga), in words and in a few cells.
+BEST_EFFORT, BEST_EFFORT_SHORT = "best effort", "b/e"
 
 
 def format_duration(duration: timedelta | None) -> str:
@@ -287,6 +317,9 @@ def _extra(columns: Mapping[str, StoredValue], indent: str) -> list[str]:
 
 def _step_lines(step: Step) -> list[str]:
     title = f"  step {step.step_index}  {_text(step.name)}"
+    mark = undo_mark(step.role, step.undoes) or (BEST_EFFORT if step.best_effort else "")
+    if mark:
+        title += f"  {mark}"
     if step.in_flight:
         title += f"  <-- IN FLIGHT: {IN_FLIGHT_NOTE}"
     indent = "    "

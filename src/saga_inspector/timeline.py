@@ -3,6 +3,9 @@
 Pure (no toolkit): the store's models in, numbers and glyph cells out. No text from the file
 reaches these cells or notes (steps are named by index), so nothing here needs sanitising.
 
+A row the server appended to undo a step (compensation, recovery) is drawn in its own
+kind (UNDO) and marked with the step it undoes (`↶ undo of #0`, `⊘ no undo possible`).
+
 Offsets count from the saga's start. A step in flight has no end of its own: it is drawn
 open-ended up to the saga's end, or up to `now` while the saga has not ended.
 
@@ -25,10 +28,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .report import ENDS_BEFORE_START, format_timeout
-from .store.kinds import Cause, split_reason, timeout_of
+from .report import ENDS_BEFORE_START, format_timeout, undo_mark
+from .store.kinds import Cause, timeout_of
 from .store.models import SagaDetail, Step
-from .store.states import StepState
+from .store.states import StepRole, StepState
 from .store.timestamps import Timestamp
 
 DurationText = Callable[[timedelta], str]
@@ -37,6 +40,7 @@ Segment = tuple[str, str]  # (text, kind)
 # What each cell of a chart is, for a screen to colour.
 EMPTY, DONE, OPEN, LATE, TAIL = "empty", "done", "open", "late", "tail"
 BREAK, TIMEOUT, AXIS, LABEL, UNKNOWN = "break", "timeout", "axis", "label", "unknown"
+UNDO = "undo"  # a finished undo row's bar (the server's compensation and recovery)
 
 FULL = "█"
 EIGHTHS = " ▏▎▍▌▋▊▉"  # a finished step's last cell, to an eighth of a cell
@@ -66,6 +70,15 @@ class StepSpan:
     end: timedelta | None  # its own end, or the saga's end (or now) when open-ended
     open_ended: bool  # in flight: it never ended, the bar runs to the saga's end
     problem: str | None = None  # what keeps it from being drawn whole, in words
+    # A forward step, or a row appended to undo one; `undoes`: the step_index it undoes.
+    role: StepRole = StepRole.FORWARD
+    undoes: int | None = None
+
+    @property
+    def mark(self) -> str:
+        """What the row is, when it is not a forward step: `↶ undo of #1`, `↶ undo`,
+        `⊘ no undo possible` (the step list says the same)."""
+        return undo_mark(self.role, self.undoes)
 
     @property
     def duration(self) -> timedelta | None:
@@ -82,8 +95,9 @@ class Timeline:
     timeout: timedelta | None  # None for a kind this tool does not know
     problems: tuple[str, ...] = ()  # saga-level unknowns, in words
     known_kind: bool = True
-    # Its end is when a later launcher start closed it (recovery), not when it stopped.
+    # Its end is when a later start of its writer closed it (recovery), not when it stopped.
     closed_at_restart: bool = False
+    writer: str = "launcher"  # who wrote the log (and restarted): "launcher" / "server"
 
     @property
     def extent(self) -> timedelta | None:
@@ -162,7 +176,8 @@ def _span(position: int, step: Step, origin: datetime | None,
         problem = "no end time" if step.ended_at is None else _unreadable("end", step.ended_at)
     elif end < start:
         problem = BACKWARDS  # the notes say it whole (chart_notes)
-    return StepSpan(position, step.step_index, start, end, open_ended, problem)
+    return StepSpan(position, step.step_index, start, end, open_ended, problem, step.role,
+                    step.undoes)
 
 
 def build_timeline(detail: SagaDetail, now: datetime | None = None) -> Timeline:
@@ -172,15 +187,17 @@ def build_timeline(detail: SagaDetail, now: datetime | None = None) -> Timeline:
     origin = _origin(detail, problems)
     end, until_now = _saga_end(detail, origin, now, problems)
     spans = tuple(_span(n, step, origin, end) for n, step in enumerate(detail.steps))
-    timeout = timeout_of(detail.saga.log_format.kind(detail.saga.name))
+    log_format = detail.saga.log_format
+    timeout = timeout_of(log_format.kind(detail.saga.name))
     return Timeline(spans, end, until_now, timeout, tuple(problems), timeout is not None,
-                    _closed_at_restart(detail.saga.failure_reason))
+                    _closed_at_restart(detail), log_format.writer)
 
 
-def _closed_at_restart(reason: str | None) -> bool:
+def _closed_at_restart(detail: SagaDetail) -> bool:
+    reason = detail.saga.failure_reason
     if reason is None:
         return False
-    split = split_reason(reason)
+    split = detail.saga.log_format.split_reason(reason)
     return split.recovery is not None or split.cause is Cause.LAUNCHER_RESTART
 
 
@@ -261,7 +278,7 @@ def _bar_cell(span: StepSpan, scale: Scale, cell: int, x0: float, x1: float,
     late = scale.timeout_cell is not None and cell > scale.timeout_cell
     if span.open_ended:
         return (LATE_OPEN_GLYPH, LATE) if late else (OPEN_GLYPH, OPEN)
-    kind = LATE if late else DONE
+    kind = LATE if late else UNDO if span.role is not StepRole.FORWARD else DONE
     if cell < last:
         return FULL, kind
     eighths = round((x1 - max(x0, cell)) * 8)
@@ -412,8 +429,8 @@ def chart_notes(timeline: Timeline, scale: Scale | None, fmt: DurationText) -> t
         notes.append(f"slowest: step {slowest.step_index}, {fmt(slowest.duration)}{waiting}")
     if scale is not None and scale.broken:
         squeezed = fmt(scale.end - scale.linear_end)
-        until = " until a launcher restart closed it" if timeline.closed_at_restart else \
-            " after it"
+        until = f" until a {timeline.writer} restart closed it" if timeline.closed_at_restart \
+            else " after it"
         notes.append(f"≈ cut at {fmt(scale.linear_end)}: ░ squeezes the {squeezed}{until}")
     return tuple(notes)
 
@@ -445,6 +462,7 @@ def plain_lines(drawn: Chart, *, indent: str = "") -> list[str]:
         if row.span.problem is not None and row.span.start is None:
             bar = row.span.problem.ljust(drawn.width)
         flag = " <- in flight" if row.span.open_ended else ""
+        flag += f" {row.span.mark}" if row.span.mark else ""
         flag += " (slowest)" if row.slowest else ""
         if row.span.problem is not None and row.span.start is not None:
             flag += f" ({row.span.problem})"

@@ -7,6 +7,7 @@ without it, never refused. Also how the server's undo rows are told from its for
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -187,6 +188,12 @@ class Cause(enum.StrEnum):
     HOST_ACTION = "host_action"
     LAUNCHER_RESTART = "launcher_restart"
     OTHER = "other"
+    # The server's: what its recovery (at the next server start) wrote in place of the reason.
+    RESUMED = "resumed"  # every succeeded step undone
+    NOTHING_TO_UNDO = "nothing_to_undo"  # no step had succeeded
+    CRASHED_MID_DISPATCH = "crashed_mid_dispatch"  # a step was left pending
+    UNDO_INCOMPLETE = "undo_incomplete"  # some steps could not be undone
+    STEP_ERROR = "step_error"  # a step's error (`TearOffTab step 2 (MoveTab): ...`)
 
 
 # Newer builds append the recovery to the reason the saga had failed with.
@@ -200,14 +207,27 @@ _PREFIXES = (
 
 
 @dataclass(frozen=True, slots=True)
+class RecoveryProblem:
+    """One problem a server recovery names: `step 1 (delete_tab): no inverse derivable ...`."""
+
+    step_number: int
+    step_name: str
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
 class FailureReason:
     """A saga's failure reason taken apart: `first` (why it failed), what `detail` came after
-    the known prefix, and the `recovery` a later launcher start appended, if any."""
+    the known prefix, and the `recovery` a later start appended (the launcher) or wrote in
+    its place (the server), if any. `problems`: the steps a server recovery could not undo;
+    `state`: the saga's state its recovery found at startup (the server's)."""
 
     cause: Cause
     first: str
     detail: str
     recovery: str | None
+    problems: tuple[RecoveryProblem, ...] = ()
+    state: str | None = None
 
 
 def split_reason(reason: str) -> FailureReason:
@@ -217,3 +237,38 @@ def split_reason(reason: str) -> FailureReason:
             detail = first[len(prefix):].lstrip(" :")
             return FailureReason(cause, first, detail, recovery if found else None)
     return FailureReason(Cause.OTHER, first, first, recovery if found else None)
+
+
+# The server's reasons (agentmux-srv sagas/mod.rs and recovery.rs). Recovery overwrites the
+# reason the saga had: `first` is then the recovery's own words, and so is `recovery`.
+_SERVER_TIMEOUT = re.compile(r"saga '.*' timed out after (?P<detail>.+)\Z", re.DOTALL)
+_SERVER_RECOVERY = (
+    (re.compile(r"resumed on srv restart \(was (?P<state>\S+) at startup\)"), Cause.RESUMED),
+    (re.compile(r"no succeeded steps to compensate \(saga state at restart: (?P<state>\S+)\)"),
+     Cause.NOTHING_TO_UNDO),
+    (re.compile(r"saga has (?P<detail>\d+) pending step"), Cause.CRASHED_MID_DISPATCH),
+)
+_SERVER_PROBLEM = re.compile(r"step (?P<number>\d+) \((?P<name>[^)]*)\): (?P<problem>.*)",
+                             re.DOTALL)
+OPERATOR_REVIEW = " — operator review needed"
+
+
+def split_server_reason(reason: str) -> FailureReason:
+    """A server saga's failure reason: its timeout, one of its recovery's sentences, or the
+    error a step returned (`TearOffTab step 2 (MoveTab): tab not found: ...`)."""
+    timeout = _SERVER_TIMEOUT.match(reason)
+    if timeout is not None:
+        return FailureReason(Cause.TIMEOUT, reason, timeout["detail"], None)
+    for pattern, cause in _SERVER_RECOVERY:
+        found = pattern.match(reason)
+        if found is not None:
+            named = found.groupdict()
+            return FailureReason(cause, reason, named.get("detail") or "", reason,
+                                 state=named.get("state"))
+    problems = [_SERVER_PROBLEM.match(part) for part in reason.split("; ")]
+    if problems and all(problem is not None for problem in problems):
+        parsed = tuple(RecoveryProblem(int(p["number"]), p["name"],
+                                       p["problem"].removesuffix(OPERATOR_REVIEW))
+                       for p in problems if p is not None)
+        return FailureReason(Cause.UNDO_INCOMPLETE, reason, "", reason, parsed)
+    return FailureReason(Cause.STEP_ERROR, reason, reason, None)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from saga_inspector.store.kinds import SagaKind
+from saga_inspector.store.kinds import FailureReason, SagaKind, split_reason
 from saga_inspector.store.states import ATTENTION_STATES
 from saga_inspector.store.timestamps import Timestamp
 
@@ -85,6 +85,8 @@ class LogFormat:
     attention_states: frozenset[str] = ATTENTION_STATES
     # Compensation and recovery append undo rows after the forward steps (kinds.classify_steps).
     appends_undo_rows: bool = False
+    # How its saga failure reasons are taken apart (the triage summary, the timeline).
+    split_reason: Callable[[str], FailureReason] = split_reason
 
     @property
     def in_flight_states(self) -> frozenset[str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from saga_inspector.store.kinds import SERVER_KINDS
+from saga_inspector.store.kinds import SERVER_KINDS, split_server_reason
 from saga_inspector.store.sql import json_strings_hold, json_text_at
 from saga_inspector.store.states import SagaState, StepState
 from saga_inspector.store.timestamps import Timestamp, from_micros, parse_timestamp
@@ -121,6 +121,7 @@ SERVER = LogFormat(
     ref_sql=lambda column, match: json_strings_hold(column, match),  # type: ignore[arg-type]
     ref_describes="tab, block and workspace ids (any string in the input or a step's payload)",
     appends_undo_rows=True,
+    split_reason=split_server_reason,
 )
 
 # The server's DDL (run_saga_log_migrations), used to write demo data and test fixtures.

@@ -16,8 +16,8 @@ from textual.geometry import Size
 from textual.visual import VisualType
 from textual.widgets import Static
 
-from saga_inspector.report import IN_FLIGHT_NOTE, describe_duration
-from saga_inspector.store import Saga, SagaState, Step
+from saga_inspector.report import BEST_EFFORT, IN_FLIGHT_NOTE, describe_duration, undo_mark
+from saga_inspector.store import Saga, SagaState, Step, StepRole
 from saga_inspector.store.models import StoredValue
 from saga_inspector.tui.text import plain
 from saga_inspector.tui.views import SagaView, StepView, time_with_age
@@ -164,13 +164,28 @@ def in_flight_note(saga_state: str) -> str:
     return f"IN FLIGHT: {IN_FLIGHT_NOTE}"
 
 
+def role_note(step: Step) -> str | None:
+    """What a row that is not a plain forward step is, in words (None: a plain one)."""
+    mark = undo_mark(step.role, step.undoes)
+    of = f"step {step.undoes}" if step.undoes is not None else "a step"
+    if step.role is StepRole.UNDO:
+        told = "" if step.undoes is not None else " (which step it undoes cannot be told)"
+        return f"{mark}: appended by compensation or recovery to undo {of}{told}"
+    if step.role is StepRole.NO_UNDO:
+        return f"{mark}: recovery found no way to undo {of}"
+    if step.best_effort:
+        return f"{BEST_EFFORT}: its failure does not fail the saga"
+    return None
+
+
 class StepDetail(VerticalScroll, can_focus=False):
     """The highlighted step: what it sent where, when, and what came back."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "screen.focus_steps", "Back to steps"),
     ]
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"step-detail--in-flight", "step-detail--failure"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"step-detail--in-flight", "step-detail--failure",
+                                             "step-detail--undo"}
 
     def compose(self) -> ComposeResult:
         yield SteadyStatic(id="step-summary", markup=False)
@@ -207,6 +222,10 @@ class StepDetail(VerticalScroll, can_focus=False):
         if step.in_flight:
             style = self.get_component_rich_style("step-detail--in-flight", partial=True)
             lines.append(Text(f" {in_flight_note(saga_state)} ", style=style, end=""))
+        role = role_note(step)
+        if role is not None:
+            style = self.get_component_rich_style("step-detail--undo", partial=True)
+            lines += _capped(Text(role, style=style, end=""), width, 2)
         failure_style = self.get_component_rich_style("step-detail--failure", partial=True)
         state = plain(step.state)
         state.append(f"   duration {describe_duration(step.duration)}", style="")

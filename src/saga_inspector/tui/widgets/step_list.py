@@ -13,7 +13,13 @@ from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import DataTable
 
-from saga_inspector.report import format_duration
+from saga_inspector.report import (
+    BEST_EFFORT,
+    BEST_EFFORT_SHORT,
+    format_duration,
+    short_undo_mark,
+    undo_mark,
+)
 from saga_inspector.store import Step
 from saga_inspector.tui.read_ahead import hold_frame
 from saga_inspector.tui.text import plain
@@ -41,7 +47,7 @@ class StepList(DataTable[Text]):
         Binding("escape", "screen.focus_table", "Back to sagas"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "step-list--in-flight", "step-list--ok", "step-list--bad",
+        "step-list--in-flight", "step-list--ok", "step-list--bad", "step-list--undo",
     }
     # The list is as big as its pane whatever it shows (app.tcss: `#steps { height: 1fr }`):
     # another saga's rows change only what scrolls, not the screen's layout (issue 6: a
@@ -189,9 +195,21 @@ class StepList(DataTable[Text]):
             Text(str(step.step_index), justify="right"),
             plain(step.name),
             plain(step.target),
-            self._state(step.state, in_flight=step.in_flight, short_mark=short_mark),
+            self._marked(step, short_mark=short_mark),
             Text(format_duration(step.duration), justify="right"),
         ]
+
+    def _marked(self, step: Step, *, short_mark: bool) -> Text:
+        """The state, then what the row is when it is not a plain forward step: an undo
+        (`↶ undo of #1`), a step with no undo (`⊘ no undo possible`), a best-effort step."""
+        text = self._state(step.state, in_flight=step.in_flight, short_mark=short_mark)
+        mark = (short_undo_mark if short_mark else undo_mark)(step.role, step.undoes)
+        if step.best_effort and not mark:
+            mark = BEST_EFFORT_SHORT if short_mark else BEST_EFFORT
+        if mark:
+            text.append(f" {mark}", self.get_component_rich_style("step-list--undo",
+                                                                   partial=True))
+        return text
 
     def _state(self, state: str | None, *, in_flight: bool, short_mark: bool = False) -> Text:
         if in_flight:

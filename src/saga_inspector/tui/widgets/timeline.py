@@ -17,10 +17,11 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from saga_inspector.report import format_duration
+from saga_inspector.report import format_duration, short_undo_mark
 from saga_inspector.timeline import (
     Chart,
     ChartRow,
+    StepSpan,
     Timeline,
     build_timeline,
     chart,
@@ -29,7 +30,8 @@ from saga_inspector.timeline import (
 from saga_inspector.tui.views import SagaView
 
 IN_FLIGHT_FLAG = " ◀"
-_KINDS = ("empty", "done", "open", "late", "tail", "break", "timeout", "axis", "label", "unknown")
+_KINDS = ("empty", "done", "undo", "open", "late", "tail", "break", "timeout", "axis", "label",
+          "unknown")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +45,24 @@ class _Layout:
     shown: range
     index_width: int
     duration_width: int
+    flag_width: int
     chart: Chart
 
 
-def _column_widths(timeline: Timeline) -> tuple[int, int]:
-    """The widths of the index and duration columns: O(steps), once per timeline."""
+def _flag(span: StepSpan) -> str:
+    """After the duration: ◀ for the step in flight, ↶1 for an undo of step 1, ⊘ for a step
+    recovery found no undo for."""
+    mark = short_undo_mark(span.role, span.undoes)
+    return (IN_FLIGHT_FLAG if span.open_ended else "") + (f" {mark}" if mark else "")
+
+
+def _column_widths(timeline: Timeline) -> tuple[int, int, int]:
+    """The widths of the index, duration and flag columns: O(steps), once per timeline."""
     index_width = max(len(index_label(span.step_index)) for span in timeline.spans)
     durations = [format_duration(s.duration) for s in timeline.spans if s.duration is not None]
-    return index_width, max([len(text) for text in durations] or [1])
+    flags = [len(_flag(span)) for span in timeline.spans]
+    return (index_width, max([len(text) for text in durations] or [1]),
+            max([len(IN_FLIGHT_FLAG), *flags]))
 
 
 class StepTimeline(Widget, can_focus=False):
@@ -137,11 +149,13 @@ class StepTimeline(Widget, can_focus=False):
             if laid.width == width and laid.shown == shown:
                 return laid
             index_width, duration_width = laid.index_width, laid.duration_width
+            flag_width = laid.flag_width
         else:
-            index_width, duration_width = _column_widths(timeline)
-        bar_width = width - (index_width + 2) - (duration_width + 1 + len(IN_FLIGHT_FLAG))
+            index_width, duration_width, flag_width = _column_widths(timeline)
+        bar_width = width - (index_width + 2) - (duration_width + 1 + flag_width)
         drawn = chart(timeline, bar_width, format_duration, shown)
-        self._laid = _Layout(timeline, width, shown, index_width, duration_width, drawn)
+        self._laid = _Layout(timeline, width, shown, index_width, duration_width, flag_width,
+                             drawn)
         return self._laid
 
     def _window(self, steps: int, height: int) -> range:
@@ -188,4 +202,7 @@ class StepTimeline(Widget, can_focus=False):
         line.append(duration, self._style("slowest") if row.slowest else "")
         if span.open_ended:
             line.append(IN_FLIGHT_FLAG, self._style("open"))
+        mark = short_undo_mark(span.role, span.undoes)
+        if mark:
+            line.append(f" {mark}", self._style("undo"))
         return line
