@@ -1,6 +1,7 @@
 """A server-like writer for the live tests on server logs, and rows shaped like the server's.
 
     python -m tests.server_writer PATH [--seconds 3] [--rate 300] [--seed 7]
+    python -m tests.server_writer PATH --hold-open [--sagas 30]
 
 The writer uses the server's pragmas (journal_mode=WAL, busy_timeout=5000, synchronous=NORMAL,
 temp_store=MEMORY, foreign_keys=ON) on one autocommit connection: every statement is its own
@@ -17,6 +18,11 @@ failed_compensation (a `no_inverse_for_<step>` row). New ids go on from MAX(saga
 the end it prints one JSON line: commits, seconds, rate, wal_bytes (the -wal's size just
 before closing; it never shrinks) and newest_id.
 
+The second form is a server that keeps its log open: it writes `--sagas` more sagas (rows
+of server_sagas, ids after the file's) into the -wal with checkpoints off, prints `ready`,
+and holds the connection open until a line (or the end) comes on stdin; then it exits
+without closing, as a killed server does (the rows stay in the -wal).
+
 `server_saga(...)` builds the same shapes as SagaRow/StepRow for files written at once
 (`write_saga_log(path, rows, log_format=SERVER)`): integer milliseconds, no target.
 """
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sqlite3
 import sys
@@ -361,13 +368,37 @@ def run(path: Path, *, seconds: float, rate: float, seed: int) -> dict[str, obje
     return summary
 
 
+def hold_open(path: Path, sagas: int) -> None:
+    """Write `sagas` sagas into the -wal, say `ready`, keep the file open until stdin says."""
+    conn = server_connection(path)
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    first = (conn.execute("SELECT max(saga_id) FROM saga").fetchone()[0] or 0) + 1
+    for row in server_sagas(sagas, seed=first):
+        saga_id = row.saga_id + first - 1  # type: ignore[operator]
+        conn.execute("INSERT INTO saga VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (saga_id, row.name, row.state, row.started_at, row.ended_at,
+                      row.failure_reason, row.input_json))
+        for step in row.steps:
+            conn.execute("INSERT INTO saga_step VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (saga_id, step.step_index, step.name, step.state, step.cmd_json,
+                          step.output_json, step.started_at, step.ended_at))
+    print("ready", flush=True)
+    sys.stdin.readline()
+    os._exit(0)  # no close: nothing checkpointed, the -wal left as it is
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.server_writer")
     parser.add_argument("path", type=Path)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rate", type=float, default=300.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--hold-open", action="store_true")
+    parser.add_argument("--sagas", type=int, default=30)
     options = parser.parse_args(argv)
+    if options.hold_open:
+        hold_open(options.path, options.sagas)
+        return 0
     summary = run(options.path, seconds=options.seconds, rate=options.rate, seed=options.seed)
     print(json.dumps(summary), flush=True)
     return 0
