@@ -1,6 +1,6 @@
 """Server steps in the timeline, the step list, the step detail and `show`: the 5 s timeout,
 undo rows marked with the forward step they undo (`↶ undo of #0`), `⊘ no undo possible`,
-best-effort steps, an empty target shown as a dash, a step's `{"error": ...}` as its reason."""
+best-effort steps, no target line or column (the server stores none), a step's `{"error": ...}` as its reason."""
 
 from __future__ import annotations
 
@@ -88,17 +88,20 @@ async def test_the_step_list_marks_undo_rows_and_best_effort_steps() -> None:
         steps = app.query_one(StepList)
         steps.show_steps(prepare_saga(tear_off_no_inverse()))
         await pilot.pause()
-        assert cells(steps, 0)[1:4] == ["create_workspace", "—", "compensated"]
-        assert cells(steps, 2)[3] == "failed ⊘ no undo possible"
-        assert cells(steps, 3)[3] == "compensated ↶ undo of #0"
+        # The server's steps have no target: no column for it.
+        assert [str(column.label) for column in steps.columns.values()] == [
+            "#", "step", "state", "duration"]
+        assert cells(steps, 0)[1:3] == ["create_workspace", "compensated"]
+        assert cells(steps, 2)[2] == "failed ⊘ no undo possible"
+        assert cells(steps, 3)[2] == "compensated ↶ undo of #0"
         timeline = app.query_one(StepTimeline)
         drawn = str(timeline.render()).split("\n")
         assert drawn[2].endswith(" ⊘") and drawn[3].endswith(" ↶0")
         assert "↶" not in drawn[0] + drawn[1]
         steps.show_steps(prepare_saga(delete_block_best_effort_failed()))
         await pilot.pause()
-        assert cells(steps, 1)[3] == "failed best effort"
-        assert cells(steps, 0)[3] == "succeeded"
+        assert cells(steps, 1)[2] == "failed best effort"
+        assert cells(steps, 0)[2] == "succeeded"
 
 
 @pilot_test
@@ -107,12 +110,12 @@ async def test_the_step_detail_says_what_an_undo_row_is_and_why_a_step_failed() 
     async with app.run_test(size=(140, 30)) as pilot:
         view = prepare_saga(promote_compensated())
         detail = app.query_one(StepDetail)
-        detail.show_step(view.steps[2], "compensated", NOW)
+        detail.show_step(view.steps[2], "compensated", NOW, has_target=False)
         await pilot.pause()
         summary = str(app.query_one("#step-summary").render())
         assert ("↶ undo of #0: appended by compensation or recovery to undo step 0"
                 in summary)
-        assert "target   —" in summary
+        assert "target" not in summary
         detail.show_step(view.steps[1], "compensated", NOW)
         await pilot.pause()
         summary = str(app.query_one("#step-summary").render())
@@ -137,7 +140,7 @@ def test_show_marks_undo_rows_and_best_effort_steps() -> None:
     assert "  step 2  no_inverse_for_move_tab  ⊘ no undo possible" in text
     assert "  step 3  delete_workspace  ↶ undo of #0" in text
     assert "  step 0  create_workspace\n" in text
-    assert "    target    —" in text
+    assert "target" not in text  # the server's steps have none
     assert "    failure   no inverse derivable from saga log" in text
     shown = render_show(delete_block_best_effort_failed())
     assert "  step 1  layout_delete_node_by_block  best effort" in shown

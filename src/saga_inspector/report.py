@@ -315,7 +315,7 @@ def _extra(columns: Mapping[str, StoredValue], indent: str) -> list[str]:
     return [_field(sanitize(name), _text(value), indent) for name, value in columns.items()]
 
 
-def _step_lines(step: Step) -> list[str]:
+def _step_lines(step: Step, has_target: bool = True) -> list[str]:
     title = f"  step {step.step_index}  {_text(step.name)}"
     mark = undo_mark(step.role, step.undoes) or (BEST_EFFORT if step.best_effort else "")
     if mark:
@@ -325,7 +325,7 @@ def _step_lines(step: Step) -> list[str]:
     indent = "    "
     lines = [
         title,
-        _field("target", _text(step.target), indent),
+        *([_field("target", _text(step.target), indent)] if has_target else []),
         _field("state", _text(step.state), indent),
         _field("started", format_time(step.started_at), indent),
         _field("ended", format_time(step.ended_at), indent),
@@ -352,7 +352,7 @@ def render_show(detail: SagaDetail) -> str:
         *_payload("input", saga.input_json, indent),
     ]
     for step in detail.steps:
-        lines += ["", *_step_lines(step)]
+        lines += ["", *_step_lines(step, saga.log_format.has_step_target)]
     if not detail.steps:
         lines += ["", "  no steps recorded"]
     return "\n".join(lines)

@@ -94,6 +94,11 @@ class LogFormat:
         return self.attention_states
 
     @property
+    def has_step_target(self) -> bool:
+        """Its steps name a target (the launcher's: the host); the server's have none."""
+        return "target" in self.step_columns
+
+    @property
     def tables(self) -> frozenset[str]:
         return frozenset({self.saga_table, self.step_table})
 

@@ -574,7 +574,9 @@ class DashboardScreen(Screen[None]):
             return
         position = min(max(position, 0), len(view.steps) - 1)
         self._step_shown = (view, position)
-        detail.show_step(view.steps[position], view.detail.saga.state, self.now)
+        saga = view.detail.saga
+        detail.show_step(view.steps[position], saga.state, self.now,
+                         has_target=saga.log_format.has_step_target)
 
     @on(DataTable.RowHighlighted, "#steps")
     def _step_highlighted(self, message: DataTable.RowHighlighted) -> None:

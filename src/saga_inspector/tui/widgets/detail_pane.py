@@ -200,21 +200,25 @@ class StepDetail(VerticalScroll, can_focus=False):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shown: tuple[Step, str, datetime] | None = None
+        self._shown: tuple[Step, str, datetime, bool] | None = None
 
     def on_resize(self) -> None:
         if self._shown is not None:  # a long reason is cut to the new width
             self.query_one("#step-summary", Static).update(self._summary(*self._shown))
 
-    def show_step(self, view: StepView, saga_state: str, now: datetime) -> None:
+    def show_step(self, view: StepView, saga_state: str, now: datetime, *,
+                  has_target: bool = True) -> None:
+        """`has_target` False: the saga's format stores no step target (no line for it)."""
         step = view.step
-        self._shown = (step, saga_state, now)
-        self.query_one("#step-summary", Static).update(self._summary(step, saga_state, now))
+        self._shown = (step, saga_state, now, has_target)
+        self.query_one("#step-summary", Static).update(
+            self._summary(step, saga_state, now, has_target))
         self.query_one("#step-cmd", PayloadBlock).show_payload(view.cmd)
         never = "the step never reported back" if step.in_flight else "nothing stored"
         self.query_one("#step-output", PayloadBlock).show_payload(view.output, missing=never)
 
-    def _summary(self, step: Step, saga_state: str, now: datetime) -> Text:
+    def _summary(self, step: Step, saga_state: str, now: datetime,
+                 has_target: bool = True) -> Text:
         title = Text(f"step {step.step_index}  ", style="bold", end="")
         title.append_text(plain(step.name, "bold"))
         width = self.query_one("#step-summary").content_region.width
@@ -230,7 +234,7 @@ class StepDetail(VerticalScroll, can_focus=False):
         state = plain(step.state)
         state.append(f"   duration {describe_duration(step.duration)}", style="")
         lines += [
-            *_capped(_field("target", plain(step.target)), width, 2),
+            *(_capped(_field("target", plain(step.target)), width, 2) if has_target else []),
             _field("state", state),
             _field("started", time_with_age(step.started_at, now)),
             _field("ended", time_with_age(step.ended_at, now)),

@@ -29,7 +29,7 @@ from saga_inspector.tui.widgets.timeline import StepTimeline
 IN_FLIGHT_MARK = "◀ in flight"
 _COLUMNS = (("index", "#"), ("name", "step"), ("target", "target"), ("state", "state"),
             ("duration", "duration"))
-_SHRINK_ORDER = ((1, 12), (2, 4))  # (column, narrowest): name, then target
+_SHRINK_ORDER = (("name", 12), ("target", 4))  # (column, narrowest): name, then target
 _STATE_COMPONENT = {"succeeded": "step-list--ok", "failed": "step-list--bad"}
 
 
@@ -62,6 +62,7 @@ class StepList(DataTable[Text]):
         self.timeline = timeline
         self._shown_row: int | None = None  # the step whose detail is shown (or due)
         self._fitted_to = 0  # the width the columns were fitted to
+        self._columns: tuple[tuple[str, str], ...] = _COLUMNS
 
     def watch_virtual_size(self, size: Size) -> None:
         # A scrollbar that appears or goes asks for the layout itself (a layout reactive).
@@ -71,6 +72,9 @@ class StepList(DataTable[Text]):
         """Fill with the saga's steps and put the cursor on step `cursor` (by position)."""
         self.view = view
         steps = [step_view.step for step_view in (view.steps if view else ())]
+        # A format without a step target (the server's) gets no empty column for it.
+        self._columns = tuple(column for column in _COLUMNS if column[0] != "target"
+                              or view is None or view.detail.saga.log_format.has_step_target)
         rows = [self._cells(step) for step in steps]
         widths, fits = self._fitted(rows)
         if not fits:  # the in-flight mark gives up its words, not the list its cells
@@ -81,7 +85,7 @@ class StepList(DataTable[Text]):
         for row in rows:
             for cell, width in zip(row, widths, strict=True):
                 cell.truncate(width, overflow="ellipsis")
-        for (key, label), width in zip(_COLUMNS, widths, strict=True):
+        for (key, label), width in zip(self._columns, widths, strict=True):
             self.add_column(label, key=key, width=width)
         for position, cells in enumerate(rows):
             self.add_row(*cells, key=str(position))
@@ -97,17 +101,20 @@ class StepList(DataTable[Text]):
         fit. Measured here, every time: columns fit this saga's steps exactly, however the
         previous saga's were (DataTable's own auto width only ever grows, on idle)."""
         widths = [max([len(label), *(row[index].cell_len for row in rows)])
-                  for index, (_key, label) in enumerate(_COLUMNS)]
+                  for index, (_key, label) in enumerate(self._columns)]
+        keys = [key for key, _label in self._columns]
         if not self.size.width:
             return widths, True
         # Room for a vertical scrollbar when the steps outgrow the pane.
         scrollbar = 2 if len(rows) + self.header_height > self.size.height else 0
         room = self.size.width - 2 * self.cell_padding * len(widths) - scrollbar
-        for index, floor in _SHRINK_ORDER:
+        for key, floor in _SHRINK_ORDER:
             excess = sum(widths) - room
             if excess <= 0:
                 break
-            widths[index] = max(floor, widths[index] - excess)
+            if key in keys:
+                index = keys.index(key)
+                widths[index] = max(floor, widths[index] - excess)
         return widths, sum(widths) <= room
 
     def on_resize(self) -> None:
@@ -191,13 +198,14 @@ class StepList(DataTable[Text]):
         return list(text.render(console, end=""))
 
     def _cells(self, step: Step, *, short_mark: bool = False) -> list[Text]:
-        return [
-            Text(str(step.step_index), justify="right"),
-            plain(step.name),
-            plain(step.target),
-            self._marked(step, short_mark=short_mark),
-            Text(format_duration(step.duration), justify="right"),
-        ]
+        cells = {
+            "index": Text(str(step.step_index), justify="right"),
+            "name": plain(step.name),
+            "target": plain(step.target),
+            "state": self._marked(step, short_mark=short_mark),
+            "duration": Text(format_duration(step.duration), justify="right"),
+        }
+        return [cells[key] for key, _label in self._columns]
 
     def _marked(self, step: Step, *, short_mark: bool) -> Text:
         """The state, then what the row is when it is not a plain forward step: an undo
