@@ -1,5 +1,6 @@
-"""Regenerate screenshots/*.svg: the real dashboard on the demo log, at 160x48, and the
-in-flight step at 80x24 and 100x30 (a laptop pane, a tmux split).
+"""Regenerate screenshots/*.svg: the real dashboard on the demo logs (the launcher's and the
+server's), at 160x48, and the in-flight step at 80x24 and 100x30 (a laptop pane, a tmux
+split).
 
     python scripts/screenshots.py
 
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "screenshots"
 SIZE = (160, 48)
 NOW = datetime(2026, 6, 3, 9, 30, tzinfo=UTC)
+SERVER_NOW = datetime(2026, 6, 4, 9, 30, tzinfo=UTC)  # the morning after the server demo
 
 # file name -> keys pressed (the dashboard settles after each), at SIZE unless SIZES says
 SIZES: dict[str, tuple[int, int]] = {
@@ -45,6 +47,13 @@ SHOTS: dict[str, tuple[str, ...]] = {
     "timeline-timeout.svg": ("3", "j", "j", "enter"),
     "explain.svg": ("5", "j", "j", "x"),
 }
+# The server's demo log: a compensated saga's undo row (saga 345, promote_block_to_tab), and
+# the triage summary of a tear-off left half done at a crash (saga 239).
+SERVER_SHOTS: dict[str, tuple[str, ...]] = {
+    "server-overview.svg": (),
+    "server-undo-row.svg": ("colon", *"345", "enter", "enter", "j", "j"),
+    "server-explain.svg": ("colon", *"239", "enter", "x"),
+}
 
 
 async def settle(pilot: Pilot) -> None:
@@ -58,8 +67,8 @@ async def settle(pilot: Pilot) -> None:
     raise SystemExit("the dashboard did not settle")
 
 
-async def shoot(log: Path, name: str, keys: tuple[str, ...]) -> None:
-    app = create_app(Path(log.name), now=lambda: NOW)
+async def shoot(log: Path, name: str, keys: tuple[str, ...], now: datetime = NOW) -> None:
+    app = create_app(Path(log.name), now=lambda: now)
     async with app.run_test(size=SIZES.get(name, SIZE)) as pilot:
         await settle(pilot)
         for key in keys:
@@ -77,6 +86,10 @@ def main() -> int:
         os.chdir(folder)  # the header shows the file's bare name
         for name, keys in SHOTS.items():
             asyncio.run(shoot(log, name, keys))
+            print(f"wrote screenshots/{name}")
+        server_log = write_demo(Path(folder) / "sagas.db", log_format="server")
+        for name, keys in SERVER_SHOTS.items():
+            asyncio.run(shoot(server_log, name, keys, SERVER_NOW))
             print(f"wrote screenshots/{name}")
     return 0
 
