@@ -345,6 +345,14 @@ def insert_rows(log_format: LogFormat, sagas: Sequence[SagaRow]) -> list[tuple[s
     ]
 
 
+def insert_sagas(conn: sqlite3.Connection, log_format: LogFormat,
+                 sagas: Iterable[SagaRow]) -> None:
+    """Insert launcher-shaped sagas (and their steps) through `conn`, as `log_format` stores
+    them: a writer adding rows to a log a test has open."""
+    for sql, rows in insert_rows(log_format, for_format(sagas, log_format)):
+        conn.executemany(sql, rows)
+
+
 def _run_writer_then_die(path: Path, setup: str, inserts: list[tuple[str, list]]) -> None:
     """Run `setup` and the inserts in a process that exits without closing the connection
     (os._exit): the rows are committed into the -wal and never checkpointed."""
