@@ -267,6 +267,26 @@ def test_any_query_lists_what_brute_force_finds_in_its_order(
     assert big_store.count(query) == len(expected)
 
 
+REF_WORDS = st.sampled_from(["ref:main", "ref:main*", "ref:window-pool-*", "ref:Main*",
+                             "ref:panes_reaped", "ref:pool_d*", "ref:drain_pool_if_last",
+                             "ref:other", "ref:7", "ref:zz*"])
+QUERIES_WITH_REF = st.tuples(st.booleans(), REF_WORDS, QUERIES).map(
+    lambda parts: ("-" if parts[0] else "") + parts[1] + " " + parts[2])
+
+
+@SLOW
+@given(text=QUERIES_WITH_REF, states=CHIPS, sort=SORTS)
+def test_any_query_with_ref_lists_what_brute_force_finds_in_its_order(
+        request: pytest.FixtureRequest, log_format: LogFormat, big_store: SagaStore,
+        big_details: list[SagaDetail], text: str, states: frozenset[str] | None,
+        sort: SortOrder) -> None:
+    server_ref_fails(request, log_format, text)
+    query = SagaQuery(states, text, sort)
+    expected = expected_ids(big_details, query)
+    assert ids(list(big_store.walk(query))) == expected
+    assert big_store.count(query) == len(expected)
+
+
 def pages_down(store: SagaStore, query: SagaQuery, size: int) -> list[int]:
     found, after = [], None
     while True:
