@@ -15,12 +15,10 @@ from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
 
-import pytest
-
 from saga_inspector.demo import demo_sagas, write_saga_log
-from saga_inspector.follow import FINAL_STATES, SagaTracker, follow_sagas
+from saga_inspector.follow import SagaTracker, follow_sagas
 from saga_inspector.store import SagaQuery, SagaStore
-from saga_inspector.store.formats import LAUNCHER, SERVER, LogFormat
+from saga_inspector.store.formats import SERVER, LogFormat
 
 from .factory import SagaLogFactory, cleanup_saga, for_format, insert_sagas, respawn_saga
 from .helpers import ROOT, StoreProxy, start_writer, summary_of
@@ -171,20 +169,15 @@ def test_the_tracker_reports_state_changes_rereading_only_sagas_that_can_change(
     # ones that reached a final state.
     assert all(asked <= {40, 41, 43, 44} for asked in spy.asked)
     assert spy.asked[-1] == {43, 44}
-    if log_format is LAUNCHER:
-        assert frozenset({"completed", "failed_compensation"}) == FINAL_STATES
     assert {"completed", "failed_compensation"} <= log_format.final_states
     spy.store.close()
 
 
 def test_on_a_server_log_a_compensated_saga_is_final_and_a_failed_one_is_not(
-    make_log: SagaLogFactory, request: pytest.FixtureRequest,
+    make_log: SagaLogFactory,
 ) -> None:
     """The server's final states: completed, compensated, failed_compensation. A failed saga
     is taken up again by recovery at the next server start, so it is still watched."""
-    request.applymarker(pytest.mark.xfail(strict=True, reason=(
-        "follow.py tracks the launcher's FINAL_STATES, not the file format's final_states: "
-        "a compensated server saga is re-read for ever (lead's follow change)")))
     path = SagaLogFactory(make_log.folder, SERVER)(
         [cleanup_saga(1, "compensated"), cleanup_saga(2, "failed", drained=None)])
     with SagaStore.open(path) as store:
