@@ -93,21 +93,6 @@ def labels(raw: str | None, keys: Sequence[str] = LABEL_KEYS) -> list[str]:
     return [document[key] for key in keys if isinstance(document.get(key), str)]
 
 
-def strings(raw: str | None) -> list[str]:
-    """Every string value in the JSON, at any depth (not the keys)."""
-    found: list[str] = []
-    pending = [_document(raw)]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, str):
-            found.append(value)
-        elif isinstance(value, dict):
-            pending += value.values()
-        elif isinstance(value, list):
-            pending += value
-    return found
-
-
 def _found(match: LabelMatch, values: Sequence[str]) -> bool:
     return any(value.startswith(match.text) if match.prefix else value == match.text
                for value in values)
@@ -146,10 +131,13 @@ def term_matches(term: Term, detail: SagaDetail) -> bool:
             payloads = [saga.input_json] + [raw for step in steps
                                             for raw in (step.cmd_json, step.output_json)]
             server = saga.log_format.name == "server"
-            # ref: on the launcher is label:; on the server, any string in a payload. The
+            # ref: on the launcher is label:; on the server, the value written as a JSON
+            # string (in quotes; a prefix: its opening quote) anywhere in a payload's text:
+            # valid JSON or not, a key too, and not a string written with escapes. The
             # server's payloads have no labels.
             if term.qualifier is Qualifier.REF and server:
-                return _found(value, [text for raw in payloads for text in strings(raw)])
+                quoted = '"' + value.text + ("" if value.prefix else '"')
+                return any(raw is not None and quoted in raw for raw in payloads)
             keys = () if server else LABEL_KEYS
             return _found(value, [text for raw in payloads for text in labels(raw, keys)])
         case Qualifier.PENDING:
