@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from saga_inspector.display_time import ZoneChoice, display_choice, set_display_choice
+from saga_inspector.store import FORMATS
+from saga_inspector.store.formats import LAUNCHER, LogFormat
 from saga_inspector.tui.app import SagaInspectorApp
 
 from .factory import SagaLogFactory
@@ -28,12 +30,25 @@ def _one_display_zone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
     assert display_choice() is ZoneChoice.LOCAL
 
 
+@pytest.fixture(scope="module", params=FORMATS, ids=[fmt.name for fmt in FORMATS])
+def log_format(request: pytest.FixtureRequest) -> LogFormat:
+    """Runs a test once per saga log format (launcher, server), as Harlequin's
+    `app_all_adapters` runs its tests over every adapter. A test (or a fixture it uses) that
+    asks for `log_format` runs twice, and `make_log` then writes that format; a test that
+    does not ask gets launcher logs, as before. Module scope, so that module-scoped fixtures
+    (a log shared by a module's tests) can follow it too."""
+    return request.param
+
+
 @pytest.fixture
-def make_log(tmp_path: Path) -> SagaLogFactory:
-    """Builds saga log files in tmp_path: `make_log([cleanup_saga(1), ...])`."""
+def make_log(request: pytest.FixtureRequest, tmp_path: Path) -> SagaLogFactory:
+    """Builds saga log files in tmp_path: `make_log([cleanup_saga(1), ...])`, in the format
+    of `log_format` when the test asks for it (launcher otherwise)."""
     folder = tmp_path / "logs"
     folder.mkdir()
-    return SagaLogFactory(folder)
+    fmt = request.getfixturevalue("log_format") if "log_format" in request.fixturenames \
+        else LAUNCHER
+    return SagaLogFactory(folder, fmt)
 
 
 @pytest.fixture

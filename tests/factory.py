@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import sqlite3
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +24,11 @@ from saga_inspector.demo import (
     rfc3339,
     write_saga_log,
 )
+from saga_inspector.store.formats import LAUNCHER, SERVER, LogFormat
+from saga_inspector.store.formats.base import SAGA_FIELDS, STEP_FIELDS
 from saga_inspector.store.formats.launcher import LAUNCHER_DDL
+from saga_inspector.store.formats.server import SERVER_DDL, millis
+from saga_inspector.store.timestamps import micros, parse_timestamp
 
 T0 = datetime(2026, 6, 2, 14, 5, 23, 481526, tzinfo=UTC)
 
@@ -111,6 +117,256 @@ def mixed_sagas(
     return rows
 
 
+# -- the server's own kinds (server-only tests; rows as the server stores them) ------------------
+
+
+def ms(seconds: float = 0.0) -> int:
+    """A server time: integer milliseconds since the epoch, `seconds` after T0."""
+    return millis(micros(parse_timestamp(ts(seconds))))
+
+
+def server_id(n: int) -> str:
+    """A UUID (version 4 shape), the same for the same n: tab, block and workspace ids."""
+    return str(uuid.UUID(int=(n * 0x9E3779B97F4A7C15F39CC0605CEDC835) % 2**128, version=4))
+
+
+def _cmd(cmd: str, **fields: object) -> str:
+    return compact({"cmd": cmd, **fields})
+
+
+def _events(*events: dict[str, object]) -> str:
+    return json.dumps(list(events), separators=(",", ":"))
+
+
+def _error(message: str) -> str:
+    return compact({"error": message})
+
+
+def _server_step(index: int, name: str, cmd_json: str, at: float, state: str = "succeeded",
+                 output_json: str | None = "[]", took: float = 0.004) -> StepRow:
+    """A server step row: no target, no failure_reason column (errors are in the output)."""
+    done = state != "pending"
+    return StepRow(index, name, state, cmd_json, None, ms(at),
+                   ms(at + took) if done else None, output_json if done else None)
+
+
+def tear_off_tab_saga(saga_id: int, state: str = "completed", *, at: float = 0.0,
+                      tab: int = 1, workspace: int = 2) -> SagaRow:
+    """create_workspace, move_tab. state "compensated": move_tab failed, its workspace undone
+    by a delete_workspace row appended after the forward steps (create_workspace flipped to
+    compensated). state "running": move_tab still pending."""
+    tab_id, source, created = server_id(tab), server_id(workspace), server_id(saga_id + 1000)
+    create = _server_step(0, "create_workspace", _cmd("create_workspace", name=""), at + 0.001,
+                          output_json=_events({"event": "workspace_created",
+                                               "workspace_id": created, "name": "",
+                                               "version": 17}))
+    move = _server_step(1, "move_tab", _cmd("move_tab", tab_id=tab_id, src_workspace_id=source,
+                                            dst_workspace_id=created, dst_index=0), at + 0.006,
+                        output_json=_events({"event": "tab_moved", "tab_id": tab_id,
+                                             "workspace_id": created, "version": 18}))
+    steps, reason, end = [create, move], None, ms(at + 0.012)
+    if state == "running":
+        move.state, move.ended_at, move.output_json, end = "pending", None, None, None
+    elif state == "compensated":
+        move.state, move.output_json = "failed", _error(f"tab not found: {tab_id}")
+        create.state = "compensated"
+        steps.append(_server_step(2, "delete_workspace",
+                                  _cmd("delete_workspace", workspace_id=created, force=True),
+                                  at + 0.011, "compensated"))
+        reason = f"TearOffTab step 2 (MoveTab): tab not found: {tab_id}"
+        end = ms(at + 0.016)
+    return SagaRow(saga_id, "tear_off_tab", state, ms(at), end,
+                   compact({"tab_id": tab_id, "source_workspace_id": source}), reason, steps)
+
+
+def close_pane_saga(saga_id: int, state: str = "completed", *, at: float = 0.0, tab: int = 3,
+                    blocks: Sequence[int] = (4, 5)) -> SagaRow:
+    """delete_block per block, then layout_delete_node (the pane is now empty). state
+    "compensated": the second delete_block failed; nothing to undo (none is written)."""
+    tab_id, block_ids = server_id(tab), [server_id(b) for b in blocks]
+    steps = [_server_step(n, "delete_block", _cmd("delete_block", block_id=block, tab_id=tab_id),
+                          at + 0.001 + n * 0.005,
+                          output_json=_events({"event": "block_deleted", "block_id": block}))
+             for n, block in enumerate(block_ids)]
+    reason = None
+    if state == "compensated":
+        steps[-1].state = "failed"
+        steps[-1].output_json = _error(f"block not found: {block_ids[-1]}")
+        reason = f"ClosePane: {block_ids[-1]}: block not found: {block_ids[-1]}"
+    else:
+        steps.append(_server_step(len(steps), "layout_delete_node",
+                                  _cmd("layout_delete_node", tab_id=tab_id),
+                                  at + 0.002 + len(steps) * 0.005))
+    return SagaRow(saga_id, "close_pane", state, ms(at), ms(at + 0.03),
+                   compact({"tab_id": tab_id, "block_ids": block_ids}), reason, steps)
+
+
+# A layout tree as the best-effort step's output holds it (kilobytes in real files).
+LAYOUT_TREE = {"event": "layout_changed", "layout": {"root": {"children": [
+    {"block_id": server_id(900 + n), "size": 50} for n in range(40)]}}}
+
+
+def delete_block_saga(saga_id: int, *, at: float = 0.0, tab: int = 6, block: int = 7,
+                      layout_failed: bool = False) -> SagaRow:
+    """delete_block, then the best-effort layout_delete_node_by_block (its output the whole
+    layout tree). layout_failed: that step failed, and the saga still completed."""
+    tab_id, block_id = server_id(tab), server_id(block)
+    layout = _server_step(1, "layout_delete_node_by_block",
+                          _cmd("layout_delete_node_by_block", tab_id=tab_id, block_id=block_id),
+                          at + 0.006, output_json=_events(LAYOUT_TREE))
+    if layout_failed:
+        layout.state, layout.output_json = "failed", _error(f"layout not found for {tab_id}")
+    return SagaRow(saga_id, "delete_block", "completed", ms(at), ms(at + 0.02),
+                   compact({"tab_id": tab_id, "block_id": block_id}), None, [
+                       _server_step(0, "delete_block",
+                                    _cmd("delete_block", block_id=block_id, tab_id=tab_id),
+                                    at + 0.001, output_json=_events(
+                                        {"event": "block_deleted", "block_id": block_id})),
+                       layout])
+
+
+def delete_workspace_saga(saga_id: int, *, at: float = 0.0, workspace: int = 8,
+                          tabs: Sequence[int] = (9, 10)) -> SagaRow:
+    """delete_tab (force) per tab, then delete_workspace (force); its tab ids in an array."""
+    workspace_id, tab_ids = server_id(workspace), [server_id(t) for t in tabs]
+    steps = [_server_step(n, "delete_tab", _cmd("delete_tab", tab_id=tab, force=True),
+                          at + 0.001 + n * 0.004,
+                          output_json=_events({"event": "tab_deleted", "tab_id": tab}))
+             for n, tab in enumerate(tab_ids)]
+    steps.append(_server_step(len(steps), "delete_workspace",
+                              _cmd("delete_workspace", workspace_id=workspace_id, force=True),
+                              at + 0.02, output_json=_events(
+                                  {"event": "workspace_deleted", "workspace_id": workspace_id})))
+    return SagaRow(saga_id, "delete_workspace", "completed", ms(at), ms(at + 0.03),
+                   compact({"workspace_id": workspace_id, "tab_ids": tab_ids,
+                            "block_count": 3}), None, steps)
+
+
+NO_INVERSE_ERROR = "no inverse derivable from saga log"
+
+
+def no_inverse_saga(saga_id: int, *, at: float = 0.0, tab: int = 11,
+                    workspace: int = 12) -> SagaRow:
+    """A delete_tab left running at a crash; recovery at the next start found its step
+    succeeded with no derivable undo: a `no_inverse_for_delete_tab` row, and the saga
+    failed_compensation."""
+    tab_id, workspace_id = server_id(tab), server_id(workspace)
+    delete = _server_step(0, "delete_tab", _cmd("delete_tab", tab_id=tab_id), at + 0.001,
+                          output_json=_events({"event": "tab_deleted", "tab_id": tab_id}))
+    restart = at + 3600
+    no_inverse = StepRow(1, "no_inverse_for_delete_tab", "failed", "{}", None, ms(restart),
+                         ms(restart), _error(NO_INVERSE_ERROR))
+    reason = f"step 1 (delete_tab): {NO_INVERSE_ERROR} \u2014 operator review needed"
+    return SagaRow(saga_id, "delete_tab", "failed_compensation", ms(at), ms(restart),
+                   compact({"workspace_id": workspace_id, "tab_id": tab_id}), reason,
+                   [delete, no_inverse])
+
+
+def timed_out_saga(saga_id: int, *, at: float = 0.0, block: int = 13, tab: int = 14) -> SagaRow:
+    """A redock_floating_pane failed by its 5 s timeout: its move_block left pending."""
+    block_id, source, target = server_id(block), server_id(tab), server_id(tab + 1)
+    move = _server_step(0, "move_block", _cmd("move_block", block_id=block_id,
+                                              dst_tab_id=target, dst_index=0),
+                        at + 0.001, "pending")
+    return SagaRow(saga_id, "redock_floating_pane", "failed", ms(at), ms(at + 5.0),
+                   compact({"block_id": block_id, "source_tab_id": source,
+                            "target_tab_id": target, "dst_index": 0}),
+                   "saga 'redock_floating_pane' timed out after 5s", [move])
+
+
+def server_sagas() -> list[SagaRow]:
+    """One of each shape above, ids 1-8 (with a gap), oldest first."""
+    return [
+        tear_off_tab_saga(1, at=0),
+        tear_off_tab_saga(2, "compensated", at=10, tab=21, workspace=22),
+        close_pane_saga(3, at=20),
+        close_pane_saga(4, "compensated", at=30, tab=23, blocks=(24, 25)),
+        delete_block_saga(5, at=40, layout_failed=True),
+        delete_workspace_saga(6, at=50),
+        no_inverse_saga(8, at=60),
+        timed_out_saga(9, at=70),
+    ]
+
+
+# -- one row shape, either format ---------------------------------------------------------------
+
+DDL_OF = {LAUNCHER.name: LAUNCHER_DDL, SERVER.name: SERVER_DDL}
+
+
+def stored_time(value: object, log_format: LogFormat) -> object:
+    """A launcher-shaped time (RFC 3339 text) as `log_format` stores it: for the server,
+    integer milliseconds since the epoch, read with the project's one parser. A value that
+    does not parse (or is not text) stays as it is: that is a hostile case."""
+    if log_format is LAUNCHER or not isinstance(value, str):
+        return value
+    instant = micros(parse_timestamp(value))
+    return value if instant is None else millis(instant)
+
+
+def for_format(sagas: Iterable[SagaRow], log_format: LogFormat) -> list[SagaRow]:
+    """Launcher-shaped rows (RFC 3339 text times, a step's failure_reason and target)
+    translated to what `log_format` stores. The one translation: for the server, times in
+    milliseconds, a step's failure reason moved into its output as `{"error": ...}` (where
+    the server keeps it), the target left out (the server has none; write_saga_log does not
+    write fields the format lacks, and the end goes to `terminal_at` by the format's
+    columns). Copies: the rows given are left as they are."""
+    rows = [copy.deepcopy(saga) for saga in sagas]
+    if log_format is LAUNCHER:
+        return rows
+    for saga in rows:
+        saga.started_at = stored_time(saga.started_at, log_format)
+        saga.ended_at = stored_time(saga.ended_at, log_format)
+        for step in saga.steps:
+            step.started_at = stored_time(step.started_at, log_format)
+            step.ended_at = stored_time(step.ended_at, log_format)
+            if step.failure_reason is not None:
+                step.output_json = compact({"error": step.failure_reason})
+            step.failure_reason = None
+            step.target = None
+    return rows
+
+
+def insert_rows(log_format: LogFormat, sagas: Sequence[SagaRow]) -> list[tuple[str, list]]:
+    """(INSERT statement, its rows) for the sagas and their steps, in the format's own tables
+    and columns; rows already as the format stores them (see for_format)."""
+    saga_fields = [f for f in SAGA_FIELDS if f in log_format.saga_columns]
+    step_fields = [f for f in STEP_FIELDS if f in log_format.step_columns]
+
+    def insert(table: str, columns: dict, fields: list[str]) -> str:
+        names = ", ".join(columns[f] for f in fields)
+        return f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(fields))})"
+
+    sagas_sql = insert(log_format.saga_table, dict(log_format.saga_columns), saga_fields)
+    steps_sql = insert(log_format.step_table, dict(log_format.step_columns), step_fields)
+    return [
+        (sagas_sql, [[getattr(s, f) for f in saga_fields] for s in sagas]),
+        (steps_sql, [[s.saga_id if f == "saga_id" else getattr(t, f) for f in step_fields]
+                     for s in sagas for t in s.steps]),
+    ]
+
+
+def insert_sagas(conn: sqlite3.Connection, log_format: LogFormat,
+                 sagas: Iterable[SagaRow]) -> None:
+    """Insert launcher-shaped sagas (and their steps) through `conn`, as `log_format` stores
+    them: a writer adding rows to a log a test has open."""
+    for sql, rows in insert_rows(log_format, for_format(sagas, log_format)):
+        conn.executemany(sql, rows)
+
+
+def _run_writer_then_die(path: Path, setup: str, inserts: list[tuple[str, list]]) -> None:
+    """Run `setup` and the inserts in a process that exits without closing the connection
+    (os._exit): the rows are committed into the -wal and never checkpointed."""
+    script = (
+        "import os, sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        f"{setup}"
+        "conn.execute('PRAGMA wal_autocheckpoint=0')\n"
+        + "".join(f"conn.executemany({sql!r}, {rows!r})\n" for sql, rows in inserts)
+        + "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True)
+
+
 def corrupt_page_holding(path: Path, marker: bytes, *, page_size: int = 4096) -> int:
     """Overwrite the page of `path` that holds `marker` with garbage; returns its number
     (0-based). The file must be closed, its rows checkpointed into it."""
@@ -125,15 +381,29 @@ def corrupt_page_holding(path: Path, marker: bytes, *, page_size: int = 4096) ->
 
 
 class SagaLogFactory:
-    """`make_log(sagas, ...)` writes a file; the other methods make the odd kinds of file."""
+    """`make_log(sagas, ...)` writes a file in `log_format` (rows are launcher-shaped and
+    translated by for_format); the other methods make the odd kinds of file."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, log_format: LogFormat = LAUNCHER) -> None:
         self.folder = folder
+        self.log_format = log_format
         self._n = 0
+
+    @property
+    def fmt(self) -> LogFormat:
+        return self.log_format
 
     def _new_path(self, name: str | None) -> Path:
         self._n += 1
-        return self.folder / (name or f"launcher-sagas-{self._n}.db")
+        stem = "launcher-sagas" if self.log_format is LAUNCHER else "sagas"
+        return self.folder / (name or f"{stem}-{self._n}.db")
+
+    def ddl_for(self, ddl: str | None) -> str:
+        """The DDL to write: the format's own for None. LOOSE_DDL (the launcher's without its
+        CHECKs) means the server's own DDL, which has no CHECKs to lift."""
+        if ddl is None or (ddl == LOOSE_DDL and self.log_format is not LAUNCHER):
+            return DDL_OF[self.log_format.name]
+        return ddl
 
     def __call__(
         self,
@@ -141,10 +411,12 @@ class SagaLogFactory:
         *,
         name: str | None = None,
         user_version: int = 1,
-        ddl: str = LAUNCHER_DDL,
+        ddl: str | None = None,
         sql: Iterable[str] = (),
     ) -> Path:
-        path = write_saga_log(self._new_path(name), sagas, user_version=user_version, ddl=ddl)
+        path = write_saga_log(self._new_path(name), for_format(sagas, self.log_format),
+                              user_version=user_version, ddl=self.ddl_for(ddl),
+                              log_format=self.log_format)
         statements = list(sql)
         if statements:
             conn = sqlite3.connect(path)
@@ -153,6 +425,10 @@ class SagaLogFactory:
             conn.commit()
             conn.close()
         return path
+
+    def stored(self, sagas: Iterable[SagaRow]) -> list[SagaRow]:
+        """The rows as this factory's format stores them (for_format)."""
+        return for_format(sagas, self.log_format)
 
     def from_sql(self, script: str, *, name: str | None = None, user_version: int = 1) -> Path:
         """A file made by running `script` (DDL and inserts of any shape), written like the
@@ -195,25 +471,15 @@ class SagaLogFactory:
         """A file whose rows sit only in an un-checkpointed -wal: the writer exits uncleanly.
         with_steps also writes each saga's steps (into the -wal too)."""
         path = self.folder / name
-        sagas = list(sagas)
-        rows = [(s.saga_id, s.name, s.state, s.started_at, s.ended_at, s.input_json,
-                 s.failure_reason) for s in sagas]
-        steps = [(s.saga_id, t.step_index, t.name, t.state, t.cmd_json, t.target, t.started_at,
-                  t.ended_at, t.output_json, t.failure_reason)
-                 for s in sagas for t in s.steps] if with_steps else []
-        script = (
-            "import os, sqlite3, sys\n"
-            "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-            "conn.execute('PRAGMA journal_mode=WAL')\n"
-            "conn.execute('PRAGMA wal_autocheckpoint=0')\n"
-            f"conn.executescript({LAUNCHER_DDL!r})\n"
-            "conn.execute('PRAGMA user_version = 1')\n"
-            f"conn.executemany('INSERT INTO launcher_saga VALUES (?,?,?,?,?,?,?)', {rows!r})\n"
-            "conn.executemany('INSERT INTO launcher_saga_step VALUES (?,?,?,?,?,?,?,?,?,?)', "
-            f"{steps!r})\n"
-            "os._exit(0)\n"
-        )
-        subprocess.run([sys.executable, "-c", script, str(path)], check=True)
+        rows = for_format(sagas, self.log_format)
+        if not with_steps:
+            for saga in rows:
+                saga.steps = []
+        setup = ("conn.execute('PRAGMA journal_mode=WAL')\n"
+                 "conn.execute('PRAGMA wal_autocheckpoint=0')\n"
+                 f"conn.executescript({DDL_OF[self.log_format.name]!r})\n"
+                 "conn.execute('PRAGMA user_version = 1')\n")
+        _run_writer_then_die(path, setup, insert_rows(self.log_format, rows))
         return path
 
 
@@ -259,21 +525,10 @@ def hostile_sagas() -> list[SagaRow]:
     return sagas
 
 
-def add_rows_left_in_wal(path: Path, sagas: Iterable[SagaRow]) -> None:
-    """Add sagas (and their steps) to a closed log the way a killed launcher leaves them:
-    committed into the -wal, never checkpointed into the file."""
-    sagas = list(sagas)
-    rows = [(s.saga_id, s.name, s.state, s.started_at, s.ended_at, s.input_json,
-             s.failure_reason) for s in sagas]
-    steps = [(s.saga_id, t.step_index, t.name, t.state, t.cmd_json, t.target, t.started_at,
-              t.ended_at, t.output_json, t.failure_reason) for s in sagas for t in s.steps]
-    script = (
-        "import os, sqlite3, sys\n"
-        "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-        "conn.execute('PRAGMA wal_autocheckpoint=0')\n"
-        f"conn.executemany('INSERT INTO launcher_saga VALUES (?,?,?,?,?,?,?)', {rows!r})\n"
-        "conn.executemany('INSERT INTO launcher_saga_step VALUES (?,?,?,?,?,?,?,?,?,?)', "
-        f"{steps!r})\n"
-        "os._exit(0)\n"
-    )
-    subprocess.run([sys.executable, "-c", script, str(path)], check=True)
+def add_rows_left_in_wal(
+    path: Path, sagas: Iterable[SagaRow], log_format: LogFormat = LAUNCHER
+) -> None:
+    """Add sagas (and their steps) to a closed log the way a killed writer leaves them:
+    committed into the -wal, never checkpointed into the file. Rows are launcher-shaped and
+    written as `log_format` stores them."""
+    _run_writer_then_die(path, "", insert_rows(log_format, for_format(sagas, log_format)))

@@ -76,16 +76,26 @@ def contains(haystack: object, needle: str) -> bool:
     return haystack is not None and ascii_lower(needle) in ascii_lower(str(haystack))
 
 
-def labels(raw: str | None) -> list[str]:
+def _document(raw: str | None) -> object:
     if raw is None:
-        return []
+        return None
     try:
-        document = json.loads(raw)
+        return json.loads(raw)
     except ValueError:
-        return []
+        return None
+
+
+def labels(raw: str | None, keys: Sequence[str] = LABEL_KEYS) -> list[str]:
+    """The string values of the top-level `keys` (a format's label keys)."""
+    document = _document(raw)
     if not isinstance(document, dict):
         return []
-    return [document[key] for key in LABEL_KEYS if isinstance(document.get(key), str)]
+    return [document[key] for key in keys if isinstance(document.get(key), str)]
+
+
+def _found(match: LabelMatch, values: Sequence[str]) -> bool:
+    return any(value.startswith(match.text) if match.prefix else value == match.text
+               for value in values)
 
 
 def micros(moment: datetime | None) -> int | None:
@@ -116,13 +126,20 @@ def term_matches(term: Term, detail: SagaDetail) -> bool:
         case Qualifier.STATE:
             assert isinstance(value, frozenset)
             return saga.state in value
-        case Qualifier.LABEL:
+        case Qualifier.LABEL | Qualifier.REF:
             assert isinstance(value, LabelMatch)
-            found = labels(saga.input_json) + [
-                label for step in steps for raw in (step.cmd_json, step.output_json)
-                for label in labels(raw)]
-            return any(label.startswith(value.text) if value.prefix else label == value.text
-                       for label in found)
+            payloads = [saga.input_json] + [raw for step in steps
+                                            for raw in (step.cmd_json, step.output_json)]
+            server = saga.log_format.name == "server"
+            # ref: on the launcher is label:; on the server, the value written as a JSON
+            # string (in quotes; a prefix: its opening quote) anywhere in a payload's text:
+            # valid JSON or not, a key too, and not a string written with escapes. The
+            # server's payloads have no labels.
+            if term.qualifier is Qualifier.REF and server:
+                quoted = '"' + value.text + ("" if value.prefix else '"')
+                return any(raw is not None and quoted in raw for raw in payloads)
+            keys = () if server else LABEL_KEYS
+            return _found(value, [text for raw in payloads for text in labels(raw, keys)])
         case Qualifier.PENDING:
             return any(step.in_flight for step in steps) is value
         case Qualifier.ID:

@@ -25,6 +25,7 @@ from saga_inspector.store import (
     SortKey,
     parse_timestamp,
 )
+from saga_inspector.store.formats import LAUNCHER, LogFormat
 
 from .factory import (
     LOOSE_DDL,
@@ -44,14 +45,35 @@ __all__ = ["run"]  # the CLI fixture, shared with test_export.py
 SAGA_KEYS = ["saga_id", "name", "state", "started_at", "ended_at", "duration_s",
              "failure_reason", "input", "input_json", "steps_total", "steps_done"]
 STEP_KEYS = ["step_index", "name", "state", "target", "started_at", "ended_at", "duration_s",
-             "cmd", "cmd_json", "output", "output_json", "failure_reason", "in_flight"]
-STATS_KEYS = ["database", "schema_version", "known_schema_version", "newer_than_known",
-              "counts", "total", "warnings"]
+             "cmd", "cmd_json", "output", "output_json", "failure_reason", "in_flight", "role",
+             "undoes", "best_effort"]
+STATS_KEYS = ["database", "format", "schema_version", "known_schema_version",
+              "newer_than_known", "counts", "total", "warnings"]
+
+
+def keys_of(keys: list[str], log_format: LogFormat) -> list[str]:
+    """A JSON document's keys in order: a server row's times are followed by their stored
+    values (`started_at_raw`, `ended_at_raw`)."""
+    if log_format is LAUNCHER:
+        return keys
+    return [name for key in keys
+            for name in ((key, f"{key}_raw") if key in ("started_at", "ended_at") else (key,))]
 EVIL = "\x1b]0;pwned\x07 then \x1b[2J and \x9b31m and \u202egnp.exe"
 
 
+# Tests that take `log` (or `log_format`) run once per format; make_log writes that format.
+
+def utc_millis(seconds: float) -> str:
+    """A server time (ms) as the JSON gives it: RFC 3339 UTC to the millisecond."""
+    return parse_timestamp(ts(seconds)).value.isoformat(timespec="milliseconds")
+
+
+def raw_millis(seconds: float) -> int:
+    return int(parse_timestamp(ts(seconds)).value.timestamp() * 1000 // 1)
+
+
 @pytest.fixture
-def log(make_log: SagaLogFactory) -> Path:
+def log(make_log: SagaLogFactory, log_format: LogFormat) -> Path:
     """Five sagas, oldest first: completed, failed, recovered, running, completed."""
     return make_log([
         cleanup_saga(1, at=0),
@@ -142,37 +164,48 @@ def test_demo_into_a_missing_folder_is_an_error(run: Run, tmp_path: Path) -> Non
 # -- stats -----------------------------------------------------------------------------------
 
 
-def test_stats_json(run: Run, log: Path) -> None:
+def test_stats_json(run: Run, log: Path, log_format: LogFormat) -> None:
     result = run("stats", log, "--json")
     assert result.code == 0
     assert result.err == ""
     stats = result.json
     assert list(stats) == STATS_KEYS
+    # every state the format writes, the server's compensated too
+    counts = {**dict.fromkeys(log_format.saga_states, 0), "running": 1, "completed": 2,
+              "failed": 1, "failed_compensation": 1}
     assert stats == {
         "database": str(log),
+        "format": log_format.name,
         "schema_version": 1,
         "known_schema_version": 1,
         "newer_than_known": False,
-        "counts": {"running": 1, "completed": 2, "failed": 1, "compensating": 0,
-                   "failed_compensation": 1},
+        "counts": counts,
         "total": 5,
         "warnings": [],
     }
+    assert list(stats["counts"]) == list(log_format.saga_states)
 
 
-def test_stats_text(run: Run, log: Path) -> None:
+def test_stats_json_names_the_format(run: Run, log: Path, log_format: LogFormat) -> None:
+    assert run("stats", log, "--json").json["format"] == log_format.name
+
+
+def test_stats_text(run: Run, log: Path, log_format: LogFormat) -> None:
     result = run("stats", log)
     assert result.code == 0
     lines = result.out.splitlines()
     assert lines[0] == f"database  {log}"
-    assert lines[1] == "schema    1 (this tool knows 1)"
-    assert lines[2] == "sagas     5 (3 need attention)"
+    assert lines[1] == f"format    {log_format.label}"
+    assert lines[2] == "schema    1 (this tool knows 1)"
+    assert lines[3] == "sagas     5 (3 need attention)"
+    assert ("compensated              0" in lines) is (log_format is not LAUNCHER)
     assert "compensating             0  needs attention" in lines
     assert "completed                2" in lines
     assert "failed_compensation      1  needs attention" in lines
 
 
-def test_stats_counts_unknown_states_as_found(run: Run, make_log: SagaLogFactory) -> None:
+def test_stats_counts_unknown_states_as_found(run: Run, make_log: SagaLogFactory,
+                                             log_format: LogFormat) -> None:
     path = make_log([cleanup_saga(1), respawn_saga(2, "paused"), respawn_saga(3, "paused")],
                     ddl=LOOSE_DDL)
     stats = run("stats", path, "--json").json
@@ -185,13 +218,16 @@ def test_stats_counts_unknown_states_as_found(run: Run, make_log: SagaLogFactory
 # -- list ------------------------------------------------------------------------------------
 
 
-def test_list_json_fields_and_values(run: Run, log: Path) -> None:
+def test_list_json_fields_and_values(run: Run, log: Path,
+                                     log_format: LogFormat) -> None:
     result = run("list", log, "--json")
     assert result.code == 0
     sagas = result.json
     assert [s["saga_id"] for s in sagas] == [5, 4, 3, 2, 1]
-    assert all(list(s) == SAGA_KEYS for s in sagas)
-    assert sagas[2] == {
+    assert sagas[0]["duration_s"] == pytest.approx(0.41)
+    running = sagas[1]
+    assert (running["ended_at"], running["duration_s"]) == (None, None)
+    expected = {
         "saga_id": 3,
         "name": "window_cleanup_cascade",
         "state": "failed_compensation",
@@ -204,9 +240,16 @@ def test_list_json_fields_and_values(run: Run, log: Path) -> None:
         "steps_total": 2,
         "steps_done": 1,
     }
-    running = sagas[1]
-    assert (running["ended_at"], running["duration_s"]) == (None, None)
-    assert sagas[0]["duration_s"] == pytest.approx(0.41)
+    assert all(list(s) == keys_of(SAGA_KEYS, log_format) for s in sagas)
+    if log_format is LAUNCHER:
+        assert sagas[2] == expected
+        return
+    # The same fields; times as RFC 3339 UTC to the millisecond, the stored ms kept in *_raw.
+    assert {key: sagas[2][key] for key in SAGA_KEYS} == {
+        **expected, "started_at": utc_millis(20), "ended_at": utc_millis(20 + 4 * 3600)}
+    assert sagas[2]["started_at"] == "2026-06-02T14:05:43.481+00:00"
+    assert (sagas[2]["started_at_raw"], sagas[2]["ended_at_raw"]) == (
+        raw_millis(20), raw_millis(20 + 4 * 3600))
 
 
 def test_list_text_is_aligned_newest_first(run: Run, log: Path) -> None:
@@ -237,13 +280,13 @@ def test_list_attention_shortcut(run: Run, log: Path) -> None:
         4, 3, 2]
 
 
-def test_list_state_nobody_has_warns(run: Run, log: Path) -> None:
+def test_list_state_nobody_has_warns(run: Run, log: Path, log_format: LogFormat) -> None:
     result = run("list", log, "--state", "faild", "--json")
     assert result.code == 0
     assert result.json == []
+    known = ", ".join(sorted(log_format.saga_states))  # the server's compensated too
     assert result.error_lines == [
-        "saga-inspector: warning: no saga has state 'faild' (known states: compensating, "
-        "completed, failed, failed_compensation, running)"]
+        f"saga-inspector: warning: no saga has state 'faild' (known states: {known})"]
     assert run("list", log, "--state", "faild").out == "no sagas match\n"
 
 
@@ -274,7 +317,8 @@ def test_list_limit_and_footer(run: Run, log: Path) -> None:
     assert "showing" not in run("list", log, "--limit", "5").out
 
 
-def test_list_default_limit_is_fifty(run: Run, make_log: SagaLogFactory) -> None:
+def test_list_default_limit_is_fifty(run: Run, make_log: SagaLogFactory,
+                                     log_format: LogFormat) -> None:
     path = make_log.realistic(120)
     sagas = run("list", path, "--json").json
     assert [s["saga_id"] for s in sagas] == list(range(120, 70, -1))
@@ -287,7 +331,8 @@ def sagas_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
 
 
 def test_list_limit_zero_walks_every_page_by_keyset(
-    run: Run, make_log: SagaLogFactory, sagas_calls: list[dict[str, object]]
+    run: Run, make_log: SagaLogFactory, sagas_calls: list[dict[str, object]],
+    log_format: LogFormat,
 ) -> None:
     path = make_log.realistic(250)
     sagas = run("list", path, "--limit", "0", "--json").json
@@ -298,7 +343,8 @@ def test_list_limit_zero_walks_every_page_by_keyset(
 
 
 def test_list_limit_across_a_page_boundary(
-    run: Run, make_log: SagaLogFactory, sagas_calls: list[dict[str, object]]
+    run: Run, make_log: SagaLogFactory, sagas_calls: list[dict[str, object]],
+    log_format: LogFormat,
 ) -> None:
     path = make_log.realistic(250)
     sagas = run("list", path, "--limit", "150", "--json").json
@@ -307,7 +353,8 @@ def test_list_limit_across_a_page_boundary(
         (None, 100), (SortKey(151, 151), 50)]
 
 
-def test_list_several_states_across_pages(run: Run, make_log: SagaLogFactory) -> None:
+def test_list_several_states_across_pages(run: Run, make_log: SagaLogFactory,
+                                          log_format: LogFormat) -> None:
     path = make_log.realistic(320)
     counts = run("stats", path, "--json").json["counts"]
     sagas = run("list", path, "--state", "failed,completed", "--limit", "0", "--json").json
@@ -317,7 +364,7 @@ def test_list_several_states_across_pages(run: Run, make_log: SagaLogFactory) ->
     assert len(ids) == counts["failed"] + counts["completed"]
 
 
-def test_list_of_an_empty_log(run: Run, make_log: SagaLogFactory) -> None:
+def test_list_of_an_empty_log(run: Run, make_log: SagaLogFactory, log_format: LogFormat) -> None:
     path = make_log([])
     assert run("list", path, "--json").json == []
     assert run("list", path).out == "no sagas in this file\n"
@@ -334,36 +381,45 @@ def test_list_bad_limit(run: Run, log: Path, limit: str) -> None:
 # -- show ------------------------------------------------------------------------------------
 
 
-def test_show_json(run: Run, log: Path) -> None:
+def test_show_json(run: Run, log: Path,
+                   log_format: LogFormat) -> None:
     result = run("show", log, "3", "--json")
     assert result.code == 0
     saga = result.json
-    assert list(saga) == [*SAGA_KEYS, "steps"]
     assert saga["failure_reason"] == REASON_RESTART_RUNNING
-    assert [list(step) for step in saga["steps"]] == [STEP_KEYS, STEP_KEYS]
     reap, drain = saga["steps"]
+    assert drain["state"] == "pending"
+    assert drain["in_flight"] is True
+    assert (drain["ended_at"], drain["duration_s"], drain["output"], drain["output_json"]) == (
+        None, None, None, None)
+    assert list(saga) == [*keys_of(SAGA_KEYS, log_format), "steps"]
+    assert [list(step) for step in saga["steps"]] == [keys_of(STEP_KEYS, log_format)] * 2
+    launcher = log_format is LAUNCHER
+    if not launcher:
+        assert (reap.pop("started_at_raw"), reap.pop("ended_at_raw")) == (
+            raw_millis(20.0003), raw_millis(20.03))
+        assert (drain["started_at_raw"], drain["ended_at_raw"]) == (raw_millis(20.031), None)
     assert reap == {
         "step_index": 0,
         "name": "issue_cmd_host_reap_panes",
         "state": "succeeded",
-        "target": "host",
-        "started_at": ts(20.0003),
-        "ended_at": ts(20.03),
-        "duration_s": pytest.approx(0.0297, abs=1e-9),
+        "target": "host" if launcher else None,  # the server has no target
+        "started_at": ts(20.0003) if launcher else utc_millis(20.0003),
+        "ended_at": ts(20.03) if launcher else utc_millis(20.03),
+        "duration_s": pytest.approx(0.0297 if launcher else 0.030, abs=1e-9),
         "cmd": {"cmd": "reap_panes", "label": "main", "saga_id": 0},
         "cmd_json": '{"cmd":"reap_panes","label":"main","saga_id":0}',
         "output": {"event": "panes_reaped", "label": "main", "version": 1231, "saga_id": 3},
         "output_json": '{"event":"panes_reaped","label":"main","version":1231,"saga_id":3}',
         "failure_reason": None,
         "in_flight": False,
+        "role": "forward",
+        "undoes": None,
+        "best_effort": False,
     }
-    assert drain["state"] == "pending"
-    assert drain["in_flight"] is True
-    assert (drain["ended_at"], drain["duration_s"], drain["output"], drain["output_json"]) == (
-        None, None, None, None)
 
 
-def test_show_text(run: Run, log: Path) -> None:
+def test_show_text(run: Run, log: Path, log_format: LogFormat) -> None:
     result = run("show", log, "3")
     assert result.code == 0
     out = result.out
@@ -375,9 +431,14 @@ def test_show_text(run: Run, log: Path) -> None:
     assert "IN FLIGHT" not in reap and '"event": "panes_reaped"' in reap
     assert drain.startswith("  step 1  issue_cmd_host_drain_pool_if_last  <-- IN FLIGHT: "
                             "was in flight when the saga stopped\n")
-    for line in ("    target    host", "    state     pending", "    ended     —",
+    for line in ("    state     pending", "    ended     —",
                  "    output    —", '        "cmd": "drain_pool_if_last",'):
         assert line in drain.splitlines()
+    if log_format is LAUNCHER:
+        assert "    target    host" in drain.splitlines()
+    else:
+        # the server has no target: no target line at all
+        assert not [line for line in drain.splitlines() if line.startswith("    target")]
 
 
 def test_show_completed_saga_has_no_step_in_flight(run: Run, log: Path) -> None:
@@ -405,10 +466,12 @@ def test_show_usage_errors(run: Run, log: Path, operands: list[str]) -> None:
     assert result.error_lines[0].startswith("saga-inspector: error: ")
 
 
-def test_show_payload_that_is_not_json(run: Run, make_log: SagaLogFactory) -> None:
+def test_show_payload_that_is_not_json(run: Run, make_log: SagaLogFactory,
+                                       log_format: LogFormat) -> None:
+    table = log_format.saga_table
     path = make_log([cleanup_saga(1)], sql=[
-        "UPDATE launcher_saga SET input_json = '{not json' WHERE saga_id = 1",
-        "UPDATE launcher_saga SET started_at = 'yesterday' WHERE saga_id = 1",
+        f"UPDATE {table} SET input_json = '{{not json' WHERE saga_id = 1",
+        f"UPDATE {table} SET started_at = 'yesterday' WHERE saga_id = 1",
     ])
     saga = run("show", path, "1", "--json").json
     assert (saga["input"], saga["input_json"]) == (None, "{not json")
@@ -419,10 +482,12 @@ def test_show_payload_that_is_not_json(run: Run, make_log: SagaLogFactory) -> No
     assert '  started   unparsed: "yesterday"\n' in out
 
 
-def test_show_lists_extra_columns(run: Run, make_log: SagaLogFactory) -> None:
+def test_show_lists_extra_columns(run: Run, make_log: SagaLogFactory,
+                                  log_format: LogFormat) -> None:
+    table = log_format.saga_table
     path = make_log([recovered_saga(1)], sql=[
-        "ALTER TABLE launcher_saga ADD COLUMN attempt INTEGER",
-        "UPDATE launcher_saga SET attempt = 7",
+        f"ALTER TABLE {table} ADD COLUMN attempt INTEGER",
+        f"UPDATE {table} SET attempt = 7",
     ])
     assert "  attempt   7\n" in run("show", path, "1").out
     assert "attempt" not in run("show", path, "1", "--json").json
@@ -460,7 +525,10 @@ def test_bad_file_messages_say_what_is_wrong(run: Run, make_log: SagaLogFactory)
     assert "empty file" in said["empty"]
     assert "not a SQLite database" in said["text"]
     assert "damaged or truncated" in said["truncated"]
-    assert "not a launcher saga log" in said["no saga tables"]
+    # neither format: what it found, and both formats it knows
+    assert "something_else" in said["no saga tables"]
+    assert all(name in said["no saga tables"] for name in ("launcher saga log",
+                                                           "server saga log"))
 
 
 @pytest.mark.parametrize("kind", ["text", "no saga tables", "missing"])
@@ -474,7 +542,7 @@ def test_bad_files_in_a_real_process(make_log: SagaLogFactory, kind: str) -> Non
     assert result.stderr.count("\n") == 1
 
 
-def test_a_real_process_end_to_end(log: Path) -> None:
+def test_a_real_process_end_to_end(log: Path, log_format: LogFormat) -> None:
     def cli_process(*argv: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "saga_inspector", *argv],
                               capture_output=True, text=True, timeout=60, check=False)
@@ -494,13 +562,18 @@ def test_a_real_process_end_to_end(log: Path) -> None:
 
 
 @pytest.fixture
-def evil_log(make_log: SagaLogFactory) -> Path:
+def evil_log(make_log: SagaLogFactory, log_format: LogFormat) -> Path:
+    """Escapes in a saga's input, name, state and reason; in a step's target (the launcher's)
+    or its error (the server's: its output)."""
     evil_input = '{"closed_label":"\x1b]52;c;cHduZWQ=\x07\u202emain"}'
+    table, steps = log_format.saga_table, log_format.step_table
+    evil_step = ("SET target = 'ho\x1bst'" if log_format is LAUNCHER
+                 else """SET state = 'failed', output_json = '{"error":"ho\\u001bst"}'""")
     return make_log([cleanup_saga(1), respawn_saga(2, "failed", reason=EVIL)], ddl=LOOSE_DDL,
-                    sql=[f"UPDATE launcher_saga SET input_json = '{evil_input}', "
+                    sql=[f"UPDATE {table} SET input_json = '{evil_input}', "
                          f"name = 'evil\x1b[31m' WHERE saga_id = 1",
-                         "UPDATE launcher_saga_step SET target = 'ho\x1bst' WHERE saga_id = 1",
-                         "UPDATE launcher_saga SET state = 'odd\x1b[5m' WHERE saga_id = 2"])
+                         f"UPDATE {steps} {evil_step} WHERE saga_id = 1",
+                         f"UPDATE {table} SET state = 'odd\x1b[5m' WHERE saga_id = 2"])
 
 
 @pytest.mark.parametrize("command", [["stats"], ["list"], ["show", "DB", "1"],
@@ -524,7 +597,8 @@ def test_failure_reason_is_shown_defused(run: Run, evil_log: Path) -> None:
     assert "␛]0;pwned␇" in run("list", evil_log).out
 
 
-def test_json_round_trips_control_characters_exactly(run: Run, evil_log: Path) -> None:
+def test_json_round_trips_control_characters_exactly(run: Run, evil_log: Path,
+                                                     log_format: LogFormat) -> None:
     listed = run("list", evil_log, "--json")
     assert listed.out.isascii()
     by_id = {s["saga_id"]: s for s in listed.json}
@@ -535,15 +609,19 @@ def test_json_round_trips_control_characters_exactly(run: Run, evil_log: Path) -
     shown = run("show", evil_log, "2", "--json")
     assert shown.out.isascii()
     assert shown.json["failure_reason"] == EVIL
-    assert run("show", evil_log, "1", "--json").json["steps"][0]["target"] == "ho\x1bst"
+    step = run("show", evil_log, "1", "--json").json["steps"][0]
+    where = "target" if log_format is LAUNCHER else "failure_reason"
+    assert step[where] == "ho\x1bst"
     stats = run("stats", evil_log, "--json")
     assert stats.out.isascii()
     assert stats.json["counts"]["odd\x1b[5m"] == 1
 
 
-def test_text_that_is_not_utf8(run: Run, make_log: SagaLogFactory) -> None:
+def test_text_that_is_not_utf8(run: Run, make_log: SagaLogFactory,
+                               log_format: LogFormat) -> None:
     path = make_log([respawn_saga(1, "failed")], sql=[
-        "UPDATE launcher_saga SET failure_reason = CAST(X'626164ff1b5b324a' AS TEXT)"])
+        f"UPDATE {log_format.saga_table} SET failure_reason = "
+        "CAST(X'626164ff1b5b324a' AS TEXT)"])
     assert run("list", path, "--json").json[0]["failure_reason"] == "bad\\xff\x1b[2J"
     out = run("list", path).out
     assert "bad\\xff␛[2J" in out
@@ -560,37 +638,47 @@ def test_an_escape_in_a_path_is_defused_in_errors(run: Run, tmp_path: Path) -> N
 
 
 @pytest.fixture
-def newer_log(make_log: SagaLogFactory) -> Path:
+def newer_log(make_log: SagaLogFactory, log_format: LogFormat) -> Path:
     return make_log([cleanup_saga(1), recovered_saga(2)], user_version=2)
 
 
-def test_tripwire_warns_on_stderr_in_text_mode(run: Run, newer_log: Path) -> None:
+def test_tripwire_warns_on_stderr_in_text_mode(run: Run, newer_log: Path,
+                                               log_format: LogFormat) -> None:
+    # The server itself would refuse such a file: the warning says so.
+    refuses = "" if log_format is LAUNCHER else " (the server itself would refuse to open it)"
     for argv in (["stats", newer_log], ["list", newer_log], ["show", newer_log, "2"]):
         result = run(*argv)
         assert result.code == 0
         assert result.error_lines == [
             "saga-inspector: warning: user_version=2 is above 1: this file was written by a "
-            "newer launcher build; it is shown read-compatible"]
-    assert "2 (this tool knows 1): written by a newer launcher build" in run(
+            f"newer {log_format.writer} build{refuses}; it is shown read-compatible"]
+
+
+def test_tripwire_in_stats_text_names_the_writer(run: Run,
+                                                 newer_log: Path, log_format: LogFormat) -> None:
+    assert f"2 (this tool knows 1): written by a newer {log_format.writer} build" in run(
         "stats", newer_log).out
 
 
-def test_tripwire_goes_into_stats_json(run: Run, newer_log: Path) -> None:
+def test_tripwire_goes_into_stats_json(run: Run, newer_log: Path, log_format: LogFormat) -> None:
     result = run("stats", newer_log, "--json")
     assert result.err == ""
     stats = result.json
     assert (stats["schema_version"], stats["known_schema_version"],
             stats["newer_than_known"]) == (2, 1, True)
-    assert len(stats["warnings"]) == 1 and "newer launcher build" in stats["warnings"][0]
+    assert len(stats["warnings"]) == 1
+    assert f"newer {log_format.writer} build" in stats["warnings"][0]
 
 
-def test_tripwire_keeps_list_and_show_json_pure(run: Run, newer_log: Path) -> None:
+def test_tripwire_keeps_list_and_show_json_pure(run: Run, newer_log: Path,
+                                                log_format: LogFormat) -> None:
     """Their documents have no "warnings" field: the warning goes to stderr instead."""
+    newer = f"newer {log_format.writer} build"
     listed = run("list", newer_log, "--json")
     assert [s["saga_id"] for s in listed.json] == [2, 1]
-    assert "newer launcher build" in listed.err
+    assert newer in listed.err
     shown = run("show", newer_log, "2", "--json")
-    assert shown.json["saga_id"] == 2 and "newer launcher build" in shown.err
+    assert shown.json["saga_id"] == 2 and newer in shown.err
 
 
 # -- --demo ------------------------------------------------------------------------------------
@@ -812,7 +900,7 @@ def test_ctrl_c_exits_130_quietly(
     assert "Traceback" not in result.err
 
 
-def test_a_closed_pipe_ends_quietly(make_log: SagaLogFactory) -> None:
+def test_a_closed_pipe_ends_quietly(make_log: SagaLogFactory, log_format: LogFormat) -> None:
     """`saga-inspector list --limit 0 --json | head -c 10`: more output than a pipe holds."""
     path = make_log.realistic(3000)
     process = subprocess.Popen(
@@ -829,7 +917,8 @@ def test_a_closed_pipe_ends_quietly(make_log: SagaLogFactory) -> None:
 # -- read-only -------------------------------------------------------------------------------
 
 
-def test_every_command_leaves_db_and_wal_untouched(run: Run, make_log: SagaLogFactory) -> None:
+def test_every_command_leaves_db_and_wal_untouched(run: Run, make_log: SagaLogFactory,
+                                                   log_format: LogFormat) -> None:
     path = make_log.wal_only([cleanup_saga(1), recovered_saga(2), respawn_saga(3, "failed")])
     wal = path.with_name(path.name + "-wal")
     assert wal.stat().st_size > 0

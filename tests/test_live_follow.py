@@ -16,10 +16,11 @@ from contextlib import suppress
 from pathlib import Path
 
 from saga_inspector.demo import demo_sagas, write_saga_log
-from saga_inspector.follow import FINAL_STATES, SagaTracker, follow_sagas
+from saga_inspector.follow import SagaTracker, follow_sagas
 from saga_inspector.store import SagaQuery, SagaStore
+from saga_inspector.store.formats import SERVER, LogFormat
 
-from .factory import SagaLogFactory, cleanup_saga, respawn_saga
+from .factory import SagaLogFactory, cleanup_saga, for_format, insert_sagas, respawn_saga
 from .helpers import ROOT, StoreProxy, start_writer, summary_of
 
 # The CLI with ctrl+c delivered as Python's KeyboardInterrupt, whatever SIGINT disposition
@@ -98,7 +99,7 @@ def test_follow_jsonl_streams_each_new_saga_once_and_ctrl_c_exits_0(
     assert by_id[newest]["input_json"] == final[newest].input_json
 
 
-def test_follow_needs_jsonl(make_log: SagaLogFactory) -> None:
+def test_follow_needs_jsonl(make_log: SagaLogFactory, log_format: LogFormat) -> None:
     path = make_log([cleanup_saga(1)])
     result = subprocess.run([sys.executable, "-m", "saga_inspector", "list", str(path),
                              "--follow"], cwd=ROOT, capture_output=True, text=True, timeout=30)
@@ -109,6 +110,10 @@ def test_follow_needs_jsonl(make_log: SagaLogFactory) -> None:
 # -- the tracker, directly -------------------------------------------------------------------
 
 
+# The tracker tests run once per format (log_format): each statement its own commit, as the
+# server writes (autocommit), and as the launcher's short transactions look to a reader.
+
+
 def execute(path: Path, *statements: str) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     for statement in statements:
@@ -116,9 +121,13 @@ def execute(path: Path, *statements: str) -> None:
     conn.close()
 
 
-def new_saga(saga_id: int, state: str = "running") -> str:
-    return (f"INSERT INTO launcher_saga VALUES ({saga_id}, 'window_cleanup_cascade', "
-            f"'{state}', '2026-06-09T11:00:00+00:00', NULL, '{{}}', NULL)")
+def add_saga(path: Path, log_format: LogFormat, saga_id: int, state: str = "running") -> None:
+    """A new saga (no steps yet) committed by a writer, as `log_format` stores it."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    saga = cleanup_saga(saga_id, state, at=7 * 86_400.0, drained=None)
+    saga.steps, saga.ended_at = [], None
+    insert_sagas(conn, log_format, [saga])
+    conn.close()
 
 
 class Spy(StoreProxy):
@@ -136,7 +145,7 @@ class Spy(StoreProxy):
 
 
 def test_the_tracker_reports_state_changes_rereading_only_sagas_that_can_change(
-    make_log: SagaLogFactory,
+    make_log: SagaLogFactory, log_format: LogFormat,
 ) -> None:
     sagas = [cleanup_saga(i, "completed", at=i) for i in range(1, 40)]
     sagas += [cleanup_saga(40, "running", at=40, drained=None),
@@ -148,8 +157,10 @@ def test_the_tracker_reports_state_changes_rereading_only_sagas_that_can_change(
     assert [s.saga_id for s in tracker.start(limit=2)] == [41, 42]
     assert tracker.updates() == []
 
-    execute(path, "UPDATE launcher_saga SET state = 'failed_compensation' "
-                  "WHERE saga_id IN (40, 41)", new_saga(43), new_saga(44, "failed"))
+    execute(path, f"UPDATE {log_format.saga_table} SET state = 'failed_compensation' "
+                  "WHERE saga_id IN (40, 41)")
+    add_saga(path, log_format, 43)
+    add_saga(path, log_format, 44, "failed")
     reported = tracker.updates()
     assert [(s.saga_id, s.state) for s in reported] == [
         (40, "failed_compensation"), (41, "failed_compensation"), (44, "failed")]
@@ -158,32 +169,52 @@ def test_the_tracker_reports_state_changes_rereading_only_sagas_that_can_change(
     # ones that reached a final state.
     assert all(asked <= {40, 41, 43, 44} for asked in spy.asked)
     assert spy.asked[-1] == {43, 44}
-    assert frozenset({"completed", "failed_compensation"}) == FINAL_STATES
+    assert {"completed", "failed_compensation"} <= log_format.final_states
     spy.store.close()
 
 
-def test_a_saga_committed_after_a_higher_id_is_still_reported(make_log: SagaLogFactory) -> None:
+def test_on_a_server_log_a_compensated_saga_is_final_and_a_failed_one_is_not(
+    make_log: SagaLogFactory,
+) -> None:
+    """The server's final states: completed, compensated, failed_compensation. A failed saga
+    is taken up again by recovery at the next server start, so it is still watched."""
+    path = SagaLogFactory(make_log.folder, SERVER)(
+        [cleanup_saga(1, "compensated"), cleanup_saga(2, "failed", drained=None)])
+    with SagaStore.open(path) as store:
+        spy = Spy(store)
+        tracker = SagaTracker(spy)  # type: ignore[arg-type]
+        tracker.start(limit=0)
+        execute(path, "UPDATE saga SET state = 'compensating' WHERE saga_id = 2")
+        assert [(s.saga_id, s.state) for s in tracker.updates()] == [(2, "compensating")]
+        assert spy.asked and all(1 not in asked for asked in spy.asked)
+
+
+def test_a_saga_committed_after_a_higher_id_is_still_reported(
+    make_log: SagaLogFactory, log_format: LogFormat,
+) -> None:
     path = make_log([cleanup_saga(1)])
     with SagaStore.open(path) as store:
         tracker = SagaTracker(store)
         tracker.start(limit=0)
-        execute(path, new_saga(3))  # 2 was taken first but commits after 3
+        add_saga(path, log_format, 3)  # 2 was taken first but commits after 3
         assert [s.saga_id for s in tracker.updates()] == [3]
-        execute(path, new_saga(2))
+        add_saga(path, log_format, 2)
         assert [s.saga_id for s in tracker.updates()] == [2]
 
 
 def test_following_by_path_survives_the_file_deleted_and_recreated(
-    make_log: SagaLogFactory,
+    make_log: SagaLogFactory, log_format: LogFormat,
 ) -> None:
     path = make_log([cleanup_saga(1), cleanup_saga(2, "running", drained=None)])
     notes: list[str] = []
+    table = log_format.saga_table
     ticks: list[Callable[[], None]] = [
-        lambda: execute(path, "UPDATE launcher_saga SET state = 'completed' WHERE saga_id = 2"),
+        lambda: execute(path, f"UPDATE {table} SET state = 'completed' WHERE saga_id = 2"),
         lambda: [path.with_name(path.name + s).unlink(missing_ok=True)
                  for s in ("", "-wal", "-shm")],
-        lambda: write_saga_log(path, [cleanup_saga(1, "running", drained=None)]),
-        lambda: execute(path, new_saga(2, "failed")),
+        lambda: write_saga_log(path, for_format([cleanup_saga(1, "running", drained=None)],
+                                                log_format), log_format=log_format),
+        lambda: add_saga(path, log_format, 2, "failed"),
     ]
 
     def sleep(_seconds: float) -> None:

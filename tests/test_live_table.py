@@ -17,12 +17,13 @@ from textual.pilot import Pilot
 
 from saga_inspector.demo import write_saga_log
 from saga_inspector.store import ErrorKind, SagaStore, StateCounts, StoreError
+from saga_inspector.store.formats import LogFormat
 from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.widgets import saga_table
 from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.step_list import StepList
 
-from .factory import SagaLogFactory, cleanup_saga
+from .factory import SagaLogFactory, cleanup_saga, for_format, stored_time
 from .helpers import (
     INTERVAL,
     SIZE,
@@ -40,9 +41,12 @@ from .helpers import (
     wait_until,
 )
 
+# Every test here takes `log_format`: it runs on a launcher log and on a server log.
 
-def add_sagas(path: Path, first: int, last: int) -> None:
-    write_saga_log(path, [row for row in numbered(last) if row.saga_id >= first])
+
+def add_sagas(path: Path, first: int, last: int, log_format: LogFormat) -> None:
+    rows = [row for row in numbered(last) if row.saga_id >= first]
+    write_saga_log(path, for_format(rows, log_format), log_format=log_format)
 
 
 def line_of(table: SagaTable, saga_id: int) -> int:
@@ -67,7 +71,7 @@ class CountsGate(StoreProxy):
 
 @pytest.mark.parametrize("arriving", [3, 150])  # fewer, and more, than a page of rows
 def test_sagas_arriving_above_leave_the_highlighted_saga_on_its_line(
-    make_log: SagaLogFactory, arriving: int
+    make_log: SagaLogFactory, log_format: LogFormat, arriving: int
 ) -> None:
     path = make_log(numbered(300))
     store = CountsGate(SagaStore.open(path))
@@ -79,7 +83,7 @@ def test_sagas_arriving_above_leave_the_highlighted_saga_on_its_line(
         await pilot.press("j", "j")
         await settle(pilot)
         before = lines(table)
-        add_sagas(path, 301, 300 + arriving)
+        add_sagas(path, 301, 300 + arriving, log_format)
         store.armed = True
         table.reload()
         await poll(pilot, lambda: store.entered.is_set() and table._loaded)
@@ -104,28 +108,28 @@ class InsertWhileCounting(StoreProxy):
     """A store where, at the first keyset read upwards (the count of a page-full of new
     rows), the writer adds five sagas more: they came after the first page was read."""
 
-    def __init__(self, store: SagaStore, path: Path) -> None:
+    def __init__(self, store: SagaStore, path: Path, log_format: LogFormat) -> None:
         super().__init__(store)
-        self.path = path
+        self.path, self.log_format = path, log_format
 
     def sagas(self, query: Any, **kwargs: Any) -> Any:
         if self.armed and kwargs.get("before") is not None:
             self.armed = False
-            add_sagas(self.path, 451, 455)
+            add_sagas(self.path, 451, 455, self.log_format)
         return self.store.sagas(query, **kwargs)
 
 
 def test_sagas_arriving_while_a_reload_counts_are_announced_once(
-    make_log: SagaLogFactory,
+    make_log: SagaLogFactory, log_format: LogFormat,
 ) -> None:
     path = make_log(numbered(300))
-    store = InsertWhileCounting(SagaStore.open(path), path)
+    store = InsertWhileCounting(SagaStore.open(path), path, log_format)
     host = Host(store)
 
     async def scenario(app: Host, pilot: Pilot[None]) -> None:
         table = app.table
         await settle(pilot, lambda: table.total == 300)
-        add_sagas(path, 301, 450)
+        add_sagas(path, 301, 450, log_format)
         store.armed = True
         table.reload()
         await settle(pilot, lambda: not table.reading and highlighted_id(table) == 300)
@@ -138,7 +142,9 @@ def test_sagas_arriving_while_a_reload_counts_are_announced_once(
     run_host(host, scenario)
 
 
-def test_a_reload_at_newest_highlights_the_newest_saga(make_log: SagaLogFactory) -> None:
+def test_a_reload_at_newest_highlights_the_newest_saga(
+    make_log: SagaLogFactory, log_format: LogFormat
+) -> None:
     path = make_log(numbered(50))
     host = Host(SagaStore.open(path))
 
@@ -146,7 +152,7 @@ def test_a_reload_at_newest_highlights_the_newest_saga(make_log: SagaLogFactory)
         table = app.table
         await settle(pilot, lambda: table.total == 50)
         await pilot.press("j", "j", "j")
-        add_sagas(path, 51, 52)
+        add_sagas(path, 51, 52, log_format)
         table.reload(at_newest=True)
         await settle(pilot, lambda: table.total == 52)
         assert highlighted_id(table) == 52 and table.scroll_offset.y == 0
@@ -156,7 +162,7 @@ def test_a_reload_at_newest_highlights_the_newest_saga(make_log: SagaLogFactory)
 
 
 def test_a_saga_whose_state_changed_is_marked_for_a_moment(
-    make_log: SagaLogFactory, monkeypatch: pytest.MonkeyPatch
+    make_log: SagaLogFactory, log_format: LogFormat, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(saga_table, "CHANGED_MARK_SECONDS", 0.3)
     path = make_log(numbered(20))
@@ -166,7 +172,7 @@ def test_a_saga_whose_state_changed_is_marked_for_a_moment(
         table = app.table
         await settle(pilot, lambda: table.total == 20)
         conn = sqlite3.connect(path)
-        conn.execute("UPDATE launcher_saga SET state = 'failed' WHERE saga_id = 17")
+        conn.execute(f"UPDATE {log_format.saga_table} SET state = 'failed' WHERE saga_id = 17")
         conn.commit()
         conn.close()
         table.reload()
@@ -196,7 +202,9 @@ class BusyStore(StoreProxy):
         return maybe_busy
 
 
-def test_a_writer_lock_during_a_reload_keeps_the_rows_drawn(make_log: SagaLogFactory) -> None:
+def test_a_writer_lock_during_a_reload_keeps_the_rows_drawn(
+    make_log: SagaLogFactory, log_format: LogFormat
+) -> None:
     path = make_log(numbered(40))
     store = BusyStore(SagaStore.open(path))
     host = Host(store)
@@ -219,7 +227,7 @@ def test_a_writer_lock_during_a_reload_keeps_the_rows_drawn(make_log: SagaLogFac
 
 
 def test_a_short_poll_wait_raises_busy_and_leaves_the_read_only_guard_in_place(
-    make_log: SagaLogFactory,
+    make_log: SagaLogFactory, log_format: LogFormat,
 ) -> None:
     path = make_log(numbered(5))
     conn = sqlite3.connect(path, isolation_level=None)
@@ -237,7 +245,9 @@ def test_a_short_poll_wait_raises_busy_and_leaves_the_read_only_guard_in_place(
     conn.close()
 
 
-def test_a_look_at_a_store_closed_meanwhile_is_a_store_error(make_log: SagaLogFactory) -> None:
+def test_a_look_at_a_store_closed_meanwhile_is_a_store_error(
+    make_log: SagaLogFactory, log_format: LogFormat
+) -> None:
     # A poll still on its way when the file is reopened and the old store closed.
     store = SagaStore.open(make_log(numbered(3)))
     store.close()
@@ -260,7 +270,7 @@ def run_app(path: Path, scenario: Callable[[SagaInspectorApp, Pilot], Awaitable[
 
 
 def test_f_follows_the_newest_saga_and_moving_off_it_stops_following(
-    make_log: SagaLogFactory,
+    make_log: SagaLogFactory, log_format: LogFormat,
 ) -> None:
     path = make_log(numbered(30))
 
@@ -271,7 +281,7 @@ def test_f_follows_the_newest_saga_and_moving_off_it_stops_following(
         assert dashboard.following
         await wait_to_show(pilot, "● following")
         for newest in (32, 35):
-            add_sagas(path, table.total + 1, newest)
+            add_sagas(path, table.total + 1, newest, log_format)
             await wait_until(pilot, lambda n=newest: highlighted_id(table) == n
                              and dashboard.view is not None and dashboard.view.saga_id == n,
                              f"saga {newest} highlighted")
@@ -279,14 +289,16 @@ def test_f_follows_the_newest_saga_and_moving_off_it_stops_following(
         await pilot.press("j")
         await wait_until(pilot, lambda: not dashboard.following, "following to stop")
         await wait_to_show(pilot, "● live")
-        add_sagas(path, 36, 37)
+        add_sagas(path, 36, 37, log_format)
         await wait_until(pilot, lambda: table.total == 37 and app.settled, "the new sagas")
         assert highlighted_id(table) == 34  # stays where the operator put it
 
     run_app(path, scenario)
 
 
-def test_p_pauses_looking_at_the_file_and_p_again_catches_up(make_log: SagaLogFactory) -> None:
+def test_p_pauses_looking_at_the_file_and_p_again_catches_up(
+    make_log: SagaLogFactory, log_format: LogFormat
+) -> None:
     path = make_log(numbered(10))
 
     async def scenario(app: SagaInspectorApp, pilot: Pilot) -> None:
@@ -294,7 +306,7 @@ def test_p_pauses_looking_at_the_file_and_p_again_catches_up(make_log: SagaLogFa
         await pilot.press("p")
         assert dashboard.paused
         await wait_to_show(pilot, "○ paused")
-        add_sagas(path, 11, 12)
+        add_sagas(path, 11, 12, log_format)
         deadline = time.monotonic() + 10 * INTERVAL
         while time.monotonic() < deadline:  # ten looks' worth of time: none is taken
             await pilot.pause(INTERVAL / 2)
@@ -307,7 +319,9 @@ def test_p_pauses_looking_at_the_file_and_p_again_catches_up(make_log: SagaLogFa
     run_app(path, scenario)
 
 
-def test_the_open_sagas_steps_are_read_again_in_place(make_log: SagaLogFactory) -> None:
+def test_the_open_sagas_steps_are_read_again_in_place(
+    make_log: SagaLogFactory, log_format: LogFormat
+) -> None:
     path = make_log([cleanup_saga(1), cleanup_saga(2, "running", drained=None)])
 
     async def scenario(app: SagaInspectorApp, pilot: Pilot) -> None:
@@ -317,11 +331,13 @@ def test_the_open_sagas_steps_are_read_again_in_place(make_log: SagaLogFactory) 
         await idle(pilot)
         assert steps.cursor_row == 1 and app.focused is steps
         conn = sqlite3.connect(path)
-        conn.execute("UPDATE launcher_saga_step SET state = 'succeeded', "
-                     "ended_at = '2026-06-02T14:05:24+00:00', output_json = "
-                     "'{\"event\":\"pool_drained\"}' WHERE saga_id = 2 AND step_index = 1")
-        conn.execute("UPDATE launcher_saga SET state = 'completed', "
-                     "ended_at = '2026-06-02T14:05:24+00:00' WHERE saga_id = 2")
+        ended = stored_time("2026-06-02T14:05:24+00:00", log_format)
+        end_column = log_format.saga_columns["ended_at"]
+        conn.execute(f"UPDATE {log_format.step_table} SET state = 'succeeded', ended_at = ?, "
+                     "output_json = '{\"event\":\"pool_drained\"}' "
+                     "WHERE saga_id = 2 AND step_index = 1", [ended])
+        conn.execute(f"UPDATE {log_format.saga_table} SET state = 'completed', "
+                     f"{end_column} = ? WHERE saga_id = 2", [ended])
         conn.commit()
         conn.close()
         await wait_until(pilot, lambda: dashboard.view is not None

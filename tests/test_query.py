@@ -101,6 +101,20 @@ def test_label(text: str, label: LabelMatch) -> None:
     assert one(text).value == label
 
 
+@pytest.mark.parametrize(("text", "match"), [
+    ("ref:5d07e1c2-8b1f-4c55-9d1e-2b9a3c4d5e6f",
+     LabelMatch("5d07e1c2-8b1f-4c55-9d1e-2b9a3c4d5e6f")),
+    ("ref:5d07*", LabelMatch("5d07", prefix=True)),
+    ('ref:"two words"', LabelMatch("two words")),
+    ("ref:main", LabelMatch("main")),
+])
+def test_ref(text: str, match: LabelMatch) -> None:
+    term = one(text)
+    assert (term.qualifier, term.value, term.negated) == (Qualifier.REF, match, False)
+    negated = one("-" + text)
+    assert (negated.qualifier, negated.value, negated.negated) == (Qualifier.REF, match, True)
+
+
 @pytest.mark.parametrize(("text", "value"), [
     ("pending:yes", True), ("pending:no", False), ("pending:YES", True)])
 def test_pending(text: str, value: bool) -> None:
@@ -245,8 +259,9 @@ def test_a_quoted_word_is_text_even_when_it_reads_as_a_qualifier() -> None:
 def test_a_mistyped_qualifier_suggests_the_right_one_and_lists_them_all() -> None:
     error = error_of("timeout stat:failed")
     assert error.message == (
-        'unknown qualifier "stat:"; did you mean state:? known: state: name: label: reason: '
-        'target: step: pending: id: since: until: slower: (to search for the text itself, '
+        'unknown qualifier "stat:"; did you mean state:? known: state: name: label: ref: '
+        'reason: target: step: pending: id: since: until: slower: (to search for the text '
+        'itself, '
         'quote it: "stat:failed")')
     assert error.qualifier == "stat"
     assert isinstance(error, ValueError)
@@ -375,8 +390,9 @@ def test_state_names_are_checked_against_the_states_given() -> None:
     assert parse_query("state:weird_new_state,failed", states=states).terms
     error = error_of("state:faild", states=states)
     assert error.message == (
-        'state: no saga state is called "faild"; did you mean failed? states: compensating, '
-        "completed, failed, failed_compensation, running, weird_new_state (or attention)")
+        'state: no saga state is called "faild"; did you mean failed? states: compensated, '
+        "compensating, completed, failed, failed_compensation, running, weird_new_state "
+        "(or attention)")
     assert error.qualifier == "state"
     with pytest.raises(QueryError):
         check_states(parse_query("-state:nope"), KNOWN_SAGA_STATES)

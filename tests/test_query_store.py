@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from saga_inspector.demo import SagaRow, write_saga_log
 from saga_inspector.store import (
     ErrorKind,
     SagaDetail,
@@ -23,7 +24,9 @@ from saga_inspector.store import (
     StoreError,
     parse_timestamp,
 )
+from saga_inspector.store.formats import FORMATS, SERVER, LogFormat
 from saga_inspector.store.formats.launcher import text_micros_sql as time_sql
+from saga_inspector.store.formats.server import MS_MAX, MS_MIN, SERVER_DDL, decode_millis
 from saga_inspector.store.query import MAX_TERMS
 from saga_inspector.store.query_sql import register_functions
 from saga_inspector.store.timestamps import micros
@@ -31,11 +34,14 @@ from saga_inspector.store.timestamps import micros
 from .factory import LOOSE_DDL, SagaLogFactory, mixed_sagas
 from .query_cases import POOL, every_saga, expected_ids, many_sagas, query_sagas
 
+# Every test here that reads `store` or `big_store` runs once per format (see conftest's
+# log_format): the same sagas, written as each format stores them.
+
 
 @pytest.fixture(scope="module")
-def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def log(tmp_path_factory: pytest.TempPathFactory, log_format: LogFormat) -> Path:
     folder = tmp_path_factory.mktemp("query-logs")
-    return SagaLogFactory(folder)(query_sagas(), ddl=LOOSE_DDL)
+    return SagaLogFactory(folder, log_format)(query_sagas(), ddl=LOOSE_DDL)
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +56,11 @@ def details(store: SagaStore) -> list[SagaDetail]:
 
 
 @pytest.fixture(scope="module")
-def big_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SagaStore]:
+def big_store(tmp_path_factory: pytest.TempPathFactory,
+              log_format: LogFormat) -> Iterator[SagaStore]:
     folder = tmp_path_factory.mktemp("query-big")
-    with SagaStore.open(SagaLogFactory(folder)(many_sagas(), ddl=LOOSE_DDL)) as opened:
+    path = SagaLogFactory(folder, log_format)(many_sagas(), ddl=LOOSE_DDL)
+    with SagaStore.open(path) as opened:
         yield opened
 
 
@@ -67,6 +75,12 @@ def ids(sagas: list) -> list[int]:
 
 # -- each qualifier finds what it says ------------------------------------------------------------
 
+ALL = list(range(14, 0, -1))
+CLEANUPS = [14, 12, 11, 10, 9, 7, 6, 4, 3, 1]
+
+# (query, the ids it lists): one list for both formats, or {format name: ids} where the
+# formats differ (the server has no target and no labels, whole-millisecond times, a step's
+# reason in its output, and its ref: finds the value quoted anywhere in a payload's text).
 CASES = [
     ("", list(range(14, 0, -1))),
     ("main", [14, 12, 11, 9, 7, 6, 3, 1]),    # free text: the input as written, any case
@@ -86,22 +100,42 @@ CASES = [
     ("-name:cleanup", [13, 8, 5, 2]),
     ("step:spawn_pool", [13, 8, 5, 2]),
     ("step:DRAIN", [14, 12, 11, 10, 9, 7, 6, 4, 3, 1]),
-    ("target:self", [6]),
-    ("-target:host", []),                     # every saga has a step on host
+    ("target:self", {"launcher": [6], "server": []}),
+    ("-target:host", {"launcher": [], "server": ALL}),  # every saga has a step on host
     ("reason:refused", [6]),                  # a step's reason
     ("reason:SAGA timeout", [2]),             # two words: reason and free text
     ('reason:"saga timeout"', [2]),
     ("reason:restarted", [3]),
     ("-reason:e", [14, 13, 12, 11, 10, 9, 5, 4, 1]),  # no reason at all: not matched, kept
-    ("label:main", [12, 10, 9, 7, 3, 1]),     # 10: escaped in a step's cmd; 11: invalid JSON
+    # 10: escaped in a step's cmd; 11: invalid JSON. The server's payloads hold no labels.
+    ("label:main", {"launcher": [12, 10, 9, 7, 3, 1], "server": []}),
     ("label:Main", []),                       # labels are exact
-    ("label:main*", [12, 10, 9, 7, 3, 1]),    # not "Main-Window", nor "window-pool-main"
-    ("label:Main*", [6]),
-    ("label:window-pool-*", [14, 13, 8, 5, 4, 2]),
-    ("label:window-pool-main", [14]),
+    # not "Main-Window", nor "window-pool-main"
+    ("label:main*", {"launcher": [12, 10, 9, 7, 3, 1], "server": []}),
+    ("label:Main*", {"launcher": [6], "server": []}),
+    ("label:window-pool-*", {"launcher": [14, 13, 8, 5, 4, 2], "server": []}),
+    ("label:window-pool-main", {"launcher": [14], "server": []}),
     ("label:7", []),                          # a number is not a label
-    (f"label:{POOL}", [4]),
-    ("-label:main", [14, 13, 11, 8, 6, 5, 4, 2]),
+    (f"label:{POOL}", {"launcher": [4], "server": []}),
+    ("-label:main", {"launcher": [14, 13, 11, 8, 6, 5, 4, 2], "server": ALL}),
+    # ref: the launcher's labels; on the server "main" quoted in the input, a command or
+    # an output: 11's input is not JSON yet holds it; 10's command writes it with an escape
+    ("ref:main", {"launcher": [12, 10, 9, 7, 3, 1], "server": [12, 11, 9, 7, 3, 1]}),
+    ("ref:Main", []),
+    ("ref:main*", {"launcher": [12, 10, 9, 7, 3, 1], "server": [12, 11, 9, 7, 3, 1]}),
+    ("ref:Main*", [6]),
+    ("ref:window-pool-*", [14, 13, 8, 5, 4, 2]),
+    ("-ref:main", {"launcher": [14, 13, 11, 8, 6, 5, 4, 2],
+                   "server": [14, 13, 10, 8, 6, 5, 4, 2]}),
+    ("ref:7", []),                            # a number is no string
+    # an event and a command are strings, not labels: only the server's ref: finds them
+    ("ref:panes_reaped", {"launcher": [], "server": CLEANUPS}),
+    ("ref:drain_pool_if_*", {"launcher": [], "server": CLEANUPS}),
+    # pool_drained (6's drain output is its error on the server)
+    ("ref:pool_d*", {"launcher": [], "server": [14, 12, 11, 10, 1]}),
+    ('ref:"Drain Refused by host"', {"launcher": [], "server": [6]}),  # 6's step error
+    ("-ref:panes_reaped", {"launcher": ALL, "server": [13, 8, 5, 2]}),
+    ("ref:main -label:main", {"launcher": [], "server": [12, 11, 9, 7, 3, 1]}),
     ("pending:yes", [8, 7, 4, 3, 2]),         # 9: pending step, completed saga: not in flight
     ("pending:no", [14, 13, 12, 11, 10, 9, 6, 5, 1]),
     ("-pending:no", [8, 7, 4, 3, 2]),
@@ -110,7 +144,15 @@ CASES = [
     ("id:..2", [2, 1]),
     ("id:9", [9]),
     ("since:2026-06-02T14:07:03", [14, 13, 12, 11]),  # 11 started 14:07:03.48
-    ("since:2026-06-02T14:06:43.481526", [14, 13, 12, 11, 10, 9]),  # exactly 9's start: in
+    # exactly 9's start: in (on the server 9 started at .481, a whole millisecond)
+    ("since:2026-06-02T14:06:43.481526", {"launcher": [14, 13, 12, 11, 10, 9],
+                                          "server": [14, 13, 12, 11, 10]}),
+    ("since:2026-06-02T14:06:43.481", [14, 13, 12, 11, 10, 9]),
+    ("since:2026-06-02T14:06:43.481001", {"launcher": [14, 13, 12, 11, 10, 9],
+                                          "server": [14, 13, 12, 11, 10]}),
+    ("until:2026-06-02T14:06:43.481", [9, 7, 6, 5, 4, 3, 2, 1]),  # up to .481999
+    ("until:2026-06-02T14:06:43.481000", {"launcher": [7, 6, 5, 4, 3, 2, 1],
+                                          "server": [9, 7, 6, 5, 4, 3, 2, 1]}),
     ("since:2026-06-02T14:06:43.481527", [14, 13, 12, 11, 10]),
     ("until:2026-06-02T14:05:43", [3, 2, 1]),  # the whole second 14:05:43 (3 started .48)
     ("until:2026-06-02T16:06:23.5+02:00", [7, 6, 5, 4, 3, 2, 1]),  # 7: exactly, in its zone
@@ -125,16 +167,21 @@ CASES = [
     ("slower:1s state:failed", [7, 2]),
     ("08:41", []),
     ('"closed_label":"main"', [12, 9, 7, 3, 1]),  # JSON as stored (not 11: a space)
-    ("label:main -id:1 pending:yes", [7, 3]),
+    ("label:main -id:1 pending:yes", {"launcher": [7, 3], "server": []}),
+    ("ref:main -id:1 pending:yes", [7, 3]),
 ]
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES)
-def test_each_qualifier(store: SagaStore, details: list[SagaDetail], text: str,
-                        expected: list[int]) -> None:
+def test_each_qualifier(log_format: LogFormat,
+                        store: SagaStore, details: list[SagaDetail], text: str,
+                        expected: list[int] | dict[str, list[int]]) -> None:
+    assert store.format is log_format
+    if isinstance(expected, dict):
+        expected = expected[log_format.name]
     query = SagaQuery(text=text)
-    assert ids(list(store.walk(query))) == expected
     assert expected_ids(details, query) == expected  # the oracle reads the query the same way
+    assert ids(list(store.walk(query))) == expected
     assert store.count(query) == len(expected)
     assert store.page_anchors(query, stride=1) == expected
 
@@ -164,7 +211,8 @@ def test_state_words_alone_use_the_counts_and_the_state_index(store: SagaStore) 
             conn.set_trace_callback(None)
     # No count(*) scan (the counts by state answer), and the rows come from one index walk
     # per state: no `state IN (a, b)`, which would make SQLite sort.
-    assert not [sql for sql in statements if "count(*) FROM \"launcher_saga\" s" in sql]
+    table = store.format.saga_table
+    assert not [sql for sql in statements if f"count(*) FROM \"{table}\" s" in sql]
     walks = [sql for sql in statements if "ORDER BY" in sql]
     assert len(walks) == 1
     assert "IN ('failed')" in walks[0]
@@ -200,6 +248,24 @@ SLOW = settings(max_examples=60, deadline=None,
 @SLOW
 @given(text=QUERIES, states=CHIPS, sort=SORTS)
 def test_any_query_lists_what_brute_force_finds_in_its_order(
+        big_store: SagaStore, big_details: list[SagaDetail], text: str,
+        states: frozenset[str] | None, sort: SortOrder) -> None:
+    query = SagaQuery(states, text, sort)
+    expected = expected_ids(big_details, query)
+    assert ids(list(big_store.walk(query))) == expected
+    assert big_store.count(query) == len(expected)
+
+
+REF_WORDS = st.sampled_from(["ref:main", "ref:main*", "ref:window-pool-*", "ref:Main*",
+                             "ref:panes_reaped", "ref:pool_d*", "ref:drain_pool_if_last",
+                             "ref:other", "ref:7", "ref:zz*"])
+QUERIES_WITH_REF = st.tuples(st.booleans(), REF_WORDS, QUERIES).map(
+    lambda parts: ("-" if parts[0] else "") + parts[1] + " " + parts[2])
+
+
+@SLOW
+@given(text=QUERIES_WITH_REF, states=CHIPS, sort=SORTS)
+def test_any_query_with_ref_lists_what_brute_force_finds_in_its_order(
         big_store: SagaStore, big_details: list[SagaDetail], text: str,
         states: frozenset[str] | None, sort: SortOrder) -> None:
     query = SagaQuery(states, text, sort)
@@ -476,3 +542,153 @@ def test_count_before_by_id_counts_on_the_state_index(store: SagaStore) -> None:
         store._conn.set_trace_callback(None)
     counts = [sql for sql in statements if sql.startswith("SELECT count(*)")]
     assert len(counts) == 2 and all("IN ('" in sql and "> 7" in sql for sql in counts)
+
+
+# -- times, per format: each format's SQL agrees with its own Python decoder ----------------------
+
+# Values a server time column can hold: integer milliseconds (0, negative, the ends of the
+# years 1-9999 and one past each, year 10000, the 64-bit ends), reals, text (RFC 3339, digits,
+# junk), BLOBs (one not UTF-8), NULL.
+STORED_VALUES = [
+    0, 1, -1, 1_780_409_123_481, MS_MIN, MS_MAX, MS_MIN - 1, MS_MAX + 1, 253_402_300_800_000,
+    -62_135_596_800_000 - 86_400_000, 2**63 - 1, -(2**63),
+    0.0, 1.5, -0.5, 0.0004, -0.0004, 1_780_409_123_481.25, float(MS_MAX), float(MS_MIN),
+    float(MS_MAX) + 1.0, 1e300, -1e300, math.inf, -math.inf, math.nan,
+    "2026-06-02T14:05:23.481+00:00", "2026-06-02T14:05:23.481526300+00:00",
+    "2026-06-02T16:05:23Z", "1780409123481", "1.5", "yesterday", "", " ",
+    b"2026-06-02T14:05:23+00:00", b"\xff2026-06-02T14:05:23+00:00", b"\xff\xfe", b"", None,
+]
+
+
+def format_sql_micros(conn: sqlite3.Connection, fmt: LogFormat, value: object, *,
+                      as_text: bool = False) -> object:
+    source = "CAST(? AS TEXT)" if as_text else "?"
+    return conn.execute(f"SELECT {fmt.time.micros_sql('v')} FROM (SELECT {source} AS v)",
+                        [value]).fetchone()[0]
+
+
+def format_python_micros(fmt: LogFormat, value: object) -> int | None:
+    # NaN is bound as NULL by SQLite: the same as a NULL column.
+    if isinstance(value, float) and math.isnan(value):
+        value = None
+    return micros(fmt.time.decode(value))
+
+
+@pytest.mark.parametrize("value", STORED_VALUES, ids=repr)
+def test_each_formats_sql_times_agree_with_its_decoder(
+        sql_conn: sqlite3.Connection, log_format: LogFormat, value: object) -> None:
+    assert format_sql_micros(sql_conn, log_format, value) == format_python_micros(log_format,
+                                                                                value)
+
+
+def test_server_times_in_sql_are_milliseconds_in_the_years_1_to_9999(
+        sql_conn: sqlite3.Connection) -> None:
+    """What the agreement above rests on, said outright (decode_millis could be wrong with
+    the SQL in step): milliseconds, reals truncated to the microsecond, the range's ends."""
+    cases = {0: 0, -1: -1000, 1_780_409_123_481: 1_780_409_123_481_000, 1.5: 1500,
+             -0.5: -500, MS_MIN: MS_MIN * 1000, MS_MAX: MS_MAX * 1000, MS_MIN - 1: None,
+             MS_MAX + 1: None, math.inf: None, "2026-06-02T14:05:23.481+00:00":
+             1_780_409_123_481_000, "yesterday": None, None: None}
+    for value, expected in cases.items():
+        assert format_sql_micros(sql_conn, SERVER, value) == expected, value
+        assert micros(decode_millis(value)) == expected, value
+
+
+def test_server_text_that_is_not_utf8_goes_through_the_function_without_failing(
+        sql_conn: sqlite3.Connection) -> None:
+    for raw in (b"2026-06-02T14:05:23\xff+00:00", b"\xff\xfe", b"\x80"):
+        assert format_sql_micros(sql_conn, SERVER, raw, as_text=True) is None
+        assert micros(decode_millis(raw)) is None
+    assert format_sql_micros(sql_conn, SERVER, b"2026-06-02T14:05:23Z", as_text=True) == (
+        micros(decode_millis("2026-06-02T14:05:23Z")))
+
+
+ANY_STORED = st.one_of(
+    st.integers(-(2**63), 2**63 - 1), st.integers(MS_MIN - 5, MS_MIN + 5),
+    st.integers(MS_MAX - 5, MS_MAX + 5), st.floats(allow_nan=False),
+    st.floats(MS_MIN - 2.0, MS_MAX + 2.0), st.text(max_size=40).filter(lambda t: "\x00" not in t),
+    stored_times(), st.binary(max_size=40), st.none())
+# Bounds as since:/until: give them: microseconds in the years 1-9999.
+BOUNDS = st.integers(MS_MIN * 1000, MS_MAX * 1000 + 999)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(value=ANY_STORED, data=st.data())
+def test_since_and_until_sql_agree_with_the_decoder_on_any_value(value: object,
+                                                                 data: st.DataObject) -> None:
+    """moment_sql (with its cheap pre-tests) answers exactly micros(decode(v)) >= / <= bound,
+    for each format, on any stored value; bounds drawn near the value's own instant too."""
+    conn = sqlite3.connect(":memory:")
+    register_functions(conn)
+    try:
+        for fmt in FORMATS:
+            instant = format_python_micros(fmt, value)
+            near = BOUNDS if instant is None else st.one_of(
+                BOUNDS, st.integers(instant - 2000, instant + 2000))
+            bound = data.draw(near)
+            for since in (True, False):
+                sql, params = fmt.time.moment_sql("v", since, bound)
+                got = conn.execute(f"SELECT coalesce(({sql}), 0) FROM (SELECT ? AS v)",
+                                   [*params, value]).fetchone()[0]
+                expected = instant is not None and (instant >= bound if since
+                                                    else instant <= bound)
+                assert bool(got) is expected, (fmt, value, since, bound)
+    finally:
+        conn.close()
+
+
+# A server log whose started_at holds every kind of value above (started_at left nullable).
+LOOSE_SERVER_DDL = SERVER_DDL.replace("started_at     INTEGER NOT NULL,\n    terminal_at",
+                                      "started_at     INTEGER,\n    terminal_at")
+
+
+@pytest.fixture(scope="module")
+def odd_times_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SagaStore]:
+    assert LOOSE_SERVER_DDL != SERVER_DDL
+    sagas = [SagaRow(n, "tear_off_tab", "completed", value, None, "{}")
+             for n, value in enumerate(STORED_VALUES, start=1)]
+    path = write_saga_log(tmp_path_factory.mktemp("odd-times") / "sagas.db", sagas,
+                          ddl=LOOSE_SERVER_DDL, log_format=SERVER)
+    with SagaStore.open(path) as opened:
+        yield opened
+
+
+@pytest.mark.parametrize("bound", ["2026-06-02T14:05:23.481", "2026-06-02T14:05:23.480999",
+                                   "2026-06-02T14:05:23.481001Z", "1970-01-01T00:00:00",
+                                   "1970-01-01T00:00:00.000001", "1969-12-31T23:59:59.9995",
+                                   "0001-01-01T00:00:00", "9999-12-31T23:59:59.999",
+                                   "2026-06-02T16:05:23+02:00", "2026-06-02"])
+def test_server_since_and_until_through_the_store_agree_with_python(
+        odd_times_store: SagaStore, bound: str) -> None:
+    store = odd_times_store
+    assert store.format is SERVER
+    details = every_saga(store)
+    assert len(details) == len(STORED_VALUES)
+    for word in ("since", "until", "-since", "-until"):
+        query = SagaQuery(text=f"{word}:{bound}")
+        expected = expected_ids(details, query)  # Python: each start decoded, then compared
+        assert ids(list(store.walk(query))) == expected, word
+        assert store.count(query) == len(expected)
+    # Something on each side of the bound, where it is inside the values' range.
+    if bound.startswith("2026"):
+        assert expected_ids(details, SagaQuery(text=f"since:{bound}"))
+        assert expected_ids(details, SagaQuery(text=f"until:{bound}"))
+
+
+def test_server_starts_the_store_decodes_are_decode_millis_of_the_stored_value(
+        odd_times_store: SagaStore) -> None:
+    # SQLite's INTEGER affinity turns text digits into an integer, a whole real into one:
+    # the stored value is read back as the file holds it (bytes for text: some is not UTF-8).
+    reader = sqlite3.connect(f"file:{odd_times_store.path}?mode=ro", uri=True)
+    reader.text_factory = bytes
+    try:
+        stored = dict(reader.execute("SELECT saga_id, started_at FROM saga").fetchall())
+    finally:
+        reader.close()
+    assert stored[4] == 1_780_409_123_481 and stored[30] == 1_780_409_123_481  # the digits
+    assert stored[21] == MS_MAX + 1 and isinstance(stored[21], int)  # a whole real
+    assert stored[14] == 1.5 and stored[31] == 1.5  # a real, and text that reads as one
+    by_id = {detail.saga.saga_id: detail.saga for detail in every_saga(odd_times_store)}
+    for n, value in stored.items():
+        start = by_id[n].started_at
+        assert micros(start) == format_python_micros(SERVER, value), (n, value, start)
