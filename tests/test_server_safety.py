@@ -180,7 +180,8 @@ def test_immutable_beside_a_live_servers_wal_refuses_or_reads_the_file_alone(
     same_db_and_wal(before, fingerprint(live_log.parent), live_log)
 
 
-def test_immutable_messages_on_a_server_log_do_not_blame_the_launcher(live_log: Path, capsys) -> None:
+def test_immutable_messages_on_a_server_log_do_not_blame_the_launcher(live_log: Path,
+                                                                     capsys) -> None:
     _code, _out, refused = run_cli(capsys, "stats", str(live_log), "--immutable")
     _code, _out, forced = run_cli(capsys, "stats", str(live_log), "--immutable", "--force")
     # Said before the file's format is known: its writer, whichever it is.

@@ -1,6 +1,7 @@
 """Server steps in the timeline, the step list, the step detail and `show`: the 5 s timeout,
 undo rows marked with the forward step they undo (`↶ undo of #0`), `⊘ no undo possible`,
-best-effort steps, no target line or column (the server stores none), a step's `{"error": ...}` as its reason."""
+best-effort steps, no target line or column (the server stores none), a step's
+`{"error": ...}` as its reason."""
 
 from __future__ import annotations
 

@@ -46,9 +46,10 @@ class TimeEncoding:
     export_raw: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LogFormat:
-    """One kind of saga log. Immutable; `LAUNCHER` and `SERVER` are the two known."""
+    """One kind of saga log. Immutable; `LAUNCHER` and `SERVER` are the two known, each
+    equal only to itself (and hashable: a format can key a mapping)."""
 
     name: str  # "launcher" / "server": `--format`, the JSON's stats
     label: str  # "launcher saga log": messages
