@@ -120,6 +120,8 @@ SERVER = LogFormat(
     ref_sql=lambda column, match: json_strings_hold(column, match),  # type: ignore[arg-type]
     ref_describes="tab, block and workspace ids (any string in the input or a step's payload)",
     appends_undo_rows=True,
+    # saga_state_idx (SERVER_DDL): the only index on the state.
+    partial_state_index=(SagaState.RUNNING.value, SagaState.COMPENSATING.value),
 )
 
 # The server's DDL (run_saga_log_migrations), used to write demo data and test fixtures.
