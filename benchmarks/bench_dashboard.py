@@ -229,7 +229,9 @@ def shows_counts(counts: StateCounts) -> Condition:
     rare = counts.count(frozenset({RARE_STATE}))
     chips = [
         re.compile(rf"(?<!\S)0 all {re.escape(format_count(counts.total))}(?![\d,])"),
-        re.compile(rf"(?<!\S){RARE_KEY} {RARE_STATE} {re.escape(format_count(rare))}(?![\d,])"),
+        # (the state's name is shortened where the chips do not fit: "comp", "comp…ing")
+        re.compile(rf"(?<!\S){RARE_KEY} {RARE_STATE[0]}\S* {re.escape(format_count(rare))}"
+                   rf"(?![\d,])"),
     ]
 
     def condition(screen: Screen) -> bool:
