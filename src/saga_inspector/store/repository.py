@@ -687,7 +687,8 @@ class SagaStore:
         ascending: bool,
         cancelled: Callable[[], bool] | None = None,
     ) -> list[Saga]:
-        """A page sorted by id: SQLite walks the primary key (or the state index) in order."""
+        """A page sorted by id: SQLite walks the primary key (or the state index) in order;
+        a state no index serves but the usual one: by the ids kept for it (_listed_ids)."""
         fmt = self.format
         select, select_params, extra = self._saga_select(with_extra=False)
         where, params = self._where(query)
