@@ -3,6 +3,7 @@
     /tmp/venv/bin/python benchmarks/bench_dashboard.py            # 1 000 and 1 000 000 sagas
     /tmp/venv/bin/python benchmarks/bench_dashboard.py --runs 5 --sizes 1000 1000000
     /tmp/venv/bin/python benchmarks/bench_dashboard.py --verify   # screen model vs tmux, once
+    /tmp/venv/bin/python benchmarks/bench_dashboard.py --format server   # the server's sagas.db
     /tmp/venv/bin/python benchmarks/bench_dashboard.py --save run.json; ... --table run.json
 
 Each run starts `python -m saga_inspector FILE` on its own 160x48 pty (TERM=xterm-256color)
@@ -52,7 +53,11 @@ ROOT = HERE.parent
 COLS, ROWS = 160, 48
 COMMON_STATE, COMMON_KEY = "completed", "2"
 RARE_STATE, RARE_KEY = "compensating", "4"
-FREQUENT_TERM = "timeout"
+# Rare too, and on a server log served by no index (only running and compensating are).
+UNINDEXED_STATE, UNINDEXED_KEY = "failed_compensation", "5"
+# A term in many sagas' failure reasons: the launcher's timeouts, the server's "… not found".
+FREQUENT_TERMS = {"launcher": "timeout", "server": "found"}
+FREQUENT_TERM = FREQUENT_TERMS["launcher"]  # (set from --format in main)
 # Typed into the search line, so no letter may be a key of the table (q quits).
 # One per no-match experiment, so that each is a new query.
 NO_MATCH_TERMS = ("zzxv", "zzvx", "zxzv", "zvzx")
@@ -141,7 +146,7 @@ def read_facts(path: Path, parts: Sequence[str] = ()) -> Facts:
             newest=newest,
             oldest=store.oldest(limit=60),
             by_state={state: store.sagas(SagaQuery(frozenset({state})), limit=60)
-                      for state in (COMMON_STATE, RARE_STATE)},
+                      for state in (COMMON_STATE, RARE_STATE, UNINDEXED_STATE)},
             frequent=frequent,
             frequent_second=second,
             detail=find_detail_target(store, newest),
@@ -224,7 +229,9 @@ def shows_counts(counts: StateCounts) -> Condition:
     rare = counts.count(frozenset({RARE_STATE}))
     chips = [
         re.compile(rf"(?<!\S)0 all {re.escape(format_count(counts.total))}(?![\d,])"),
-        re.compile(rf"(?<!\S){RARE_KEY} {RARE_STATE} {re.escape(format_count(rare))}(?![\d,])"),
+        # (the state's name is shortened where the chips do not fit: "comp", "comp…ing")
+        re.compile(rf"(?<!\S){RARE_KEY} {RARE_STATE[0]}\S* {re.escape(format_count(rare))}"
+                   rf"(?![\d,])"),
     ]
 
     def condition(screen: Screen) -> bool:
@@ -346,6 +353,10 @@ class Scenario:
         self.key("filter: back to all", "0", shows_rows(facts.newest))
         self.key(f"filter: {RARE_STATE} (rare)", RARE_KEY,
                  shows_rows(facts.by_state[RARE_STATE]))
+        self.untimed("0", shows_rows(facts.newest))
+        if facts.by_state[UNINDEXED_STATE]:
+            self.key(f"filter: {UNINDEXED_STATE} (rare, no index on a server log)",
+                     UNINDEXED_KEY, shows_rows(facts.by_state[UNINDEXED_STATE]))
         self.untimed("0", shows_rows(facts.newest))
 
     def jumps(self) -> None:
@@ -498,7 +509,8 @@ def _within_idle(idle_name: str) -> Callable[[float, float, float, Callable[[str
 
 
 def targets() -> list[Target]:
-    ui = [f"filter: {COMMON_STATE} (common)", f"filter: {RARE_STATE} (rare)", "G: last row",
+    ui = [f"filter: {COMMON_STATE} (common)", f"filter: {RARE_STATE} (rare)",
+          f"filter: {UNINDEXED_STATE} (rare, no index on a server log)", "G: last row",
           "g: first row", "page down (median of 10)", "step detail: next saga (j)",
           "step detail: next step (j in steps)",
           "step detail: next match during the search's count scan"]
@@ -598,12 +610,13 @@ def print_table(sizes: Sequence[int], results: dict[int, Series], floor: Series,
             print(f"\nfailed run ({series_name}): {error}")
     print(f"\nmachine: {about['machine']}")
     print(f"code measured: {about['code']}")
+    print(f"format: {about.get('format', 'launcher')}")
     print(f"command: {about['command']}")
 
 
 def run_all(sizes: Sequence[int], runs: int, save: Path | None = None,
-            parts: Sequence[str] = Scenario.DEFAULT_PARTS) -> None:
-    paths = {size: log_of(size) for size in sizes}
+            parts: Sequence[str] = Scenario.DEFAULT_PARTS, log_format: str = "launcher") -> None:
+    paths = {size: log_of(size, log_format) for size in sizes}
     facts = {size: read_facts(path, parts) for size, path in paths.items()}
     for size, known in facts.items():
         if known.detail is None:
@@ -623,7 +636,7 @@ def run_all(sizes: Sequence[int], runs: int, save: Path | None = None,
         for size in sizes:
             attempt(results[size], Scenario(paths[size], facts[size], parts).run, f"{size:,}",
                     keep=True)
-    about = {"machine": machine(), "code": code_under_test(),
+    about = {"machine": machine(), "code": code_under_test(), "format": log_format,
              "command": " ".join([Path(sys.executable).name, *sys.argv])}
     if save is not None:
         save.write_text(json.dumps({
@@ -647,7 +660,9 @@ def compile_bytecode() -> None:
 
 def table_from(saved: Path) -> None:
     """The table of a run saved with --save (e.g. to judge it against changed targets)."""
+    global FREQUENT_TERM
     data = json.loads(saved.read_text(encoding="utf-8"))
+    FREQUENT_TERM = FREQUENT_TERMS[data["about"].get("format", "launcher")]
     results = {int(size): Series(**series) for size, series in data["results"].items()}
     print_table(data["sizes"], results, Series(**data["floor"]), data["runs"], data["about"])
 
@@ -655,12 +670,12 @@ def table_from(saved: Path) -> None:
 # -- checking the screen model against a real terminal emulator -----------------------------
 
 
-def verify(size: int) -> int:
+def verify(size: int, log_format: str = "launcher") -> int:
     """Drive the app in tmux and on our pty with the same keys; compare the screens."""
     if shutil.which("tmux") is None:
         print("tmux not found", file=sys.stderr)
         return 2
-    path = log_of(size)
+    path = log_of(size, log_format)
     socket = f"bench-verify-{os.getpid()}"
     tmux = ["tmux", "-L", socket]
     command = " ".join(app_command(path))
@@ -716,13 +731,17 @@ def main() -> None:
                         help="also write every run's figures to this file")
     parser.add_argument("--table", type=Path, metavar="JSON",
                         help="print the table of a run saved with --save, then stop")
+    parser.add_argument("--format", choices=tuple(FREQUENT_TERMS), default="launcher",
+                        help="which saga log format to build and drive (default: launcher)")
     args = parser.parse_args()
+    global FREQUENT_TERM
+    FREQUENT_TERM = FREQUENT_TERMS[args.format]
     if args.verify:
-        raise SystemExit(verify(args.verify))
+        raise SystemExit(verify(args.verify, args.format))
     if args.table:
         table_from(args.table)
         return
-    run_all(args.sizes, args.runs, args.save, args.parts)
+    run_all(args.sizes, args.runs, args.save, args.parts, args.format)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_store.py                 # 1 000 and 100 000 sagas
     python benchmarks/bench_store.py --sizes 1000 1000000
+    python benchmarks/bench_store.py --format server --sizes 1000 1000000
 
 Logs are built once under benchmarks/data/ (reused when present). Each figure is the median
 of several runs, in milliseconds, measured warm (after one untimed run).
@@ -30,8 +31,10 @@ from saga_inspector.demo import (
     rfc3339,
     write_saga_log,
 )
-from saga_inspector.store import ATTENTION_STATES, SagaQuery, SagaStore, SortOrder
+from saga_inspector.store import ATTENTION_STATES, SagaQuery, SagaStore, SortOrder, StoreError
+from saga_inspector.store.formats import LAUNCHER, SERVER
 from saga_inspector.store.timestamps import parse_timestamp
+from server_log import server_sagas
 
 DATA = Path(__file__).parent / "data"
 CHUNK = 10_000
@@ -40,6 +43,7 @@ CHUNK = 10_000
 # which brings the average to about 4. Logs built before that change have another name.
 EXTRA_STEPS = (2, 3, 4, 4)
 SHAPE = "4steps"
+SERVER_SHAPE = "v2"  # server_log.py's shape: a new one gets a new name
 _STEP_MS = {  # how long each kind of step takes, as the demo draws them
     "issue_cmd_host_spawn_pool_window": (40, 1800),
     "issue_cmd_host_reap_panes": (8, 60),
@@ -99,12 +103,18 @@ def with_extra_steps(saga: SagaRow, rng: random.Random) -> SagaRow:
     return dataclasses.replace(saga, steps=steps, ended_at=saga_end)
 
 
-def log_of(count: int) -> Path:
+def log_of(count: int, log_format: str = "launcher") -> Path:
+    """The benchmark's log of `count` sagas in that format, built once under DATA."""
     DATA.mkdir(exist_ok=True)
-    path = DATA / f"sagas-{count}-{SHAPE}.db"
+    if log_format == "server":
+        path = DATA / f"server-sagas-{count}-{SERVER_SHAPE}.db"
+        rows, fmt = server_sagas(count), SERVER
+    else:
+        path = DATA / f"sagas-{count}-{SHAPE}.db"
+        rows, fmt = generated_sagas(count), LAUNCHER
     if not path.exists():
         started = time.perf_counter()
-        write_saga_log(path.with_suffix(".tmp"), generated_sagas(count))
+        write_saga_log(path.with_suffix(".tmp"), rows, log_format=fmt)
         path.with_suffix(".tmp").rename(path)
         print(f"built {path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return path
@@ -120,6 +130,13 @@ def median_ms(action: Callable[[], object], runs: int = 7) -> float:
     return statistics.median(times)
 
 
+def read_counts(store: SagaStore) -> Callable[[], object]:
+    """The read counts() caches: the GROUP BY, or where the state index is partial the scan
+    that also keeps the ids of states no index serves (stores before it: the GROUP BY)."""
+    both = getattr(store, "_read_counts_and_ids", None)
+    return both if both is not None and store.format.partial_state_index else store._read_counts
+
+
 def measure(path: Path) -> dict[str, float]:
     figures: dict[str, float] = {}
     started = time.perf_counter()
@@ -130,7 +147,7 @@ def measure(path: Path) -> dict[str, float]:
     oldest = store.oldest(limit=1)[0].saga_id
     middle = store.sagas(older_than=oldest + (store.counts().total // 2), limit=1)[0].saga_id
     # counts() is cached until another connection commits; time the GROUP BY it caches too.
-    figures["counts by state, read"] = median_ms(store._read_counts)
+    figures["counts by state, read"] = median_ms(read_counts(store))
     figures["counts by state, cached"] = median_ms(store.counts)
     figures["first page, all"] = median_ms(lambda: store.sagas())
     figures["first page, attention"] = median_ms(lambda: store.sagas(attention))
@@ -144,7 +161,29 @@ def measure(path: Path) -> dict[str, float]:
     figures["page anchors, attention"] = median_ms(lambda: store.page_anchors(attention), 3)
     figures["data_version"] = median_ms(store.data_version)
     figures.update(measure_queries(store))
+    figures.update(measure_states(store))
     store.close()
+    return figures
+
+
+def measure_states(store: SagaStore) -> dict[str, float]:
+    """A filter on each state, as the dashboard reads it when the filter is switched: its
+    first page, the next page, the last page (`G`), and the position of a saga in the middle
+    of it (`count_before`, when a sought saga is off the page). The count is one of the
+    counts by state, cached (above)."""
+    figures: dict[str, float] = {}
+    for state in store.counts().by_state:
+        query = SagaQuery(frozenset({state}))
+        first = store.sagas(query)
+        if not first:
+            continue
+        key = query.key_of(first[-1])
+        figures[f"{state}: first page"] = median_ms(lambda q=query: store.sagas(q), 3)
+        figures[f"{state}: next page"] = median_ms(
+            lambda q=query, k=key: store.sagas(q, after=k), 3)
+        figures[f"{state}: last page (G)"] = median_ms(lambda q=query: store.oldest(q), 3)
+        figures[f"{state}: position (count_before)"] = median_ms(
+            lambda q=query, k=key: store.count_before(q, k), 3)
     return figures
 
 
@@ -154,11 +193,22 @@ def measure_queries(store: SagaStore) -> dict[str, float]:
     by_start = SagaQuery(sort=SortOrder.STARTED)
     by_duration = SagaQuery(sort=SortOrder.DURATION)
     after = by_duration.key_of(store.sagas(by_duration)[-1])
-    queries = {"state + label prefix": "state:failed_compensation label:window-pool-*",
-               "reason + slower": "reason:timeout slower:5s",
-               "label, no match (scan)": "label:zzzz"}
-    figures = {f"query, {name}": median_ms(lambda t=text: store.sagas(SagaQuery(text=t)), 3)
-               for name, text in queries.items()}
+    if store.format is SERVER:  # no labels: `ref:` names a tab, block or workspace
+        some_id = next(iter(json.loads(store.sagas(limit=1)[0].input_json or "{}").values()))
+        queries = {"state + ref": f"state:compensated ref:{some_id}",
+                   "reason + slower": "reason:'not found' slower:20ms",
+                   "ref, no match (scan)": "ref:zzzz"}
+    else:
+        queries = {"state + label prefix": "state:failed_compensation label:window-pool-*",
+                   "reason + slower": "reason:timeout slower:5s",
+                   "label, no match (scan)": "label:zzzz"}
+    figures = {}
+    for name, text in queries.items():
+        try:
+            figures[f"query, {name}"] = median_ms(
+                lambda t=text: store.sagas(SagaQuery(text=t)), 3)
+        except StoreError as error:  # shown as n/a in the table, said here
+            print(f"query {text!r} failed: {error}", file=sys.stderr)
     figures["sorted by start, first page"] = median_ms(lambda: store.sagas(by_start), 3)
     figures["sorted by duration, next page"] = median_ms(
         lambda: store.sagas(by_duration, after=after), 3)
@@ -168,14 +218,17 @@ def measure_queries(store: SagaStore) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000])
+    parser.add_argument("--format", choices=("launcher", "server"), default="launcher",
+                        help="which saga log format to build and read (default: launcher)")
     args = parser.parse_args()
-    results = {size: measure(log_of(size)) for size in args.sizes}
-    names = list(next(iter(results.values())))
+    results = {size: measure(log_of(size, args.format)) for size in args.sizes}
+    names = list(dict.fromkeys(name for figures in results.values() for name in figures))
     header = "| query (ms, median) | " + " | ".join(f"{s:,} sagas" for s in args.sizes) + " |"
     print(header)
     print("|" + "---|" * (len(args.sizes) + 1))
     for name in names:
-        cells = " | ".join(f"{results[size][name]:.2f}" for size in args.sizes)
+        cells = " | ".join(f"{results[size][name]:.2f}" if name in results[size] else "n/a"
+                           for size in args.sizes)
         print(f"| {name} | {cells} |")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of the benchmark process: {peak_mb:.0f} MB")

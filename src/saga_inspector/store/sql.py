@@ -22,6 +22,12 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def text_literal(text: str) -> str:
+    """A text value written into SQL as a literal (for a partial index's WHERE term, which a
+    bound parameter cannot match)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def marks(count: int) -> str:
     """`?, ?, ?`: the parameters of an `IN (...)` list."""
     return ", ".join("?" * count)

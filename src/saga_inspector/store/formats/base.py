@@ -10,12 +10,13 @@ nothing outside `store/formats/` names a table, a column or a time encoding.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from saga_inspector.store.kinds import FailureReason, SagaKind, split_reason
-from saga_inspector.store.states import ATTENTION_STATES
+from saga_inspector.store.sql import text_literal
+from saga_inspector.store.states import ATTENTION_STATES, SagaState
 from saga_inspector.store.timestamps import Timestamp
 
 SAGA_FIELDS = ("saga_id", "name", "state", "started_at", "ended_at", "input_json",
@@ -88,6 +89,15 @@ class LogFormat:
     appends_undo_rows: bool = False
     # How its saga failure reasons are taken apart (the triage summary, the timeline).
     split_reason: Callable[[str], FailureReason] = split_reason
+    # The states the writer's state index holds when that index is partial (the server's
+    # `WHERE state IN ('running', 'compensating')`), in the order its WHERE names them; None:
+    # the index holds every state. SQLite uses a partial index only for a query that repeats
+    # its WHERE term (with the same literals): see `state_index_sql`.
+    partial_state_index: tuple[str, ...] | None = None
+    # The state most sagas end in: where no index serves a state, its pages walk the primary
+    # key (a page of a state that most rows have comes at once); every other state's ids are
+    # kept from the one scan that counts the states (SagaStore.counts).
+    usual_state: str = SagaState.COMPLETED.value
 
     @property
     def in_flight_states(self) -> frozenset[str]:
@@ -102,6 +112,18 @@ class LogFormat:
     @property
     def tables(self) -> frozenset[str]:
         return frozenset({self.saga_table, self.step_table})
+
+    def state_index_serves(self, states: Collection[str]) -> bool:
+        """Whether the state index holds every saga in one of `states`."""
+        return self.partial_state_index is None or set(states) <= set(self.partial_state_index)
+
+    def state_index_sql(self, column: str) -> str | None:
+        """The partial state index's own WHERE term over `column` (None: no partial index).
+        Added to a query on states it holds, it lets SQLite use the index: SQLite proves a
+        query fits a partial index only by finding that term in it."""
+        if self.partial_state_index is None:
+            return None
+        return f"{column} IN ({', '.join(text_literal(s) for s in self.partial_state_index)})"
 
     def needs_attention(self, state: str) -> bool:
         return state in self.attention_states

@@ -122,6 +122,8 @@ SERVER = LogFormat(
     ref_describes="tab, block and workspace ids (any string in the input or a step's payload)",
     appends_undo_rows=True,
     split_reason=split_server_reason,
+    # saga_state_idx (SERVER_DDL): the only index on the state.
+    partial_state_index=(SagaState.RUNNING.value, SagaState.COMPENSATING.value),
 )
 
 # The server's DDL (run_saga_log_migrations), used to write demo data and test fixtures.
