@@ -12,14 +12,15 @@ import pytest
 
 from saga_inspector.store import FORMATS, LAUNCHER, SERVER, format_named
 from saga_inspector.store.formats import described_formats, detect_format
+from saga_inspector.store.formats.launcher import TIME_FUNCTION
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "saga_inspector"
 FORMAT_LAYER = SOURCE / "store" / "formats"
 # Words only a format may say: its tables, the columns one format has and another lacks,
-# and the SQL that decodes a stored time.
+# and the SQL that decodes a stored time (julianday, the time function).
 FORMAT_WORDS = sorted({
     *(fmt.saga_table for fmt in FORMATS), *(fmt.step_table for fmt in FORMATS),
-    "terminal_at", "julianday", "typeof(",
+    "terminal_at", "julianday", TIME_FUNCTION,
 } - {"saga"})  # "saga" is also an ordinary word (a pane, a variable)
 
 

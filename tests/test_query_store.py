@@ -541,7 +541,10 @@ def test_count_before_by_id_counts_on_the_state_index(store: SagaStore) -> None:
     finally:
         store._conn.set_trace_callback(None)
     counts = [sql for sql in statements if sql.startswith("SELECT count(*)")]
-    assert len(counts) == 2 and all("IN ('" in sql and "> 7" in sql for sql in counts)
+    # One count per state on an index; on a server log, `failed` has none: its ids are kept
+    # from the counting scan, and the position is a bisect, not a statement.
+    expected = 2 if store.format.partial_state_index is None else 1
+    assert len(counts) == expected and all("IN ('" in sql and "> 7" in sql for sql in counts)
 
 
 # -- times, per format: each format's SQL agrees with its own Python decoder ----------------------

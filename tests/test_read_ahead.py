@@ -185,9 +185,9 @@ async def test_a_new_sagas_steps_show_only_its_in_flight_step(
     shown: list[int] = []
     original = StepDetail.show_step
 
-    def show_step(self: StepDetail, view: Any, *args: Any) -> None:
+    def show_step(self: StepDetail, view: Any, *args: Any, **kwargs: Any) -> None:
         shown.append(view.step.step_index)
-        original(self, view, *args)
+        original(self, view, *args, **kwargs)
 
     monkeypatch.setattr(StepDetail, "show_step", show_step)
     app = make_app(mixed_log(make_log))

@@ -133,7 +133,11 @@ def _bash_value_cases(commands: Sequence[Command]) -> str:
                 continue
             for name in option.names:
                 if option.values:
-                    fixed[name] = option.values
+                    # One case per option name: an option whose values differ between
+                    # commands (`--format`: the log's format, or list's export format) is
+                    # offered all of them.
+                    known = fixed.get(name, ())
+                    fixed[name] = (*known, *(v for v in option.values if v not in known))
                 else:
                     free.add(name)
     lines = [f"        {name}) COMPREPLY=($(compgen -W {shlex.quote(_words(values))} -- "
