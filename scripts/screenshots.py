@@ -47,11 +47,11 @@ SHOTS: dict[str, tuple[str, ...]] = {
     "timeline-timeout.svg": ("3", "j", "j", "enter"),
     "explain.svg": ("5", "j", "j", "x"),
 }
-# The server's demo log: a compensated saga's undo row (saga 345, promote_block_to_tab), and
+# The server's demo log: a compensated saga's undo row (saga 303, promote_block_to_tab), and
 # the triage summary of a tear-off left half done at a crash (saga 239).
 SERVER_SHOTS: dict[str, tuple[str, ...]] = {
     "server-overview.svg": (),
-    "server-undo-row.svg": ("colon", *"345", "enter", "enter", "j", "j"),
+    "server-undo-row.svg": ("colon", *"303", "enter", "enter", "j", "j"),
     "server-explain.svg": ("colon", *"239", "enter", "x"),
 }
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from textual.app import App, ComposeResult
 
 from saga_inspector.report import format_duration, render_show
+from saga_inspector.store import SERVER
 from saga_inspector.store.kinds import SERVER_KINDS, SERVER_TIMEOUT, timeout_of
 from saga_inspector.store.states import StepRole
 from saga_inspector.timeline import DONE, UNDO, build_timeline, chart, plain_lines
@@ -111,7 +112,7 @@ async def test_the_step_detail_says_what_an_undo_row_is_and_why_a_step_failed() 
     async with app.run_test(size=(140, 30)) as pilot:
         view = prepare_saga(promote_compensated())
         detail = app.query_one(StepDetail)
-        detail.show_step(view.steps[2], "compensated", NOW, has_target=False)
+        detail.show_step(view.steps[2], "compensated", NOW, log_format=SERVER)
         await pilot.pause()
         summary = str(app.query_one("#step-summary").render())
         assert ("↶ undo of #0: appended by compensation or recovery to undo step 0"

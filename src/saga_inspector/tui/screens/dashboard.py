@@ -576,7 +576,7 @@ class DashboardScreen(Screen[None]):
         self._step_shown = (view, position)
         saga = view.detail.saga
         detail.show_step(view.steps[position], saga.state, self.now,
-                         has_target=saga.log_format.has_step_target)
+                         log_format=saga.log_format)
 
     @on(DataTable.RowHighlighted, "#steps")
     def _step_highlighted(self, message: DataTable.RowHighlighted) -> None:

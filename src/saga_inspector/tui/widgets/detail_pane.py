@@ -17,7 +17,7 @@ from textual.visual import VisualType
 from textual.widgets import Static
 
 from saga_inspector.report import BEST_EFFORT, IN_FLIGHT_NOTE, describe_duration, undo_mark
-from saga_inspector.store import Saga, SagaState, Step, StepRole
+from saga_inspector.store import LAUNCHER, LogFormat, Saga, SagaState, Step, StepRole
 from saga_inspector.store.models import StoredValue
 from saga_inspector.tui.text import plain
 from saga_inspector.tui.views import SagaView, StepView, time_with_age
@@ -158,9 +158,10 @@ class SagaPanel(Vertical):
         return _lines(lines)
 
 
-def in_flight_note(saga_state: str) -> str:
+def in_flight_note(saga_state: str, writer: str = "launcher") -> str:
+    """`writer`: who writes the log (the format's), the one that may have died."""
     if saga_state == SagaState.RUNNING:
-        return "in flight: the saga has not ended (still running, or its launcher died)"
+        return f"in flight: the saga has not ended (still running, or its {writer} died)"
     return f"IN FLIGHT: {IN_FLIGHT_NOTE}"
 
 
@@ -200,32 +201,33 @@ class StepDetail(VerticalScroll, can_focus=False):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shown: tuple[Step, str, datetime, bool] | None = None
+        self._shown: tuple[Step, str, datetime, LogFormat] | None = None
 
     def on_resize(self) -> None:
         if self._shown is not None:  # a long reason is cut to the new width
             self.query_one("#step-summary", Static).update(self._summary(*self._shown))
 
     def show_step(self, view: StepView, saga_state: str, now: datetime, *,
-                  has_target: bool = True) -> None:
-        """`has_target` False: the saga's format stores no step target (no line for it)."""
+                  log_format: LogFormat = LAUNCHER) -> None:
+        """`log_format`: the saga's (whether its steps have a target, who writes it)."""
         step = view.step
-        self._shown = (step, saga_state, now, has_target)
+        self._shown = (step, saga_state, now, log_format)
         self.query_one("#step-summary", Static).update(
-            self._summary(step, saga_state, now, has_target))
+            self._summary(step, saga_state, now, log_format))
         self.query_one("#step-cmd", PayloadBlock).show_payload(view.cmd)
         never = "the step never reported back" if step.in_flight else "nothing stored"
         self.query_one("#step-output", PayloadBlock).show_payload(view.output, missing=never)
 
     def _summary(self, step: Step, saga_state: str, now: datetime,
-                 has_target: bool = True) -> Text:
+                 log_format: LogFormat = LAUNCHER) -> Text:
         title = Text(f"step {step.step_index}  ", style="bold", end="")
         title.append_text(plain(step.name, "bold"))
         width = self.query_one("#step-summary").content_region.width
         lines = _capped(title, width, 2)
         if step.in_flight:
             style = self.get_component_rich_style("step-detail--in-flight", partial=True)
-            lines.append(Text(f" {in_flight_note(saga_state)} ", style=style, end=""))
+            lines.append(Text(f" {in_flight_note(saga_state, log_format.writer)} ", style=style,
+                              end=""))
         role = role_note(step)
         if role is not None:
             style = self.get_component_rich_style("step-detail--undo", partial=True)
@@ -234,7 +236,8 @@ class StepDetail(VerticalScroll, can_focus=False):
         state = plain(step.state)
         state.append(f"   duration {describe_duration(step.duration)}", style="")
         lines += [
-            *(_capped(_field("target", plain(step.target)), width, 2) if has_target else []),
+            *(_capped(_field("target", plain(step.target)), width, 2)
+              if log_format.has_step_target else []),
             _field("state", state),
             _field("started", time_with_age(step.started_at, now)),
             _field("ended", time_with_age(step.ended_at, now)),
