@@ -343,13 +343,18 @@ def _clause(text: str, value: str | None) -> str:
     return text.format(value) if value else ""
 
 
-def _cause(case: _Case) -> str:
-    state = case.detail.saga.state
+def cause_word(state: str, reason: FailureReason | None) -> str:
+    """The one word the JSON gives for why a saga is where it is (both formats): its state
+    while it is fine or under way, else what its failure reason says."""
     if state not in KNOWN_SAGA_STATES:
         return "unknown_state"
     if state in (SagaState.COMPLETED, SagaState.RUNNING, SagaState.COMPENSATING):
         return str(state)
-    return str(case.reason.cause) if case.reason is not None else "no_reason"
+    return str(reason.cause) if reason is not None else "no_reason"
+
+
+def _cause(case: _Case) -> str:
+    return cause_word(case.detail.saga.state, case.reason)
 
 
 def _reason_detail(case: _Case, limit: int) -> str:

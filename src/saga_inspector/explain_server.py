@@ -27,13 +27,14 @@ from .explain import (
     _listed,
     _read,
     _tagged,
+    cause_word,
     quote,
 )
 from .report import ENDS_BEFORE_START, format_duration, format_time, format_timeout, undo_mark
 from .store.kinds import Cause, FailureReason, SagaKind
 from .store.models import SagaDetail, Step
 from .store.payload import strict_json
-from .store.states import KNOWN_SAGA_STATES, SagaState, StepRole, StepState
+from .store.states import SagaState, StepRole, StepState
 from .timeline import Timeline, timeout_note
 
 ID_CHARS = 8  # an id in a sentence: its first characters, then …
@@ -489,12 +490,7 @@ def undone_section(case: ServerCase) -> Section | None:
 
 
 def cause_of(case: ServerCase) -> str:
-    state = case.detail.saga.state
-    if state not in KNOWN_SAGA_STATES:
-        return "unknown_state"
-    if state in (SagaState.COMPLETED, SagaState.RUNNING, SagaState.COMPENSATING):
-        return str(state)
-    return str(case.reason.cause) if case.reason is not None else "no_reason"
+    return cause_word(case.detail.saga.state, case.reason)
 
 
 def _recovered(case: ServerCase) -> bool:
