@@ -740,7 +740,7 @@ def test_no_log_found_names_the_moved_data_folder_too(
         f"saga-inspector: error: no saga log found in {tmp_path / 'moved' / 'launcher-sagas.db'} "
         f"or {tmp_path / 'moved' / VERSIONED.replace('{}', '*')} ($AGENTMUX_DATA_DIR), nor in "
         "~/.agentmux/launcher-sagas.db or ~/.agentmux/channels/*/versions/*/data/db/"
-        "launcher-sagas.db; give its path, or try --demo"]
+        "launcher-sagas.db (or sagas.db beside it); give its path, or try --demo"]
 
 
 def test_a_log_in_the_moved_data_folder_is_found(
@@ -982,3 +982,14 @@ def test_format_time_keeps_what_does_not_parse_defused() -> None:
     offset = local.strftime("%z")  # +0200: the shown form is +02:00
     assert format_time(parse_timestamp(moment.isoformat())) == (
         local.strftime("%Y-%m-%d %H:%M:%S.000 ") + f"{offset[:3]}:{offset[3:5]}")
+
+
+@pytest.mark.parametrize("options", [("--format", "server"), ("--log-format", "server")])
+def test_demo_with_the_servers_format_reads_the_servers_demo(run: Run,
+                                                             options: tuple[str, str]) -> None:
+    result = run("stats", "--demo", *options, "--json")
+    stats = json.loads(result.out)
+    assert result.code == 0 and stats["format"] == "server"
+    assert stats["database"].endswith("sagas.db") and stats["counts"]["compensated"] > 0
+    plain = run("stats", "--demo", "--json")
+    assert json.loads(plain.out)["format"] == "launcher"  # the launcher's by default

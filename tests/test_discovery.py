@@ -71,7 +71,7 @@ def test_an_empty_wal_does_not_count(tmp_path: Path) -> None:
 
 def test_folders_and_other_names_are_skipped(tmp_path: Path) -> None:
     (tmp_path / versioned("stable", "0.40.1")).mkdir(parents=True)  # a folder with the name
-    place(tmp_path, versioned("beta", "0.41.0").with_name("sagas.db"), 1_000_000)
+    place(tmp_path, versioned("beta", "0.41.0").with_name("sagas.db.bak"), 1_000_000)
     place(tmp_path, Path(".agentmux/channels/beta/launcher-sagas.db"), 1_000_000)
     kept = place(tmp_path, versioned("beta", "0.42.0"), 1_000_000)
     assert [c.path for c in find_saga_logs(tmp_path)] == [kept]
@@ -137,3 +137,18 @@ def test_the_environment_is_read_by_default(tmp_path: Path,
     moved = place(tmp_path / "data", Path("launcher-sagas.db"), 1_000_000)
     monkeypatch.setenv("AGENTMUX_DATA_DIR", str(tmp_path / "data"))
     assert [c.path for c in find_saga_logs(tmp_path / "empty-home")] == [moved]
+
+
+def test_the_servers_log_beside_the_launchers_is_found_too(tmp_path: Path) -> None:
+    """Issue 13: each version's data/db/ holds the server's sagas.db beside the launcher's
+    log (older builds: versions/<v>/data/db/); both are offered, newest first."""
+    data = tmp_path / ".agentmux"
+    db = data / "channels" / "stable" / "versions" / "0.40.1" / "data" / "db"
+    old = data / "versions" / "0.33.0" / "data" / "db"
+    for folder in (db, old):
+        folder.mkdir(parents=True)
+    for n, path in enumerate((db / "launcher-sagas.db", db / "sagas.db", old / "sagas.db")):
+        path.write_bytes(b"\0" * 512)
+        os.utime(path, (1_000_000 + n, 1_000_000 + n))
+    found = [c.path for c in find_saga_logs(home=tmp_path, env={})]
+    assert found == [old / "sagas.db", db / "sagas.db", db / "launcher-sagas.db"]

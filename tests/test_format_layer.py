@@ -138,3 +138,26 @@ def test_each_format_has_its_own_states_and_wording() -> None:
     assert "failed" not in SERVER.final_states  # recovery takes failed sagas up again
     assert "refuse" in SERVER.newer_warning(2) and "server" in SERVER.newer_warning(2)
     assert "launcher" in LAUNCHER.newer_warning(2)
+
+
+@pytest.mark.parametrize(("stored", "text", "raw"), [
+    (1_780_409_123_481, "2026-06-02T14:05:23.481+00:00", 1_780_409_123_481),
+    (1.5, "1970-01-01T00:00:00.001+00:00", 1.5),
+    (float("inf"), "inf", "inf"),  # JSON holds no infinity: its text
+    ("²", "²", "²"),  # a digit to Unicode, not to int(): kept as text
+    ("١٢", "١٢", "١٢"),
+    ("2026-06-02T14:05:23Z", "2026-06-02T14:05:23.000+00:00", "2026-06-02T14:05:23Z"),
+    (10**17, "100000000000000000", 10**17),  # past the year 9999
+])
+def test_a_server_time_in_json_is_rfc3339_with_the_stored_value(
+        stored: object, text: str, raw: object) -> None:
+    from saga_inspector.report import saga_to_dict, to_json
+    from saga_inspector.store import Saga
+    from saga_inspector.store.formats.server import decode_millis
+
+    stamp = decode_millis(stored)
+    saga = Saga(1, "delete_tab", "completed", stamp, stamp, "{}", None, log_format=SERVER)
+    fields = saga_to_dict(saga)
+    assert (fields["started_at"], fields["started_at_raw"]) == (text, raw)
+    assert (fields["ended_at"], fields["ended_at_raw"]) == (text, raw)
+    to_json(fields)  # strict JSON takes it (no NaN, no infinity)

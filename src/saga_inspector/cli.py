@@ -30,6 +30,7 @@ from .discovery import (
     DATA_DIR_VARIABLE,
     LEGACY_LOG,
     LEGACY_NAME,
+    SERVER_NAME,
     VERSIONED_LOGS,
     VERSIONED_PATTERN,
     Candidate,
@@ -54,6 +55,7 @@ from .store import (
     ATTENTION_STATES,
     FORMAT_NAMES,
     KNOWN_SAGA_STATES,
+    LAUNCHER,
     SagaDetail,
     SagaQuery,
     SagaStore,
@@ -111,6 +113,7 @@ read-only media, evidence copies, folders you cannot write).
 Without DB the log is looked for in ${DATA_DIR_VARIABLE} (when set) and ~/.agentmux:
   {LEGACY_NAME}
   {VERSIONED_PATTERN}
+  the server's {SERVER_NAME} beside each (and in versions/*/data/db/ of older builds)
 and when several are found the newest is read (--pick asks which).
 `{PROG} COMMAND --help` describes each command.
 
@@ -406,7 +409,7 @@ def _discovered(pick: bool) -> Path:
 
 def _looked_in() -> str:
     """Where discovery looked, as the error says it."""
-    home = f"~/{LEGACY_LOG} or ~/{VERSIONED_LOGS}"
+    home = f"~/{LEGACY_LOG} or ~/{VERSIONED_LOGS} (or {SERVER_NAME} beside it)"
     moved = os.environ.get(DATA_DIR_VARIABLE, "").strip()
     if not moved:
         return home
@@ -421,8 +424,10 @@ def _log_path(options: argparse.Namespace) -> Iterator[Path]:
     if options.demo:
         if options.db is not None:
             raise CliError("give DB or --demo, not both")
+        # `--demo --format server`: the server's demo log (the launcher's by default).
+        fmt = format_named(getattr(options, "log_format", None) or LAUNCHER.name)
         with tempfile.TemporaryDirectory(prefix="saga-inspector-demo-") as folder:
-            yield write_demo(Path(folder) / "launcher-sagas.db")
+            yield write_demo(Path(folder) / fmt.file_name, log_format=fmt.name)
     elif options.db is not None:
         yield Path(options.db).expanduser()
     else:

@@ -1,4 +1,4 @@
-"""Finds launcher saga logs when no file is named: in the launcher's data folder,
+"""Finds saga logs (the launcher's and the server's) when no file is named: in the data folder,
 `$AGENTMUX_DATA_DIR` when it is set (the launcher's own setting to move it), and in
 `~/.agentmux` (the home folder as `Path.home()` gives it, on every OS), where older runs
 and versions leave theirs.
@@ -15,12 +15,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .store.formats import FORMATS, LAUNCHER, SERVER
+
 DATA_DIR_VARIABLE = "AGENTMUX_DATA_DIR"
 DEFAULT_DATA_DIR = ".agentmux"  # under the home folder
-# Inside a data folder: builds before 0.38.0 kept one log at its top; later ones keep one
-# per channel and version.
-LEGACY_NAME = "launcher-sagas.db"
-VERSIONED_PATTERN = "channels/*/versions/*/data/db/launcher-sagas.db"
+# Inside a data folder: builds before 0.38.0 kept the launcher's log at its top; later ones
+# keep one per channel and version, the server's `sagas.db` beside it in the same folder
+# (older builds: versions/<v>/data/db/).
+LEGACY_NAME = LAUNCHER.file_name
+VERSIONED_PATTERN = f"channels/*/versions/*/data/db/{LEGACY_NAME}"
+SERVER_NAME = SERVER.file_name
+VERSIONED_PATTERNS = tuple(
+    f"{folder}/data/db/{fmt.file_name}"
+    for folder in ("channels/*/versions/*", "versions/*") for fmt in FORMATS)
 # The same, as the help says them: relative to the home folder.
 LEGACY_LOG = Path(DEFAULT_DATA_DIR) / LEGACY_NAME
 VERSIONED_LOGS = f"{DEFAULT_DATA_DIR}/{VERSIONED_PATTERN}"
@@ -68,7 +75,8 @@ def find_saga_logs(home: Path | None = None,
     home = default_home() if home is None else home
     folders = data_folders(home, os.environ if env is None else env)
     paths = [path for folder in folders
-             for path in (folder / LEGACY_NAME, *sorted(folder.glob(VERSIONED_PATTERN)))]
+             for path in (folder / LEGACY_NAME, *sorted(
+                 found for pattern in VERSIONED_PATTERNS for found in folder.glob(pattern)))]
     found = [candidate for candidate in map(_candidate, paths) if candidate is not None]
     return sorted(found, key=lambda c: (c.modified, str(c.path)), reverse=True)
 

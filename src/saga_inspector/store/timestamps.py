@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
 # RFC 3339 as chrono writes it (0, 3, 6 or 9 fraction digits, `+00:00`), plus `Z`, any
@@ -25,6 +25,9 @@ class Timestamp:
 
     raw: str
     value: datetime | None
+    # What the file holds when that is not the text itself (a server's milliseconds, as an
+    # int or a float): what the JSON output gives as the stored value.
+    stored: int | float | None = field(default=None, compare=False)
 
     @property
     def parsed(self) -> bool:

@@ -32,10 +32,9 @@ def decode_millis(raw: object) -> Timestamp | None:
     if raw is None:
         return None
     if isinstance(raw, int | float) and not isinstance(raw, bool):
-        shown = str(raw) if isinstance(raw, int) or not raw.is_integer() else repr(raw)
         in_range = math.isfinite(raw) and MS_MIN <= raw <= MS_MAX
         value = from_micros(int(raw * 1000)) if in_range else None
-        return Timestamp(shown, value)
+        return Timestamp(str(raw), value, raw)
     return parse_timestamp(raw)
 
 
@@ -61,10 +60,10 @@ def millis_moment_sql(column: str, since: bool, bound: int) -> tuple[str, list[o
 
 
 def _export(stamp: Timestamp) -> tuple[str, object]:
-    """RFC 3339 in UTC to the millisecond, and the stored value (an integer when it is)."""
-    raw: object = stamp.raw
-    if stamp.raw.lstrip("-").isdigit():
-        raw = int(stamp.raw)
+    """RFC 3339 in UTC to the millisecond, and the stored value: the number as stored (an
+    infinity, which JSON cannot hold, as its text), or the text a number's column held."""
+    stored = stamp.stored
+    raw: object = stamp.raw if stored is None or not math.isfinite(stored) else stored
     if stamp.value is None:
         return stamp.raw, raw
     return utc_millis_text(stamp.value), raw
