@@ -41,7 +41,6 @@ from .models import (
 from .query_sql import SqlColumns, register_functions, sort_value_sql, where_sql
 from .sql import ident as _ident
 from .sql import marks as _marks
-from .states import StepState
 
 PAGE_SIZE = 100
 # Rows a walk reads at once under a sort no index serves: each read is a scan whatever its
@@ -368,8 +367,10 @@ class SagaStore:
                              f"WHERE {sql.step['saga_id']} = {sql.saga['saga_id']}")
             parts.append(f"(SELECT count(*) {steps_of_saga})")
             if sql.step["state"] != "NULL":
-                parts.append(f"(SELECT count(*) {steps_of_saga} AND {sql.step['state']} = ?)")
-                params.append(fmt.done_step_state)
+                done = sorted(fmt.done_step_states)
+                parts.append(f"(SELECT count(*) {steps_of_saga} AND {sql.step['state']} IN "
+                             f"({_marks(len(done))}))")
+                params += done
             else:
                 parts.append("0")
         else:
@@ -988,10 +989,11 @@ class SagaStore:
         fmt = self.format
         if not fmt.appends_undo_rows:
             return tuple(steps)
-        undone = frozenset({fmt.done_step_state, StepState.COMPENSATED.value})
+        # An undo row undoes a forward step that was done (and may have been flipped to
+        # compensated since).
         places = classify_steps(fmt.kind(saga.name),
                                 [StepRecord(s.step_index, s.name, s.state) for s in steps],
-                                undone)
+                                fmt.done_step_states)
         return tuple(_with_place(step, place) for step, place in zip(steps, places, strict=True))
 
 

@@ -68,7 +68,9 @@ class LogFormat:
     saga_states: tuple[str, ...]  # the states it writes, in the number keys' order
     step_states: tuple[str, ...]
     final_states: frozenset[str]  # a saga in one never changes again (follow mode)
-    done_step_state: str
+    # A step row in one of these finished what it was for (the "done" of `steps 2/3`; the
+    # server's compensated rows were done, then undone, or are an undo that worked).
+    done_step_states: frozenset[str]
     pending_step_state: str
     failed_step_state: str
     known_schema_version: int

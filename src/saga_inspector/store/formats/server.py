@@ -108,7 +108,7 @@ SERVER = LogFormat(
     # A failed saga is taken up again by recovery at the next server start.
     final_states=frozenset({SagaState.COMPLETED.value, SagaState.COMPENSATED.value,
                             SagaState.FAILED_COMPENSATION.value}),
-    done_step_state=StepState.SUCCEEDED.value,
+    done_step_states=frozenset({StepState.SUCCEEDED.value, StepState.COMPENSATED.value}),
     pending_step_state=StepState.PENDING.value,
     failed_step_state=StepState.FAILED.value,
     known_schema_version=1,
