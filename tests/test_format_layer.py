@@ -161,3 +161,10 @@ def test_a_server_time_in_json_is_rfc3339_with_the_stored_value(
     assert (fields["started_at"], fields["started_at_raw"]) == (text, raw)
     assert (fields["ended_at"], fields["ended_at_raw"]) == (text, raw)
     to_json(fields)  # strict JSON takes it (no NaN, no infinity)
+
+
+def test_an_id_shown_shortened_is_a_prefix_in_ref() -> None:
+    from saga_inspector.store.query import LabelMatch, parse_query
+
+    assert parse_query("ref:5d07a1b2…").terms[0].value == LabelMatch("5d07a1b2", prefix=True)
+    assert parse_query("ref:5d07").terms[0].value == LabelMatch("5d07", prefix=False)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from .formats import LAUNCHER, LogFormat
 from .query import ParsedQuery, parse_cached
-from .states import KNOWN_SAGA_STATES, SagaState, StepRole
+from .states import StepRole
 from .timestamps import UTC_ZONE, Timestamp, Zone, duration_between, micros
 
 # A field read from a file: SQLite may hand back any of these, whatever the column says.
@@ -36,10 +36,6 @@ class Saga:
     @property
     def duration(self) -> timedelta | None:
         return duration_between(self.started_at, self.ended_at)
-
-    @property
-    def known_state(self) -> SagaState | None:
-        return SagaState(self.state) if self.state in KNOWN_SAGA_STATES else None
 
     @property
     def needs_attention(self) -> bool:

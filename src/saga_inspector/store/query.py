@@ -14,7 +14,8 @@ A query is words separated by spaces; every word must match (AND):
   values of the top-level keys in LABEL_KEYS of payloads that are valid JSON.
 - `ref:5d07…`, `ref:5d07*` -- the saga's input or any step's command or output mentions
   that value: on a server log any string in them (tab, block and workspace ids), on the
-  launcher's a label (as `label:`); a trailing `*` makes it a prefix. "What happened to tab X?"
+  launcher's a label (as `label:`); a trailing `*` (or the `…` of an id shown shortened)
+  makes it a prefix; case matters. "What happened to tab X?"
 - `pending:yes|no` -- has (or has no) step in flight: pending while its saga is running,
   compensating, failed or failed_compensation (what the step list marks "in flight").
 - `id:1200..1300`, `id:5`, `id:..100`, `id:100..` -- saga ids, ends included.
@@ -398,6 +399,12 @@ def _label_value(qualifier: Qualifier, value: str) -> LabelMatch:
     return LabelMatch(text, prefix)
 
 
+def _ellipsis_as_star(value: str) -> str:
+    """An id the tool showed shortened (`5d07a1b2…`, in explain and the checks) is a prefix:
+    pasted back into `ref:`, it finds what it stands for."""
+    return value[:-1] + "*" if value.endswith("…") else value
+
+
 def _pending_value(qualifier: Qualifier, value: str) -> bool:
     answer = value.lower()
     if answer not in ("yes", "no"):
@@ -506,7 +513,7 @@ _VALUE_READERS = {
     Qualifier.STATE: _states_value,
     Qualifier.NAME: _text_value,
     Qualifier.LABEL: _label_value,
-    Qualifier.REF: _label_value,
+    Qualifier.REF: lambda qualifier, value: _label_value(qualifier, _ellipsis_as_star(value)),
     Qualifier.REASON: _text_value,
     Qualifier.TARGET: _text_value,
     Qualifier.STEP: _text_value,

@@ -111,7 +111,13 @@ def _term_sql(term: Term, columns: SqlColumns) -> tuple[str, list[object]]:
             return sql, [param, param] if columns.step_table else [param]
         case Qualifier.STATE:
             assert isinstance(value, frozenset)
-            return f"{saga['state']} IN ({marks(len(value))})", sorted(value)
+            sql = f"{saga['state']} IN ({marks(len(value))})"
+            # States a partial index holds (the server's): its own WHERE term, repeated as
+            # literals, lets SQLite walk that index; it changes no answer.
+            index_term = columns.log_format.state_index_sql(saga["state"])
+            if index_term is not None and columns.log_format.state_index_serves(value):
+                sql = f"{sql} AND {index_term}"
+            return sql, sorted(value)
         case Qualifier.LABEL | Qualifier.REF:
             assert isinstance(value, LabelMatch)
             return _payload_sql(value, columns, label=term.qualifier is Qualifier.LABEL)

@@ -78,7 +78,7 @@ class StoreWaiting(Message):
 
 
 class SagaInspectorApp(App[None]):
-    """A read-only, keyboard-driven view of one launcher saga log."""
+    """A read-only, keyboard-driven view of one saga log (the launcher's or the server's)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "saga-inspector"

@@ -34,7 +34,6 @@ class TimeEncoding:
     `moment_sql` compares a stored time with a bound (µs) for `since:`/`until:`; it may add
     cheap pre-tests, but answers exactly what `micros_sql(x) >= / <= bound` would."""
 
-    describe: str  # for messages and the format's documentation
     decode: Callable[[object], Timestamp | None]
     micros_sql: Callable[[str], str]
     moment_sql: Callable[[str, bool, int], tuple[str, list[object]]]
@@ -66,13 +65,11 @@ class LogFormat:
     required_saga_fields: frozenset[str]
     required_step_fields: frozenset[str]
     saga_states: tuple[str, ...]  # the states it writes, in the number keys' order
-    step_states: tuple[str, ...]
     final_states: frozenset[str]  # a saga in one never changes again (follow mode)
     # A step row in one of these finished what it was for (the "done" of `steps 2/3`; the
     # server's compensated rows were done, then undone, or are an undo that worked).
     done_step_states: frozenset[str]
     pending_step_state: str
-    failed_step_state: str
     known_schema_version: int
     newer_consequence: str  # what a newer file means, after "written by a newer ... build"
     time: TimeEncoding
@@ -85,7 +82,6 @@ class LogFormat:
     label_keys: tuple[str, ...]
     # What `ref:` matches (SQL over one payload column and a RefMatch; see query_sql).
     ref_sql: Callable[[str, object], tuple[str, list[object]]]
-    ref_describes: str  # what `ref:` looks at, for help and the README
     attention_states: frozenset[str] = ATTENTION_STATES
     # Compensation and recovery append undo rows after the forward steps (kinds.classify_steps).
     appends_undo_rows: bool = False

@@ -113,7 +113,6 @@ def _day_text(moment: int, days: int) -> str | None:
 
 
 RFC3339_TEXT = TimeEncoding(
-    describe="RFC 3339 text (2026-06-02T14:05:23.481526300+00:00)",
     decode=parse_timestamp,
     micros_sql=text_micros_sql,
     moment_sql=text_moment_sql,
@@ -141,11 +140,9 @@ LAUNCHER = LogFormat(
     required_saga_fields=frozenset({"saga_id", "state"}),
     required_step_fields=frozenset({"saga_id", "step_index"}),
     saga_states=tuple(state.value for state in SagaState if state is not SagaState.COMPENSATED),
-    step_states=tuple(state.value for state in StepState),
     final_states=frozenset({SagaState.COMPLETED.value, SagaState.FAILED_COMPENSATION.value}),
     done_step_states=frozenset({StepState.SUCCEEDED.value}),
     pending_step_state=StepState.PENDING.value,
-    failed_step_state=StepState.FAILED.value,
     known_schema_version=1,
     newer_consequence="",
     time=RFC3339_TEXT,
@@ -153,7 +150,6 @@ LAUNCHER = LogFormat(
     step_reason_sql=_step_reason_sql,
     label_keys=LABEL_KEYS,
     ref_sql=_labels,
-    ref_describes="labels (as label: does)",
 )
 
 # The launcher's own DDL (schema.rs), used to write demo data and test fixtures.

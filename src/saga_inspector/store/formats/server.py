@@ -70,7 +70,6 @@ def _export(stamp: Timestamp) -> tuple[str, object]:
 
 
 EPOCH_MILLIS = TimeEncoding(
-    describe="milliseconds since the Unix epoch (1780409123481)",
     decode=decode_millis,
     micros_sql=millis_micros_sql,
     moment_sql=millis_moment_sql,
@@ -104,13 +103,11 @@ SERVER = LogFormat(
     required_saga_fields=frozenset({"saga_id", "state"}),
     required_step_fields=frozenset({"saga_id", "step_index"}),
     saga_states=tuple(state.value for state in SagaState),
-    step_states=tuple(state.value for state in StepState),
     # A failed saga is taken up again by recovery at the next server start.
     final_states=frozenset({SagaState.COMPLETED.value, SagaState.COMPENSATED.value,
                             SagaState.FAILED_COMPENSATION.value}),
     done_step_states=frozenset({StepState.SUCCEEDED.value, StepState.COMPENSATED.value}),
     pending_step_state=StepState.PENDING.value,
-    failed_step_state=StepState.FAILED.value,
     known_schema_version=1,
     newer_consequence=" (the server itself would refuse to open it)",
     time=EPOCH_MILLIS,
@@ -118,7 +115,6 @@ SERVER = LogFormat(
     step_reason_sql=_step_reason_sql,
     label_keys=(),
     ref_sql=lambda column, match: json_strings_hold(column, match),  # type: ignore[arg-type]
-    ref_describes="tab, block and workspace ids (any string in the input or a step's payload)",
     appends_undo_rows=True,
     split_reason=split_server_reason,
     # saga_state_idx (SERVER_DDL): the only index on the state.

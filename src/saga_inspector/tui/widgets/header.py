@@ -1,6 +1,6 @@
-"""The header line (file, schema version, totals, whether the view is live) and the banner
-for what must not be missed: a file written by a newer launcher build, one whose steps cannot
-be read, one deleted or replaced while shown."""
+"""The header line (file, format and schema version, totals, whether the view is live) and
+the banner for what must not be missed: a file written by a newer launcher or server build,
+one whose steps cannot be read, one deleted or replaced while shown."""
 
 from __future__ import annotations
 
