@@ -203,3 +203,27 @@ def test_indexed_states_walk_the_partial_index(server_log: tuple[Path, dict[int,
     finally:
         plain.close()
     assert any("saga_state_idx" in str(row[-1]) for row in plan), plan
+
+
+def test_a_state_whose_ids_are_not_integers_keeps_sqlites_own_answer(tmp_path: Path) -> None:
+    """A hostile file without an INTEGER PRIMARY KEY: ids stored as text would unsort the
+    kept ids (and bisect would give wrong pages without a word)."""
+    import sqlite3
+
+    path = tmp_path / "sagas.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE saga (saga_id, name TEXT, state TEXT, started_at INTEGER, "
+        "terminal_at INTEGER, failure_reason TEXT, input_json TEXT);"
+        "CREATE TABLE saga_step (saga_id INTEGER, step_index INTEGER, name TEXT, state TEXT, "
+        "cmd_json TEXT, output_json TEXT, started_at INTEGER, ended_at INTEGER);")
+    rows = [(9, "failed"), ("x", "failed"), (3, "failed"), ("2", "failed"), (5, "completed")]
+    conn.executemany("INSERT INTO saga VALUES (?, 'delete_tab', ?, 0, 1, 'r', '{}')", rows)
+    conn.commit()
+    conn.close()
+    with SagaStore.open(path) as store:
+        listed = store.sagas(SagaQuery(frozenset({"failed"})))
+        assert store.counts().by_state["failed"] == 4
+        # Every one of them, in SQLite's order (text sorts above integers): none lost.
+        assert sorted(s.saga_id for s in listed) == [0, 2, 3, 9]
+        assert [s.saga_id for s in listed][2:] == [9, 3]

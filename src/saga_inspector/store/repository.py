@@ -481,15 +481,18 @@ class SagaStore:
         with self.snapshot():
             total = _int(self._rows(f"SELECT count(*) FROM {table} s")[0][0])
             cursor = self._execute_raw(
-                f"SELECT {saga_id}, {state}, typeof({state}) = 'text' FROM {table} s "
+                f"SELECT {saga_id}, {state}, typeof({state}) = 'text', "
+                f"typeof({saga_id}) = 'integer' FROM {table} s "
                 f"WHERE {state} IS NOT ? ORDER BY {saga_id}", [fmt.usual_state])
             try:
-                for row_id, raw_state, is_text in cursor:
+                for row_id, raw_state, is_text, has_int_id in cursor:
                     name = _text(raw_state) or ""
                     found[name] = found.get(name, 0) + 1
-                    if not is_text or "\\" in name:
+                    if not is_text or "\\" in name or not has_int_id:
                         # Not text as stored (or not valid UTF-8): `state = ?` never finds it
-                        # by this name; such a state's pages keep SQLite's own answer.
+                        # by this name; an id that is not an integer (a table without an
+                        # INTEGER PRIMARY KEY) would unsort the ids. Such a state's pages keep
+                        # SQLite's own answer.
                         unlisted.add(name)
                     ids.setdefault(name, array("q")).append(_int(row_id))
             except sqlite3.Error as exc:
