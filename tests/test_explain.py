@@ -3,6 +3,7 @@ kinds and steps this tool does not know, broken JSON, hostile text; and `show --
 
 from __future__ import annotations
 
+import ast
 import json
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import saga_inspector
 from saga_inspector import cli
 from saga_inspector.demo import (
     REASON_PIPE,
@@ -473,3 +475,35 @@ def test_a_saga_of_thousands_of_steps_names_a_few(make_log: SagaLogFactory) -> N
     assert steps[-4].startswith("step 3000 issue_cmd_host_drain_pool_if_last → host: IN FLIGHT")
     assert len(section(explanation, "Timeline")) == 12 + 2  # rows, axis, the slowest
     assert len(render_text(explanation).split("\n")) < 120
+
+
+# -- how the two summaries are laid out --------------------------------------------------------
+
+
+def _imports(module: str) -> tuple[set[str], list[str]]:
+    """The modules a source file imports at its top, and those it imports inside a function
+    (a lazy import, the sign of a hidden cycle)."""
+    path = Path(saga_inspector.__file__).parent / f"{module}.py"
+    tree = ast.parse(path.read_text(), str(path))
+    top = {node.module or "" for node in tree.body if isinstance(node, ast.ImportFrom)}
+    top |= {alias.name for node in tree.body if isinstance(node, ast.ImportFrom)
+            and node.module is None for alias in node.names}
+    lazy = [ast.unparse(node) for function in ast.walk(tree)
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef)
+            for node in ast.walk(function) if isinstance(node, ast.Import | ast.ImportFrom)]
+    return top, lazy
+
+
+def test_both_summaries_build_on_a_common_module_without_a_cycle() -> None:
+    explain_top, explain_lazy = _imports("explain")
+    server_top, server_lazy = _imports("explain_server")
+    assert "explain_server" in explain_top and explain_lazy == []
+    assert "explain_common" in server_top and "explain" not in server_top and server_lazy == []
+    # the public names stay importable from explain
+    from saga_inspector import explain as public
+    from saga_inspector import explain_common
+
+    for name in ("explain", "explain_text", "render_text", "explanation_to_dict",
+                 "Explanation", "Line", "Section", "quote"):
+        assert hasattr(public, name), name
+    assert public.Line is explain_common.Line and public.quote is explain_common.quote

@@ -21,6 +21,8 @@ from saga_inspector.sanitize import is_safe
 from saga_inspector.store import SagaDetail, SagaStore
 from saga_inspector.store.formats import SERVER
 from saga_inspector.store.kinds import SERVER_KINDS, Cause, split_reason, split_server_reason
+from saga_inspector.store.states import StepRole
+from saga_inspector.timeline import build_timeline
 
 from .server_sagas import (
     BLOCK,
@@ -34,6 +36,7 @@ from .server_sagas import (
     delete_block_best_effort_failed,
     delete_block_timed_out,
     error,
+    events,
     promote_compensated,
     promote_nothing_to_undo,
     redock_running,
@@ -404,3 +407,153 @@ def test_a_server_file_read_by_the_store_is_explained_the_same(tmp_path: Path) -
     assert [(s.role, s.undoes, s.failure_reason) for s in read.steps] == [
         (s.role, s.undoes, s.failure_reason) for s in built.steps]
     assert explain_text(read) == explain_text(built)
+
+
+# -- a saga of thousands of steps -------------------------------------------------------------
+
+
+def close_pane_of(blocks: int) -> SagaDetail:
+    """close_pane of `blocks` blocks: three quarters deleted, the next refused, the rest
+    never reached (its `compensated` undid nothing: a close has no undo). The ids are
+    shorter than the server's, so that the input stays small enough to be read."""
+    ids = [f"{n:08x}abcd" for n in range(blocks)]
+    done = blocks * 3 // 4
+    steps = [sstep(n, "delete_block", "succeeded", cmd("delete_block", block_id=ids[n]),
+                   json.dumps([{"event": "block_deleted", "block_id": ids[n]}]), n, n + 1)
+             for n in range(done)]
+    steps.append(sstep(done, "delete_block", "failed", cmd("delete_block", block_id=ids[done]),
+                       error("tab is locked"), done, done + 1))
+    return server_detail("close_pane", "compensated", {"tab_id": TAB, "block_ids": ids},
+                         *steps, end_ms=done + 2, reason="ClosePane: tab is locked")
+
+
+def test_a_close_pane_of_2000_blocks_is_read_once_and_said_in_bounded_lines(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    detail = close_pane_of(2000)
+    parsed = 0
+    loads = json.loads
+
+    def counted(*args: object, **kwargs: object) -> object:
+        nonlocal parsed
+        parsed += 1
+        return loads(*args, **kwargs)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(json, "loads", counted)  # whoever parses a payload, it is counted
+        text = explain_text(detail)
+    # Each payload once (a command and an output a step, the input): linear in the steps,
+    # where reading every other step's events for each sentence was 2000 times 2000.
+    assert 0 < parsed <= 2 * len(detail.steps) + 10
+    # Bounded: as many lines as for a tenth of the blocks, and deterministic.
+    assert len(text.splitlines()) == len(explain_text(close_pane_of(200)).splitlines()) < 150
+    assert text == explain_text(detail)
+    said = explain(detail)
+    checks = section(said, "What to check")
+    assert checks[:2] == ["Check: block 00000000… is gone (a delete is not undone).",
+                          "Check: block 00000001… is gone (a delete is not undone)."]
+    assert checks[10] == "… 1490 more like these"
+    assert checks[11] == f"Check: block {'000005dc'}… may still be in tab {short(TAB)}"
+    assert checks[12] == "Check: block 000005dd… was never deleted: it may still be there."
+    assert checks[22] == "… 489 more like these"
+    assert len(checks) == 23
+    undone = section(said, "What was undone")
+    assert undone[1:3] == ["still done: deleted block 00000000…",
+                           "still done: deleted block 00000001…"]
+    assert "… 1490 more like these" in undone and len(undone) == 12
+    steps = section(said, "Steps")
+    assert "… 1489 more steps, not listed here (`show` lists them all)" in steps
+    assert "delete_block of block 000005dd…: not started" in steps
+    assert steps[-1] == "… 489 more like these" and len(steps) == 60
+
+
+def test_a_saga_with_many_undo_rows_lists_ten_of_a_kind() -> None:
+    rows = [sstep(0, "create_workspace", "compensated", cmd("create_workspace"),
+                  events(("workspace_created", {"workspace_id": NEW_WORKSPACE})), 1, 2),
+            *(sstep(n, "compensate", "compensated", "", "[]", n, n) for n in range(1, 300))]
+    said = explain(server_detail("tear_off_tab", "compensated",
+                                 {"tab_id": TAB, "source_workspace_id": WORKSPACE}, *rows,
+                                 end_ms=400, reason="resumed on srv restart (was running "
+                                                    "at startup)"))
+    undone = section(said, "What was undone")
+    assert undone[0] == "step 0 create_workspace: undone by step 1"
+    assert undone[10] == "… 289 more like these" and len(undone) == 11
+
+
+# -- a step without a command ------------------------------------------------------------------
+
+
+def test_only_recoverys_fallback_undo_is_said_to_be_one() -> None:
+    detail = server_detail(
+        "tear_off_tab", "compensated", {"tab_id": TAB, "source_workspace_id": WORKSPACE},
+        sstep(0, "create_workspace", "compensated", "",
+              events(("workspace_created", {"workspace_id": NEW_WORKSPACE})), 1, 2),
+        replace(sstep(1, "move_tab", "compensated", "", "[]", 3, 4), cmd_json=None),
+        sstep(2, "compensate", "compensated", "", "[]", 5, 6),
+        end_ms=7, reason="resumed on srv restart (was running at startup)")
+    steps = section(explain(detail), "Steps")
+    assert steps.count("    sent     no command stored") == 2  # empty, and not stored at all
+    assert steps.count("    sent     no command (a fallback undo)") == 1
+    assert steps[steps.index("    sent     no command (a fallback undo)") - 1].startswith(
+        "step 2 compensate ↶ undo")
+
+
+# -- a recovery that names several steps ------------------------------------------------------
+
+
+def test_a_recovery_that_could_not_undo_several_steps_names_each_once() -> None:
+    built = tear_off_no_inverse()
+    reason = ("step 1 (move_tab): no inverse derivable from saga log — operator review "
+              "needed; step 0 (create_workspace): workspace is locked")
+    detail = SagaDetail(replace(built.saga, failure_reason=reason), built.steps)
+    outcome = section(explain(detail), "Outcome")
+    recovery = outcome.index("recovery  could not undo 2 steps:")
+    assert outcome[recovery + 1:] == [
+        "          step 1 (move_tab): no inverse derivable from saga log",
+        "          step 0 (create_workspace): workspace is locked"]
+    assert sum("no inverse derivable" in line for line in outcome) == 1
+
+
+def test_a_recovery_that_names_one_step_gives_its_reason_once() -> None:
+    outcome = section(explain(tear_off_no_inverse()), "Outcome")
+    assert outcome[-1] == ("recovery  step 1 (move_tab): no inverse derivable from saga log "
+                           "— operator review needed")
+    assert sum("no inverse derivable" in line for line in outcome) == 1
+
+
+# -- a step number no int holds ---------------------------------------------------------------
+
+
+def test_a_step_number_of_thousands_of_digits_is_read_as_a_steps_error() -> None:
+    reason = f"step {'9' * 5000} (move_tab): tab not found"
+    assert split_server_reason(reason).cause is Cause.STEP_ERROR
+    assert split_server_reason(f"step {'9' * 18} (x): y").problems[0].step_number == int(
+        "9" * 18)
+    detail = server_detail(
+        "tear_off_tab", "failed_compensation", {"tab_id": TAB, "source_workspace_id": WORKSPACE},
+        sstep(0, "create_workspace", "succeeded", cmd("create_workspace"), "[]", 1, 2),
+        end_ms=3, reason=reason)
+    assert not build_timeline(detail).closed_at_restart
+    said = explain(detail)
+    assert said.cause == "step_error"
+    assert is_safe(explain_text(detail), multiline=True)
+
+
+# -- steps a newer server renamed or added ----------------------------------------------------
+
+
+def test_a_renamed_first_step_and_an_added_step_are_not_undo_rows() -> None:
+    detail = server_detail(
+        "tear_off_tab", "completed", {"tab_id": TAB, "source_workspace_id": WORKSPACE},
+        sstep(0, "create_workspace_v2", "succeeded", cmd("create_workspace_v2"),
+              events(("workspace_created", {"workspace_id": NEW_WORKSPACE})), 1, 2),
+        sstep(1, "move_tab", "succeeded",
+              cmd("move_tab", tab_id=TAB, dst_workspace_id=NEW_WORKSPACE), "[]", 3, 4),
+        sstep(2, "focus_tab", "succeeded", cmd("focus_tab", tab_id=TAB), "[]", 5, 6),
+        end_ms=7)
+    assert [step.role for step in detail.steps] == [StepRole.FORWARD] * 3
+    said = explain(detail)
+    steps = section(said, "Steps")
+    assert "↶" not in "\n".join(steps)
+    assert "step 2 focus_tab: done after 1.0 ms" in steps
+    assert steps.count("    a step this saga kind does not have") == 2
+    assert said.verdict.text == "Completed: every step succeeded, in 7.0 ms."

@@ -11,7 +11,13 @@ from textual.app import App, ComposeResult
 
 from saga_inspector.report import format_duration, render_show
 from saga_inspector.store import SERVER
-from saga_inspector.store.kinds import SERVER_KINDS, SERVER_TIMEOUT, timeout_of
+from saga_inspector.store.kinds import (
+    SERVER_KINDS,
+    SERVER_TIMEOUT,
+    StepRecord,
+    classify_steps,
+    timeout_of,
+)
 from saga_inspector.store.states import StepRole
 from saga_inspector.timeline import DONE, UNDO, build_timeline, chart, plain_lines
 from saga_inspector.tui.views import prepare_saga
@@ -147,3 +153,44 @@ def test_show_marks_undo_rows_and_best_effort_steps() -> None:
     shown = render_show(delete_block_best_effort_failed())
     assert "  step 1  layout_delete_node_by_block  best effort" in shown
     assert "    failure   node not found" in shown
+
+
+# -- telling undo rows from forward steps ------------------------------------------------------
+
+
+def roles(kind: str, *rows: tuple[str, str]) -> list[tuple[StepRole, int | None]]:
+    places = classify_steps(SERVER_KINDS[kind],
+                            [StepRecord(n, name, state) for n, (name, state) in enumerate(rows)],
+                            frozenset({"succeeded", "compensated"}))
+    return [(place.role, place.undoes) for place in places]
+
+
+FORWARD = (StepRole.FORWARD, None)
+
+
+def test_recoverys_own_inverse_and_the_kinds_undo_are_undo_rows() -> None:
+    # The seeded demo's saga 79: move_tab's inverse is a move_tab again.
+    assert roles("tear_off_tab", ("create_workspace", "compensated"),
+                 ("move_tab", "compensated"), ("move_tab", "compensated"),
+                 ("delete_workspace", "compensated")) == [
+        FORWARD, FORWARD, (StepRole.UNDO, 1), (StepRole.UNDO, 0)]
+
+
+def test_a_renamed_first_step_is_a_forward_step_not_an_undo() -> None:
+    assert roles("tear_off_tab", ("create_workspace_v2", "succeeded"),
+                 ("move_tab", "succeeded")) == [FORWARD, FORWARD]
+    # and the undo rows recovery appends after it are still told apart
+    assert roles("tear_off_tab", ("create_workspace_v2", "compensated"),
+                 ("move_tab", "compensated"), ("move_tab", "compensated"),
+                 ("compensate", "compensated")) == [
+        FORWARD, FORWARD, (StepRole.UNDO, 1), (StepRole.UNDO, 0)]
+
+
+def test_an_extra_unknown_step_of_a_completed_saga_is_a_forward_step() -> None:
+    assert roles("tear_off_tab", ("create_workspace", "succeeded"), ("move_tab", "succeeded"),
+                 ("focus_tab", "succeeded")) == [FORWARD, FORWARD, FORWARD]
+    assert roles("tear_off_tab", ("create_workspace", "succeeded"), ("snapshot", "succeeded"),
+                 ("move_tab", "succeeded")) == [FORWARD, FORWARD, FORWARD]
+    assert roles("close_pane", *[("delete_block", "succeeded")] * 3,
+                 ("layout_delete_node", "succeeded"), ("refresh_layout", "succeeded")) == [
+        FORWARD] * 5

@@ -14,20 +14,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from . import explain_server as server
+from .explain_common import (
+    BAD,
+    DIM,
+    MAX_REASON,
+    OK,
+    WARN,
+    Line,
+    Section,
+    cause_word,
+    field,
+    listed_steps,
+    quote,
+    read_payload,
+    tagged,
+)
 from .report import (
     ENDS_BEFORE_START,
     MISSING,
     format_duration,
     format_time,
     format_timeout,
-    labelled,
 )
-from .sanitize import sanitize
 from .store.formats import SERVER
 from .store.kinds import Cause, FailureReason, SagaKind, StepKind
 from .store.models import SagaDetail, Step
-from .store.payload import parse_json, strict_json
-from .store.states import KNOWN_SAGA_STATES, SagaState, StepState
+from .store.states import SagaState, StepState
 from .store.timestamps import Timestamp
 from .timeline import (
     Timeline,
@@ -37,30 +50,15 @@ from .timeline import (
     timeout_note,
 )
 
-MAX_PARSED = 64 * 1024  # larger payloads are described by size, not parsed
-MAX_VALUE = 120  # characters of a stored value quoted in a sentence
-MAX_REASON = 300
-MAX_ARGS = 4  # a command's arguments named
-MAX_STEPS = 12  # steps listed (the launcher writes one or two)
+# The public names of the summary; its parts live in explain_common (shared with the
+# server's summary in explain_server).
+__all__ = [
+    "BAD", "DIM", "OK", "WARN", "Explanation", "Line", "Section", "cause_word", "explain",
+    "explain_text", "explanation_to_dict", "quote", "render_text",
+]
+
 TIMELINE_WIDTH = 50
-
-# How a screen may colour a line.
-OK, WARN, BAD, DIM = "ok", "warn", "bad", "dim"
 _SUB = 4  # a step's details, under its line
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    text: str
-    tone: str = ""
-    indent: int = 0  # cells further in than the section's other lines
-    chart: bool = False  # a line of the timeline: drawn as it is, never wrapped
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    title: str
-    lines: tuple[Line, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,56 +70,8 @@ class Explanation:
     sections: tuple[Section, ...]
 
 
-# -- stored values in sentences ----------------------------------------------------------------
-
-
-def quote(value: object, limit: int = MAX_VALUE) -> str:
-    """A stored value fit for a sentence: sanitised, on one line, cut to `limit`."""
-    text = sanitize(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _read(raw: str | None) -> tuple[object, str | None]:
-    """A payload's value, or why it cannot be read (None, None: nothing stored)."""
-    if raw is None:
-        return None, None
-    if len(raw) > MAX_PARSED:
-        return None, f"too large to summarise ({len(raw)} characters)"
-    parsed = parse_json(raw)
-    if not parsed.ok:
-        return None, f"not valid JSON: {quote(raw, 60)}"
-    return parsed.value, None
-
-
-def _value(value: object) -> str:
-    if value == "":
-        return '""'  # (the server's `"name": ""`: said, not left blank)
-    return quote(value if isinstance(value, str) else strict_json(value), 60)
-
-
-def _arguments(value: dict[object, object], skip: Sequence[str]) -> str:
-    named = [f"{quote(key, 30)} {_value(item)}" for key, item in value.items() if key not in skip]
-    if len(named) > MAX_ARGS:
-        named = [*named[:MAX_ARGS], "…"]
-    return f" ({', '.join(named)})" if named else ""
-
-
-def _tagged(raw: str | None, tag: str, what: str) -> str | None:
-    """A command or event payload as `name (key value, …)`; None when nothing is stored."""
-    value, problem = _read(raw)
-    if raw is None:
-        return None
-    if problem is not None:
-        return f"{what} that is {problem}"
-    if not isinstance(value, dict):
-        return quote(raw)
-    name = value.get(tag)
-    shown = quote(name, 60) if isinstance(name, str) else f"{what} without a {tag!r} name"
-    return shown + _arguments(value, (tag, "saga_id"))
-
-
 def _tag(raw: str | None, tag: str) -> str | None:
-    value, _problem = _read(raw)
+    value, _problem = read_payload(raw)
     name = value.get(tag) if isinstance(value, dict) else None
     return quote(name, 60) if isinstance(name, str) else None
 
@@ -152,7 +102,7 @@ _EFFECT = {
 
 
 def _label(detail: SagaDetail, kind: SagaKind | None) -> str | None:
-    value, _problem = _read(detail.saga.input_json)
+    value, _problem = read_payload(detail.saga.input_json)
     if kind is None or not isinstance(value, dict):
         return None
     label = value.get(kind.input_key)
@@ -161,7 +111,7 @@ def _label(detail: SagaDetail, kind: SagaKind | None) -> str | None:
 
 def _purpose(detail: SagaDetail, kind: SagaKind | None, label: str | None) -> list[Line]:
     saga = detail.saga
-    _parsed, problem = _read(saga.input_json)
+    _parsed, problem = read_payload(saga.input_json)
     if kind is None:
         named = quote(saga.name, 80)
         kind_said = f"of kind {named}, which this tool does not know" if named else \
@@ -240,10 +190,10 @@ def _step_lines(step: Step, kind: SagaKind | None, known: StepKind | None,
     lines = [Line(head, status.tone)]
     if kind is not None and known is None:
         lines.append(Line("a step this saga kind does not have", WARN, _SUB))
-    sent = _tagged(step.cmd_json, "cmd", "a command")
+    sent = tagged(step.cmd_json, "cmd", "a command")
     verb = "tried    " if step.in_flight and undelivered else "sent     "
     lines.append(Line(f"{verb}{sent or 'no command stored'}", indent=_SUB))
-    reply = _tagged(step.output_json, "event", "an output")
+    reply = tagged(step.output_json, "event", "an output")
     if reply is not None:
         lines.append(Line(f"reply    {reply}", indent=_SUB))
     elif step.in_flight and undelivered:
@@ -255,17 +205,6 @@ def _step_lines(step: Step, kind: SagaKind | None, known: StepKind | None,
     if step.failure_reason is not None and step.state != StepState.FAILED:
         lines.append(Line(f"failure  {quote(step.failure_reason, MAX_REASON)}", BAD, _SUB))
     return lines
-
-
-def _listed(detail: SagaDetail) -> list[int]:
-    """The positions of the steps the summary names: all of a usual saga's; of a saga with
-    very many, the first ones and the one in flight."""
-    if len(detail.steps) <= MAX_STEPS:
-        return list(range(len(detail.steps)))
-    listed = list(range(MAX_STEPS - 1))
-    in_flight = next((n for n, step in enumerate(detail.steps) if step.in_flight), None)
-    return [*listed, in_flight if in_flight is not None and in_flight not in listed
-            else MAX_STEPS - 1]
 
 
 def _steps(detail: SagaDetail, kind: SagaKind | None, timeline: Timeline,
@@ -343,16 +282,6 @@ def _clause(text: str, value: str | None) -> str:
     return text.format(value) if value else ""
 
 
-def cause_word(state: str, reason: FailureReason | None) -> str:
-    """The one word the JSON gives for why a saga is where it is (both formats): its state
-    while it is fine or under way, else what its failure reason says."""
-    if state not in KNOWN_SAGA_STATES:
-        return "unknown_state"
-    if state in (SagaState.COMPLETED, SagaState.RUNNING, SagaState.COMPENSATING):
-        return str(state)
-    return str(reason.cause) if reason is not None else "no_reason"
-
-
 def _cause(case: _Case) -> str:
     return cause_word(case.detail.saga.state, case.reason)
 
@@ -405,30 +334,26 @@ def _verdict(case: _Case, cause: str) -> Line:
     return Line(sentence, BAD)
 
 
-def _field(label: str, value: str, tone: str = "") -> Line:
-    return Line(labelled(label, value), tone)
-
-
 def _outcome(case: _Case) -> Section:
     saga, timeline = case.detail.saga, case.timeline
-    lines = [_field("state", quote(saga.state, 60)),
-             _field("started", format_time(saga.started_at))]
+    lines = [field("state", quote(saga.state, 60)),
+             field("started", format_time(saga.started_at))]
     ended = format_time(saga.ended_at) if saga.ended_at is not None else "not ended"
     if saga.duration is not None and saga.duration < timedelta(0):
         ended += f" ({ENDS_BEFORE_START})"
     if case.reason is not None and (case.reason.recovery is not None
                                     or case.reason.cause is Cause.LAUNCHER_RESTART):
         ended += " (when the next launcher start closed it, not when it stopped)"
-    lines.append(_field("ended", ended))
+    lines.append(field("ended", ended))
     length = timeout_note(timeline, None, format_duration)
     if length is not None:
-        lines.append(_field("length", length))
+        lines.append(field("length", length))
     if case.reason is not None:
-        lines.append(_field("failure", quote(case.reason.first, MAX_REASON), BAD))
+        lines.append(field("failure", quote(case.reason.first, MAX_REASON), BAD))
         if case.reason.recovery is not None:
-            lines.append(_field("recovery", quote(case.reason.recovery, MAX_REASON), WARN))
+            lines.append(field("recovery", quote(case.reason.recovery, MAX_REASON), WARN))
     elif saga.failure_reason is not None:
-        lines.append(_field("failure", quote(saga.failure_reason, MAX_REASON), BAD))
+        lines.append(field("failure", quote(saga.failure_reason, MAX_REASON), BAD))
     return Section("Outcome", tuple(lines))
 
 
@@ -524,7 +449,7 @@ def explain(detail: SagaDetail, now: datetime | None = None) -> Explanation:
     case = _Case(detail, kind, label, timeline, _stuck_step(detail), reason)
     cause = _cause(case)
     title = f"saga {saga.saga_id} · {quote(saga.name, 80) or MISSING} · {quote(saga.state, 60)}"
-    listed = _listed(detail)
+    listed = listed_steps(detail)
     sections = (
         Section("What it was for", tuple(_purpose(detail, kind, label))),
         _outcome(case),
@@ -536,7 +461,7 @@ def explain(detail: SagaDetail, now: datetime | None = None) -> Explanation:
 
 
 def _timeline_section(detail: SagaDetail, timeline: Timeline) -> Section:
-    drawn = chart(timeline, TIMELINE_WIDTH, format_duration, _listed(detail))
+    drawn = chart(timeline, TIMELINE_WIDTH, format_duration, listed_steps(detail))
     return Section("Timeline", tuple(Line(text, chart=True) for text in plain_lines(drawn)
                                      if not text.startswith(("ended", "not ended"))))
 
@@ -544,9 +469,6 @@ def _timeline_section(detail: SagaDetail, timeline: Timeline) -> Section:
 def _server_explanation(detail: SagaDetail, kind: SagaKind | None,
                         timeline: Timeline) -> Explanation:
     """A server saga's summary, in the server's words (tabs, blocks, workspaces, undo)."""
-    # Imported here: explain_server builds on this module's lines and quoting.
-    from . import explain_server as server
-
     saga = detail.saga
     case = server.server_case(detail, kind, timeline)
     cause = server.cause_of(case)

@@ -4,18 +4,18 @@ what compensation or recovery undid and whether that worked, whether a `compensa
 saga really undid anything, the step under way when the server stopped, and what to check
 ("tab 5d07a1b2… may be left in workspace d56b0c3e…").
 
-`explain.explain` sends a server saga here; the sections, lines and quoting are its own.
-Every value from the file is quoted through the one sanitiser (explain.quote). Ids are
+`explain.explain` sends a server saga here; the lines, sections and quoting are explain_common's.
+Every value from the file is quoted through the one sanitiser (explain_common.quote). Ids are
 shortened in sentences and given whole in "What was asked".
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .explain import (
+from .explain_common import (
     BAD,
     DIM,
     MAX_REASON,
@@ -23,15 +23,22 @@ from .explain import (
     WARN,
     Line,
     Section,
-    _field,
-    _listed,
-    _read,
-    _tagged,
     cause_word,
+    field,
+    listed_steps,
     quote,
+    read_payload,
+    tagged_value,
 )
-from .report import ENDS_BEFORE_START, format_duration, format_time, format_timeout, undo_mark
-from .store.kinds import Cause, FailureReason, SagaKind
+from .report import (
+    ENDS_BEFORE_START,
+    LABEL_WIDTH,
+    format_duration,
+    format_time,
+    format_timeout,
+    undo_mark,
+)
+from .store.kinds import FALLBACK_UNDO, Cause, FailureReason, SagaKind
 from .store.models import SagaDetail, Step
 from .store.payload import strict_json
 from .store.states import SagaState, StepRole, StepState
@@ -39,6 +46,8 @@ from .timeline import Timeline, timeout_note
 
 ID_CHARS = 8  # an id in a sentence: its first characters, then …
 MAX_EVENTS = 3  # a step's events named
+MAX_ALIKE = 10  # lines of one kind (a check, a step not reached, ...) before "… N more"
+MAX_NAMED = 10  # steps named in one sentence
 NO_INDEX = 4294967295  # `insert_index` when the caller gave none (u32::MAX)
 
 # -- what each kind was asked to do, from its input ---------------------------------------------
@@ -134,14 +143,35 @@ def short_id(value: object) -> str:
 
 
 def _dict(raw: str | None) -> dict[object, object]:
-    value, _problem = _read(raw)
+    value, _problem = read_payload(raw)
     return value if isinstance(value, dict) else {}
 
 
-def _events(step: Step) -> list[dict[object, object]]:
-    value, _problem = _read(step.output_json)
-    return [event for event in value if isinstance(event, dict)] \
-        if isinstance(value, list) else []
+@dataclass(frozen=True, slots=True)
+class Payloads:
+    """A step's command and output, each read once: a saga may hold thousands of steps, and
+    every sentence about one of them looks at the others' events (see _values)."""
+
+    command_value: object
+    command_problem: str | None
+    output_value: object
+    output_problem: str | None
+
+    @property
+    def command(self) -> dict[object, object]:
+        """The command as an object (empty when it is not one)."""
+        return self.command_value if isinstance(self.command_value, dict) else {}
+
+    @property
+    def events(self) -> list[dict[object, object]]:
+        """The output's events (an output that is not a list has none)."""
+        value = self.output_value
+        return [event for event in value if isinstance(event, dict)] \
+            if isinstance(value, list) else []
+
+
+def read_payloads(step: Step) -> Payloads:
+    return Payloads(*read_payload(step.cmd_json), *read_payload(step.output_json))
 
 
 class _Values(dict[str, str]):
@@ -151,24 +181,6 @@ class _Values(dict[str, str]):
         return UNKNOWN_ID
 
 
-def _values(step: Step | None, given: dict[object, object],
-            others: Sequence[Step] = ()) -> _Values:
-    """The ids a step's sentence names: from its command, its own events, the saga's
-    input, then the events of the saga's other steps (a workspace the first step created)."""
-    sources = [_dict(step.cmd_json), *_events(step)] if step is not None else []
-    sources.append(given)
-    sources += [event for other in others for event in _events(other)]
-    values = _Values()
-    for key in _EFFECT_KEYS:
-        for name in _ALIASES.get(key, (key,)):
-            found = next((source[name] for source in sources
-                          if isinstance(source.get(name), str | int)), None)
-            if found is not None:
-                values[key] = short_id(found)
-                break
-    return values
-
-
 def _placeholders(text: str) -> list[str]:
     return [part.split("}", 1)[0] for part in text.split("{")[1:]]
 
@@ -176,26 +188,26 @@ def _placeholders(text: str) -> list[str]:
 _EFFECT_KEYS = frozenset(key for effect in _EFFECTS.values()
                          for text in (effect.done, effect.kept, effect.missed)
                          for key in _placeholders(text))
+# Every payload key a sentence value may be read from.
+_VALUE_NAMES = frozenset(name for key in _EFFECT_KEYS for name in _ALIASES.get(key, (key,)))
 
 
-def _command(step: Step) -> str:
-    """The step's command name (its `cmd` tag, else its row's name)."""
-    tag = _dict(step.cmd_json).get("cmd")
-    return tag if isinstance(tag, str) else (step.name or "")
+def _held(source: dict[object, object], name: str) -> object | None:
+    value = source.get(name)
+    return value if isinstance(value, str | int) else None
 
 
-def _effect(step: Step) -> _Effect | None:
-    command = _command(step)
-    return _EFFECTS.get(command) or _EFFECTS.get(step.name or "")
-
-
-def _said(step: Step, which: str, given: dict[object, object],
-          others: Sequence[Step]) -> str | None:
-    """What a step did (`done`), left done (`kept`) or left undone (`missed`), in words."""
-    effect = _effect(step)
-    if effect is None:
-        return None
-    return getattr(effect, which).format_map(_values(step, given, others))
+def event_values(payloads: Iterable[Payloads]) -> dict[str, object]:
+    """For each key a sentence may name, its value in the first event of the saga's steps
+    that holds it (a workspace the first step created): found once for the whole saga."""
+    found: dict[str, object] = {}
+    for events in (step.events for step in payloads):
+        for event in events:
+            for name in _VALUE_NAMES - found.keys():
+                value = _held(event, name)
+                if value is not None:
+                    found[name] = value
+    return found
 
 
 # -- the case ----------------------------------------------------------------------------------
@@ -208,18 +220,17 @@ class ServerCase:
     timeline: Timeline
     reason: FailureReason | None
     given: dict[object, object]  # the saga's input, parsed (empty when it is not an object)
+    forward: tuple[Step, ...]
+    undos: tuple[Step, ...]
+    # Each step's payloads, by the step's identity (a Step is not hashable: its `extra` is a
+    # dict; the detail keeps every step alive while the case is used).
+    payloads: Mapping[int, Payloads]
+    found_in_events: Mapping[str, object]  # see event_values
+    forward_by_index: Mapping[int, Step]  # the first forward step of each step_index
 
     @property
     def steps(self) -> tuple[Step, ...]:
         return self.detail.steps
-
-    @property
-    def forward(self) -> list[Step]:
-        return [step for step in self.steps if step.role is StepRole.FORWARD]
-
-    @property
-    def undos(self) -> list[Step]:
-        return [step for step in self.steps if step.role is not StepRole.FORWARD]
 
     @property
     def in_flight(self) -> Step | None:
@@ -246,17 +257,47 @@ class ServerCase:
         timeout = self.timeline.timeout
         return f"its {format_timeout(timeout)} timeout" if timeout is not None else "its timeout"
 
+    def read(self, step: Step) -> Payloads:
+        return self.payloads[id(step)]
+
+    def values(self, step: Step | None) -> _Values:
+        """The ids a step's sentence names: from its command, its own events, the saga's
+        input, then the events of the saga's steps (a workspace the first step created)."""
+        own = [self.read(step).command, *self.read(step).events] if step is not None else []
+        own.append(self.given)
+        values = _Values()
+        for key in _EFFECT_KEYS:
+            for name in _ALIASES.get(key, (key,)):
+                found = next((value for source in own
+                              if (value := _held(source, name)) is not None),
+                             self.found_in_events.get(name))
+                if found is not None:
+                    values[key] = short_id(found)
+                    break
+        return values
+
+    def command(self, step: Step) -> str:
+        """The step's command name (its `cmd` tag, else its row's name)."""
+        tag = self.read(step).command.get("cmd")
+        return tag if isinstance(tag, str) else (step.name or "")
+
+    def effect(self, step: Step) -> _Effect | None:
+        return _EFFECTS.get(self.command(step)) or _EFFECTS.get(step.name or "")
+
     def said(self, step: Step, which: str) -> str | None:
-        return _said(step, which, self.given, self.steps)
+        """What a step did (`done`), left done (`kept`) or left undone (`missed`), in words."""
+        effect = self.effect(step)
+        if effect is None:
+            return None
+        return getattr(effect, which).format_map(self.values(step))
+
+    def step_name(self, step: Step | None) -> str:
+        if step is None:
+            return "its next step"
+        return f"step {step.step_index} {quote(self.command(step), 60) or 'without a name'}"
 
     def forward_step(self, step_index: int | None) -> Step | None:
-        return next((step for step in self.forward if step.step_index == step_index), None)
-
-
-def step_name(step: Step | None) -> str:
-    if step is None:
-        return "its next step"
-    return f"step {step.step_index} {quote(_command(step), 60) or 'without a name'}"
+        return self.forward_by_index.get(step_index) if step_index is not None else None
 
 
 def _error(step: Step, limit: int = MAX_REASON) -> str:
@@ -293,7 +334,7 @@ def _whole(key: str, value: object) -> str:
 
 def asked(case: ServerCase) -> list[Line]:
     saga = case.detail.saga
-    _parsed, problem = _read(saga.input_json)
+    _parsed, problem = read_payload(saga.input_json)
     template = _ASKED.get(case.kind.name) if case.kind is not None else None
     if template is None:
         named = quote(saga.name, 80)
@@ -347,30 +388,40 @@ def _status(case: ServerCase, step: Step, drawn: timedelta | None) -> Line:
     return Line(f"{quote(step.state, 40) or 'no state'}{took}", WARN)
 
 
-def _produced(step: Step) -> Line | None:
+def _produced(case: ServerCase, step: Step) -> Line | None:
     """What the step's output says it produced: its events, or nothing."""
     if step.output_json is None:
         return None if step.in_flight else Line("produced no output stored", DIM, 4)
     if step.state == StepState.FAILED or step.failure_reason is not None:
         return None  # its error is its status
-    value, problem = _read(step.output_json)
-    if problem is not None:
-        return Line(f"produced an output that is {problem}", WARN, 4)
+    payloads = case.read(step)
+    value = payloads.output_value
+    if payloads.output_problem is not None:
+        return Line(f"produced an output that is {payloads.output_problem}", WARN, 4)
     if isinstance(value, list):
         if not value:
             return Line("produced no events", DIM, 4)
-        named = [_tagged(strict_json(event), "event", "an event") or "" for event in value]
-        more = f"; … {len(named) - MAX_EVENTS} more" if len(named) > MAX_EVENTS else ""
-        return Line(f"produced {'; '.join(named[:MAX_EVENTS])}{more}", indent=4)
+        named = [tagged_value(event, strict_json(event), "event", "an event")
+                 for event in value[:MAX_EVENTS]]
+        more = f"; … {len(value) - MAX_EVENTS} more" if len(value) > MAX_EVENTS else ""
+        return Line(f"produced {'; '.join(named)}{more}", indent=4)
     return Line(f"produced {quote(step.output_json)}", indent=4)
 
 
-def _sent(step: Step) -> Line:
-    if step.role is StepRole.NO_UNDO and not _dict(step.cmd_json).get("cmd"):
+def _sent(case: ServerCase, step: Step) -> Line:
+    payloads = case.read(step)
+    if step.role is StepRole.NO_UNDO and not payloads.command.get("cmd"):
         return Line("sent     nothing (recovery's note that it could not undo)", DIM, 4)
     if not (step.cmd_json or "").strip():
-        return Line("sent     no command (a fallback undo)", DIM, 4)
-    return Line(f"sent     {_tagged(step.cmd_json, 'cmd', 'a command')}", indent=4)
+        # Only recovery's fallback undo is written without a command; any other row that
+        # has none is said as it is.
+        said = "no command (a fallback undo)" if step.name == FALLBACK_UNDO else \
+            "no command stored"
+        return Line(f"sent     {said}", DIM, 4)
+    if payloads.command_problem is not None:
+        return Line(f"sent     a command that is {payloads.command_problem}", indent=4)
+    sent = tagged_value(payloads.command_value, step.cmd_json or "", "cmd", "a command")
+    return Line(f"sent     {sent}", indent=4)
 
 
 def _step_lines(case: ServerCase, step: Step, drawn: timedelta | None) -> list[Line]:
@@ -379,8 +430,8 @@ def _step_lines(case: ServerCase, step: Step, drawn: timedelta | None) -> list[L
     mark = f" {mark}" if mark else (" (best effort)" if step.best_effort else "")
     head = f"step {step.step_index} {quote(step.name, 80) or 'without a name'}{mark}: " \
            f"{status.text}"
-    lines = [Line(head, status.tone), _sent(step)]
-    produced = _produced(step)
+    lines = [Line(head, status.tone), _sent(case, step)]
+    produced = _produced(case, step)
     if produced is not None:
         lines.append(produced)
     done = step.state in (StepState.SUCCEEDED, StepState.COMPENSATED) and not step.is_undo
@@ -392,14 +443,40 @@ def _step_lines(case: ServerCase, step: Step, drawn: timedelta | None) -> list[L
     return lines
 
 
-def _not_started(case: ServerCase) -> list[str]:
+def _alike(lines: Iterable[tuple[Hashable, Line]]) -> list[Line]:
+    """Lines grouped by their kind (in the order each kind first comes), a line said twice
+    said once, and at most MAX_ALIKE of a kind, then `… N more like these`: a close_pane of
+    2000 blocks is checked in ten lines, not 2000."""
+    groups: dict[Hashable, list[Line]] = {}
+    seen: set[str] = set()
+    for kind, line in lines:
+        if line.text not in seen:
+            seen.add(line.text)
+            groups.setdefault(kind, []).append(line)
+    shown: list[Line] = []
+    for group in groups.values():
+        shown += group[:MAX_ALIKE]
+        if len(group) > MAX_ALIKE:
+            shown.append(Line(f"… {len(group) - MAX_ALIKE} more like these", DIM,
+                              group[0].indent))
+    return shown
+
+
+def _named(names: list[str]) -> str:
+    """Steps named in one sentence: at most MAX_NAMED, then how many more."""
+    more = f", … {len(names) - MAX_NAMED} more" if len(names) > MAX_NAMED else ""
+    return ", ".join(names[:MAX_NAMED]) + more
+
+
+def _not_started(case: ServerCase) -> list[Line]:
     """The kind's steps the saga never wrote (and items of a repeating step never reached)."""
     if case.kind is None or case.detail.saga.state == SagaState.COMPLETED:
         return []
     recorded = {step.name for step in case.forward}
-    missing = [f"{step.name}: not started" for step in case.kind.steps
+    missing = [("step", Line(f"{step.name}: not started", DIM)) for step in case.kind.steps
                if step.name not in recorded and not step.optional]
-    return missing + [f"{line}: not started" for line in _items_not_reached(case)]
+    return _alike([*missing, *(("item", Line(f"{line}: not started", DIM))
+                               for line in _items_not_reached(case))])
 
 
 def _items_not_reached(case: ServerCase) -> list[str]:
@@ -410,7 +487,7 @@ def _items_not_reached(case: ServerCase) -> list[str]:
     items = case.given.get(key)
     if not isinstance(items, list):
         return []
-    reached = {str(_dict(step.cmd_json).get(item_key)) for step in case.forward
+    reached = {str(case.read(step).command.get(item_key)) for step in case.forward
                if step.name == name}
     what = item_key.removesuffix("_id")
     return [f"{name} of {what} {short_id(item)}" for item in items
@@ -419,13 +496,13 @@ def _items_not_reached(case: ServerCase) -> list[str]:
 
 def steps_section(case: ServerCase) -> Section:
     lines: list[Line] = []
-    listed = _listed(case.detail)
+    listed = listed_steps(case.detail)
     for position in listed:
         lines += _step_lines(case, case.steps[position], case.timeline.spans[position].duration)
     if len(listed) < len(case.steps):
         lines.append(Line(f"… {len(case.steps) - len(listed)} more steps, not listed here "
                           "(`show` lists them all)", DIM))
-    lines += [Line(text, DIM) for text in _not_started(case)]
+    lines += _not_started(case)
     if not case.steps:
         lines.append(Line("no steps recorded: the saga stopped before its first step, or the "
                           "file holds no steps for it", WARN))
@@ -441,7 +518,7 @@ def steps_section(case: ServerCase) -> Section:
 
 def _undo_line(case: ServerCase, step: Step) -> Line:
     undone = case.forward_step(step.undoes)
-    of = step_name(undone) if undone is not None else "a step that cannot be told"
+    of = case.step_name(undone) if undone is not None else "a step that cannot be told"
     if step.role is StepRole.NO_UNDO:
         return Line(f"{of}: no undo possible ({_error(step, 120)}), so it stays done", BAD)
     row = f"step {step.step_index}"
@@ -461,7 +538,9 @@ def undone_section(case: ServerCase) -> Section | None:
                         SagaState.FAILED_COMPENSATION)
     if not undoing and not case.undos:
         return None
-    lines = [_undo_line(case, step) for step in case.undos]
+    # An undo row's kind: what became of it.
+    lines = _alike(((step.role, step.state, step.in_flight), _undo_line(case, step))
+                   for step in case.undos)
     done = [step for step in case.forward if step.state == StepState.SUCCEEDED]
     if not case.has_undo:
         assert case.kind is not None
@@ -469,20 +548,22 @@ def undone_section(case: ServerCase) -> Section | None:
             if state == SagaState.COMPENSATED else ""
         lines.insert(0, Line(f"Nothing was undone: a {case.kind.name} saga has no undo{only}.",
                              WARN))
-        lines += [Line(f"still done: {case.said(step, 'done') or step_name(step)}", WARN)
-                  for step in done]
+        lines += _alike((case.command(step), Line(
+            f"still done: {case.said(step, 'done') or case.step_name(step)}", WARN))
+            for step in done)
     elif not case.undos:
         if done:
             lines.append(Line("No undo was recorded, yet "
-                              f"{', '.join(step_name(step) for step in done)} had succeeded.",
-                              WARN))
+                              f"{_named([case.step_name(step) for step in done])} had "
+                              "succeeded.", WARN))
         else:
             lines.append(Line("Nothing was undone: no step had succeeded, so there was "
                               "nothing to undo.", OK))
     else:
-        left = [step for step in done
-                if not any(undo.undoes == step.step_index for undo in case.undos)]
-        lines += [Line(f"{step_name(step)}: succeeded and not undone", WARN) for step in left]
+        paired = {undo.undoes for undo in case.undos}
+        lines += _alike(("left", Line(f"{case.step_name(step)}: succeeded and not undone",
+                                      WARN))
+                        for step in done if step.step_index not in paired)
     return Section("What was undone", tuple(lines))
 
 
@@ -499,25 +580,27 @@ def _recovered(case: ServerCase) -> bool:
 
 def outcome(case: ServerCase) -> Section:
     saga = case.detail.saga
-    lines = [_field("state", quote(saga.state, 60)),
-             _field("started", format_time(saga.started_at))]
+    lines = [field("state", quote(saga.state, 60)),
+             field("started", format_time(saga.started_at))]
     ended = format_time(saga.ended_at) if saga.ended_at is not None else "not ended"
     if saga.duration is not None and saga.duration < timedelta(0):
         ended += f" ({ENDS_BEFORE_START})"
     if _recovered(case):
         ended += " (when the next server start recovered it, not when it stopped)"
-    lines.append(_field("ended", ended))
+    lines.append(field("ended", ended))
     length = timeout_note(case.timeline, None, format_duration)
     if length is not None:
-        lines.append(_field("length", length))
+        lines.append(field("length", length))
     reason = case.reason
-    if reason is not None and reason.recovery is not None:
-        lines.append(_field("recovery", quote(reason.recovery, MAX_REASON), WARN))
-        if len(reason.problems) > 1:  # one a line
-            lines += [Line(f"step {p.step_number} ({quote(p.step_name, 60)}): "
-                           f"{quote(p.problem, 120)}", BAD, 10) for p in reason.problems]
+    if reason is not None and len(reason.problems) > 1:  # one a line, not all in one
+        lines.append(field("recovery", f"could not undo {len(reason.problems)} steps:", WARN))
+        lines += _alike(("problem", Line(f"step {p.step_number} ({quote(p.step_name, 60)}): "
+                                         f"{quote(p.problem, 120)}", BAD, LABEL_WIDTH + 1))
+                        for p in reason.problems)
+    elif reason is not None and reason.recovery is not None:
+        lines.append(field("recovery", quote(reason.recovery, MAX_REASON), WARN))
     elif saga.failure_reason is not None:
-        lines.append(_field("failure", quote(saga.failure_reason, MAX_REASON), BAD))
+        lines.append(field("failure", quote(saga.failure_reason, MAX_REASON), BAD))
     return Section("Outcome", tuple(lines))
 
 
@@ -527,13 +610,13 @@ def _stopped_by(case: ServerCase) -> str:
     if failed is None:
         said = quote(case.reason.first, 120) if case.reason is not None else ""
         return f"it failed{f' ({said})' if said else ''}"
-    return f"{step_name(failed)} failed ({_error(failed, 120)})"
+    return f"{case.step_name(failed)} failed ({_error(failed, 120)})"
 
 
 def _next_start(case: ServerCase) -> str:
     """What the server's next start will do with a saga left `failed` (recovery.rs)."""
     if case.in_flight is not None:
-        return (f"With {step_name(case.in_flight)} still pending, its next start cannot "
+        return (f"With {case.step_name(case.in_flight)} still pending, its next start cannot "
                 "recover it: it will mark it failed_compensation for operator review.")
     return "Its next start will undo the steps that succeeded."
 
@@ -548,12 +631,12 @@ def verdict(case: ServerCase, cause: str) -> Line:
         broken = case.failed_best_effort
         if broken:
             step = broken[0]
-            return Line(f"Completed{at}, but best-effort {step_name(step)} failed: "
+            return Line(f"Completed{at}, but best-effort {case.step_name(step)} failed: "
                         f"{case.said(step, 'missed') or 'its work was not done'}.", WARN)
         return Line(f"Completed: every step succeeded{f',{at}' if at else ''}.", OK)
     if cause == "running":
         late = timeline.past_timeout is not None
-        return Line(f"Not ended: {step_name(case.in_flight)} was under way"
+        return Line(f"Not ended: {case.step_name(case.in_flight)} was under way"
                     + (f", far past {case.limit}: the server that ran it probably stopped "
                        "(its next start recovers it)." if late else "."), WARN)
     if cause == "compensating":
@@ -562,7 +645,7 @@ def verdict(case: ServerCase, cause: str) -> Line:
     if cause == "unknown_state":
         return Line(f"In state {quote(saga.state, 60)}, which this tool does not know.", WARN)
     if cause == Cause.TIMEOUT:
-        return Line(f"Timed out: {step_name(case.in_flight)} did not finish within "
+        return Line(f"Timed out: {case.step_name(case.in_flight)} did not finish within "
                     f"{case.limit}; the server marked the saga failed. {_next_start(case)}",
                     BAD)
     if cause == Cause.RESUMED:
@@ -572,7 +655,7 @@ def verdict(case: ServerCase, cause: str) -> Line:
         return Line(f"Closed at a server restart (it was {state}): no step had succeeded, so "
                     "there was nothing to undo.", OK)
     if cause == Cause.CRASHED_MID_DISPATCH:
-        return Line(f"Needs review: the server stopped while {step_name(case.in_flight)} was "
+        return Line(f"Needs review: the server stopped while {case.step_name(case.in_flight)} was "
                     "under way; at its next start recovery could not tell whether it took "
                     "effect, and undid nothing.", BAD)
     if cause == Cause.UNDO_INCOMPLETE:
@@ -598,39 +681,42 @@ def verdict(case: ServerCase, cause: str) -> Line:
                 f"{quote(case.reason.first if case.reason else '', MAX_REASON)}.", BAD)
 
 
-def _left_over(case: ServerCase) -> list[str]:
-    """What may be left half done, concretely: each thing a done step left (unless its undo
-    worked), each thing a step that was not done left as it was."""
+def _left_over(case: ServerCase) -> list[tuple[Hashable, str]]:
+    """What may be left half done, concretely, each with its kind (which command, and whether
+    it was left done or not done): each thing a done step left (unless its undo worked), each
+    thing a step that was not done left as it was."""
     saga = case.detail.saga
-    found: list[str] = []
+    found: list[tuple[Hashable, str]] = []
     undone = {undo.undoes for undo in case.undos
               if undo.role is StepRole.UNDO and undo.state in (StepState.COMPENSATED,
                                                                StepState.SUCCEEDED)}
     for step in case.forward:
         if step.in_flight:
             continue  # said on its own
+        which = None
         if step.state == StepState.SUCCEEDED and saga.state != SagaState.COMPLETED \
                 and step.step_index not in undone:
-            said = case.said(step, "kept")
-            if said is not None:
-                found.append(said)
+            which = "kept"
         elif step.state == StepState.FAILED and (step.best_effort or not case.has_undo):
-            said = case.said(step, "missed")
-            if said is not None:
-                found.append(said)
+            which = "missed"
+        said = case.said(step, which) if which is not None else None
+        if said is not None:
+            found.append(((case.command(step), which), said))
     if not case.has_undo and saga.state != SagaState.COMPLETED:
         recorded = {step.name for step in case.forward}
-        found += [said for kind_step in (case.kind.steps if case.kind else ())
+        found += [((kind_step.name, "missing"), said)
+                  for kind_step in (case.kind.steps if case.kind else ())
                   if kind_step.name not in recorded and not kind_step.optional
                   for said in [_said_missing(case, kind_step.name)] if said]
-        found += [f"{item.split(' of ', 1)[1]} was never deleted: it may still be there"
+        found += [("not reached", f"{item.split(' of ', 1)[1]} was never deleted: it may "
+                                  "still be there")
                   for item in _items_not_reached(case)]
-    return list(dict.fromkeys(found))
+    return found
 
 
 def _said_missing(case: ServerCase, name: str) -> str | None:
     effect = _EFFECTS.get(name)
-    return effect.missed.format_map(_values(None, case.given, case.steps)) if effect else None
+    return effect.missed.format_map(case.values(None)) if effect else None
 
 
 def _sentence(text: str) -> str:
@@ -660,9 +746,10 @@ def checks(case: ServerCase, cause: str) -> list[Line]:
                                "finished it after giving up)",
                 Cause.CRASHED_MID_DISPATCH: "when the server stopped"}.get(
             cause, "when the saga stopped" if saga.state != SagaState.RUNNING else "")
-        lines.append(Line(_sentence(f"{step_name(flying)} was under way"
+        lines.append(Line(_sentence(f"{case.step_name(flying)} was under way"
                                     f"{f' {when}' if when else ''}: check {what}"), BAD))
-    lines += [Line(_sentence(f"Check: {said}"), WARN) for said in _left_over(case)]
+    lines += _alike((kind, Line(_sentence(f"Check: {said}"), WARN))
+                    for kind, said in _left_over(case))
     if cause == "running":
         lines.append(Line(
             f"It is past {case.limit} yet not ended, so the server that ran it most likely "
@@ -688,7 +775,14 @@ def server_case(detail: SagaDetail, kind: SagaKind | None, timeline: Timeline) -
     reason = saga.log_format.split_reason(saga.failure_reason) \
         if saga.failure_reason is not None else None
     given = _dict(saga.input_json)
-    return ServerCase(detail, kind, timeline, reason, given)
+    payloads = {id(step): read_payloads(step) for step in detail.steps}  # each read once
+    forward = tuple(step for step in detail.steps if step.role is StepRole.FORWARD)
+    by_index: dict[int, Step] = {}
+    for step in forward:
+        by_index.setdefault(step.step_index, step)
+    return ServerCase(detail, kind, timeline, reason, given, forward,
+                      tuple(step for step in detail.steps if step.role is not StepRole.FORWARD),
+                      payloads, event_values(payloads.values()), by_index)
 
 
 def sections(case: ServerCase, cause: str, timeline: Section) -> tuple[Section, ...]:

@@ -120,7 +120,7 @@ class StepRecord:
 
 def _forward_count(kind: SagaKind | None, names: Sequence[str | None]) -> int:
     """How many rows from the first are the kind's forward steps in its order (repeating
-    and optional steps matched as they can be); the rows after them are undo rows."""
+    and optional steps matched as they can be)."""
     if kind is None:
         return len(names)
     position, expected = 0, 0
@@ -138,25 +138,50 @@ def _forward_count(kind: SagaKind | None, names: Sequence[str | None]) -> int:
     return position
 
 
+def _roles(kind: SagaKind | None, names: Sequence[str | None]) -> list[StepRole]:
+    """Each row's role. `compensate` and `no_inverse_for_<step>` rows are always undo rows.
+    Past the kind's forward steps in its order, a row is an undo row only when it looks like
+    one: an undo the kind's table names, or the name of an earlier forward step again
+    (recovery's inverse: tear_off_tab's second `move_tab`). Any other row stays a forward
+    step: a step a newer server renamed or added is not mistaken for an undo."""
+    forward = _forward_count(kind, names)
+    roles: list[StepRole] = []
+    done: set[str | None] = set()
+    for position, name in enumerate(names):
+        text = name or ""
+        if text.startswith(NO_INVERSE_PREFIX):
+            role = StepRole.NO_UNDO
+        elif text == FALLBACK_UNDO:
+            role = StepRole.UNDO
+        elif position < forward:
+            role = StepRole.FORWARD
+        elif kind is not None and (text in kind.undo or name in done):
+            role = StepRole.UNDO
+        else:
+            role = StepRole.FORWARD
+        if role is StepRole.FORWARD:
+            done.add(name)
+        roles.append(role)
+    return roles
+
+
 def classify_steps(kind: SagaKind | None, steps: Sequence[StepRecord],
                    undone_states: frozenset[str]) -> list[StepPlace]:
-    """Tell undo rows from forward steps. `compensate` and `no_inverse_for_<step>` rows are
-    always undo rows; with the kind known, so is every row after its forward steps (the
-    undo is appended after the others). An undo is paired with the forward step it undoes:
-    the newest not yet paired whose state is in `undone_states` (recovery undoes newest
-    first), named by the kind's undo table, or the row's `no_inverse_for_` suffix."""
-    names = [step.name for step in steps]
-    forward = _forward_count(kind, names)
+    """Tell undo rows from forward steps (see _roles: the undo is appended after the
+    others). An undo is paired with the forward step it undoes: the newest not yet paired
+    whose state is in `undone_states` (recovery undoes newest first), named by the kind's
+    undo table, or the row's `no_inverse_for_` suffix."""
+    roles = _roles(kind, [step.name for step in steps])
     best_effort = {s.name for s in kind.steps if s.best_effort} if kind else set()
     places = []
-    unpaired = [s for s in steps[:forward] if s.state in undone_states][::-1]
-    for position, step in enumerate(steps):
+    unpaired = [s for s, role in zip(steps, roles, strict=True)
+                if role is StepRole.FORWARD and s.state in undone_states][::-1]
+    for step, role in zip(steps, roles, strict=True):
         name = step.name or ""
-        no_inverse = name.startswith(NO_INVERSE_PREFIX)
-        if position < forward and not no_inverse and name != FALLBACK_UNDO:
+        if role is StepRole.FORWARD:
             places.append(StepPlace(best_effort=name in best_effort))
             continue
-        if no_inverse:
+        if role is StepRole.NO_UNDO:
             target: str | None = name[len(NO_INVERSE_PREFIX):]
         elif kind is not None and name in kind.undo:
             target = kind.undo[name]
@@ -167,8 +192,7 @@ def classify_steps(kind: SagaKind | None, steps: Sequence[StepRecord],
             unpaired.remove(paired)
         else:
             paired = None
-        places.append(StepPlace(StepRole.NO_UNDO if no_inverse else StepRole.UNDO,
-                                None if paired is None else paired.step_index))
+        places.append(StepPlace(role, None if paired is None else paired.step_index))
     return places
 
 
@@ -248,8 +272,10 @@ _SERVER_RECOVERY = (
      Cause.NOTHING_TO_UNDO),
     (re.compile(r"saga has (?P<detail>\d+) pending step"), Cause.CRASHED_MID_DISPATCH),
 )
-_SERVER_PROBLEM = re.compile(r"step (?P<number>\d+) \((?P<name>[^)]*)\): (?P<problem>.*)",
-                             re.DOTALL)
+# At most 18 digits: a longer "number" is not a step's (and int() refuses over 4300 digits);
+# such a reason is read as a step's error, as it stands.
+_SERVER_PROBLEM = re.compile(
+    r"step (?P<number>[0-9]{1,18}) \((?P<name>[^)]*)\): (?P<problem>.*)", re.DOTALL)
 OPERATOR_REVIEW = " — operator review needed"
 
 
