@@ -993,3 +993,13 @@ def test_demo_with_the_servers_format_reads_the_servers_demo(run: Run,
     assert stats["database"].endswith("sagas.db") and stats["counts"]["compensated"] > 0
     plain = run("stats", "--demo", "--json")
     assert json.loads(plain.out)["format"] == "launcher"  # the launcher's by default
+
+
+def test_a_qualifier_a_format_has_nothing_for_is_noted(run: Run) -> None:
+    server = run("list", "--demo", "--log-format", "server", "--search", "target:host")
+    assert server.code == 0 and server.out.strip() == "no sagas match"
+    assert server.error_lines == [
+        "saga-inspector: note: target: finds nothing in a server saga log: its steps store "
+        "no target"]
+    launcher = run("list", "--demo", "--search", "target:host", "--limit", "1")
+    assert launcher.error_lines == []  # the launcher's steps have one

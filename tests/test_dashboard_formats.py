@@ -30,6 +30,7 @@ from .helpers import (
     make_app,
     pilot_test,
     press,
+    record_notifications,
     screen_text,
     wait_for,
 )
@@ -161,3 +162,15 @@ def _first_id(input_json: str) -> str:
 
 def _none() -> object:
     raise AssertionError("a saga listed has no detail")
+
+
+@pilot_test
+async def test_a_qualifier_the_server_has_nothing_for_is_said(tmp_path: Path) -> None:
+    path = write_demo(tmp_path / "sagas.db", log_format=SERVER.name)
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        shown = record_notifications(app)
+        await idle(pilot)
+        await press(pilot, "slash", *_typed("target:host"), "enter")
+        assert any("target: finds nothing in a server saga log" in message
+                   for _severity, message in shown)

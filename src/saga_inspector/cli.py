@@ -574,6 +574,9 @@ def _list(options: argparse.Namespace) -> int:
         _warn_all(store.warnings)
         _warn_unknown_states(store, query.states)
         _checked(lambda: _check_query_states(store, query))
+        for note in store.format.query_notes(
+                str(term.qualifier) for term in query.parsed.terms if term.qualifier):
+            _note("note", note)
         sagas = store.walk(query, options.limit)
         if options.format is not None:
             write_sagas(sagas, sys.stdout, options.format)

@@ -10,7 +10,7 @@ nothing outside `store/formats/` names a table, a column or a time encoding.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -85,6 +85,9 @@ class LogFormat:
     attention_states: frozenset[str] = ATTENTION_STATES
     # Compensation and recovery append undo rows after the forward steps (kinds.classify_steps).
     appends_undo_rows: bool = False
+    # Qualifiers that can find nothing in this format, and why (said, not left to an empty
+    # list): the server's steps have no target, its payloads no labels.
+    lacks: Mapping[str, str] = field(default_factory=dict)
     # How its saga failure reasons are taken apart (the triage summary, the timeline).
     split_reason: Callable[[str], FailureReason] = split_reason
     # The states the writer's state index holds when that index is partial (the server's
@@ -122,6 +125,11 @@ class LogFormat:
         if self.partial_state_index is None:
             return None
         return f"{column} IN ({', '.join(text_literal(s) for s in self.partial_state_index)})"
+
+    def query_notes(self, qualifiers: Iterable[str]) -> list[str]:
+        """What to tell someone whose query uses a qualifier this format has nothing for."""
+        return [f"{name}: finds nothing in a {self.label}: {self.lacks[name]}"
+                for name in dict.fromkeys(qualifiers) if name in self.lacks]
 
     def needs_attention(self, state: str) -> bool:
         return state in self.attention_states

@@ -119,6 +119,8 @@ SERVER = LogFormat(
     split_reason=split_server_reason,
     # saga_state_idx (SERVER_DDL): the only index on the state.
     partial_state_index=(SagaState.RUNNING.value, SagaState.COMPENSATING.value),
+    lacks={"target": "its steps store no target", "label": "its payloads carry no labels "
+           "(ref: finds tab, block and workspace ids)"},
 )
 
 # The server's DDL (run_saga_log_migrations), used to write demo data and test fixtures.

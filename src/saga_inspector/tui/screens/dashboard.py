@@ -660,6 +660,16 @@ class DashboardScreen(Screen[None]):
         self._set_search(message.text)
         if message.submitted:
             self.action_focus_table()
+            self._note_what_the_format_lacks(message.text)
+
+    def _note_what_the_format_lacks(self, text: str) -> None:
+        """`target:` on a server log: said, rather than left to an empty list."""
+        if self.store is None:
+            return
+        terms = SagaQuery(text=text).parsed.terms
+        for note in self.store.format.query_notes(
+                str(term.qualifier) for term in terms if term.qualifier):
+            self.notify(safe(note), severity="warning")
 
     @on(SearchBar.Cleared)
     def _search_cleared(self) -> None:
