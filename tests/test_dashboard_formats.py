@@ -174,3 +174,40 @@ async def test_a_qualifier_the_server_has_nothing_for_is_said(tmp_path: Path) ->
         await press(pilot, "slash", *_typed("target:host"), "enter")
         assert any("target: finds nothing in a server saga log" in message
                    for _severity, message in shown)
+
+
+@pilot_test
+async def test_the_servers_own_key_works_before_its_counts_arrive(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`6` pressed while the counts are still being read (a big server log): its chip is
+    there from the file's format, so the key is not dropped."""
+    import threading
+
+    path = write_demo(tmp_path / "sagas.db", log_format=SERVER.name)
+    release = threading.Event()
+    counts = SagaStore.counts
+
+    def held_counts(store: SagaStore) -> object:
+        release.wait(10)
+        return counts(store)
+
+    monkeypatch.setattr(SagaStore, "counts", held_counts)
+    app = make_app(path)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = dashboard(app)
+            bar = screen.query_one(StateFilterBar)
+            await wait_for(pilot, lambda: screen.store is not None, "the store")
+            await pilot.pause()
+            assert "compensated" in _chips(app)  # before any count was read
+            await pilot.press("6")
+            await pilot.pause()
+            assert screen.active.name == "compensated"
+            release.set()
+            await idle(pilot)
+            assert bar.active.name == "compensated"
+            table = screen.query_one(SagaTable)
+            assert table.saga_query is not None
+            assert table.saga_query.states == frozenset({"compensated"})
+    finally:
+        release.set()

@@ -241,6 +241,7 @@ class DashboardScreen(Screen[None]):
         store = opened.store
         self.store, self._opened = store, opened.identity
         self.query_one(SagaTable).loading = False
+        self.query_one(StateFilterBar).show_format(store.format)
         self.query_one(InspectorHeader).show_store(store, None)
         self.query_one(WarningBanner).show_warnings(store)
         self._clear_detail("no saga highlighted")
@@ -255,6 +256,7 @@ class DashboardScreen(Screen[None]):
         saga when it has it; what was drawn stays until its rows arrive."""
         self.store, self._opened = store, opened
         self._ahead.forget()
+        self.query_one(StateFilterBar).show_format(store.format)
         self.query_one(InspectorHeader).show_store(store, self.counts)
         self.query_one(WarningBanner).show_warnings(store)
         self._set_trouble(None)

@@ -11,7 +11,7 @@ from textual.containers import HorizontalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from saga_inspector.store import ATTENTION_STATES, LAUNCHER, SagaState, StateCounts
+from saga_inspector.store import ATTENTION_STATES, LAUNCHER, LogFormat, SagaState, StateCounts
 from saga_inspector.tui.text import plain, safe
 from saga_inspector.units import format_count
 
@@ -71,10 +71,12 @@ KNOWN_FILTERS = (ALL, ATTENTION, *STATE_FILTERS)
 KNOWN_NAMES = frozenset(f.name for f in KNOWN_FILTERS)
 
 
-def filters_for(counts: StateCounts | None) -> tuple[StateFilter, ...]:
-    """All, needs attention and the file's format's states (the launcher's until the counts
-    say), then one per state the file holds that its format does not know."""
-    log_format = counts.log_format if counts is not None else LAUNCHER
+def filters_for(counts: StateCounts | None,
+                log_format: LogFormat | None = None) -> tuple[StateFilter, ...]:
+    """All, needs attention and the file's format's states (the counts' format, else
+    `log_format`, else the launcher's), then one per state the file holds that its format
+    does not know."""
+    log_format = counts.log_format if counts is not None else (log_format or LAUNCHER)
     known = tuple(f for f in STATE_FILTERS if log_format.knows_state(f.name))
     unknown = counts.unknown_states if counts is not None else ()
     extra = tuple(
@@ -145,6 +147,7 @@ class StateFilterBar(HorizontalScroll, can_focus=False):
         self.filters: tuple[StateFilter, ...] = filters_for(None)
         self.active: StateFilter = ALL
         self.counts: StateCounts | None = None
+        self.log_format: LogFormat | None = None
         self._scrolled_for: tuple[StateFilter, int] | None = None  # the active chip shown
 
     def compose(self) -> ComposeResult:
@@ -154,9 +157,17 @@ class StateFilterBar(HorizontalScroll, can_focus=False):
     def on_mount(self) -> None:
         self._refresh_chips()
 
+    def show_format(self, log_format: LogFormat) -> None:
+        """The file's format, known as soon as it opens: its chips (the server's `6`) are
+        there before its counts are read, so a key pressed meanwhile finds its filter."""
+        self.log_format = log_format
+        self._show_filters(filters_for(self.counts, log_format))
+
     def show_counts(self, counts: StateCounts) -> None:
         self.counts = counts
-        wanted = filters_for(counts)
+        self._show_filters(filters_for(counts, self.log_format))
+
+    def _show_filters(self, wanted: tuple[StateFilter, ...]) -> None:
         if wanted != self.filters:
             self.filters = wanted
             self.remove_children()
