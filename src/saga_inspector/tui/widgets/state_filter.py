@@ -172,8 +172,10 @@ class StateFilterBar(HorizontalScroll, can_focus=False):
             self.filters = wanted
             self.remove_children()
             self.mount_all(FilterChip(f) for f in wanted)
-            self.call_after_refresh(self._refresh_chips)
         self._refresh_chips()
+        # Chips mounted a moment ago may not be there yet (the format's chips come just
+        # before the counts): drawn again once they are.
+        self.call_after_refresh(self._refresh_chips)
 
     def set_active(self, state_filter: StateFilter) -> None:
         self.active = state_filter
