@@ -170,12 +170,15 @@ class StateFilterBar(HorizontalScroll, can_focus=False):
     def _show_filters(self, wanted: tuple[StateFilter, ...]) -> None:
         if wanted != self.filters:
             self.filters = wanted
-            self.remove_children()
-            self.mount_all(FilterChip(f) for f in wanted)
+            self.call_later(self._remount, wanted)
         self._refresh_chips()
-        # Chips mounted a moment ago may not be there yet (the format's chips come just
-        # before the counts): drawn again once they are.
-        self.call_after_refresh(self._refresh_chips)
+
+    async def _remount(self, wanted: tuple[StateFilter, ...]) -> None:
+        """The chips of `wanted`, drawn with the counts known once they are mounted (the
+        format's chips come just before the counts, which must not land on the old ones)."""
+        await self.remove_children()
+        await self.mount_all(FilterChip(f) for f in wanted)
+        self._refresh_chips()
 
     def set_active(self, state_filter: StateFilter) -> None:
         self.active = state_filter
