@@ -24,10 +24,10 @@ from saga_inspector.demo import (
     rfc3339,
     write_saga_log,
 )
-from saga_inspector.store.formats import LAUNCHER, SERVER, LogFormat
+from saga_inspector.store.formats import LAUNCHER, LogFormat
 from saga_inspector.store.formats.base import SAGA_FIELDS, STEP_FIELDS
 from saga_inspector.store.formats.launcher import LAUNCHER_DDL
-from saga_inspector.store.formats.server import SERVER_DDL, millis
+from saga_inspector.store.formats.server import millis
 from saga_inspector.store.timestamps import micros, parse_timestamp
 
 T0 = datetime(2026, 6, 2, 14, 5, 23, 481526, tzinfo=UTC)
@@ -290,9 +290,6 @@ def server_sagas() -> list[SagaRow]:
 
 # -- one row shape, either format ---------------------------------------------------------------
 
-DDL_OF = {LAUNCHER.name: LAUNCHER_DDL, SERVER.name: SERVER_DDL}
-
-
 def stored_time(value: object, log_format: LogFormat) -> object:
     """A launcher-shaped time (RFC 3339 text) as `log_format` stores it: for the server,
     integer milliseconds since the epoch, read with the project's one parser. A value that
@@ -402,7 +399,7 @@ class SagaLogFactory:
         """The DDL to write: the format's own for None. LOOSE_DDL (the launcher's without its
         CHECKs) means the server's own DDL, which has no CHECKs to lift."""
         if ddl is None or (ddl == LOOSE_DDL and self.log_format is not LAUNCHER):
-            return DDL_OF[self.log_format.name]
+            return self.log_format.ddl
         return ddl
 
     def __call__(
@@ -477,7 +474,7 @@ class SagaLogFactory:
                 saga.steps = []
         setup = ("conn.execute('PRAGMA journal_mode=WAL')\n"
                  "conn.execute('PRAGMA wal_autocheckpoint=0')\n"
-                 f"conn.executescript({DDL_OF[self.log_format.name]!r})\n"
+                 f"conn.executescript({self.log_format.ddl!r})\n"
                  "conn.execute('PRAGMA user_version = 1')\n")
         _run_writer_then_die(path, setup, insert_rows(self.log_format, rows))
         return path

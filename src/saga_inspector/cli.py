@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 from . import __version__
 from .completion import SHELLS, describe, script
 from .config import config_dir
-from .demo import DEMO_FORMATS, write_demo
+from .demo import write_demo
 from .discovery import (
     DATA_DIR_VARIABLE,
     LEGACY_LOG,
@@ -240,8 +240,8 @@ def _demo_parser() -> argparse.ArgumentParser:
                      description="Write a realistic, deterministic demo saga log to a new file "
                                  "(an existing file is never overwritten).")
     parser.add_argument("path", metavar="PATH", help="where to write it")
-    parser.add_argument("--format", dest="log_format", choices=DEMO_FORMATS,
-                        default=DEMO_FORMATS[0], metavar="launcher|server",
+    parser.add_argument("--format", dest="log_format", choices=FORMAT_NAMES,
+                        default=LAUNCHER.name, metavar="launcher|server",
                         help="whose log: the launcher's (launcher-sagas.db, the default) or "
                              "the server's (sagas.db: nine kinds, undo rows, recoveries)")
     return parser

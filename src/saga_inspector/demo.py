@@ -16,13 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .store.formats import LAUNCHER, SERVER, LogFormat
+from .store.formats import FORMAT_NAMES, LAUNCHER, SERVER, LogFormat
 from .store.formats.base import SAGA_FIELDS, STEP_FIELDS
-from .store.formats.launcher import LAUNCHER_DDL
-from .store.formats.server import SERVER_DDL
 from .store.kinds import FALLBACK_UNDO, NO_INVERSE_PREFIX
-
-FORMAT_DDL = {"launcher": LAUNCHER_DDL, "server": SERVER_DDL}
 
 DEMO_SEED = 20260602
 DEMO_START = datetime(2026, 6, 2, 9, 0, 0, tzinfo=UTC)
@@ -75,7 +71,7 @@ def write_saga_log(
     own) and close it cleanly. Rows hold the values as the format stores them (a server
     row: times in milliseconds; fields the format lacks, like a step's target, are left
     out)."""
-    ddl = FORMAT_DDL[log_format.name] if ddl is None else ddl
+    ddl = log_format.ddl if ddl is None else ddl
     saga_fields = [f for f in SAGA_FIELDS if f in log_format.saga_columns]
     step_fields = [f for f in STEP_FIELDS if f in log_format.step_columns]
     conn = sqlite3.connect(path, isolation_level=None)
@@ -929,13 +925,9 @@ def server_demo_sagas(count: int = SERVER_DEMO_COUNT, seed: int = DEMO_SEED) -> 
     return list(iter_server_demo_sagas(count, seed))
 
 
-# The demo logs `demo --format` writes: the launcher's (the default) and the server's.
-DEMO_FORMATS = ("launcher", "server")
-
-
 def write_demo(path: Path, count: int | None = None, seed: int = DEMO_SEED,
                log_format: str = "launcher") -> Path:
-    """Write a demo log of `log_format` (one of DEMO_FORMATS; `count` None: that demo's
+    """Write a demo log of `log_format` (a format's name; `count` None: that demo's
     own size) to a new file at `path` (refuses to overwrite anything)."""
     path = Path(path)
     if path.exists():
@@ -944,5 +936,5 @@ def write_demo(path: Path, count: int | None = None, seed: int = DEMO_SEED,
         count = SERVER_DEMO_COUNT if count is None else count
         return write_saga_log(path, iter_server_demo_sagas(count, seed), log_format=SERVER)
     if log_format != "launcher":
-        raise ValueError(f"no demo of format {log_format!r}; known: {', '.join(DEMO_FORMATS)}")
+        raise ValueError(f"no demo of format {log_format!r}; known: {', '.join(FORMAT_NAMES)}")
     return write_saga_log(path, demo_sagas(LAUNCHER_DEMO_COUNT if count is None else count, seed))

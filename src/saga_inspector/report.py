@@ -277,8 +277,7 @@ def _schema_line(schema: SchemaInfo) -> str:
     fmt = schema.log_format
     line = f"{schema.user_version} (this tool knows {schema.known_version})"
     if schema.newer_than_known:
-        line += (f": written by a newer {fmt.writer} build{fmt.newer_consequence}, shown "
-                 "read-compatible")
+        line += f": {fmt.newer_words}, shown read-compatible"
     return line
 
 

@@ -52,6 +52,7 @@ class LogFormat:
     equal only to itself (and hashable: a format can key a mapping)."""
 
     name: str  # "launcher" / "server": `--format`, the JSON's stats
+    ddl: str  # its writer's DDL: what the demo and test fixtures create
     label: str  # "launcher saga log": messages
     writer: str  # who writes it: "launcher" / "server" (the tripwire's wording)
     file_name: str  # the file's usual name, for discovery and messages
@@ -140,10 +141,14 @@ class LogFormat:
     def kind(self, name: str | None) -> SagaKind | None:
         return self.kinds.get(name) if isinstance(name, str) else None
 
+    @property
+    def newer_words(self) -> str:
+        """What a file stamped above the known version is, in words."""
+        return f"written by a newer {self.writer} build{self.newer_consequence}"
+
     def newer_warning(self, user_version: int) -> str:
         return (f"user_version={user_version} is above {self.known_schema_version}: this file "
-                f"was written by a newer {self.writer} build{self.newer_consequence}; it is "
-                "shown read-compatible")
+                f"was {self.newer_words}; it is shown read-compatible")
 
     def export_time(self, stamp: Timestamp | None) -> tuple[str | None, object]:
         """(the JSON's `started_at`-style text, the `_raw` value or None)."""

@@ -128,30 +128,6 @@ def _labels(column: str, match: object) -> tuple[str, list[object]]:
     return json_keys_hold(column, LABEL_KEYS, match)  # type: ignore[arg-type]
 
 
-LAUNCHER = LogFormat(
-    name="launcher",
-    label="launcher saga log",
-    writer="launcher",
-    file_name="launcher-sagas.db",
-    saga_table="launcher_saga",
-    step_table="launcher_saga_step",
-    saga_columns={f: f for f in SAGA_FIELDS},
-    step_columns={f: f for f in STEP_FIELDS},
-    required_saga_fields=frozenset({"saga_id", "state"}),
-    required_step_fields=frozenset({"saga_id", "step_index"}),
-    saga_states=tuple(state.value for state in SagaState if state is not SagaState.COMPENSATED),
-    final_states=frozenset({SagaState.COMPLETED.value, SagaState.FAILED_COMPENSATION.value}),
-    done_step_states=frozenset({StepState.SUCCEEDED.value}),
-    pending_step_state=StepState.PENDING.value,
-    known_schema_version=1,
-    newer_consequence="",
-    time=RFC3339_TEXT,
-    kinds=LAUNCHER_KINDS,
-    step_reason_sql=_step_reason_sql,
-    label_keys=LABEL_KEYS,
-    ref_sql=_labels,
-)
-
 # The launcher's own DDL (schema.rs), used to write demo data and test fixtures.
 LAUNCHER_DDL = """
 CREATE TABLE IF NOT EXISTS launcher_saga (
@@ -183,3 +159,29 @@ CREATE INDEX IF NOT EXISTS idx_launcher_saga_state
 CREATE INDEX IF NOT EXISTS idx_launcher_saga_step_state
     ON launcher_saga_step(saga_id, state);
 """  # noqa: E501
+
+
+LAUNCHER = LogFormat(
+    ddl=LAUNCHER_DDL,
+    name="launcher",
+    label="launcher saga log",
+    writer="launcher",
+    file_name="launcher-sagas.db",
+    saga_table="launcher_saga",
+    step_table="launcher_saga_step",
+    saga_columns={f: f for f in SAGA_FIELDS},
+    step_columns={f: f for f in STEP_FIELDS},
+    required_saga_fields=frozenset({"saga_id", "state"}),
+    required_step_fields=frozenset({"saga_id", "step_index"}),
+    saga_states=tuple(state.value for state in SagaState if state is not SagaState.COMPENSATED),
+    final_states=frozenset({SagaState.COMPLETED.value, SagaState.FAILED_COMPENSATION.value}),
+    done_step_states=frozenset({StepState.SUCCEEDED.value}),
+    pending_step_state=StepState.PENDING.value,
+    known_schema_version=1,
+    newer_consequence="",
+    time=RFC3339_TEXT,
+    kinds=LAUNCHER_KINDS,
+    step_reason_sql=_step_reason_sql,
+    label_keys=LABEL_KEYS,
+    ref_sql=_labels,
+)

@@ -90,39 +90,6 @@ def _step_reason_sql(step: Mapping[str, str]) -> str:
     return "NULL" if output == "NULL" else json_text_at(output, "$.error")
 
 
-SERVER = LogFormat(
-    name="server",
-    label="server saga log",
-    writer="server",
-    file_name="sagas.db",
-    saga_table="saga",
-    step_table="saga_step",
-    saga_columns={f: ("terminal_at" if f == "ended_at" else f) for f in SAGA_FIELDS},
-    step_columns={f: f for f in ("saga_id", "step_index", "name", "state", "cmd_json",
-                                 "started_at", "ended_at", "output_json")},
-    required_saga_fields=frozenset({"saga_id", "state"}),
-    required_step_fields=frozenset({"saga_id", "step_index"}),
-    saga_states=tuple(state.value for state in SagaState),
-    # A failed saga is taken up again by recovery at the next server start.
-    final_states=frozenset({SagaState.COMPLETED.value, SagaState.COMPENSATED.value,
-                            SagaState.FAILED_COMPENSATION.value}),
-    done_step_states=frozenset({StepState.SUCCEEDED.value, StepState.COMPENSATED.value}),
-    pending_step_state=StepState.PENDING.value,
-    known_schema_version=1,
-    newer_consequence=" (the server itself would refuse to open it)",
-    time=EPOCH_MILLIS,
-    kinds=SERVER_KINDS,
-    step_reason_sql=_step_reason_sql,
-    label_keys=(),
-    ref_sql=lambda column, match: json_strings_hold(column, match),  # type: ignore[arg-type]
-    appends_undo_rows=True,
-    split_reason=split_server_reason,
-    # saga_state_idx (SERVER_DDL): the only index on the state.
-    partial_state_index=(SagaState.RUNNING.value, SagaState.COMPENSATING.value),
-    lacks={"target": "its steps store no target", "label": "its payloads carry no labels "
-           "(ref: finds tab, block and workspace ids)"},
-)
-
 # The server's DDL (run_saga_log_migrations), used to write demo data and test fixtures.
 SERVER_DDL = """
 CREATE TABLE IF NOT EXISTS saga (
@@ -152,3 +119,37 @@ CREATE INDEX IF NOT EXISTS saga_state_idx ON saga(state)
 CREATE INDEX IF NOT EXISTS saga_terminal_idx ON saga(terminal_at);
 """
 
+
+SERVER = LogFormat(
+    ddl=SERVER_DDL,
+    name="server",
+    label="server saga log",
+    writer="server",
+    file_name="sagas.db",
+    saga_table="saga",
+    step_table="saga_step",
+    saga_columns={f: ("terminal_at" if f == "ended_at" else f) for f in SAGA_FIELDS},
+    step_columns={f: f for f in ("saga_id", "step_index", "name", "state", "cmd_json",
+                                 "started_at", "ended_at", "output_json")},
+    required_saga_fields=frozenset({"saga_id", "state"}),
+    required_step_fields=frozenset({"saga_id", "step_index"}),
+    saga_states=tuple(state.value for state in SagaState),
+    # A failed saga is taken up again by recovery at the next server start.
+    final_states=frozenset({SagaState.COMPLETED.value, SagaState.COMPENSATED.value,
+                            SagaState.FAILED_COMPENSATION.value}),
+    done_step_states=frozenset({StepState.SUCCEEDED.value, StepState.COMPENSATED.value}),
+    pending_step_state=StepState.PENDING.value,
+    known_schema_version=1,
+    newer_consequence=" (the server itself would refuse to open it)",
+    time=EPOCH_MILLIS,
+    kinds=SERVER_KINDS,
+    step_reason_sql=_step_reason_sql,
+    label_keys=(),
+    ref_sql=json_strings_hold,  # type: ignore[arg-type]
+    appends_undo_rows=True,
+    split_reason=split_server_reason,
+    # saga_state_idx (SERVER_DDL): the only index on the state.
+    partial_state_index=(SagaState.RUNNING.value, SagaState.COMPENSATING.value),
+    lacks={"target": "its steps store no target", "label": "its payloads carry no labels "
+           "(ref: finds tab, block and workspace ids)"},
+)
