@@ -176,7 +176,7 @@ def test_a_saga_whose_state_changed_is_marked_for_a_moment(
         conn.commit()
         conn.close()
         table.reload()
-        await settle(pilot, lambda: table.marked_as_changed == {17})
+        await settle(pilot, lambda: {ref.saga_id for ref in table.marked_as_changed} == {17})
         marked, plain_row = (table.render_line(line_of(table, i)) for i in (17, 16))
         marked_bg = {seg.style.bgcolor for seg in marked if seg.style and seg.text.strip()}
         plain_bg = {seg.style.bgcolor for seg in plain_row if seg.style and seg.text.strip()}

@@ -20,6 +20,7 @@ from saga_inspector.store import (
     ErrorKind,
     Saga,
     SagaQuery,
+    SagaRef,
     SagaStore,
     SortKey,
     StoreError,
@@ -117,8 +118,8 @@ def test_the_cache_keeps_a_bounded_number_of_pages_least_recently_used_first() -
 def test_locate_finds_a_held_saga_and_anchors_say_which_page_holds_another() -> None:
     cache = RowCache(page_size=10)
     cache.store(PageRequest(3, 10, after=key(71)), page_of(range(70, 60, -1)))
-    assert cache.locate(64) == 36
-    assert cache.locate(200) is None
+    assert cache.locate(SagaRef("", 64)) == 36
+    assert cache.locate(SagaRef("", 200)) is None
     cache.anchors = keys(100, 90, 80, 70, 60)
     assert cache.page_holding(key(100)) == 0
     assert cache.page_holding(key(85)) == 1

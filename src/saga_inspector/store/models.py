@@ -10,11 +10,19 @@ from typing import NamedTuple
 
 from .formats import LAUNCHER, LogFormat
 from .query import ParsedQuery, parse_cached
+from .source_tag import NO_SOURCE, SourceTag
 from .states import StepRole
 from .timestamps import UTC_ZONE, Timestamp, Zone, duration_between, micros
 
 # A field read from a file: SQLite may hand back any of these, whatever the column says.
 StoredValue = str | int | float | bytes | None
+
+
+class SagaRef(NamedTuple):
+    """A saga's identity in a view that may hold several logs: its source's label, its id."""
+
+    source: str
+    saga_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +40,12 @@ class Saga:
     extra: Mapping[str, StoredValue] = field(default_factory=dict)
     # The format of the file it was read from: what its states and payloads mean.
     log_format: LogFormat = field(default=LAUNCHER, compare=False, repr=False)
+    # The log it was read from: a saga is (source, saga_id), ids collide across logs.
+    source: SourceTag = field(default=NO_SOURCE, repr=False)
+
+    @property
+    def ref(self) -> SagaRef:
+        return SagaRef(self.source.label, self.saga_id)
 
     @property
     def duration(self) -> timedelta | None:
@@ -156,12 +170,37 @@ NO_VALUE = -(2**63)
 
 
 class SortKey(NamedTuple):
-    """Where a saga sits in its sort; pages list rows by descending key (plain tuple order).
+    """Where a saga sits in its sort; pages list rows by descending key.
     `value`: the saga_id (SortOrder.ID), the start in microseconds since the Unix epoch
-    (STARTED) or the duration in microseconds (DURATION); NO_VALUE when there is none."""
+    (STARTED) or the duration in microseconds (DURATION); NO_VALUE when there is none.
+    `source`: the rank of the saga's log among those shown together (0 for one log).
+    Keys order by value, then source, then id: sagas of several logs that tie on the value
+    are grouped by log (SourceTag.rank), and within one log ordered by id."""
 
     value: int
     saga_id: int
+    source: int = 0
+
+    @property
+    def order(self) -> tuple[int, int, int]:
+        return (self[0], self[2], self[1])
+
+    # Tuple order would compare the id before the source.
+    def __lt__(self, other: tuple[int, ...]) -> bool:  # type: ignore[override]
+        return self.order < _order_of(other)
+
+    def __le__(self, other: tuple[int, ...]) -> bool:  # type: ignore[override]
+        return self.order <= _order_of(other)
+
+    def __gt__(self, other: tuple[int, ...]) -> bool:  # type: ignore[override]
+        return self.order > _order_of(other)
+
+    def __ge__(self, other: tuple[int, ...]) -> bool:  # type: ignore[override]
+        return self.order >= _order_of(other)
+
+
+def _order_of(key: tuple[int, ...]) -> tuple[int, ...]:
+    return key.order if isinstance(key, SortKey) else key
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,12 +234,13 @@ class SagaQuery:
 
     def key_of(self, saga: Saga) -> SortKey:
         """The saga's position in this query's sort (exactly what the store orders by)."""
+        rank = saga.source.rank
         if self.sort is SortOrder.ID:
-            return SortKey(saga.saga_id, saga.saga_id)
+            return SortKey(saga.saga_id, saga.saga_id, rank)
         start = micros(saga.started_at)
         if self.sort is SortOrder.STARTED:
-            return SortKey(NO_VALUE if start is None else start, saga.saga_id)
+            return SortKey(NO_VALUE if start is None else start, saga.saga_id, rank)
         end = micros(saga.ended_at)
         if start is None or end is None:
-            return SortKey(NO_VALUE, saga.saga_id)
-        return SortKey(end - start, saga.saga_id)
+            return SortKey(NO_VALUE, saga.saga_id, rank)
+        return SortKey(end - start, saga.saga_id, rank)

@@ -16,6 +16,9 @@ A query is words separated by spaces; every word must match (AND):
   that value: on a server log any string in them (tab, block and workspace ids), on the
   launcher's a label (as `label:`); a trailing `*` (or the `…` of an id shown shortened)
   makes it a prefix; case matters. "What happened to tab X?"
+- `source:stable/0.41.2/launcher`, `source:stable/*` -- read from that log (its label, as
+  the source column and the sources screen show it; a trailing `*` makes it a prefix; case
+  matters). Decided per log, before any of its rows is read.
 - `pending:yes|no` -- has (or has no) step in flight: pending while its saga is running,
   compensating, failed or failed_compensation (what the step list marks "in flight").
 - `id:1200..1300`, `id:5`, `id:..100`, `id:100..` -- saga ids, ends included.
@@ -76,6 +79,8 @@ query language (--search here, / in the dashboard): words separated by spaces; a
                               it (a * at the end: starts with it)
   ref:5d07e1c2-…  ref:5d07*   the input or a step's payload mentions that id (a server log:
                               tab, block, workspace ids; the launcher's: labels)
+  source:stable/0.41.2/launcher  source:stable/*
+                              read from that log (its label; a * at the end: starts with it)
   pending:yes  pending:no     has / has no step in flight
   id:1200..1300  id:5  id:..100  id:100..
   since:2026-06-09  until:2026-06-10T12:00
@@ -108,6 +113,7 @@ class Qualifier(enum.StrEnum):
     SINCE = "since"
     UNTIL = "until"
     SLOWER = "slower"
+    SOURCE = "source"
 
     @property
     def form(self) -> str:
@@ -131,6 +137,8 @@ _FORMS = {
     Qualifier.UNTIL: "a date or a time like until:2026-06-10 or until:2026-06-10T12:00 "
                      "(in the zone times are shown in, unless one like Z or +02:00 is given)",
     Qualifier.SLOWER: "a duration like 5s, 2m, 1h30m (also 500ms, 1.5s, 2d)",
+    Qualifier.SOURCE: "a log's label like source:stable/0.41.2/launcher, or a prefix like "
+                      "source:stable/*",
 }
 KNOWN_QUALIFIERS = " ".join(f"{q}:" for q in Qualifier)
 _QUALIFIER_NAMES = frozenset(q.value for q in Qualifier)
@@ -188,6 +196,21 @@ class ParsedQuery:
     def only_states(self) -> bool:
         """Nothing but `state:` words (the state index answers it without a scan)."""
         return all(term.qualifier is Qualifier.STATE for term in self.terms)
+
+    @property
+    def names_sources(self) -> bool:
+        return any(term.qualifier is Qualifier.SOURCE for term in self.terms)
+
+    def source_matches(self, label: str) -> bool:
+        """Whether the `source:` words let a log with this label in (every one must)."""
+        return all(term.negated != label_matches(term.value, label)
+                   for term in self.terms if term.qualifier is Qualifier.SOURCE)
+
+    def text_without_sources(self) -> str:
+        """The query as typed, less its `source:` words: what each log is asked once the
+        log itself is known to match."""
+        return " ".join(term.source for term in self.terms
+                        if term.qualifier is not Qualifier.SOURCE)
 
     def state_bounds(self) -> tuple[frozenset[str] | None, frozenset[str]]:
         """The states the `state:` words allow (None: any) and the ones they exclude."""
@@ -399,6 +422,12 @@ def _label_value(qualifier: Qualifier, value: str) -> LabelMatch:
     return LabelMatch(text, prefix)
 
 
+def label_matches(match: object, label: str) -> bool:
+    """Whether a LabelMatch (a `label:`, `ref:` or `source:` value) matches this text."""
+    assert isinstance(match, LabelMatch)
+    return label.startswith(match.text) if match.prefix else label == match.text
+
+
 def _ellipsis_as_star(value: str) -> str:
     """An id the tool showed shortened (`5d07a1b2…`, in explain and the checks) is a prefix:
     pasted back into `ref:`, it finds what it stands for."""
@@ -520,4 +549,5 @@ _VALUE_READERS = {
     Qualifier.PENDING: _pending_value,
     Qualifier.ID: _id_value,
     Qualifier.SLOWER: _duration_value,
+    Qualifier.SOURCE: _label_value,
 }

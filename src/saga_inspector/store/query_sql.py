@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from .formats import FORMATS, LogFormat
 from .formats.base import SAGA_FIELDS, STEP_FIELDS
 from .models import NO_VALUE, SchemaInfo, SortOrder
-from .query import IdRange, LabelMatch, ParsedQuery, Qualifier, Term
+from .query import IdRange, LabelMatch, ParsedQuery, Qualifier, Term, label_matches
 from .sql import contains_test, ident, json_keys_hold, marks
 
 # SQLite reads the literal 9223372036854775808 as a float: NO_VALUE spelled as arithmetic.
@@ -43,9 +43,11 @@ class SqlColumns:
     step: Mapping[str, str]
     step_table: str | None
     log_format: LogFormat
+    source_label: str = ""  # the log's label, which `source:` words are decided on
 
     @classmethod
-    def of(cls, fmt: LogFormat, info: SchemaInfo, *, step_alias: str = "t.") -> SqlColumns:
+    def of(cls, fmt: LogFormat, info: SchemaInfo, *, step_alias: str = "t.",
+           source_label: str = "") -> SqlColumns:
         """`step_alias`: how step columns are qualified ("" inside a plain step SELECT)."""
         saga = {f: f"s.{ident(fmt.saga_columns[f])}"
                 if fmt.saga_columns.get(f) in info.saga_columns else "NULL"
@@ -55,7 +57,8 @@ class SqlColumns:
                 for f in STEP_FIELDS}
         reason = fmt.step_reason_sql(step)
         step["failure_reason"] = reason if reason == "NULL" else f"({reason})"
-        return cls(saga, step, ident(fmt.step_table) if info.has_step_table else None, fmt)
+        return cls(saga, step, ident(fmt.step_table) if info.has_step_table else None, fmt,
+                   source_label)
 
     @property
     def pending_state(self) -> str:
@@ -121,6 +124,8 @@ def _term_sql(term: Term, columns: SqlColumns) -> tuple[str, list[object]]:
         case Qualifier.LABEL | Qualifier.REF:
             assert isinstance(value, LabelMatch)
             return _payload_sql(value, columns, label=term.qualifier is Qualifier.LABEL)
+        case Qualifier.SOURCE:
+            return ("1" if label_matches(value, columns.source_label) else "0"), []
         case Qualifier.PENDING:
             attention = sorted(columns.log_format.in_flight_states)
             sql = (f"{saga['state']} IN ({marks(len(attention))}) AND "

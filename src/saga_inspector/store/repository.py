@@ -39,6 +39,7 @@ from .models import (
     StoredValue,
 )
 from .query_sql import SqlColumns, register_functions, sort_value_sql, where_sql
+from .source_tag import SourceTag
 from .sql import ident as _ident
 from .sql import marks as _marks
 
@@ -127,9 +128,12 @@ class SagaStore:
     """Reads one saga log strictly read-only. Create with `SagaStore.open(path)`."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection, log_format: LogFormat | None = None,
-                 scan_conn: sqlite3.Connection | None = None) -> None:
-        """`log_format` None: told from the file's tables (detect_format)."""
+                 scan_conn: sqlite3.Connection | None = None,
+                 tag: SourceTag | None = None) -> None:
+        """`log_format` None: told from the file's tables (detect_format). `tag`: the log's
+        label and rank among those shown together (default: its file name, rank 0)."""
         self.path = path
+        self.tag = tag if tag is not None else SourceTag(path.name, path)
         self._conn = conn
         # Long scans (a search, the page anchors) run on a second connection with its own
         # lock, so the short reads (a page, a saga's steps) never wait behind one. Without
@@ -149,10 +153,14 @@ class SagaStore:
         # counted the states, at the same data_version as _counts_cache.
         self._state_ids: _StateIds | None = None
         self.schema = self._read_schema()
-        self._sql = SqlColumns.of(self.format, self.schema)
+        self._sql = SqlColumns.of(self.format, self.schema, source_label=self.tag.label)
         self.warnings: tuple[str, ...] = tuple(self._schema_warnings())
         # Read as a snapshot (immutable): what the file holds now, never its later changes.
         self.is_snapshot = False
+
+    @property
+    def source_count(self) -> int:
+        return 1
 
     @property
     def format(self) -> LogFormat:
@@ -162,16 +170,16 @@ class SagaStore:
 
     @classmethod
     def open(cls, path: str | Path, *, immutable: bool = False, force: bool = False,
-             log_format: LogFormat | None = None) -> SagaStore:
+             log_format: LogFormat | None = None, tag: SourceTag | None = None) -> SagaStore:
         """`log_format`: read the file as this format (`--format`); None: tell it from the
-        file's tables."""
+        file's tables. `tag`: see __init__."""
         path = Path(path).expanduser()
         conn = connect_read_only(path, immutable=immutable, force=force)
         scan_conn = None
         try:
             # Opened now, the same way: later, the path might name another file.
             scan_conn = connect_read_only(path, immutable=immutable, force=force)
-            store = cls(path, conn, log_format, scan_conn)
+            store = cls(path, conn, log_format, scan_conn, tag)
         except BaseException:
             conn.close()
             if scan_conn is not None:
@@ -396,6 +404,7 @@ class SagaStore:
             steps_done=_int(row[n + 1]),
             extra=dict(zip(extra, row[n + 2:], strict=True)),
             log_format=fmt,
+            source=self.tag,
         )
 
     # -- queries --------------------------------------------------------------------------
@@ -935,10 +944,11 @@ class SagaStore:
         clauses.append(terms)
         return " AND ".join(clauses), [*params, *term_params]
 
-    def saga(self, saga_id: int) -> SagaDetail | None:
-        """One saga with all its steps and every column the file has, or None."""
+    def saga(self, saga_id: int, source: str | None = None) -> SagaDetail | None:
+        """One saga with all its steps and every column the file has, or None (also when
+        `source` is given and is not this log's label)."""
         fmt = self.format
-        if not -(2**63) <= saga_id < 2**63:
+        if not -(2**63) <= saga_id < 2**63 or source not in (None, self.tag.label):
             return None
         select, select_params, extra = self._saga_select(with_extra=True)
         with self.snapshot():

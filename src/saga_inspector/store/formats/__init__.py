@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from dataclasses import replace
 
 from .base import LogFormat, TimeEncoding
 from .launcher import LAUNCHER
@@ -36,5 +37,27 @@ def described_formats() -> str:
                        for fmt in FORMATS)
 
 
+def combined_format(formats: Iterable[LogFormat]) -> LogFormat:
+    """What a view of several logs says about states as a whole: the one format when they
+    share it, else one whose states are every format's (in order), final only where final in
+    all. Rows and steps are always read through their own log's format (Saga.log_format);
+    this serves the filter chips, state names, follow mode and the notes on what a format
+    lacks."""
+    distinct = list(dict.fromkeys(formats))
+    if len(distinct) <= 1:
+        return distinct[0] if distinct else LAUNCHER
+    states = tuple(dict.fromkeys(state for fmt in distinct for state in fmt.saga_states))
+    return replace(
+        distinct[0],
+        name="+".join(fmt.name for fmt in distinct),
+        label=" and ".join(fmt.label for fmt in distinct),
+        writer=" and ".join(fmt.writer for fmt in distinct),
+        saga_states=states,
+        final_states=frozenset.intersection(*(fmt.final_states for fmt in distinct)),
+        lacks={name: reason for name, reason in distinct[0].lacks.items()
+               if all(name in fmt.lacks for fmt in distinct)},
+    )
+
+
 __all__ = ["FORMATS", "FORMAT_NAMES", "LAUNCHER", "SERVER", "LogFormat", "TimeEncoding",
-           "described_formats", "detect_format", "format_named"]
+           "combined_format", "described_formats", "detect_format", "format_named"]

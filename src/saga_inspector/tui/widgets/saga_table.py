@@ -21,9 +21,8 @@ again draws the rows it had in view at once, and reads them again behind them.
 
 from __future__ import annotations
 
-import bisect
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -49,20 +48,28 @@ from saga_inspector.store import (
     ErrorKind,
     Saga,
     SagaQuery,
-    SagaStore,
+    SagaRef,
     SortKey,
     SortOrder,
     StateCounts,
     StoreError,
     Timestamp,
 )
+from saga_inspector.store.paging import (
+    MAX_PAGES,
+    PageRequest,
+    RowCache,
+    count_between,
+    dense_anchors,
+    find_row,
+)
+from saga_inspector.store.source import SagaSource
 from saga_inspector.tui.head_start import FirstPage
 from saga_inspector.tui.text import plain
 from saga_inspector.tui.views import time_with_age
 from saga_inspector.tui.widgets.badges import STATE_COMPONENTS, state_badge
 from saga_inspector.units import format_count
 
-MAX_PAGES = 50  # pages kept in memory: 5 000 sagas whatever the size of the file
 # Sorted by start time or duration, every page read is a scan of the whole result (no index
 # serves those orders, and the file is read-only): the same cost for 1 000 rows as for 100.
 # Pages are that much bigger then, and fewer are kept: still 5 000 sagas at most.
@@ -76,218 +83,6 @@ ANY_GENERATION = -1
 _PAGES_GROUP = "saga-table-pages"
 FOREIGN_STALE_S = 0.15  # how long the previous query's rows may stand in for the new one's
 CHANGED_MARK_SECONDS = 2.0  # how long a saga whose state changed stays marked
-
-
-# -- the page cache: plain Python, no Textual -------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PageRequest:
-    """One keyset read that fills page `page` of a result (never OFFSET): the rows right
-    after a sort key, right before one, from one on, or the last rows of the result."""
-
-    page: int
-    limit: int
-    after: SortKey | None = None  # the rows just after this key (a page down)
-    before: SortKey | None = None  # the rows just before it (a page up)
-    at: SortKey | None = None  # the rows from this key on (a page anchor)
-    from_oldest: bool = False  # the last page, read from the end of the sort
-
-    def run(self, store: SagaStore, query: SagaQuery,
-            cancelled: Callable[[], bool] | None = None) -> list[Saga]:
-        if self.from_oldest:
-            return store.oldest(query, limit=self.limit, cancelled=cancelled)
-        return store.sagas(query, after=self.after, before=self.before, at=self.at,
-                           limit=self.limit, cancelled=cancelled)
-
-
-def _sort_key(saga: Saga) -> SortKey:
-    return SagaQuery().key_of(saga)
-
-
-class RowCache:
-    """The rows of one query by position, held as a bounded LRU of pages.
-
-    Pages are aligned (page k holds positions k*page_size onwards), so every way of reading a
-    page — from the top, from a neighbouring page, from an anchor, from the end — yields the
-    same rows, and any mix of them can fill the cache. `key` is the query's sort key of a
-    row (`SagaQuery.key_of`): rows are in descending key order.
-    """
-
-    def __init__(self, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES,
-                 key: Callable[[Saga], SortKey] = _sort_key) -> None:
-        self.page_size = page_size
-        self.max_pages = max_pages
-        self.key = key
-        self.total: int | None = None
-        self._anchors: list[SortKey] | None = None
-        # Ascending, for bisect; made when first needed (10 000 keys at a million sagas:
-        # not on every filter switch).
-        self._negated_anchors: list[tuple[int, int]] | None = None
-        self._pages: OrderedDict[int, list[Saga]] = OrderedDict()
-
-    @property
-    def anchors(self) -> list[SortKey] | None:
-        """The key starting each page, in sort order (None until read)."""
-        return self._anchors
-
-    @anchors.setter
-    def anchors(self, anchors: list[SortKey] | None) -> None:
-        self._anchors = anchors
-        self._negated_anchors = None
-
-    @property
-    def pages_held(self) -> int:
-        return len(self._pages)
-
-    @property
-    def row_count(self) -> int:
-        """Rows known to exist: the total once counted, else up to the furthest page read."""
-        if self.total is not None:
-            return self.total
-        return max((page * self.page_size + len(rows) for page, rows in self._pages.items()),
-                   default=0)
-
-    def has(self, page: int) -> bool:
-        return page in self._pages
-
-    def held(self) -> Iterator[Saga]:
-        """Every saga held, in no particular order."""
-        for rows in self._pages.values():
-            yield from rows
-
-    def row(self, position: int) -> Saga | None:
-        page, index = divmod(position, self.page_size)
-        rows = self._pages.get(page)
-        if rows is None or not 0 <= index < len(rows):
-            return None
-        self._pages.move_to_end(page)
-        return rows[index]
-
-    def page_range(self, first_row: int, last_row: int) -> range:
-        """The pages holding rows first_row..last_row, cut to the result when its size is known."""
-        if self.total is not None:
-            last_row = min(last_row, self.total - 1)
-        first_row = max(first_row, 0)
-        if last_row < first_row:
-            return range(0)
-        return range(first_row // self.page_size, last_row // self.page_size + 1)
-
-    def plan(self, page: int) -> PageRequest | None:
-        """How to read `page` with what is known now; None when it cannot be reached yet."""
-        size = self.page_size
-        if page < 0 or (self.total is not None and page * size >= self.total):
-            return None
-        if page == 0:
-            return PageRequest(0, size)
-        previous = self._pages.get(page - 1)
-        if previous is not None and len(previous) == size:
-            return PageRequest(page, size, after=self.key(previous[-1]))
-        following = self._pages.get(page + 1)
-        if following:
-            return PageRequest(page, size, before=self.key(following[0]))
-        if self._anchors is not None and page < len(self._anchors):
-            return PageRequest(page, size, at=self._anchors[page])
-        if self.total is not None and page == (self.total - 1) // size:
-            return PageRequest(page, self.total - page * size, from_oldest=True)
-        return None
-
-    def trimmed(self, pages: Iterable[int]) -> RowCache:
-        """A copy holding only these pages (those held), with what is known of the result."""
-        copy = RowCache(self.page_size, self.max_pages, self.key)
-        copy.total, copy.anchors = self.total, self.anchors
-        for page in pages:
-            if page in self._pages:
-                copy._pages[page] = self._pages[page]
-        return copy
-
-    def store(self, request: PageRequest, rows: Sequence[Saga]) -> None:
-        self._pages[request.page] = list(rows)
-        self._pages.move_to_end(request.page)
-        while len(self._pages) > self.max_pages:
-            self._pages.popitem(last=False)
-        reads_down = not request.from_oldest and request.before is None
-        if self.total is None and reads_down and len(rows) < request.limit:
-            self.total = request.page * self.page_size + len(rows)  # the result ends here
-
-    def locate(self, saga_id: int) -> int | None:
-        """The position of a saga among the pages held, or None (by id: a saga's sort key
-        may have changed since, e.g. the duration of a saga that ended)."""
-        for page, rows in self._pages.items():
-            for index, saga in enumerate(rows):
-                if saga.saga_id == saga_id:
-                    return page * self.page_size + index
-        return None
-
-    def page_holding(self, key: SortKey) -> int | None:
-        """The page a row with this key would be on, from the anchors (None: unknown or
-        outside)."""
-        if self._negated_anchors is None:
-            self._negated_anchors = [(-value, -saga_id) for value, saga_id in self._anchors or ()]
-        at_or_above = bisect.bisect_right(self._negated_anchors, (-key.value, -key.saga_id))
-        return at_or_above - 1 if at_or_above else None
-
-
-def dense_anchors(
-    newest: int, oldest: int | None, total: int, page_size: int
-) -> list[SortKey] | None:
-    """The page anchors without a scan, when the result is sorted by id and its ids are
-    every integer from the oldest to the newest (a log without deletions, viewed
-    unfiltered); else None."""
-    if oldest is None or newest - oldest + 1 != total:
-        return None
-    return [SortKey(anchor, anchor) for anchor in range(newest, oldest - 1, -page_size)]
-
-
-def count_between(
-    store: SagaStore, query: SagaQuery, above: SortKey, up_to: SortKey, page_size: int
-) -> int:
-    """How many sagas of the result sort before `above` and at or after `up_to` (keys in
-    `(above, up_to]`), by keyset upwards (the work grows with the sagas counted, not with
-    the file)."""
-    count = 0
-    while True:
-        page = store.sagas(query, before=above, limit=page_size)
-        count += sum(query.key_of(saga) <= up_to for saga in page)
-        if len(page) < page_size or query.key_of(page[0]) >= up_to:
-            return count
-        above = query.key_of(page[0])
-
-
-@dataclass(frozen=True, slots=True)
-class FoundRow:
-    """Where a row with a given key is in a result, and the page that holds it."""
-
-    position: int  # the rows before it (where it would be, when the result lacks it)
-    request: PageRequest | None  # how its page was read (None: the result is empty)
-    rows: list[Saga]  # that page
-    anchors: list[SortKey] | None = None  # every page's first key, when they were read
-
-
-def find_row(store: SagaStore, query: SagaQuery, key: SortKey, page_size: int,
-             cancelled: Callable[[], bool] | None = None) -> FoundRow:
-    """The position of the row with this key and its page, by keyset and counts (never
-    OFFSET). The store counts the rows before the key where it can (`count_before`), and
-    the page is read from the key both ways; else one scan reads every page's first key,
-    and the page holding the key is read from its own."""
-    count_before = getattr(store, "count_before", None)
-    if count_before is not None:
-        position = int(count_before(query, key, cancelled=cancelled))
-        page, index = divmod(position, page_size)
-        above = store.sagas(query, before=key, limit=index, cancelled=cancelled) if index else []
-        rows = [*above, *store.sagas(query, at=key, limit=page_size - len(above),
-                                     cancelled=cancelled)]
-        request = PageRequest(page, page_size, at=query.key_of(rows[0])) if rows else None
-        return FoundRow(position, request, rows)
-    pages = RowCache(page_size, key=query.key_of)
-    pages.anchors = store.page_keys(query, stride=page_size, cancelled=cancelled)
-    page = pages.page_holding(key)
-    if page is None or not pages.anchors:
-        return FoundRow(0, None, [], pages.anchors)
-    request = PageRequest(page, page_size, at=pages.anchors[page])
-    rows = request.run(store, query, cancelled)
-    position = page * page_size + sum(query.key_of(saga) > key for saga in rows)
-    return FoundRow(position, request, rows, pages.anchors)
 
 
 # -- cells -----------------------------------------------------------------------------------
@@ -407,7 +202,7 @@ class _Place:
     which screen line. `seek`: the row is not known yet, it is to be counted from the key
     (a jump to a saga, another sort with the same saga highlighted)."""
 
-    saga_id: int | None
+    ref: SagaRef | None
     position: int
     screen_row: int
     key: SortKey | None = None
@@ -418,7 +213,7 @@ class _Place:
 class _Job:
     """What a worker reads: one query of one store, in pages of `page_size`."""
 
-    store: SagaStore
+    store: SagaSource
     query: SagaQuery
     page_size: int
     counts: StateCounts | None = None  # the file's counts by state, when already read
@@ -542,7 +337,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self, *, name: str | None = None, id: str | None = None, classes: str | None = None
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._store: SagaStore | None = None
+        self._store: SagaSource | None = None
         self._query: SagaQuery | None = None
         self._generation = 0
         self._cache = RowCache()
@@ -574,7 +369,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._newest_before: SortKey | None = None  # _top_key when a live reload started
         self._stale_shift = 0  # rows that arrived above the stale ones since they were read
         self._previous_states: dict[int, str] = {}  # the stale rows' states, by saga id
-        self._changed_marks: dict[int, Timer] = {}  # sagas marked as changed, until the timer
+        self._changed_marks: dict[SagaRef, Timer] = {}  # sagas marked as changed, until the timer
         self._stalled = False  # a writer's lock stopped the reads; what is drawn stays
         self._given_rows: list[Saga] | None = None  # the next query's first page, read
         self.new_above = 0  # rows that arrived above the view since it was at the top
@@ -617,7 +412,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         return not self._stalled and self._error is None and (
             not self._loaded or self._restore is not None)
 
-    def show(self, store: SagaStore, query: SagaQuery, *, at_newest: bool = False,
+    def show(self, store: SagaSource, query: SagaQuery, *, at_newest: bool = False,
              keep: Saga | None = None, first_page: FirstPage | None = None) -> None:
         """Switch to `query`, back at the place it was left if it was shown before
         (at_newest: on its first row, the newest saga when sorted by id; keep: on this
@@ -637,7 +432,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._remember_rows()
         place = None if at_newest else self._places.get(query)
         if keep is not None and not at_newest:
-            place = _Place(keep.saga_id, self._cursor, screen_row, query.key_of(keep),
+            place = _Place(keep.ref, self._cursor, screen_row, query.key_of(keep),
                            seek=True)
         # Back to a query shown before (since the file last changed): its rows are drawn at
         # once, in the frame that takes the key, and read again behind them.
@@ -659,7 +454,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         if self._store is None or self._query is None:
             return
         middle = self._view_rows() // 2
-        found = self._cache.locate(saga.saga_id) if self._restore is None else None
+        found = self._cache.locate(saga.ref) if self._restore is None else None
         if found is not None:
             self.scroll_to(y=found - middle, animate=False, force=True)
             self._move_to(found)
@@ -667,7 +462,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         # With the page anchors known (sorted by id, no gap in the ids: without a scan), they
         # tell the saga's page; else its row is counted.
         seek = self._cache.anchors is None
-        place = _Place(saga.saga_id, self._cursor, middle, self._query.key_of(saga), seek=seek)
+        place = _Place(saga.ref, self._cursor, middle, self._query.key_of(saga), seek=seek)
         stale = self._cache if self._loaded else self._stale
         self._remember_extent()
         self._start(self._store, self._query, place, stale=stale)
@@ -679,13 +474,13 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         if self._store is not None:
             self._restart(self._store, None if at_newest else self._current_place(), live=True)
 
-    def switch_store(self, store: SagaStore) -> None:
+    def switch_store(self, store: SagaSource) -> None:
         """The same query from another store (the file reopened), the highlighted saga kept
         when the new file has it."""
         self._places.clear()
         self._restart(store, self._current_place(), live=False)
 
-    def _restart(self, store: SagaStore, place: _Place | None, *, live: bool) -> None:
+    def _restart(self, store: SagaSource, place: _Place | None, *, live: bool) -> None:
         if self._query is None:
             return
         self._forget_file_facts()  # the file may have changed: count again
@@ -735,11 +530,11 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         saga = self.highlighted_saga
         if saga is None or self._query is None:
             return _Place(None, self._cursor, self._cursor - self.scroll_offset.y)
-        return _Place(saga.saga_id, self._cursor, self._cursor - self.scroll_offset.y,
+        return _Place(saga.ref, self._cursor, self._cursor - self.scroll_offset.y,
                       self._query.key_of(saga))
 
     def _start(
-        self, store: SagaStore, query: SagaQuery, place: _Place | None, stale: RowCache | None,
+        self, store: SagaSource, query: SagaQuery, place: _Place | None, stale: RowCache | None,
         *, live: bool = False, given: list[Saga] | None = None,
     ) -> None:
         self._begin_live(stale if live else None, place)
@@ -781,7 +576,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         """What a live reload compares its fresh rows with: the states drawn before, and the
         newest id read before (when the place is kept); nothing for another query or file."""
         self._stale_shift, self._stalled = 0, False
-        self._previous_states = {saga.saga_id: saga.state for saga in stale.held()} if stale else {}
+        self._previous_states = {saga.ref: saga.state for saga in stale.held()} if stale else {}
         self._newest_before = self._top_key if stale is not None and place is not None else None
         if stale is None:
             self._top_key = None
@@ -863,7 +658,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
                 # Under this sort the last page (below) is a scan: the count does not wait.
                 self._post(generation, partial(self._total_arrived, total))
             sought = job.seek
-            if sought is not None and all(saga.saga_id != sought.saga_id for saga in rows):
+            if sought is not None and all(job.query.key_of(saga) != sought for saga in rows):
                 self._seek(generation, job, sought)
             if whole:
                 anchors = [job.query.key_of(rows[0])] if rows else []
@@ -914,7 +709,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _load_extent(self, generation: int, job: _Job, newest: int, total: int) -> None:
         """The last page (so that `G` draws from the cache), and the total; sorted by id, the
         anchors too when the ids leave no gap (then they need no scan)."""
-        by_id = job.query.sort is SortOrder.ID
+        # (ids of several logs overlap: only one log's can be dense)
+        by_id = job.query.sort is SortOrder.ID and job.store.source_count == 1
         last: PageRequest | None = None
         if generation == self._generation:  # superseded: leave the store to the new query
             # The whole last page, not just the oldest id: `G` then draws from the cache.
@@ -947,7 +743,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._post(generation, partial(self._failed, error))
 
     def _fetch_pages(
-        self, generation: int, store: SagaStore, query: SagaQuery, requests: list[PageRequest]
+        self, generation: int, store: SagaSource, query: SagaQuery, requests: list[PageRequest]
     ) -> None:
         for request in requests:
             if generation != self._generation:  # superseded: its results would be dropped
@@ -1080,23 +876,23 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _mark_changed_states(self, rows: Sequence[Saga]) -> None:
         """Mark, for a moment, the sagas whose state differs from the one drawn before."""
         for saga in rows:
-            before = self._previous_states.pop(saga.saga_id, None)
+            before = self._previous_states.pop(saga.ref, None)
             if before is not None and before != saga.state:
-                self._mark(saga.saga_id)
+                self._mark(saga.ref)
 
-    def _mark(self, saga_id: int) -> None:
-        timer = self._changed_marks.pop(saga_id, None)
+    def _mark(self, ref: SagaRef) -> None:
+        timer = self._changed_marks.pop(ref, None)
         if timer is not None:
             timer.stop()
-        self._changed_marks[saga_id] = self.set_timer(
-            CHANGED_MARK_SECONDS, partial(self._unmark, saga_id))
+        self._changed_marks[ref] = self.set_timer(
+            CHANGED_MARK_SECONDS, partial(self._unmark, ref))
 
-    def _unmark(self, saga_id: int) -> None:
-        self._changed_marks.pop(saga_id, None)
+    def _unmark(self, ref: SagaRef) -> None:
+        self._changed_marks.pop(ref, None)
         self.refresh()
 
     @property
-    def marked_as_changed(self) -> frozenset[int]:
+    def marked_as_changed(self) -> frozenset[SagaRef]:
         """Sagas drawn marked because their state just changed."""
         return frozenset(self._changed_marks)
 
@@ -1109,7 +905,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         # A saga found among the rows read is its place at once; anything else (the saga
         # gone, or on a page not read yet) needs the total first, or the count of the rows
         # before it when it is sought.
-        located = None if place.saga_id is None else self._cache.locate(place.saga_id)
+        located = None if place.ref is None else self._cache.locate(place.ref)
         if located is None and (total is None or place.seek):
             return
         position = located if located is not None else self._find(place)
@@ -1122,9 +918,9 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _find(self, place: _Place) -> int | None:
         """The row of the remembered saga; its old row if it left; None while unknown."""
-        if place.saga_id is None:
+        if place.ref is None:
             return place.position
-        found = self._cache.locate(place.saga_id)
+        found = self._cache.locate(place.ref)
         if found is not None:
             return found
         if place.key is None:
@@ -1364,7 +1160,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _row_line(self, position: int, width: int) -> Strip:
         saga = self._cache.row(position) or self._stale_row(position)
         base = self.rich_style
-        if saga is not None and saga.saga_id in self._changed_marks:
+        if saga is not None and saga.ref in self._changed_marks:
             base += self._style("saga-table--changed")
         if position == self._cursor:
             base += self._style("saga-table--cursor")

@@ -1,0 +1,465 @@
+"""Several saga logs as one view: `MergedSource`, the one place that opens logs and polls them.
+
+Every view reads a MergedSource, of one log or of many (it is a `SagaSource`). Each log is a
+`Member` with its own `SagaStore`; nothing is ATTACHed (the authorizer refuses it, and SQLite
+takes at most 10 attached files).
+
+Order: a page of the view is the merge (heapq.merge) of the same page read from every log by
+keyset. A saga's key is (value, source rank, id) (SortKey): a view key is turned into each
+log's own bound (`_member_bound`), so every log returns exactly its rows on either side of
+it, and the merge is exact whatever the logs hold. With one log this is the log's own order.
+
+Faults stay with their log: a read that fails on one log marks that log (its status says
+why), leaves it out from then on, and the others go on. Reads of different logs are separate
+short transactions: reading one log never holds another's snapshot open.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from .errors import ErrorKind, StoreError
+from .formats import LogFormat, combined_format
+from .labels import source_labels
+from .models import (
+    NO_VALUE,
+    Saga,
+    SagaDetail,
+    SagaQuery,
+    SagaRef,
+    SortKey,
+    SortOrder,
+    StateCounts,
+)
+from .repository import PAGE_SIZE, SagaStore
+from .source import AmbiguousSaga, Cancelled, SourceInfo, SourceStatus
+from .source_tag import SourceTag
+
+ALL_SAGAS = SagaQuery()
+_MAX_ID = 2**63 - 1
+_MIN_ID = -(2**63)
+_OPENERS = 4  # logs opened at once (SQLite releases the GIL while it reads a file's header)
+T = TypeVar("T")
+Opener = Callable[..., SagaStore]
+
+
+@dataclass(slots=True)
+class Member:
+    """One log of a view: its store while it can be read, else why not."""
+
+    tag: SourceTag
+    snapshot: bool = False  # a copy that will not change (snapshots/*.bak)
+    store: SagaStore | None = None
+    error: str | None = None
+    gone: bool = False
+    hidden: bool = False
+    identity: tuple[int, int] | None = None  # (st_dev, st_ino) when opened
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def readable(self) -> bool:
+        return self.store is not None and self.error is None and not self.hidden
+
+    def query_for(self, query: SagaQuery) -> SagaQuery | None:
+        """The query this log is asked: None when its `source:` words leave it out; else
+        without them (so that a filter by state alone stays a count by state)."""
+        parsed = query.parsed
+        if not parsed.names_sources:
+            return query
+        if not parsed.source_matches(self.tag.label):
+            return None
+        return SagaQuery(query.states, parsed.text_without_sources() or None, query.sort,
+                         query.zone)
+
+
+def last_write(path: Path) -> float | None:
+    """The later of the file's and its -wal's modification times (stat only): a live writer
+    writes into the -wal, and the file itself changes only at a checkpoint."""
+    times = []
+    for candidate in (path, path.with_name(path.name + "-wal")):
+        try:
+            info = os.stat(candidate)
+        except OSError:
+            continue
+        if candidate == path or info.st_size > 0:
+            times.append(info.st_mtime)
+    return max(times) if times else None
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
+class MergedSource:
+    """One view over one or several saga logs (see the module's docstring)."""
+
+    def __init__(self, members: Sequence[Member], opener: Opener = SagaStore.open) -> None:
+        self.members: tuple[Member, ...] = tuple(members)
+        self._opener = opener
+        self._lock = threading.Lock()
+        self._by_label = {member.tag.label: member for member in self.members}
+        self._format: LogFormat | None = None
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, paths: Sequence[str | Path], *, snapshots: Sequence[bool] | None = None,
+             opener: Opener = SagaStore.open, **options: object) -> MergedSource:
+        """Open every log of `paths` (a log that cannot be read is kept, with its error).
+        `options`: SagaStore.open's keywords (immutable, force, log_format)."""
+        resolved = [Path(path).expanduser() for path in paths]
+        flags = list(snapshots) if snapshots is not None else [False] * len(resolved)
+        labels = source_labels(resolved, flags)
+        count = len(resolved)
+        members = [Member(SourceTag(label, path, count - index), snapshot)
+                   for index, (label, path, snapshot)
+                   in enumerate(zip(labels, resolved, flags, strict=True))]
+        source = cls(members, _bound_opener(opener, options))
+        source._open_members(members)
+        return source
+
+    def _open_members(self, members: Sequence[Member]) -> None:
+        if len(members) == 1:
+            self._open_member(members[0])
+            return
+        with ThreadPoolExecutor(_OPENERS) as pool:
+            list(pool.map(self._open_member, members))
+
+    def _open_member(self, member: Member) -> None:
+        try:
+            store = self._opener(member.tag.path, tag=member.tag)
+        except StoreError as error:
+            member.store, member.error = None, error.message
+            member.gone = error.kind is ErrorKind.NOT_FOUND
+            return
+        member.store, member.error, member.gone = store, None, False
+        member.identity = _identity(member.tag.path)
+        member.warnings = store.warnings
+        self._format = None
+
+    def reopen(self) -> None:
+        """Open again every log that vanished or could not be read (`R`), and those whose
+        path now names another file."""
+        again = [member for member in self.members if member.store is None or member.gone
+                 or member.error is not None
+                 or _identity(member.tag.path) != member.identity]
+        for member in again:
+            if member.store is not None:
+                member.store.close()
+                member.store = None
+        self._open_members(again)
+
+    def close(self) -> None:
+        for member in self.members:
+            if member.store is not None:
+                member.store.close()
+
+    def __enter__(self) -> MergedSource:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- what it holds -------------------------------------------------------------------
+
+    @property
+    def source_count(self) -> int:
+        return len(self.members)
+
+    @property
+    def single(self) -> SagaStore | None:
+        """The store, when the view is of one log (its schema and warnings are the view's)."""
+        return self.members[0].store if len(self.members) == 1 else None
+
+    @property
+    def format(self) -> LogFormat:
+        """The logs' format as a whole (formats.combined_format)."""
+        if self._format is None:
+            self._format = combined_format(
+                member.store.format for member in self.members if member.store is not None)
+        return self._format
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        single = len(self.members) == 1
+        found: list[str] = []
+        for member in self.members:
+            prefix = "" if single else f"{member.tag.label}: "
+            found += [prefix + warning for warning in member.warnings]
+            if member.error is not None and not single:
+                found.append(prefix + member.error)
+        return tuple(found)
+
+    @property
+    def readable_count(self) -> int:
+        return sum(member.store is not None and member.error is None
+                   for member in self.members)
+
+    def member(self, label: str) -> Member | None:
+        return self._by_label.get(label)
+
+    def sources(self) -> list[SourceInfo]:
+        """Every log of the view as the sources screen shows it (reads the counts)."""
+        return [self._info(member) for member in self.members]
+
+    def _info(self, member: Member) -> SourceInfo:
+        store = member.store
+        written = last_write(member.tag.path)
+        if store is None:
+            return SourceInfo(member.tag, SourceStatus.GONE if member.gone else
+                              SourceStatus.ERROR, last_write=written, error=member.error,
+                              warnings=member.warnings)
+        counts = None
+        if member.error is None:
+            try:
+                counts = store.counts()
+            except StoreError as error:
+                self._fail(member, error)
+        status = (SourceStatus.HIDDEN if member.hidden else SourceStatus.ERROR
+                  if member.error is not None else SourceStatus.GONE if member.gone
+                  else SourceStatus.SNAPSHOT if member.snapshot or store.is_snapshot
+                  else SourceStatus.LIVE)
+        schema = store.schema
+        return SourceInfo(
+            member.tag, status, store.format, schema.user_version, schema.newer_than_known,
+            counts, written, member.warnings, member.error,
+            store.format.newer_warning(schema.user_version) if schema.newer_than_known
+            else None)
+
+    def set_hidden(self, label: str, hidden: bool) -> None:
+        member = self._by_label[label]
+        member.hidden = hidden
+
+    # -- reading every log ---------------------------------------------------------------
+
+    def _readable(self) -> list[Member]:
+        return [member for member in self.members if member.readable]
+
+    def _each(self, query: SagaQuery,
+              read: Callable[[SagaStore, SagaQuery, Member], T]) -> list[T]:
+        """`read` on every readable log the query lets in; a log whose read fails is marked
+        and left out (a cancelled read is the caller's: it goes on up)."""
+        results: list[T] = []
+        for member in self._readable():
+            member_query = member.query_for(query)
+            if member_query is None or member.store is None:
+                continue
+            try:
+                results.append(read(member.store, member_query, member))
+            except StoreError as error:
+                if error.kind in (ErrorKind.CANCELLED, ErrorKind.BUSY):
+                    raise
+                self._fail(member, error)
+        return results
+
+    def _fail(self, member: Member, error: StoreError) -> None:
+        if len(self.members) == 1:
+            raise error  # one log: its failure is the view's, as before
+        member.error = error.message
+
+    def counts(self) -> StateCounts:
+        """Sagas per state over every log shown."""
+        found: dict[str, int] = {}
+        for counts in self._each(ALL_SAGAS, lambda store, _q, _m: store.counts()):
+            for state, n in counts.by_state.items():
+                found[state] = found.get(state, 0) + n
+        fmt = self.format
+        by_state = {state: found.pop(state, 0) for state in fmt.saga_states}
+        return StateCounts({**by_state, **dict(sorted(found.items()))}, fmt)
+
+    def count(self, query: SagaQuery, *, cancelled: Cancelled = None) -> int:
+        return sum(self._each(query, lambda store, q, _m: store.count(q, cancelled=cancelled)))
+
+    def sagas(self, query: SagaQuery = ALL_SAGAS, *, after: SortKey | None = None,
+              before: SortKey | None = None, at: SortKey | None = None,
+              limit: int = PAGE_SIZE, cancelled: Cancelled = None) -> list[Saga]:
+        """A page in the query's sort by keyset, as SagaStore.sagas, over every log."""
+        if limit <= 0:
+            return []
+        if len(self.members) == 1:  # the log's own order and plan, untouched
+            found = self._each(query, lambda store, q, _m: store.sagas(
+                q, after=after, before=before, at=at, limit=limit, cancelled=cancelled))
+            return found[0] if found else []
+
+        def page(store: SagaStore, member_query: SagaQuery, member: Member) -> list[Saga]:
+            bound = _member_bound(member.tag.rank, member_query, after=after, before=before,
+                                  at=at)
+            if not isinstance(bound, dict):
+                return store.oldest(member_query, limit=limit, cancelled=cancelled)
+            return store.sagas(member_query, **bound, limit=limit, cancelled=cancelled)
+
+        pages = self._each(query, page)
+        merged = list(heapq.merge(*pages, key=query.key_of, reverse=True))
+        return merged[-limit:] if before is not None else merged[:limit]
+
+    def oldest(self, query: SagaQuery = ALL_SAGAS, *, limit: int = PAGE_SIZE,
+               cancelled: Cancelled = None) -> list[Saga]:
+        if limit <= 0:
+            return []
+        pages = self._each(query, lambda store, q, _m: store.oldest(q, limit=limit,
+                                                                   cancelled=cancelled))
+        return list(heapq.merge(*pages, key=query.key_of, reverse=True))[-limit:]
+
+    def walk(self, query: SagaQuery = ALL_SAGAS, limit: int = 0, *,
+             after: SortKey | None = None, cancelled: Cancelled = None) -> Iterator[Saga]:
+        """Up to `limit` sagas (0: all) in the query's sort, page by page by keyset."""
+        most = PAGE_SIZE if query.sort is SortOrder.ID else 1000
+        remaining = limit or None
+        while True:
+            if cancelled is not None and cancelled():
+                raise StoreError(ErrorKind.CANCELLED, "query cancelled")
+            size = most if remaining is None else min(most, remaining)
+            page = self.sagas(query, after=after, limit=size, cancelled=cancelled)
+            yield from page
+            if remaining is not None:
+                remaining -= len(page)
+            if len(page) < size or remaining == 0:
+                return
+            after = query.key_of(page[-1])
+
+    def count_before(self, query: SagaQuery, key: SortKey, *,
+                     cancelled: Cancelled = None) -> int:
+        """How many sagas of the view sort before `key` (keys above it)."""
+        def before(store: SagaStore, member_query: SagaQuery, member: Member) -> int:
+            bound = _member_bound(member.tag.rank, member_query, before=key)
+            if not isinstance(bound, dict):
+                return store.count(member_query, cancelled=cancelled)
+            return store.count_before(member_query, bound["before"], cancelled=cancelled)
+        if len(self.members) == 1:
+            found = self._each(query, lambda store, q, _m: store.count_before(
+                q, key, cancelled=cancelled))
+            return found[0] if found else 0
+        return sum(self._each(query, before))
+
+    def page_keys(self, query: SagaQuery = ALL_SAGAS, *, stride: int = PAGE_SIZE,
+                  cancelled: Cancelled = None) -> list[SortKey]:
+        """The key of the first saga of each page of `stride` sagas (one scan per log, one
+        after the other, then one merge of their keys)."""
+        if len(self.members) == 1:
+            found = self._each(query, lambda store, q, _m: store.page_keys(
+                q, stride=stride, cancelled=cancelled))
+            return found[0] if found else []
+        streams = self._each(query, lambda store, q, member: _ranked(
+            store.page_keys(q, stride=1, cancelled=cancelled), member.tag.rank))
+        return [key for position, key in enumerate(heapq.merge(*streams, reverse=True))
+                if position % stride == 0]
+
+    def newest_id(self) -> int | None:
+        found = [n for n in self._each(ALL_SAGAS, lambda store, _q, _m: store.newest_id())
+                 if n is not None]
+        return max(found, default=None)
+
+    # -- one saga ------------------------------------------------------------------------
+
+    def holders(self, saga_id: int) -> list[SourceTag]:
+        """The logs that hold a saga with this id."""
+        return [tag for tag in self._each(ALL_SAGAS, lambda store, _q, member: (
+            member.tag if store.saga_states([saga_id]) else None)) if tag is not None]
+
+    def saga(self, saga_id: int, source: str | None = None) -> SagaDetail | None:
+        """One saga with its steps. `source`: the label of its log; without it, the one log
+        holding that id (AmbiguousSaga when several do)."""
+        if source is not None:
+            member = self._by_label.get(source)
+            if member is None or not member.readable or member.store is None:
+                return None
+            return member.store.saga(saga_id)
+        holders = self.holders(saga_id)
+        if len(holders) > 1:
+            raise AmbiguousSaga(saga_id, holders)
+        return self.saga(saga_id, holders[0].label) if holders else None
+
+    def sagas_by_ref(self, refs: Iterable[SagaRef]) -> list[Saga]:
+        """The sagas named that are in their logs, in no particular order."""
+        wanted: dict[str, list[int]] = {}
+        for ref in refs:
+            wanted.setdefault(ref.source, []).append(ref.saga_id)
+        found: list[Saga] = []
+        for label, ids in wanted.items():
+            member = self._by_label.get(label)
+            if member is not None and member.readable and member.store is not None:
+                found += member.store.sagas_by_id(ids)
+        return found
+
+    # -- live ----------------------------------------------------------------------------
+
+    def changed(self, *, lock_wait: float | None = None) -> bool:
+        """Whether any log changed since the last call, or vanished (a log that vanished
+        keeps its rows as last read, marked gone)."""
+        changed = False
+        for member in self.members:
+            if member.store is None or member.error is not None:
+                continue
+            now = _identity(member.tag.path)
+            if now != member.identity and not member.gone:
+                member.gone = changed = True
+                if len(self.members) == 1:
+                    raise StoreError(ErrorKind.NOT_FOUND,
+                                     f"{member.tag.path} was removed or replaced")
+                continue
+            try:
+                changed = member.store.changed(lock_wait=lock_wait) or changed
+            except StoreError as error:
+                if error.kind is ErrorKind.BUSY or len(self.members) == 1:
+                    raise
+                member.error = error.message
+                changed = True
+        return changed
+
+    def interrupt(self) -> None:
+        for member in self.members:
+            if member.store is not None:
+                member.store.interrupt()
+
+
+_EVERY_ROW_ABOVE = object()  # every row of the log sorts above the key
+
+
+def _member_bound(rank: int, query: SagaQuery, *, after: SortKey | None = None,
+                  before: SortKey | None = None,
+                  at: SortKey | None = None) -> dict[str, SortKey] | object:
+    """A view's keyset bound as one log's own (keys are (value, rank, id); the log's rows
+    all have `rank`): the rows of that log on the same side of the key, exactly."""
+    key = after or at or before
+    if key is None:
+        return {}
+    value, key_rank = key.value, key.source
+    if rank == key_rank:
+        name = "after" if after is not None else "at" if at is not None else "before"
+        return {name: SortKey(value, key.saga_id)}
+    by_id = query.sort is SortOrder.ID  # (a log sorted by id bounds the id: the value)
+
+    def local(value: int, extreme: int) -> SortKey:
+        return SortKey(value, value if by_id else extreme)
+
+    if before is None:  # the rows below the key
+        # A log ranked below the key's: its rows with the key's value are below it too.
+        return ({"at": local(value, _MAX_ID)} if rank < key_rank
+                else {"after": local(value, _MIN_ID)})
+    if rank < key_rank:  # the rows above the key: those with a higher value
+        return {"before": local(value, _MAX_ID)}
+    # A log ranked above the key's: its rows with the key's value are above it too.
+    if value == NO_VALUE:
+        return _EVERY_ROW_ABOVE
+    return {"before": local(value - 1, _MAX_ID)}
+
+
+def _ranked(keys: Iterable[SortKey], rank: int) -> Iterator[SortKey]:
+    return (SortKey(key.value, key.saga_id, rank) for key in keys)
+
+
+def _bound_opener(opener: Opener, options: dict[str, object]) -> Opener:
+    def open_log(path: Path, *, tag: SourceTag) -> SagaStore:
+        return opener(path, tag=tag, **options)
+    return open_log
