@@ -70,11 +70,13 @@ def test_an_empty_wal_does_not_count(tmp_path: Path) -> None:
 
 
 def test_folders_and_other_names_are_skipped(tmp_path: Path) -> None:
+    """Any file with a log's name anywhere under the data folder is a log (issue 14: every
+    log on the machine), but a folder with that name, or another name, is not."""
     (tmp_path / versioned("stable", "0.40.1")).mkdir(parents=True)  # a folder with the name
     place(tmp_path, versioned("beta", "0.41.0").with_name("sagas.db.bak"), 1_000_000)
-    place(tmp_path, Path(".agentmux/channels/beta/launcher-sagas.db"), 1_000_000)
+    off_layout = place(tmp_path, Path(".agentmux/channels/beta/launcher-sagas.db"), 1_000_000)
     kept = place(tmp_path, versioned("beta", "0.42.0"), 1_000_000)
-    assert [c.path for c in find_saga_logs(tmp_path)] == [kept]
+    assert [c.path for c in find_saga_logs(tmp_path)] == [kept, off_layout]
 
 
 def test_equal_times_give_a_stable_order(tmp_path: Path) -> None:
@@ -112,11 +114,11 @@ def test_the_moved_data_folder_is_looked_in_first_with_the_same_layout(tmp_path:
     at_home = place(home, LEGACY, 1_000_000)
     moved_legacy = place(data, Path("launcher-sagas.db"), 2_000_000)
     moved_versioned = place(data, Path(*versioned("stable", "0.40.1").parts[1:]), 3_000_000)
-    place(data, Path("channels/beta/launcher-sagas.db"), 4_000_000)  # not the layout
+    off_layout = place(data, Path("channels/beta/launcher-sagas.db"), 4_000_000)
     env = {"AGENTMUX_DATA_DIR": str(data)}
     assert data_folders(home, env) == [data, home / ".agentmux"]
-    assert [c.path for c in find_saga_logs(home, env)] == [moved_versioned, moved_legacy,
-                                                           at_home]
+    assert [c.path for c in find_saga_logs(home, env)] == [off_layout, moved_versioned,
+                                                           moved_legacy, at_home]
 
 
 def test_without_the_variable_only_the_home_folder(tmp_path: Path) -> None:
