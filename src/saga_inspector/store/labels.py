@@ -8,10 +8,9 @@ from the others, such as `stable/0.41.2/launcher` or `snapshot-2026-10-01/server
     (`FORMATS[*].file_name`); any other name gives its stem (`copy.db` -> `copy`). Its full
     name is the segment's longer form (`sagas.db`), tried when the short one collides;
   - each folder above it, as named, except the boilerplate that every AgentMux data folder
-    repeats (`data`, `db`, `versions`, `channels`, `.agentmux`, `snapshots`, and `.`/`..`);
-    the root (`/`, `C:\\`) is never part of a label;
-    (`.agentmux` is kept when the file sits directly in it: the legacy top-level log is
-    `.agentmux/launcher`, not the user's name);
+    repeats (`data`, `db`, `versions`, `channels`, `.agentmux`, `snapshots`, and `.`/`..`).
+    `.agentmux` is kept when the file sits directly in it: the legacy top-level log is
+    `.agentmux/launcher`, not the user's name. The root (`/`, `C:\\`) is never in a label;
   - a snapshot folder (see below) becomes `snapshot-<date>` (the first `YYYY-MM-DD` in its
     name); its longer forms are `snapshot-<channel>-<date>` (the channel is what its name
     has before `-pre-v`, as the server names them) and `snapshot-<its name without .bak>`;
@@ -20,22 +19,24 @@ from the others, such as `stable/0.41.2/launcher` or `snapshot-2026-10-01/server
 - **At least two segments** when the path has them: a lone path is `0.41.2/launcher`, not
   `launcher` (the format is in the label, and where it lives).
 - **Shortest unique.** Each path's possible labels (suffixes of its segments, each segment
-  short or long) are tried shortest text first; every group of paths whose current labels are
-  equal moves on to its next one, until all differ. Only when the meaningful segments run out
-  are the boilerplate folders taken in too (`/x/data/sagas.db` against `/x/db/sagas.db`:
-  `data/server`, `db/server`), and when even the whole path does not tell two apart (the same
-  path twice) the later ones get `#2`, `#3`, ... in input order.
+  short or long) are tried fewest segments first, then shortest text; every group of paths
+  whose current labels are equal moves on to its next one, until all differ. Only when the
+  meaningful segments run out are the boilerplate folders taken in too (`/x/data/sagas.db`
+  against `/x/db/sagas.db`: `data/server`, `db/server`); when even the whole path does not
+  tell two apart (the same path twice) the later ones get `#2`, `#3`, ... in input order.
 - **Text.** A label is the path's own text: a `:` in a part becomes `_` (the command line's
-  `SOURCE:ID` splits on the last `:`; Windows drive letters), nothing else is changed. Spaces
+  `SOURCE:ID` splits on the last `:`; Windows drive letters); nothing else is changed. Spaces
   in folder names stay (the query language quotes them: `source:"D drive/server"`). Labels
   are untrusted text like the paths: whoever shows one passes it through the sanitiser.
 
 A snapshot copy (the server's pre-migration `VACUUM INTO` copies, in
-`~/.agentmux/snapshots/<channel>-pre-v<ver>-<YYYY-MM-DDTHH-MM-SSZ>.bak/`) is told by its folders:
-`is_snapshot_folder`. The folder that names the copy is the nearest one ending in `.bak`, else
-the one inside a `snapshots` folder, else a `snapshots` folder itself (segment `snapshot`);
-a path flagged a snapshot by the caller with none of these has its nearest folder prefixed
-(`snapshot-old`), or the segment `snapshot` when it has no folder.
+`~/.agentmux/snapshots/<channel>-pre-v<ver>-<YYYY-MM-DDTHH-MM-SSZ>.bak/`) is told by its folders
+(`is_snapshot_folder`). The folder that names the copy is the nearest one ending in `.bak`, else
+the one inside a `snapshots` folder, else a `snapshots` folder itself (segment `snapshot`).
+A path the caller flags a snapshot with none of these has its nearest folder prefixed
+(`snapshot-old`), or the segment `snapshot` when it has no folder. The snapshot segment sits
+where its folder is: it is in the label when the label reaches that far (the server's copies
+sit directly in their `.bak` folder, so theirs always is).
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ def source_labels(paths: Sequence[PurePath], snapshot: Sequence[bool] | None = N
     if snapshot is not None and len(snapshot) != len(paths):
         raise ValueError(f"{len(paths)} paths but {len(snapshot)} snapshot flags")
     flags = [None] * len(paths) if snapshot is None else list(snapshot)
-    choices = [_labels_to_try(_segments(PurePath(path), flag))
+    # A PurePath is kept as it is: PurePath(PureWindowsPath(...)) on POSIX is one part.
+    choices = [_labels_to_try(_segments(path if isinstance(path, PurePath) else PurePath(path),
+                                        flag))
                for path, flag in zip(paths, flags, strict=True)]
     at = [0] * len(paths)
     while True:
@@ -122,18 +125,19 @@ def _numbered(labels: list[str]) -> list[str]:
 
 def _labels_to_try(segments: list[_Segment]) -> list[str]:
     """Every label the segments allow, in the order they are tried: the meaningful segments'
-    suffixes (at least MIN_SEGMENTS long when there are that many), shortest text first; then
-    the same with the boilerplate folders kept."""
+    suffixes (at least MIN_SEGMENTS long when there are that many), fewest segments first and
+    among those the shortest text (a longer form before one more folder: two snapshots of one
+    day are told apart by their channels, not by the user's name above them); then the same
+    with the boilerplate folders kept."""
     tried: dict[str, None] = {}
     for keep_boilerplate in (False, True):
         kept = [s for s in segments if keep_boilerplate or not s.boilerplate]
-        labels = []
         for depth in range(min(MIN_SEGMENTS, len(kept)), len(kept) + 1):
             window = kept[:depth]
-            for forms in itertools.product(*(segment.forms for segment in window)):
-                labels.append(SEPARATOR.join(reversed(forms)))
-        labels.sort(key=len)  # stable: among equal lengths, fewer segments and short forms first
-        tried.update(dict.fromkeys(labels))
+            labels = [SEPARATOR.join(reversed(forms))
+                      for forms in itertools.product(*(segment.forms for segment in window))]
+            labels.sort(key=len)  # stable: among equal lengths, the short forms first
+            tried.update(dict.fromkeys(labels))
     return list(tried)
 
 
