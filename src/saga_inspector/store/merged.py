@@ -21,6 +21,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -172,6 +173,22 @@ class MergedSource:
         self.close()
 
     # -- what it holds -------------------------------------------------------------------
+
+    @property
+    def path(self) -> Path | None:
+        """The file, when the view is of one log."""
+        return self.members[0].tag.path if len(self.members) == 1 else None
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One log: its reads inside are one read transaction. Several: each log's reads
+        stay their own short transactions (one log's never holds another's open)."""
+        single = self.single
+        if single is None or self.members[0].error is not None:
+            yield
+            return
+        with single.snapshot():
+            yield
 
     @property
     def source_count(self) -> int:
