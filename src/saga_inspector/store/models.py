@@ -12,7 +12,7 @@ from .formats import LAUNCHER, LogFormat
 from .query import ParsedQuery, parse_cached
 from .source_tag import NO_SOURCE, SourceTag
 from .states import StepRole
-from .timestamps import UTC_ZONE, Timestamp, Zone, duration_between, micros
+from .timestamps import NO_VALUE, UTC_ZONE, Timestamp, Zone, duration_between, micros
 
 # A field read from a file: SQLite may hand back any of these, whatever the column says.
 StoredValue = str | int | float | bytes | None
@@ -164,9 +164,6 @@ class SortOrder(enum.StrEnum):
 _SORT_LABELS = {SortOrder.ID: "id", SortOrder.STARTED: "start time",
                 SortOrder.DURATION: "duration"}
 
-# The `value` of a saga that has no start time (or no duration) to sort by: below every real
-# value, so such sagas come last. Real values are microseconds (|value| < 2**60).
-NO_VALUE = -(2**63)
 
 
 class SortKey(NamedTuple):

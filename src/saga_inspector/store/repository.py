@@ -15,6 +15,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from .connection import (
@@ -42,6 +43,7 @@ from .query_sql import SqlColumns, register_functions, sort_value_sql, where_sql
 from .source_tag import SourceTag
 from .sql import ident as _ident
 from .sql import marks as _marks
+from .start_order import BLOCK_BITS, Block, ReadBlock, StartBlocks, merged_blocks
 
 PAGE_SIZE = 100
 # Rows a walk reads at once under a sort no index serves: each read is a scan whatever its
@@ -52,6 +54,7 @@ ALL_SAGAS = SagaQuery()
 _MIN_ID, _MAX_ID = -(2**63), 2**63 - 1
 # Ids bound in one `IN (...)` list: well under SQLite's limit on parameters.
 _ID_CHUNK = 500
+_RANGE_CHUNK = 200  # id ranges in one count (two parameters each)
 
 
 def _text(value: StoredValue) -> str | None:
@@ -152,6 +155,7 @@ class SagaStore:
         # Where no index serves a state (see _StateIds): its saga ids, from the scan that
         # counted the states, at the same data_version as _counts_cache.
         self._state_ids: _StateIds | None = None
+        self._start_bounds: StartBlocks | None = None  # by start time: see start_order.py
         self.schema = self._read_schema()
         self._sql = SqlColumns.of(self.format, self.schema, source_label=self.tag.label)
         self.warnings: tuple[str, ...] = tuple(self._schema_warnings())
@@ -672,6 +676,9 @@ class SagaStore:
             # must not turn into a read of the whole file.
             return []
         ascending = from_oldest or (bound is not None and bound.reads_up)
+        if query.sort is SortOrder.STARTED:
+            return self._start_page(query, bound, limit, from_oldest=from_oldest,
+                                    cancelled=cancelled)
         if query.sort is not SortOrder.ID:
             return self._sorted_page(query, bound, limit, ascending=ascending,
                                      cancelled=cancelled)
@@ -802,6 +809,117 @@ class SagaStore:
             sagas.reverse()
         return sagas
 
+    # -- by start time: the blocks' bounds (start_order.py) ------------------------------
+
+    def _start_page(self, query: SagaQuery, bound: _Bound | None, limit: int, *,
+                    from_oldest: bool, cancelled: Callable[[], bool] | None) -> list[Saga]:
+        """A page by start time from the blocks that can hold it (start_order.py)."""
+        blocks = self._start_blocks(cancelled)
+        read = self._block_reader(query, cancelled)
+        key = None if bound is None else (bound.key.value, bound.key.saga_id)
+        if from_oldest:
+            pairs = blocks.above(None, limit, read)
+        elif bound is not None and bound.reads_up:
+            pairs = blocks.above(key, limit, read)
+        else:
+            pairs = blocks.below(key, bound is not None and bound.op == "<=", limit, read)
+        return self._sagas_in_order([saga_id for _value, saga_id in pairs])
+
+    def _start_blocks(self, cancelled: Callable[[], bool] | None) -> StartBlocks:
+        """Every block's bounds, read again from the newest block known on when the file
+        changed (a writer appends)."""
+        version = self.data_version()
+        known = self._start_bounds
+        if known is not None and known.version == version:
+            return known
+        newest_known = known.blocks[0].number if known is not None and known.blocks else None
+        fresh = self._read_blocks(newest_known, cancelled)
+        self._start_bounds = merged_blocks(known, fresh, newest_known, version)
+        return self._start_bounds
+
+    def _read_blocks(self, down_to: int | None,
+                     cancelled: Callable[[], bool] | None) -> list[Block]:
+        """The bounds of the blocks from the newest down to block `down_to` (None: all),
+        one short statement each (no transaction held over the pass)."""
+        fmt = self.format
+        table, saga_id = _ident(fmt.saga_table), _ident(fmt.saga_columns["saga_id"])
+        value = sort_value_sql(SortOrder.STARTED, self._sql)
+        in_block = f"FROM {table} s WHERE {saga_id} >= ? AND {saga_id} < ?"
+        exact_sql = f"SELECT min({value}), max({value}) {in_block}"
+        time = fmt.time
+        cheap_sql = (None if time.bounds_sql is None or self._sql.saga["started_at"] == "NULL"
+                     else f"SELECT {time.bounds_sql(self._sql.saga['started_at'])} {in_block}")
+        newest_below = f"SELECT max({saga_id}) FROM {table} WHERE {saga_id} < ?"
+        blocks: list[Block] = []
+        top = self._scan_rows(f"SELECT max({saga_id}) FROM {table}", [], cancelled)[0][0]
+        number = None if top is None else _int(top) >> BLOCK_BITS
+        while number is not None and (down_to is None or number >= down_to):
+            ids = [number << BLOCK_BITS, (number + 1) << BLOCK_BITS]
+            found = None
+            if cheap_sql is not None and time.bounds is not None:
+                found = time.bounds(self._scan_rows(cheap_sql, ids, cancelled)[0])
+            if found is None:
+                low, high = self._scan_rows(exact_sql, ids, cancelled)[0]
+                found = None if low is None else (_int(low), _int(high))
+            if found is not None:
+                blocks.append(Block(number, *found))
+            below = self._scan_rows(newest_below, [number << BLOCK_BITS], cancelled)[0][0]
+            number = None if below is None else _int(below) >> BLOCK_BITS
+        return blocks
+
+    def _block_reader(self, query: SagaQuery,
+                      cancelled: Callable[[], bool] | None) -> ReadBlock:
+        """Reads one block's (start value, id) pairs that match the query."""
+        fmt = self.format
+        table = _ident(fmt.saga_table)
+        saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
+        value = sort_value_sql(SortOrder.STARTED, self._sql)
+        where, params = self._where(query)
+        sql = (f"SELECT {value}, {saga_id} FROM {table} s WHERE {where} "
+               f"AND {saga_id} >= ? AND {saga_id} < ?")
+
+        def read(number: int) -> list[tuple[int, int]]:
+            rows = self._page_rows(query, sql, [*params, number << BLOCK_BITS,
+                                                (number + 1) << BLOCK_BITS], cancelled)
+            return [(_int(found_value), _int(found_id)) for found_value, found_id in rows]
+        return read
+
+    def _count_in_ranges(self, query: SagaQuery, cancelled: Callable[[], bool] | None,
+                         ranges: Sequence[tuple[int, int]]) -> int:
+        """The sagas of the query whose ids are in these [first, end) ranges."""
+        fmt = self.format
+        table = _ident(fmt.saga_table)
+        saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
+        where, params = self._where(query)
+        total = 0
+        for start in range(0, len(ranges), _RANGE_CHUNK):
+            chunk = ranges[start:start + _RANGE_CHUNK]
+            within = " OR ".join(f"({saga_id} >= ? AND {saga_id} < ?)" for _ in chunk)
+            rows = self._page_rows(query, f"SELECT count(*) FROM {table} s WHERE {where} "
+                                          f"AND ({within})",
+                                   [*params, *(edge for pair in chunk for edge in pair)],
+                                   cancelled)
+            total += _int(rows[0][0])
+        return total
+
+    def _sagas_in_order(self, ids: Sequence[int]) -> list[Saga]:
+        """The sagas of `ids` in that order (one statement: rows of one snapshot)."""
+        if not ids:
+            return []
+        fmt = self.format
+        select, select_params, extra = self._saga_select(with_extra=False)
+        saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
+        found: dict[int, Saga] = {}
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = list(ids[start:start + _ID_CHUNK])
+            rows = self._rows(f"SELECT {select} FROM {_ident(fmt.saga_table)} s "
+                              f"WHERE {saga_id} IN ({_marks(len(chunk))})",
+                              [*select_params, *chunk])
+            for row in rows:
+                saga = self._saga_from_row(row, extra)
+                found[saga.saga_id] = saga
+        return [found[saga_id] for saga_id in ids if saga_id in found]
+
     def _sort_values(self, query: SagaQuery, where: str) -> str:
         """A subquery of (page_id, page_value) for the matching sagas. Its `LIMIT -1` keeps
         SQLite from merging it into the outer query, which would compute each value twice
@@ -851,6 +969,10 @@ class SagaStore:
                                        cancelled)
                 total += _int(rows[0][0])
             return total
+        if query.sort is SortOrder.STARTED:
+            return self._start_blocks(cancelled).count_above(
+                (key.value, key.saga_id), partial(self._count_in_ranges, query, cancelled),
+                self._block_reader(query, cancelled))
         where, params = self._where(query)
         rows = self._scan_rows(
             f"SELECT count(*) FROM {self._sort_values(query, where)} "

@@ -37,6 +37,10 @@ class Timestamp:
         return self.raw
 
 
+# The sort value of a saga that has no start time (or no duration) to sort by: below every
+# real value, so such sagas come last. Real values are microseconds (|value| < 2**60).
+NO_VALUE = -(2**63)
+
 def parse_timestamp(raw: object) -> Timestamp | None:
     """Parse an RFC 3339 timestamp; None stays None, anything unparsable keeps its text."""
     if raw is None:

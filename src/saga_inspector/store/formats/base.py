@@ -10,7 +10,7 @@ nothing outside `store/formats/` names a table, a column or a time encoding.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -44,6 +44,12 @@ class TimeEncoding:
     # The JSON output gives the stored value beside the text (`started_at_raw`): the
     # stored value is not itself RFC 3339 text.
     export_raw: bool = False
+    # A cheaper way to the lowest and highest time of a block of rows (start_order.py)
+    # than micros_sql on every row: `bounds_sql(x)` aggregates over the block, and
+    # `bounds(row)` turns them into (lowest, highest) µs, or None where only the exact
+    # micros_sql can tell (then that block is read exactly). None: always exact.
+    bounds_sql: Callable[[str], str] | None = None
+    bounds: Callable[[Sequence[object]], tuple[int, int] | None] | None = None
 
 
 @dataclass(frozen=True, eq=False)

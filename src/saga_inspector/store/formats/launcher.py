@@ -12,13 +12,13 @@ tests/test_query_store.py proves the two agree on every form and on near-misses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from saga_inspector.store.kinds import LAUNCHER_KINDS
 from saga_inspector.store.sql import json_keys_hold
 from saga_inspector.store.states import SagaState, StepState
-from saga_inspector.store.timestamps import from_micros, micros, parse_timestamp
+from saga_inspector.store.timestamps import NO_VALUE, from_micros, micros, parse_timestamp
 
 from .base import SAGA_FIELDS, STEP_FIELDS, LogFormat, TimeEncoding
 
@@ -112,11 +112,40 @@ def _day_text(moment: int, days: int) -> str | None:
         return None
 
 
+def text_bounds_sql(x: str) -> str:
+    """Over a block of rows: (missing times, times not in the launcher's form, the lowest
+    text, the highest text). In that form (text, `T`, UTC as `+00:00`, a real date: the
+    date SQLite reads back is the one written, which rules out days past the month's end,
+    hour 24 and digits that are not) text sorts as its time does, so the lowest and highest
+    text are the lowest and highest time, and no time is computed per row."""
+    # (Years far from ours are left to the exact read: SQLite's calendar and the parser's
+    # part ways there, e.g. on 0001-02-29.)
+    own_form = (f"typeof({x}) = 'text' AND {x} GLOB '????-??-??T??:??:??*+00:00' "
+                f"AND {x} >= '1900' AND {x} < '2200' AND substr({x}, -7, 1) > ' ' "
+                f"AND date({x}) = substr({x}, 1, 10)")
+    return (f"count(*) - count({x}), sum({x} IS NOT NULL AND NOT coalesce({own_form}, 0)), "
+            f"min({x}), max({x})")
+
+
+def text_bounds(row: Sequence[object]) -> tuple[int, int] | None:
+    """text_bounds_sql's row as (lowest, highest) µs; None when a time is not in the
+    launcher's own form (the block is then read exactly). A missing time sorts lowest."""
+    missing, other_form, lowest, highest = row
+    if other_form:
+        return None
+    low, high = micros(parse_timestamp(lowest)), micros(parse_timestamp(highest))
+    if low is None or high is None:
+        return None
+    return (NO_VALUE if missing else low), high
+
+
 RFC3339_TEXT = TimeEncoding(
     decode=parse_timestamp,
     micros_sql=text_micros_sql,
     moment_sql=text_moment_sql,
     functions={TIME_FUNCTION: _stored_micros},
+    bounds_sql=text_bounds_sql,
+    bounds=text_bounds,
 )
 
 
