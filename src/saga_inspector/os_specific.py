@@ -15,6 +15,7 @@ Named `os_specific` so it never shadows the standard library's `platform`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
@@ -185,6 +186,35 @@ def _platform_dirs() -> PlatformDirsABC:
 
 WINDOWS_CONSOLE = ("the Windows console (conhost), which has no OSC 52 clipboard; Windows "
                    "Terminal has one")
+
+
+# -- open files --------------------------------------------------------------------------------
+
+# Descriptors a log costs when open (two connections, each with the file and its -wal; the
+# -shm), and those the rest of the process needs.
+FILES_PER_LOG = 6
+FILES_SPARE = 256
+
+
+def allow_open_logs(count: int) -> None:
+    """Raise this process's limit on open files (up to the hard limit) so that `count` logs
+    can be open at once: macOS starts at 256, enough for about 40. Windows keeps SQLite's
+    files as handles, which have no such small limit."""
+    if SYSTEM == WINDOWS:
+        return
+    try:
+        import resource
+    except ImportError:
+        return
+
+    wanted = count * FILES_PER_LOG + FILES_SPARE
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    # (As many as allowed: a log that cannot be opened then says so on its own.)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def terminal_without_clipboard(env: Mapping[str, str]) -> str | None:

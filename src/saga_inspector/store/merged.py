@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from saga_inspector.os_specific import allow_open_logs
+
 from .errors import ErrorKind, StoreError
 from .formats import LogFormat, combined_format
 from .labels import source_labels
@@ -126,6 +128,7 @@ class MergedSource:
         members = [Member(SourceTag(label, path, count - index), snapshot)
                    for index, (label, path, snapshot)
                    in enumerate(zip(labels, resolved, flags, strict=True))]
+        allow_open_logs(count)
         source = cls(members, _bound_opener(opener, options))
         source._open_members(members)
         return source
@@ -148,6 +151,14 @@ class MergedSource:
         member.identity = _identity(member.tag.path)
         member.warnings = store.warnings
         self._format = None
+        if len(self.members) > 1:
+            # What the first page of the view needs from every log, read here, where the
+            # logs are read side by side (SQLite lets go of the GIL while it reads).
+            try:
+                store.warm()
+            except StoreError as error:
+                if error.kind is not ErrorKind.BUSY:
+                    member.error = error.message
 
     def reopen(self) -> None:
         """Open again every log that vanished or could not be read (`R`), and those whose

@@ -811,6 +811,12 @@ class SagaStore:
 
     # -- by start time: the blocks' bounds (start_order.py) ------------------------------
 
+    def warm(self) -> None:
+        """Read now what a view of several logs asks first: the counts by state and the
+        blocks' bounds by start time (its order)."""
+        self.counts()
+        self._start_blocks(None)
+
     def _start_page(self, query: SagaQuery, bound: _Bound | None, limit: int, *,
                     from_oldest: bool, cancelled: Callable[[], bool] | None) -> list[Saga]:
         """A page by start time from the blocks that can hold it (start_order.py)."""
