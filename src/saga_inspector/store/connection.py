@@ -181,13 +181,15 @@ def _user(uid: int | None) -> str:
 
 
 def connect_read_only(
-    path: Path, *, immutable: bool = False, force: bool = False
+    path: Path, *, immutable: bool = False, force: bool = False, cache_kib: int | None = None
 ) -> ReadOnlyConnection:
     """Open `path` for reading only. Checks the path with stat, never opens the file itself:
     closing our own descriptor would drop SQLite's locks for the whole process.
 
     `immutable` reads a snapshot that creates and changes no file at all; `force` lets it
-    ignore a `-wal` with content. The connection's `notes` say when it chose a snapshot."""
+    ignore a `-wal` with content. The connection's `notes` say when it chose a snapshot.
+    `cache_kib`: the most this connection keeps of the file in memory (SQLite's default,
+    2 MiB, when None): many logs open at once each keep less."""
     info = check_path(path)
     plan = plan_open(path, look_beside(path, info), immutable=immutable, force=force,
                      euid=effective_user())
@@ -203,6 +205,14 @@ def connect_read_only(
     conn.is_snapshot = plan.immutable
     conn.unread_wal = plan.unread_wal
     conn.text_factory = decode_text
+    if cache_kib is not None:
+        # Set before the authorizer, which refuses every pragma given a value: a setting of
+        # this connection's memory, not of the file.
+        try:
+            conn.execute(f"PRAGMA cache_size = -{max(16, int(cache_kib))}")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise translate_error(exc, path) from None
     conn.set_authorizer(read_only_authorizer)
     return conn
 

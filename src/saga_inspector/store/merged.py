@@ -125,7 +125,8 @@ class MergedSource:
         flags = list(snapshots) if snapshots is not None else [False] * len(resolved)
         labels = source_labels(resolved, flags)
         count = len(resolved)
-        members = [Member(SourceTag(label, path, count - index), snapshot)
+        # Ranks from 0: one log's keys are then the same as its store's own.
+        members = [Member(SourceTag(label, path, count - 1 - index), snapshot)
                    for index, (label, path, snapshot)
                    in enumerate(zip(labels, resolved, flags, strict=True))]
         allow_open_logs(count)
@@ -166,6 +167,9 @@ class MergedSource:
         again = [member for member in self.members if member.store is None or member.gone
                  or member.error is not None
                  or _identity(member.tag.path) != member.identity]
+        # A log still gone keeps the rows it has (its store stays open on the file it read).
+        again = [member for member in again
+                 if member.store is None or _identity(member.tag.path) is not None]
         for member in again:
             if member.store is not None:
                 member.store.close()

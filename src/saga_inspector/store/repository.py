@@ -54,6 +54,7 @@ ALL_SAGAS = SagaQuery()
 _MIN_ID, _MAX_ID = -(2**63), 2**63 - 1
 # Ids bound in one `IN (...)` list: well under SQLite's limit on parameters.
 _ID_CHUNK = 500
+LEAN_CACHE_KIB = 256  # the page cache of each of many logs open at once (SQLite's: 2 MiB)
 _RANGE_CHUNK = 200  # id ranges in one count (two parameters each)
 
 
@@ -174,15 +175,19 @@ class SagaStore:
 
     @classmethod
     def open(cls, path: str | Path, *, immutable: bool = False, force: bool = False,
-             log_format: LogFormat | None = None, tag: SourceTag | None = None) -> SagaStore:
+             log_format: LogFormat | None = None, tag: SourceTag | None = None,
+             lean: bool = False) -> SagaStore:
         """`log_format`: read the file as this format (`--format`); None: tell it from the
-        file's tables. `tag`: see __init__."""
+        file's tables. `tag`: see __init__. `lean`: one of many logs open at once: one
+        connection (no second one for long scans) that keeps little of the file in memory."""
         path = Path(path).expanduser()
-        conn = connect_read_only(path, immutable=immutable, force=force)
+        cache_kib = LEAN_CACHE_KIB if lean else None
+        conn = connect_read_only(path, immutable=immutable, force=force, cache_kib=cache_kib)
         scan_conn = None
         try:
             # Opened now, the same way: later, the path might name another file.
-            scan_conn = connect_read_only(path, immutable=immutable, force=force)
+            if not lean:
+                scan_conn = connect_read_only(path, immutable=immutable, force=force)
             store = cls(path, conn, log_format, scan_conn, tag)
         except BaseException:
             conn.close()
@@ -817,9 +822,37 @@ class SagaStore:
         self.counts()
         self._start_blocks(None)
 
+    def start_keys(self, query: SagaQuery, *, after: SortKey | None = None,
+                   before: SortKey | None = None, at: SortKey | None = None,
+                   from_oldest: bool = False, limit: int = PAGE_SIZE,
+                   cancelled: Callable[[], bool] | None = None) -> list[SortKey]:
+        """The keys of a page by start time (as `sagas` under SortOrder.STARTED would give,
+        and `oldest` with `from_oldest`), without reading the sagas: a view of several logs
+        reads only the rows that make its page (`sagas_in_order`)."""
+        bound = _bound(after, before, at, None, None, SortOrder.STARTED)
+        return [SortKey(value, saga_id) for value, saga_id in self._start_pairs(
+            query, bound, limit, from_oldest=from_oldest, cancelled=cancelled)]
+
+    def start_bounds(self, cancelled: Callable[[], bool] | None = None) -> StartBlocks:
+        """The blocks' bounds by start time (start_order.py), read when the file changed."""
+        return self._start_blocks(cancelled)
+
+    def sagas_in_order(self, ids: Sequence[int]) -> list[Saga]:
+        """The sagas of `ids` in that order (those still in the file)."""
+        return self._sagas_in_order(ids)
+
     def _start_page(self, query: SagaQuery, bound: _Bound | None, limit: int, *,
                     from_oldest: bool, cancelled: Callable[[], bool] | None) -> list[Saga]:
         """A page by start time from the blocks that can hold it (start_order.py)."""
+        pairs = self._start_pairs(query, bound, limit, from_oldest=from_oldest,
+                                  cancelled=cancelled)
+        return self._sagas_in_order([saga_id for _value, saga_id in pairs])
+
+    def _start_pairs(self, query: SagaQuery, bound: _Bound | None, limit: int, *,
+                     from_oldest: bool,
+                     cancelled: Callable[[], bool] | None) -> list[tuple[int, int]]:
+        if limit <= 0:
+            return []
         blocks = self._start_blocks(cancelled)
         read = self._block_reader(query, cancelled)
         key = None if bound is None else (bound.key.value, bound.key.saga_id)
@@ -829,7 +862,7 @@ class SagaStore:
             pairs = blocks.above(key, limit, read)
         else:
             pairs = blocks.below(key, bound is not None and bound.op == "<=", limit, read)
-        return self._sagas_in_order([saga_id for _value, saga_id in pairs])
+        return pairs
 
     def _start_blocks(self, cancelled: Callable[[], bool] | None) -> StartBlocks:
         """Every block's bounds, read again from the newest block known on when the file

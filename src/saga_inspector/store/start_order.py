@@ -52,6 +52,19 @@ class StartBlocks:
     version: int
     blocks: tuple[Block, ...]
 
+    def reach_below(self, ceiling: int | None) -> int | None:
+        """The highest value a row at or under `ceiling` can have (None: no block can hold
+        one)."""
+        reaches = [b.high if ceiling is None else min(b.high, ceiling)
+                   for b in self.blocks if ceiling is None or b.low <= ceiling]
+        return max(reaches, default=None)
+
+    def reach_above(self, floor: int | None) -> int | None:
+        """The lowest value a row at or over `floor` can have (None: none can)."""
+        reaches = [b.low if floor is None else max(b.low, floor)
+                   for b in self.blocks if floor is None or b.high >= floor]
+        return min(reaches, default=None)
+
     def below(self, key: tuple[int, int] | None, inclusive: bool, limit: int,
               read: ReadBlock) -> list[tuple[int, int]]:
         """The `limit` highest (value, id) pairs under `key` (at or under: `inclusive`), in
