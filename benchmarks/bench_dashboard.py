@@ -5,6 +5,8 @@
     /tmp/venv/bin/python benchmarks/bench_dashboard.py --verify   # screen model vs tmux, once
     /tmp/venv/bin/python benchmarks/bench_dashboard.py --format server   # the server's sagas.db
     /tmp/venv/bin/python benchmarks/bench_dashboard.py --save run.json; ... --table run.json
+    /tmp/venv/bin/python benchmarks/bench_dashboard.py --fleet 50   # 50 logs vs one 1M log
+    /tmp/venv/bin/python benchmarks/bench_dashboard.py --fleet 500  # 500 small logs (fleet.py)
 
 Each run starts `python -m saga_inspector FILE` on its own 160x48 pty (TERM=xterm-256color)
 and drives it with keys, timing each key from the moment it is written to the moment the
@@ -45,7 +47,8 @@ from pathlib import Path
 from bench_store import log_of
 from pty_screen import Condition, PtySession, Screen, TimedOut
 from saga_inspector.display_time import TimeStyle, show_time
-from saga_inspector.store import Saga, SagaQuery, SagaStore, StateCounts, Step
+from saga_inspector.store import Saga, SagaQuery, SagaStore, SortOrder, StateCounts, Step
+from saga_inspector.store.merged import MergedSource
 from saga_inspector.units import format_count
 
 HERE = Path(__file__).parent
@@ -68,6 +71,9 @@ SETTLE_S = 0.3  # no output for this long: the app is idle, the next key starts 
 # Textual reports a lone escape only after ESCDELAY (100 ms by default) without a following
 # byte: every figure started by escape includes it.
 ESCAPE_DELAY_MS = float(os.environ.get("ESCDELAY", "100"))
+# --fleet: several logs in one view have a source column (rows matched wherever it is) and
+# are listed newest start first.
+SEVERAL_LOGS = False
 
 # -- what the file holds, read beforehand through the read-only store -----------------------
 
@@ -108,18 +114,19 @@ class Facts:
     jump_to: int | None = None  # a saga id in the middle of the file, for `:`
 
 
-def shown_step(store: SagaStore, saga_id: int) -> tuple[int, tuple[Step, ...]]:
+def shown_step(store: SagaStore | MergedSource, saga: Saga) -> tuple[int, tuple[Step, ...]]:
     """Which step the dashboard shows first for a saga (its in-flight one, else the first)."""
-    detail = store.saga(saga_id)
+    detail = store.saga(saga.saga_id, saga.source.label or None)  # (ids collide across logs)
     steps = detail.steps if detail else ()
     position = next((i for i, step in enumerate(steps) if step.in_flight), 0)
     return position, steps
 
 
-def find_detail_target(store: SagaStore, newest: Sequence[Saga]) -> DetailTarget | None:
+def find_detail_target(store: SagaStore | MergedSource,
+                       newest: Sequence[Saga]) -> DetailTarget | None:
     for row in range(1, min(12, len(newest))):
-        position, steps = shown_step(store, newest[row].saga_id)
-        before, before_steps = shown_step(store, newest[row - 1].saga_id)
+        position, steps = shown_step(store, newest[row])
+        before, before_steps = shown_step(store, newest[row - 1])
         if position + 1 >= len(steps):
             continue
         shown, following = StepMarker.of(steps[position]), StepMarker.of(steps[position + 1])
@@ -130,28 +137,42 @@ def find_detail_target(store: SagaStore, newest: Sequence[Saga]) -> DetailTarget
     return None
 
 
-def read_facts(path: Path, parts: Sequence[str] = ()) -> Facts:
+def read_facts(path: Path | Sequence[Path], parts: Sequence[str] = ()) -> Facts:
+    if not isinstance(path, Path):
+        return fleet_facts(path, parts)
     with SagaStore.open(path) as store:
-        newest = store.sagas(limit=260)
-        frequent = store.sagas(SagaQuery(text=FREQUENT_TERM), limit=60)
-        second = None
-        if len(frequent) > 1:
-            position, steps = shown_step(store, frequent[1].saga_id)
-            first_position, first_steps = shown_step(store, frequent[0].saga_id)
-            if steps and (not first_steps or steps[position].started_at
-                          != first_steps[first_position].started_at):
-                second = StepMarker.of(steps[position])
-        return Facts(
-            counts=store.counts(),
-            newest=newest,
-            oldest=store.oldest(limit=60),
-            by_state={state: store.sagas(SagaQuery(frozenset({state})), limit=60)
-                      for state in (COMMON_STATE, RARE_STATE, UNINDEXED_STATE)},
-            frequent=frequent,
-            frequent_second=second,
-            detail=find_detail_target(store, newest),
-            **(sort_facts(store, newest[0]) if "sort" in parts and newest else {}),
-        )
+        return facts_of(store, parts)
+
+
+def fleet_facts(paths: Sequence[Path], parts: Sequence[str]) -> Facts:
+    """What several logs opened together show: read through the one merge the app reads."""
+    with MergedSource.open(paths) as view:
+        return facts_of(view, parts, SortOrder.STARTED)
+
+
+def facts_of(store: SagaStore | MergedSource, parts: Sequence[str],
+             sort: SortOrder = SortOrder.ID) -> Facts:
+    newest = store.sagas(SagaQuery(sort=sort), limit=260)
+    frequent = store.sagas(SagaQuery(text=FREQUENT_TERM, sort=sort), limit=60)
+    second = None
+    if len(frequent) > 1:
+        position, steps = shown_step(store, frequent[1])
+        first_position, first_steps = shown_step(store, frequent[0])
+        if steps and (not first_steps or steps[position].started_at
+                      != first_steps[first_position].started_at):
+            second = StepMarker.of(steps[position])
+    return Facts(
+        counts=store.counts(),
+        newest=newest,
+        oldest=store.oldest(SagaQuery(sort=sort), limit=60),
+        by_state={state: store.sagas(SagaQuery(frozenset({state}), sort=sort), limit=60)
+                  for state in (COMMON_STATE, RARE_STATE, UNINDEXED_STATE)},
+        frequent=frequent,
+        frequent_second=second,
+        detail=find_detail_target(store, newest),
+        **(sort_facts(store, newest[0]) if "sort" in parts and newest
+           and isinstance(store, SagaStore) else {}),
+    )
 
 
 def sort_facts(store: SagaStore, newest: Saga) -> dict[str, object]:
@@ -189,6 +210,8 @@ def detail_pane(screen: Screen) -> str:
 
 def row_pattern(saga: Saga) -> re.Pattern[str]:
     name = re.escape((saga.name or "")[:12])
+    if SEVERAL_LOGS:  # the id after the source column, or before it
+        return re.compile(rf"(?:│|\s)\s*{saga.saga_id}  {name}")
     return re.compile(rf"│\s*{saga.saga_id}  {name}")
 
 
@@ -274,8 +297,10 @@ def both(first: Condition, second: Condition) -> Condition:
 Figures = dict[str, float]
 
 
-def app_command(path: Path) -> list[str]:
-    return [sys.executable, "-m", "saga_inspector", str(path)]
+def app_command(path: Path | Sequence[Path]) -> list[str]:
+    """The app on one log, or on several (`saga-inspector PATH...`, issue 14)."""
+    paths = [path] if isinstance(path, Path) else list(path)
+    return [sys.executable, "-m", "saga_inspector", *map(str, paths)]
 
 
 def floor_command() -> list[str]:
@@ -304,7 +329,8 @@ class Scenario:
     PARTS = ("filters", "jumps", "detail", "search", "no_match", "help", "sort")
     DEFAULT_PARTS = PARTS[:-1]
 
-    def __init__(self, path: Path, facts: Facts, parts: Sequence[str] = DEFAULT_PARTS) -> None:
+    def __init__(self, path: Path | Sequence[Path], facts: Facts,
+                 parts: Sequence[str] = DEFAULT_PARTS) -> None:
         self.facts = facts
         self.parts = [name for name in self.PARTS if name in parts]
         self.session = PtySession(app_command(path), cols=COLS, rows=ROWS, cwd=str(ROOT))
@@ -647,6 +673,69 @@ def run_all(sizes: Sequence[int], runs: int, save: Path | None = None,
     print_table(sizes, results, floor, runs, about)
 
 
+FLEET_PARTS = ("filters", "jumps", "detail")  # the issue's figures: filter switch, G, j, detail
+
+
+def run_fleet(logs: int, runs: int) -> None:
+    """A fleet of logs (fleet.py) against one 1M log, interleaved like run_all; each view in
+    its default order (one log: newest id first; several: newest start first)."""
+    global SEVERAL_LOGS
+    from fleet import fleet_paths
+
+    one = log_of(1_000_000)
+    fleet, _snapshots = fleet_paths(logs)
+    one_facts = read_facts(one, FLEET_PARTS)
+    fleet_facts_ = read_facts(fleet, FLEET_PARTS)
+    views = {"one 1M log": (one, one_facts), f"fleet of {logs}": (fleet, fleet_facts_)}
+    results = {name: Series() for name in views}
+    floor = Series()
+    compile_bytecode()
+
+    def session(name: str) -> Callable[[], Figures]:
+        global SEVERAL_LOGS
+        path, facts = views[name]
+        SEVERAL_LOGS = not isinstance(path, Path)
+        return Scenario(path, facts, FLEET_PARTS).run
+
+    attempt(floor, floor_session, "floor warm-up", keep=False)
+    for name in views:
+        attempt(results[name], session(name), f"{name} warm-up", keep=False)
+    for run in range(1, runs + 1):
+        print(f"run {run}/{runs}", file=sys.stderr)
+        attempt(floor, floor_session, "floor", keep=True)
+        for name in views:
+            attempt(results[name], session(name), name, keep=True)
+    SEVERAL_LOGS = False
+    one_series, fleet_series = results.values()
+    print(f"\n{runs} warm runs each, median, ms (as in the table above)\n")
+    print(f"| figure | floor | one 1M log | fleet of {logs} | ratio |")
+    print("|---|---:|---:|---:|---:|")
+    for name in dict.fromkeys(one_series.names() + fleet_series.names()):
+        low, high = one_series.median(name), fleet_series.median(name)
+        ground = floor.median("peak RSS (MiB)" if "RSS" in name else name)
+        ratio = f"{high / low:.2f}" if low and high is not None else ""
+        print(f"| {name} | {fmt(ground, name) if ground is not None else ''} | "
+              f"{fmt(low, name)} | {fmt(high, name)} | {ratio} |")
+    first, memory = "first rows drawn", "peak RSS at end (MiB)"
+    checks = [(first, lambda one_, many: many <= 1.3 * one_, "≤ 1.3 x one 1M log"),
+              (memory, lambda one_, many: many <= 1.25 * one_, "≤ 1.25 x one 1M log")]
+    if logs >= 500:
+        checks = [(first, lambda one_, many: many <= 1000, "≤ 1 s from the start")]
+    checks += [(name, lambda one_, many: many < UI_MS, f"< {UI_MS:g} ms") for name in (
+        f"filter: {COMMON_STATE} (common)", f"filter: {RARE_STATE} (rare)", "G: last row",
+        "step detail: next saga (j)", "step detail: next step (j in steps)")]
+    print("\nTargets (issue 14):\n\n| figure | target | fleet | verdict |\n|---|---|---:|---|")
+    for name, test, wording in checks:
+        low, high = one_series.median(name), fleet_series.median(name)
+        verdict = ("not measured" if low is None or high is None
+                   else "met" if test(low, high) else "MISSED")
+        print(f"| {name} | {wording} | {fmt(high, name)} | {verdict} |")
+    for label, series in [("floor", floor), *results.items()]:
+        for error in series.errors:
+            print(f"\nfailed run ({label}): {error}")
+    print(f"\nmachine: {machine()}\ncode measured: {code_under_test()}")
+
+
 def compile_bytecode() -> None:
     """Compile the package's bytecode, as `pip install` does: the floor's Textual has its
     bytecode, and under PYTHONDONTWRITEBYTECODE (set on some machines, and in containers) a
@@ -733,7 +822,12 @@ def main() -> None:
                         help="print the table of a run saved with --save, then stop")
     parser.add_argument("--format", choices=tuple(FREQUENT_TERMS), default="launcher",
                         help="which saga log format to build and drive (default: launcher)")
+    parser.add_argument("--fleet", type=int, choices=(50, 500),
+                        help="a fleet of logs (benchmarks/fleet.py) against one 1M log")
     args = parser.parse_args()
+    if args.fleet:
+        run_fleet(args.fleet, args.runs)
+        return
     global FREQUENT_TERM
     FREQUENT_TERM = FREQUENT_TERMS[args.format]
     if args.verify:

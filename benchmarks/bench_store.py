@@ -3,6 +3,8 @@
     python benchmarks/bench_store.py                 # 1 000 and 100 000 sagas
     python benchmarks/bench_store.py --sizes 1000 1000000
     python benchmarks/bench_store.py --format server --sizes 1000 1000000
+    python benchmarks/bench_store.py --fleet 50      # 50 logs, 1M sagas, against one 1M log
+    python benchmarks/bench_store.py --fleet 500     # 500 logs of ~100 sagas (fleet.py)
 
 Logs are built once under benchmarks/data/ (reused when present). Each figure is the median
 of several runs, in milliseconds, measured warm (after one untimed run).
@@ -16,6 +18,7 @@ import json
 import random
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +36,7 @@ from saga_inspector.demo import (
 )
 from saga_inspector.store import ATTENTION_STATES, SagaQuery, SagaStore, SortOrder, StoreError
 from saga_inspector.store.formats import LAUNCHER, SERVER
+from saga_inspector.store.merged import MergedSource
 from saga_inspector.store.timestamps import parse_timestamp
 from server_log import server_sagas
 
@@ -215,12 +219,106 @@ def measure_queries(store: SagaStore) -> dict[str, float]:
     return figures
 
 
+# -- several logs as one view (issue 14) -----------------------------------------------------
+
+ONE_BIG_LOG = 1_000_000
+
+
+def view_paths(spec: str) -> tuple[list[Path], list[bool]]:
+    """`fleet:N` (fleet.py, found as the CLI finds them) or `log:N` (one log of N sagas)."""
+    kind, _, size = spec.partition(":")
+    if kind == "fleet":
+        from fleet import fleet_paths  # (imports this module: not at the top)
+
+        return fleet_paths(int(size))
+    return [log_of(int(size))], [False]
+
+
+def measure_view(paths: list[Path], snapshots: list[bool]) -> dict[str, float]:
+    """What a view reads through MergedSource, as the dashboard reads it: in its default
+    order (one log: newest id first; several: newest start first)."""
+    figures: dict[str, float] = {}
+    started = time.perf_counter()
+    view = MergedSource.open(paths, snapshots=snapshots)
+    figures["open"] = (time.perf_counter() - started) * 1000
+    query = SagaQuery(sort=SortOrder.STARTED if view.source_count > 1 else SortOrder.ID)
+    counts = view.counts()
+    first = view.sagas(query)
+    figures["open to first rows (open, counts, first page; cold)"] = \
+        (time.perf_counter() - started) * 1000
+    figures["counts, cached"] = median_ms(view.counts, 3)
+    figures["first page (default order)"] = median_ms(lambda: view.sagas(query), 3)
+    by_start = SagaQuery(sort=SortOrder.STARTED)
+    figures["first page by start time"] = median_ms(lambda: view.sagas(by_start), 3)
+    key = query.key_of(first[-1])
+    figures["next page"] = median_ms(lambda: view.sagas(query, after=key), 3)
+    figures["last page (G, oldest)"] = median_ms(lambda: view.oldest(query), 3)
+    biggest = max((m for m in view.members if m.store is not None),
+                  key=lambda m: m.store.counts().total if m.store else 0)
+    assert biggest.store is not None
+    oldest_id = biggest.store.oldest(limit=1)[0].saga_id
+    middle = biggest.store.sagas(older_than=oldest_id + biggest.store.counts().total // 2,
+                                 limit=1)[0]
+    figures["count_before, a middle key"] = median_ms(
+        lambda: view.count_before(query, query.key_of(middle)), 3)
+    failed = SagaQuery(frozenset({"failed"}), sort=query.sort)
+    figures["filter switch (failed: count + first page)"] = median_ms(
+        lambda: (view.count(failed), view.sagas(failed)), 3)
+    nothing = SagaQuery(text="zzqx", sort=query.sort)
+    figures["search, no match (first page)"] = median_ms(lambda: view.sagas(nothing), 3)
+    label = middle.source.label if view.source_count > 1 else None
+    figures["step detail (saga(id, source))"] = median_ms(
+        lambda: view.saga(middle.saga_id, label))
+    figures["logs"] = view.source_count
+    figures["sagas"] = counts.total
+    view.close()
+    figures["peak RSS (MiB)"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return figures
+
+
+def measure_in_child(spec: str) -> dict[str, float]:
+    """One view measured in its own process, so that each peak RSS is its own."""
+    done = subprocess.run([sys.executable, __file__, "--measure-view", spec],
+                          capture_output=True, text=True, check=False)
+    sys.stderr.write(done.stderr)
+    if done.returncode != 0:
+        raise SystemExit(f"measuring {spec} failed")
+    return json.loads(done.stdout)
+
+
+def fleet_table(logs: int) -> None:
+    specs = {f"one {ONE_BIG_LOG:,}-saga log": f"log:{ONE_BIG_LOG}",
+             f"fleet of {logs} logs": f"fleet:{logs}"}
+    for spec in specs.values():
+        view_paths(spec)  # built before anything is timed
+    results = {name: measure_in_child(spec) for name, spec in specs.items()}
+    one, many = results.values()
+    print(f"| view (ms, median of 3 warm; open: cold, once) | {' | '.join(specs)} | ratio |")
+    print("|---|---:|---:|---:|")
+    for name in one:
+        ratio = f"{many[name] / one[name]:.2f}" if one[name] else ""
+        cells = " | ".join(f"{r[name]:,.0f}" if name in ("logs", "sagas") else
+                           f"{r[name]:.2f}" for r in results.values())
+        print(f"| {name} | {cells} | {ratio} |")
+    print("\ntargets (issue 14): 50 logs: first rows ≤ 1.3x, peak memory ≤ 1.25x one 1M log;"
+          " 500 logs: open to first rows ≤ 1 s; filter, G, j, detail < 50 ms (dashboard)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000])
     parser.add_argument("--format", choices=("launcher", "server"), default="launcher",
                         help="which saga log format to build and read (default: launcher)")
+    parser.add_argument("--fleet", type=int, choices=(50, 500),
+                        help="a fleet of logs through MergedSource, against one 1M log")
+    parser.add_argument("--measure-view", metavar="SPEC", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure_view:
+        print(json.dumps(measure_view(*view_paths(args.measure_view))))
+        return
+    if args.fleet:
+        fleet_table(args.fleet)
+        return
     results = {size: measure(log_of(size, args.format)) for size in args.sizes}
     names = list(dict.fromkeys(name for figures in results.values() for name in figures))
     header = "| query (ms, median) | " + " | ".join(f"{s:,} sagas" for s in args.sizes) + " |"
