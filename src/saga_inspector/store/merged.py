@@ -324,6 +324,10 @@ class MergedSource:
                 q, after=after, before=before, at=at, limit=limit, cancelled=cancelled))
             return found[0] if found else []
 
+        if query.sort is SortOrder.STARTED:
+            return self._start_page(query, after=after, before=before, at=at, limit=limit,
+                                    cancelled=cancelled)
+
         def page(store: SagaStore, member_query: SagaQuery, member: Member) -> list[Saga]:
             bound = _member_bound(member.tag.rank, member_query, after=after, before=before,
                                   at=at)
@@ -339,6 +343,8 @@ class MergedSource:
                cancelled: Cancelled = None) -> list[Saga]:
         if limit <= 0:
             return []
+        if query.sort is SortOrder.STARTED and len(self.members) > 1:
+            return self._start_page(query, limit=limit, from_oldest=True, cancelled=cancelled)
         pages = self._each(query, lambda store, q, _m: store.oldest(q, limit=limit,
                                                                    cancelled=cancelled))
         return list(heapq.merge(*pages, key=query.key_of, reverse=True))[-limit:]
@@ -360,6 +366,63 @@ class MergedSource:
                 return
             after = query.key_of(page[-1])
 
+    def _start_page(self, query: SagaQuery, *, after: SortKey | None = None,
+                    before: SortKey | None = None, at: SortKey | None = None,
+                    limit: int, from_oldest: bool = False,
+                    cancelled: Cancelled = None) -> list[Saga]:
+        """A page by start time over several logs: the logs are asked for keys only, the
+        most promising first (the highest start its blocks can still hold, start_order.py),
+        and no further once none left can beat the page; then only the page's rows are
+        read, each from its log."""
+        upward = from_oldest or before is not None
+        plans = self._each(query, lambda store, q, member: _start_plan(
+            store, q, member, after=after, before=before, at=at, upward=upward,
+            from_oldest=from_oldest, cancelled=cancelled))
+        plans = sorted((plan for plan in plans if plan is not None), key=lambda p: p.reach,
+                       reverse=not upward)
+        chosen: list[SortKey] = []
+        for plan in plans:
+            if len(chosen) >= limit:
+                edge = chosen[-limit] if upward else chosen[limit - 1]
+                # Ties on the value are read: the log's rank or id may still put a row in.
+                if (plan.reach > edge.value) if upward else (plan.reach < edge.value):
+                    break
+            found = self._guarded(plan.member, lambda p=plan: p.store.start_keys(
+                p.query, **p.bound, from_oldest=p.from_oldest, limit=limit,
+                cancelled=cancelled))
+            rank = plan.member.tag.rank
+            chosen = sorted([*chosen, *(SortKey(k.value, k.saga_id, rank) for k in found or ())],
+                            reverse=True)
+            chosen = chosen[-limit:] if upward else chosen[:limit]
+        return self._rows_of(chosen)
+
+    def _rows_of(self, keys: Sequence[SortKey]) -> list[Saga]:
+        """The sagas of these keys (of several logs), in their order."""
+        wanted: dict[int, list[int]] = {}
+        for key in keys:
+            wanted.setdefault(key.source, []).append(key.saga_id)
+        by_rank = {member.tag.rank: member for member in self.members}
+        found: dict[tuple[int, int], Saga] = {}
+        for rank, ids in wanted.items():
+            member = by_rank[rank]
+            if member.store is None:
+                continue
+            store = member.store
+            for saga in self._guarded(member, lambda s=store, i=ids: s.sagas_in_order(i)) or ():
+                found[(rank, saga.saga_id)] = saga
+        return [found[(key.source, key.saga_id)] for key in keys
+                if (key.source, key.saga_id) in found]
+
+    def _guarded(self, member: Member, read: Callable[[], T]) -> T | None:
+        """`read` on one log; a failure marks it (see _each) and gives None."""
+        try:
+            return read()
+        except StoreError as error:
+            if error.kind in (ErrorKind.CANCELLED, ErrorKind.BUSY):
+                raise
+            self._fail(member, error)
+            return None
+
     def count_before(self, query: SagaQuery, key: SortKey, *,
                      cancelled: Cancelled = None) -> int:
         """How many sagas of the view sort before `key` (keys above it)."""
@@ -367,6 +430,13 @@ class MergedSource:
             bound = _member_bound(member.tag.rank, member_query, before=key)
             if not isinstance(bound, dict):
                 return store.count(member_query, cancelled=cancelled)
+            if member_query.sort is SortOrder.STARTED:  # a log wholly on one side: no read
+                blocks = store.start_bounds(cancelled)
+                highest, lowest = blocks.reach_below(None), blocks.reach_above(None)
+                if highest is None or highest < bound["before"].value:
+                    return 0
+                if lowest is not None and lowest > bound["before"].value:
+                    return store.count(member_query, cancelled=cancelled)
             return store.count_before(member_query, bound["before"], cancelled=cancelled)
         if len(self.members) == 1:
             found = self._each(query, lambda store, q, _m: store.count_before(
@@ -458,6 +528,34 @@ class MergedSource:
 
 
 _EVERY_ROW_ABOVE = object()  # every row of the log sorts above the key
+
+
+@dataclass(frozen=True, slots=True)
+class _StartPlan:
+    """One log's part in a page by start time: its bound and how far it can reach."""
+
+    member: Member
+    store: SagaStore
+    query: SagaQuery
+    bound: dict[str, SortKey]
+    from_oldest: bool
+    reach: int  # the best value it can give (the highest reading down, lowest reading up)
+
+
+def _start_plan(store: SagaStore, query: SagaQuery, member: Member, *,
+                after: SortKey | None, before: SortKey | None, at: SortKey | None,
+                upward: bool, from_oldest: bool, cancelled: Cancelled) -> _StartPlan | None:
+    bound = {} if from_oldest else _member_bound(member.tag.rank, query, after=after,
+                                                 before=before, at=at)
+    if not isinstance(bound, dict):  # every row of the log is above the key: its last ones
+        bound, from_oldest = {}, True
+    local = next(iter(bound.values()), None)
+    blocks = store.start_bounds(cancelled)
+    edge = None if local is None else local.value
+    reach = blocks.reach_above(edge) if upward else blocks.reach_below(edge)
+    if reach is None:
+        return None
+    return _StartPlan(member, store, query, bound, from_oldest, reach)
 
 
 def _member_bound(rank: int, query: SagaQuery, *, after: SortKey | None = None,
