@@ -298,7 +298,7 @@ def test_the_key_is_bound_on_the_dashboard_and_every_key_is_in_the_help() -> Non
     keys = {binding.key: binding.action for binding in DashboardScreen.BINDINGS}  # type: ignore[union-attr]
     assert keys.get("S") == "sources"
     text = help_markdown()
-    assert "- `S` — sources" in text
+    assert "- `S` — the logs of the view" in text
     section = text.split("## Sources (`S`)", 1)[1].split("\n## ", 1)[0]
     names = {"down": "↓", "up": "↑"}
     for owner in (SourcesScreen, SourceList):

@@ -203,8 +203,8 @@ class SourcesScreen(ModalScreen[SourcesClosed]):
         width = table.size.width or self.size.width
         wide = width >= WIDE_TABLE
         rows = [self._cells(info, wide, now) for info in self._infos]
-        titles = list(_COLUMNS[:-1]) + [f"last write ({zone_label()})"] if wide else \
-            [*_NARROW_COLUMNS]
+        titles = [*_COLUMNS[:-1], f"last write ({zone_label()})"] if wide else \
+            list(_NARROW_COLUMNS)
         # What the other columns take (their widest cell, or title, and padding each side):
         # the label gets the rest, its end cut.
         others = sum(max([len(titles[n]), *(row[n].cell_len for row in rows)]) + 2
