@@ -8,6 +8,7 @@ recovered sagas sharing one `ended_at`, pending steps left in flight.
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
 import uuid
@@ -133,8 +134,9 @@ def compact(value: object) -> str:
 class _DemoWriter:
     """Generates a few launcher runs' worth of sagas, with restarts between them."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, start: datetime = DEMO_START) -> None:
         self.rng = random.Random(seed)
+        self.start = start
         self.saga_id = 1
         self.event_version = 1100
         self.pool_labels = [self._pool_label() for _ in range(6)]
@@ -162,7 +164,7 @@ class _DemoWriter:
 
     def sagas(self, count: int) -> list[SagaRow]:
         rows: list[SagaRow] = []
-        now = DEMO_START
+        now = self.start
         runs = 4
         per_run = max(1, count // runs)
         for run in range(runs):
@@ -277,9 +279,11 @@ class _DemoWriter:
 LAUNCHER_DEMO_COUNT = 320
 
 
-def demo_sagas(count: int = LAUNCHER_DEMO_COUNT, seed: int = DEMO_SEED) -> list[SagaRow]:
-    """A deterministic, realistic set of sagas: every state, both kinds, recoveries."""
-    return _DemoWriter(seed).sagas(count)
+def demo_sagas(count: int = LAUNCHER_DEMO_COUNT, seed: int = DEMO_SEED,
+               start: datetime = DEMO_START) -> list[SagaRow]:
+    """A deterministic, realistic set of sagas: every state, both kinds, recoveries. The
+    first saga starts a little after `start`."""
+    return _DemoWriter(seed, start).sagas(count)
 
 
 
@@ -381,9 +385,9 @@ class _ServerDemoWriter:
         (("partial", "tear_off_block"), ("pending", "close_pane")),
     )
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, start: datetime = DEMO_START) -> None:
         self.rng = random.Random(seed)
-        self.clock = int(DEMO_START.timestamp() * 1000)
+        self.clock = int(start.timestamp() * 1000)
         self.saga_id = 1
         self.version = 40
         self.kinds = list(SERVER_KIND_WEIGHTS)
@@ -911,12 +915,12 @@ def _refusal(cmd: Mapping[str, object]) -> str:
     return f"{what.removesuffix('_id')} not found: {cmd[what]}"
 
 
-def iter_server_demo_sagas(count: int = SERVER_DEMO_COUNT,
-                           seed: int = DEMO_SEED) -> Iterator[SagaRow]:
+def iter_server_demo_sagas(count: int = SERVER_DEMO_COUNT, seed: int = DEMO_SEED,
+                           start: datetime = DEMO_START) -> Iterator[SagaRow]:
     """The server demo's sagas, generated as they are consumed (one server run's worth
     held at a time, in id order): for big logs, e.g. write_saga_log(path,
     iter_server_demo_sagas(1_000_000), log_format=SERVER)."""
-    return _ServerDemoWriter(seed).runs(count)
+    return _ServerDemoWriter(seed, start).runs(count)
 
 
 def server_demo_sagas(count: int = SERVER_DEMO_COUNT, seed: int = DEMO_SEED) -> list[SagaRow]:
@@ -938,3 +942,66 @@ def write_demo(path: Path, count: int | None = None, seed: int = DEMO_SEED,
     if log_format != "launcher":
         raise ValueError(f"no demo of format {log_format!r}; known: {', '.join(FORMAT_NAMES)}")
     return write_saga_log(path, demo_sagas(LAUNCHER_DEMO_COUNT if count is None else count, seed))
+
+
+# -- the demo fleet: several logs in one view (`--demo` with several logs) ---------------------
+#
+# What an operator's ~/.agentmux holds after an upgrade: the launcher log of the version it
+# left (0.41.2), and the launcher and server logs of the version it runs now (0.42.0). Every
+# log numbers its sagas from 1, so ids collide across them (the source column tells them
+# apart), and the server ran all along, so its sagas interleave in time with both launchers'.
+# The old version's launcher never started again: its last sagas are still `running`, and
+# its file was last written when it stopped (months before today, as its mtime says), which
+# is what makes a saga abandoned.
+
+FLEET_CHANNEL = "stable"
+FLEET_OLD_VERSION = "0.41.2"
+FLEET_NEW_VERSION = "0.42.0"
+FLEET_OLD_COUNT = 120
+FLEET_NEW_COUNT = 160
+FLEET_SERVER_COUNT = 200
+# The upgrade: the old launcher's sagas end before this, the new one's start after it.
+FLEET_UPGRADE = DEMO_START + timedelta(hours=11)
+# The server's first start: early enough that its runs fall among both launchers' (its
+# last run among the new launcher's last sagas, so the view's first rows mix the two).
+FLEET_SERVER_START = DEMO_START - timedelta(hours=4, minutes=15)
+
+
+def fleet_log_folder(folder: Path, version: str) -> Path:
+    """Where a version's logs live under a data folder laid out like ~/.agentmux."""
+    return Path(folder) / "channels" / FLEET_CHANNEL / "versions" / version / "data" / "db"
+
+
+def write_demo_fleet(folder: Path, seed: int = DEMO_SEED) -> list[Path]:
+    """Write the demo fleet under `folder` (a data folder laid out like ~/.agentmux): two
+    launcher version folders and the newer one's server log. Returns their paths, oldest
+    version first; refuses to overwrite anything. Deterministic: the same bytes each time,
+    and the old launcher log's modification time is the moment it was last written."""
+    old = fleet_log_folder(folder, FLEET_OLD_VERSION) / LAUNCHER.file_name
+    new = fleet_log_folder(folder, FLEET_NEW_VERSION) / LAUNCHER.file_name
+    server = fleet_log_folder(folder, FLEET_NEW_VERSION) / SERVER.file_name
+    paths = [old, new, server]
+    for path in paths:
+        if path.exists():
+            raise FileExistsError(f"{path} already exists; the demo is only written to new files")
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    old_sagas = demo_sagas(FLEET_OLD_COUNT, seed + 41)
+    write_saga_log(old, old_sagas)
+    write_saga_log(new, demo_sagas(FLEET_NEW_COUNT, seed + 42, FLEET_UPGRADE))
+    write_saga_log(server, iter_server_demo_sagas(FLEET_SERVER_COUNT, seed, FLEET_SERVER_START),
+                   log_format=SERVER)
+    stopped = _last_moment(old_sagas)
+    os.utime(old, (stopped, stopped))
+    return paths
+
+
+def _last_moment(sagas: Sequence[SagaRow]) -> float:
+    """The latest time the launcher rows hold, in seconds since the epoch (the moment its
+    writer last wrote)."""
+    times = [LAUNCHER.time.decode(value) for saga in sagas
+             for value in (saga.started_at, saga.ended_at,
+                           *(t for step in saga.steps for t in (step.started_at, step.ended_at)))
+             if value is not None]
+    return max(stamp.value for stamp in times if stamp is not None and stamp.value
+               is not None).timestamp()

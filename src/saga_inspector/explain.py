@@ -11,11 +11,13 @@ length) before it joins a sentence; payloads too large to read at a glance are n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from . import explain_server as server
+from .display_time import show_moment
 from .explain_common import (
+    ABANDONED_AFTER,
     BAD,
     DIM,
     MAX_REASON,
@@ -23,6 +25,8 @@ from .explain_common import (
     WARN,
     Line,
     Section,
+    abandoned_for,
+    age_words,
     cause_word,
     field,
     listed_steps,
@@ -53,8 +57,8 @@ from .timeline import (
 # The public names of the summary; its parts live in explain_common (shared with the
 # server's summary in explain_server).
 __all__ = [
-    "BAD", "DIM", "OK", "WARN", "Explanation", "Line", "Section", "cause_word", "explain",
-    "explain_text", "explanation_to_dict", "quote", "render_text",
+    "ABANDONED_AFTER", "BAD", "DIM", "OK", "WARN", "Explanation", "Line", "Section",
+    "cause_word", "explain", "explain_text", "explanation_to_dict", "quote", "render_text",
 ]
 
 TIMELINE_WIDTH = 50
@@ -68,6 +72,9 @@ class Explanation:
     verdict: Line  # the one sentence to read if nothing else
     cause: str  # for scripts: completed, running, compensating, a `Cause`, unknown_state
     sections: tuple[Section, ...]
+    # Unresolved in a log nothing has written to for longer than ABANDONED_AFTER (how long
+    # ago it was last written), else None: see `explain`'s last_write.
+    abandoned: timedelta | None = None
 
 
 def _tag(raw: str | None, tag: str) -> str | None:
@@ -436,8 +443,23 @@ def _stuck_step(detail: SagaDetail) -> Step | None:
     return detail.steps[-1] if detail.steps else None
 
 
-def explain(detail: SagaDetail, now: datetime | None = None) -> Explanation:
-    """The triage summary of one saga. `now` measures a saga that has not ended."""
+def explain(detail: SagaDetail, now: datetime | None = None, *,
+            last_write: float | None = None) -> Explanation:
+    """The triage summary of one saga. `now` measures a saga that has not ended.
+
+    `last_write`: when the saga's log was last written, in seconds since the epoch (its
+    source's `SourceInfo.last_write`; None: not known). An unresolved saga in a log not
+    written for longer than ABANDONED_AFTER is said to be abandoned (`Explanation.abandoned`,
+    the verdict, the outcome and the first check say so); `now` (default the current time)
+    is what that is measured against."""
+    summary = _explanation(detail, now)
+    elapsed = abandoned_for(detail.saga, last_write, now)
+    if elapsed is None or last_write is None:
+        return summary
+    return _abandoned(summary, detail, elapsed, last_write)
+
+
+def _explanation(detail: SagaDetail, now: datetime | None) -> Explanation:
     saga = detail.saga
     kind = saga.log_format.kind(saga.name)
     timeline = build_timeline(detail, now)
@@ -458,6 +480,36 @@ def explain(detail: SagaDetail, now: datetime | None = None) -> Explanation:
         _host_checks(case, cause),
     )
     return Explanation(saga.saga_id, title, _verdict(case, cause), cause, sections)
+
+
+def _abandoned(summary: Explanation, detail: SagaDetail, elapsed: timedelta,
+               last_write: float) -> Explanation:
+    """The summary of an unresolved saga whose log nothing has written to for `elapsed`:
+    said in the verdict, the outcome (when the log was written) and the first check."""
+    saga = detail.saga
+    writer = saga.log_format.writer
+    ago = age_words(elapsed)
+    written = show_moment(datetime.fromtimestamp(last_write, UTC))
+    verdict = Line(f"{summary.verdict.text} Abandoned: its log was last written {ago} ago, "
+                   f"so no {writer} is running this saga any more.",
+                   BAD if summary.verdict.tone == BAD else WARN)
+    note = Line(
+        f"This log was last written {ago} ago ({written}) and nothing has written to it "
+        f"since: nothing is running this saga any more; it was abandoned in state "
+        f"{quote(saga.state, 40)}. "
+        f"Only a start of the {writer} that writes this log would take it up (its recovery "
+        f"at start-up); if that {writer} is gone (an old version, a copied log), the saga "
+        "stays as it is. Check on the host whether what it did, or left undone, still "
+        "matters.", WARN)
+    sections = []
+    for section in summary.sections:
+        if section.title == "Outcome":
+            section = Section(section.title, (
+                *section.lines, field("log", f"last written {written} ({ago} ago)", WARN)))
+        elif section.title == "What to check":
+            section = Section(section.title, (note, *section.lines))
+        sections.append(section)
+    return replace(summary, verdict=verdict, sections=tuple(sections), abandoned=elapsed)
 
 
 def _timeline_section(detail: SagaDetail, timeline: Timeline) -> Section:
@@ -487,9 +539,11 @@ def render_text(explanation: Explanation) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def explain_text(detail: SagaDetail, now: datetime | None = None) -> str:
-    """The triage summary of one saga as plain text (what `x` shows and `c` copies)."""
-    return render_text(explain(detail, now))
+def explain_text(detail: SagaDetail, now: datetime | None = None, *,
+                 last_write: float | None = None) -> str:
+    """The triage summary of one saga as plain text (what `x` shows and `c` copies);
+    `last_write` as for `explain`."""
+    return render_text(explain(detail, now, last_write=last_write))
 
 
 def explanation_to_dict(explanation: Explanation) -> dict[str, object]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from .report import labelled
 from .sanitize import sanitize
 from .store.kinds import FailureReason
-from .store.models import SagaDetail
+from .store.models import Saga, SagaDetail
 from .store.payload import parse_json, strict_json
 from .store.states import KNOWN_SAGA_STATES, SagaState
 
@@ -116,3 +117,52 @@ def cause_word(state: str, reason: FailureReason | None) -> str:
     if state in (SagaState.COMPLETED, SagaState.RUNNING, SagaState.COMPENSATING):
         return str(state)
     return str(reason.cause) if reason is not None else "no_reason"
+
+
+# -- a saga nothing is running any more --------------------------------------------------------
+#
+# An unresolved saga (running, compensating, or failed and waiting for recovery) in a log
+# that nothing has written to for this long was abandoned: every saga kind times out within
+# seconds (5 s, 30 s), and a launcher or server that is running writes its log whenever any
+# saga runs (every window closed, every pane reaped), so an idle week means no process owns
+# the log any more (a superseded version folder, a copied snapshot). A week, not a day: an
+# idle machine over a weekend or a short holiday is not an abandoned one.
+ABANDONED_AFTER = timedelta(days=7)
+
+_AGE_UNITS = (("year", 365 * 86400), ("month", 30 * 86400), ("week", 7 * 86400),
+              ("day", 86400))
+
+
+def age_words(elapsed: timedelta) -> str:
+    """How long, as people say it in a sentence: `9 days`, `3 weeks`, `4 months`, `1 year`
+    (the largest whole unit, from a day up)."""
+    seconds = max(0.0, elapsed.total_seconds())
+    for unit, size in _AGE_UNITS:
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    hours = int(seconds // 3600)
+    return f"{hours} hour{'' if hours == 1 else 's'}"
+
+
+def is_unresolved(saga: Saga) -> bool:
+    """Whether the saga's format would still change it (running, compensating, a failed
+    saga the next start recovers): a known state that is not one of its final states."""
+    fmt = saga.log_format
+    return fmt.knows_state(saga.state) and saga.state not in fmt.final_states
+
+
+def abandoned_for(saga: Saga, last_write: float | None,
+                  now: datetime | None = None) -> timedelta | None:
+    """How long ago the saga's log was last written, when the saga is unresolved and that
+    is longer than ABANDONED_AFTER (None otherwise, or when the last write is not known).
+    `last_write`: seconds since the epoch (SourceInfo.last_write); `now`: default the
+    current time."""
+    if last_write is None or not is_unresolved(saga):
+        return None
+    try:
+        written = datetime.fromtimestamp(last_write, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    elapsed = (now or datetime.now(UTC)) - written
+    return elapsed if elapsed > ABANDONED_AFTER else None

@@ -113,6 +113,7 @@ class DashboardScreen(Screen[None]):
         Binding("e", "export", "Export"),
         Binding("x", "explain", "Explain"),
         *filter_bindings(),
+        Binding("S", "sources", "Sources"),
     ]
 
     class Ready(Message):
@@ -857,3 +858,20 @@ class DashboardScreen(Screen[None]):
                 block.focus()
                 return True
         return False
+
+    def action_sources(self) -> None:
+        """S: the logs of the view (format, counts, status, last write); space hides or
+        shows one, and the view is read again when the screen closes on a change."""
+        from saga_inspector.store.merged import MergedSource
+
+        from .sources import SourcesClosed, SourcesScreen
+
+        if not isinstance(self.store, MergedSource):
+            self.notify("no logs open yet", severity="warning")
+            return
+
+        def closed(result: SourcesClosed | None) -> None:
+            if result is not None and result.changed:
+                self.action_refresh()
+
+        self.app.push_screen(SourcesScreen(self.store, lambda: self.now), closed)
