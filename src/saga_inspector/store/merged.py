@@ -48,7 +48,8 @@ from .source_tag import SourceTag
 ALL_SAGAS = SagaQuery()
 _MAX_ID = 2**63 - 1
 _MIN_ID = -(2**63)
-_OPENERS = 4  # logs opened at once (SQLite releases the GIL while it reads a file's header)
+_OPENERS = 4  # big logs opened at once
+_BIG_LOG_BYTES = 4 << 20
 T = TypeVar("T")
 Opener = Callable[..., SagaStore]
 
@@ -96,6 +97,13 @@ def last_write(path: Path) -> float | None:
     return max(times) if times else None
 
 
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
 def _identity(path: Path) -> tuple[int, int] | None:
     try:
         info = os.stat(path)
@@ -135,11 +143,18 @@ class MergedSource:
         return source
 
     def _open_members(self, members: Sequence[Member]) -> None:
-        if len(members) == 1:
-            self._open_member(members[0])
-            return
+        # Big logs side by side (their first reads are scans, and SQLite lets go of the GIL
+        # while it reads); small ones one after the other here, where threads only contend.
+        is_big = [_size(member.tag.path) >= _BIG_LOG_BYTES for member in members]
+        big = [member for member, flag in zip(members, is_big, strict=True) if flag]
+        small = [member for member, flag in zip(members, is_big, strict=True) if not flag]
+        if len(big) <= 1:
+            small, big = list(members), []
         with ThreadPoolExecutor(_OPENERS) as pool:
-            list(pool.map(self._open_member, members))
+            opened = pool.map(self._open_member, big)
+            for member in small:
+                self._open_member(member)
+            list(opened)
 
     def _open_member(self, member: Member) -> None:
         try:
