@@ -138,6 +138,8 @@ class MergedSource:
                    for index, (label, path, snapshot)
                    in enumerate(zip(labels, resolved, flags, strict=True))]
         allow_open_logs(count)
+        if count > 1 and opener == SagaStore.open:
+            options = {"lean": True, **options}
         source = cls(members, _bound_opener(opener, options))
         source._open_members(members)
         return source
