@@ -63,6 +63,7 @@ from .store import (
     FORMAT_NAMES,
     KNOWN_SAGA_STATES,
     LAUNCHER,
+    Saga,
     SagaDetail,
     SagaQuery,
     SortOrder,
@@ -754,7 +755,7 @@ def _list(options: argparse.Namespace) -> int:
 
 
 def _list_text(options: argparse.Namespace, reading: _Reading, query: SagaQuery,
-               shown: list[Any]) -> None:
+               shown: list[Saga]) -> None:
     filtered = query.states is not None or query.searching
     where = "these logs" if reading.several else "this file"
     _out(render_list(shown, empty="no sagas match" if filtered else f"no sagas in {where}",
