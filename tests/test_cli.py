@@ -26,6 +26,7 @@ from saga_inspector.store import (
     parse_timestamp,
 )
 from saga_inspector.store.formats import LAUNCHER, LogFormat
+from saga_inspector.store.labels import source_labels
 
 from .factory import (
     LOOSE_DDL,
@@ -43,12 +44,13 @@ pytestmark = pytest.mark.usefixtures("os_flavour")
 __all__ = ["run"]  # the CLI fixture, shared with test_export.py
 
 SAGA_KEYS = ["saga_id", "name", "state", "started_at", "ended_at", "duration_s",
-             "failure_reason", "input", "input_json", "steps_total", "steps_done"]
+             "failure_reason", "input", "input_json", "steps_total", "steps_done", "source",
+             "source_path"]
 STEP_KEYS = ["step_index", "name", "state", "target", "started_at", "ended_at", "duration_s",
              "cmd", "cmd_json", "output", "output_json", "failure_reason", "in_flight", "role",
              "undoes", "best_effort"]
 STATS_KEYS = ["database", "format", "schema_version", "known_schema_version",
-              "newer_than_known", "counts", "total", "warnings"]
+              "newer_than_known", "counts", "total", "warnings", "sources"]
 
 
 def keys_of(keys: list[str], log_format: LogFormat) -> list[str]:
@@ -105,10 +107,11 @@ def ids_in_text(out: str) -> list[int]:
 def test_main_help_lists_every_form(run: Run) -> None:
     result = run("--help")
     assert result.code == 0
-    for form in ("saga-inspector [DB] [--pick] [--demo]", "saga-inspector demo PATH",
-                 "saga-inspector stats [DB] [--json]",
-                 "saga-inspector list [DB] [--state S]... [--search TEXT] [--limit N] [--json]",
-                 "saga-inspector show [DB] SAGA_ID [--json]", "exit codes"):
+    for form in ("saga-inspector [PATH...] [--pick] [--demo]", "saga-inspector demo PATH",
+                 "saga-inspector stats [PATH...] [--json]",
+                 "saga-inspector list [PATH...] [--state S]... [--search TEXT] [--limit N] "
+                 "[--json]",
+                 "saga-inspector show [PATH...] [SOURCE:]SAGA_ID [--json]", "exit codes"):
         assert form in result.out
 
 
@@ -182,8 +185,16 @@ def test_stats_json(run: Run, log: Path, log_format: LogFormat) -> None:
         "counts": counts,
         "total": 5,
         "warnings": [],
+        "sources": [{
+            "source": source_labels([log])[0], "path": str(log), "status": "live",
+            "format": log_format.name, "schema_version": 1, "newer_than_known": False,
+            "total": 5, "counts": counts, "last_write": stats["sources"][0]["last_write"],
+            "warnings": [], "error": None}],
     }
     assert list(stats["counts"]) == list(log_format.saga_states)
+    written = datetime.fromisoformat(stats["sources"][0]["last_write"])
+    assert written.utcoffset() == timedelta(0)
+    assert abs(written.timestamp() - log.stat().st_mtime) < 0.001
 
 
 def test_stats_json_names_the_format(run: Run, log: Path, log_format: LogFormat) -> None:
@@ -239,6 +250,8 @@ def test_list_json_fields_and_values(run: Run, log: Path,
         "input_json": '{"closed_label":"main"}',
         "steps_total": 2,
         "steps_done": 1,
+        "source": source_labels([log])[0],
+        "source_path": str(log),
     }
     assert all(list(s) == keys_of(SAGA_KEYS, log_format) for s in sagas)
     if log_format is LAUNCHER:
@@ -337,8 +350,9 @@ def test_list_limit_zero_walks_every_page_by_keyset(
     path = make_log.realistic(250)
     sagas = run("list", path, "--limit", "0", "--json").json
     assert [s["saga_id"] for s in sagas] == list(range(250, 0, -1))
+    # (keys carry the log's rank: one log of the view, rank 1)
     assert [(c["after"], c["limit"]) for c in sagas_calls] == [
-        (None, PAGE_SIZE), (SortKey(151, 151), PAGE_SIZE), (SortKey(51, 51), PAGE_SIZE)]
+        (None, PAGE_SIZE), (SortKey(151, 151, 1), PAGE_SIZE), (SortKey(51, 51, 1), PAGE_SIZE)]
     assert len(ids_in_text(run("list", path, "--limit", "0").out)) == 250
 
 
@@ -350,7 +364,7 @@ def test_list_limit_across_a_page_boundary(
     sagas = run("list", path, "--limit", "150", "--json").json
     assert [s["saga_id"] for s in sagas] == list(range(250, 100, -1))
     assert [(c["after"], c["limit"]) for c in sagas_calls] == [
-        (None, 100), (SortKey(151, 151), 50)]
+        (None, 100), (SortKey(151, 151, 1), 50)]
 
 
 def test_list_several_states_across_pages(run: Run, make_log: SagaLogFactory,
@@ -762,18 +776,19 @@ def test_one_log_found_is_used(run: Run, no_home: Path, log: Path) -> None:
     assert run("show", "3", "--json").json["saga_id"] == 3
 
 
-def test_several_found_newest_is_used_and_named(
+def test_several_found_are_all_read_together(
     run: Run, two_logs: tuple[Path, Path]
 ) -> None:
+    """Issue 14: without PATH every log in the data folders is read as one view (--pick
+    still chooses one)."""
     old, new = two_logs
     result = run("stats", "--json")
-    assert result.code == 0
-    assert result.json["database"] == str(new)
-    lines = result.err.splitlines()
-    assert lines[0] == ("saga-inspector: note: found 2 saga logs; reading the newest "
-                        "(--pick to choose):")
-    assert lines[1].startswith(f"  1. {new}  (modified ")
-    assert lines[2].startswith(f"  2. {old}  (modified ")
+    assert (result.code, result.err) == (0, "")
+    assert result.json["database"] is None
+    assert result.json["total"] == 3
+    # by path: channels/... sorts before launcher-sagas.db
+    assert [source["path"] for source in result.json["sources"]] == [str(new), str(old)]
+    assert [source["total"] for source in result.json["sources"]] == [2, 1]
 
 
 class FakeTerminal(io.StringIO):
@@ -822,12 +837,16 @@ def test_pick_needs_a_terminal(
 
 
 @pytest.fixture
-def dashboard(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Path, bool]]:
-    """A stand-in for the TUI: records the path it got and whether it existed then."""
-    opened: list[tuple[Path, bool]] = []
+def dashboard(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, bool]]:
+    """A stand-in for the TUI: records the path (or, of several logs, the paths and their
+    snapshot flags) it got, and whether it existed then."""
+    opened: list[tuple[object, bool]] = []
 
-    def run_dashboard(path: Path) -> int:
-        opened.append((path, path.exists()))
+    def run_dashboard(path: Path | list[Path], snapshots: list[bool] | None = None) -> int:
+        if isinstance(path, list):
+            opened.append(((path, snapshots), all(p.exists() for p in path)))
+        else:
+            opened.append((path, path.exists()))
         return 3
 
     fake = types.ModuleType("saga_inspector.tui")
@@ -852,11 +871,12 @@ def test_dashboard_on_a_demo_kept_alive_for_the_run(
     assert not path.exists()
 
 
-def test_dashboard_on_a_discovered_log(
-    run: Run, two_logs: tuple[Path, Path], dashboard: list[tuple[Path, bool]]
+def test_dashboard_on_every_discovered_log(
+    run: Run, two_logs: tuple[Path, Path], dashboard: list[tuple[object, bool]]
 ) -> None:
     run()
-    assert dashboard == [(two_logs[1], True)]
+    old, new = two_logs
+    assert dashboard == [(([new, old], [False, False]), True)]
 
 
 def test_dashboard_on_a_missing_file_suggests_a_command(

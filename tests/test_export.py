@@ -37,6 +37,7 @@ from saga_inspector.store import (
     SortOrder,
     StoreError,
 )
+from saga_inspector.store.merged import MergedSource
 
 from .factory import (
     HOSTILE,
@@ -84,8 +85,9 @@ def tricky_log(make_log: SagaLogFactory) -> Path:
 
 
 def all_sagas(path: Path) -> list[dict[str, object]]:
-    with SagaStore.open(path) as store:
-        return [saga_to_dict(saga) for saga in store.walk(SagaQuery())]
+    # Through the view the CLI reads (MergedSource), so that `source` is the CLI's label.
+    with MergedSource.open([path]) as source:
+        return [saga_to_dict(saga) for saga in source.walk(SagaQuery())]
 
 
 # -- JSON lines -------------------------------------------------------------------------------

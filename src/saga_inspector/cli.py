@@ -1,15 +1,18 @@
-"""The command line. `saga-inspector [DB]` opens the dashboard; `demo`, `stats`, `list` and
-`show` print for people (aligned text) or scripts (`--json`, one document on stdout).
+"""The command line. `saga-inspector [PATH...]` opens the dashboard; `demo`, `stats`, `list`
+and `show` print for people (aligned text) or scripts (`--json`, one document on stdout).
 
-Thin on purpose: parsing, finding the file, dispatch. The store reads, report.py formats.
-Bad input ends with one `saga-inspector: error: ...` line and exit code 2 (1: saga id not
-found), never a traceback.
+Thin on purpose: parsing, finding the logs, dispatch. Every log is opened through
+`MergedSource.open` (one log or several, read as one view); the store reads, report.py
+formats. Bad input ends with one `saga-inspector: error: ...` line and exit code 2 (1: saga
+id not found), never a traceback. Of several logs, one that cannot be read is a warning (and
+on its source in `stats`); exit 2 only when none can be read.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import inspect
 import os
 import shlex
 import sqlite3
@@ -17,8 +20,8 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -30,21 +33,25 @@ from .discovery import (
     DATA_DIR_VARIABLE,
     LEGACY_LOG,
     LEGACY_NAME,
+    LOG_NAMES,
     SERVER_NAME,
     VERSIONED_LOGS,
     VERSIONED_PATTERN,
     Candidate,
+    find_all_saga_logs,
     find_saga_logs,
+    find_saga_logs_under,
 )
 from .display_time import ZoneChoice, choose_zone, display_zone, set_display_choice
 from .export import FORMATS, JSONL, jsonl_line, write_sagas
-from .follow import DEFAULT_INTERVAL, follow_sagas
+from .follow import DEFAULT_INTERVAL, follow_sources
 from .report import (
     detail_to_dict,
     format_time,
     json_array_chunks,
     render_list,
     render_show,
+    render_sources_stats,
     render_stats,
     saga_to_dict,
     stats_to_dict,
@@ -56,15 +63,17 @@ from .store import (
     FORMAT_NAMES,
     KNOWN_SAGA_STATES,
     LAUNCHER,
+    Saga,
     SagaDetail,
     SagaQuery,
-    SagaStore,
     SortOrder,
     StoreError,
     Timestamp,
     format_named,
 )
+from .store.merged import MergedSource
 from .store.query import QUERY_HELP, QueryError, accepted_states, check_states, parse_query
+from .store.source import AmbiguousSaga
 from .units import format_count, format_size
 
 PROG = "saga-inspector"
@@ -73,16 +82,16 @@ DEFAULT_LIMIT = 50
 ATTENTION = "attention"
 EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
-USAGE = f"""{PROG} [DB] [--pick] [--demo] [--immutable [--force]] [--utc | --local-time]
-       {PROG} [DB] --format launcher|server ...
+USAGE = f"""{PROG} [PATH...] [--pick] [--demo] [--immutable [--force]] [--utc | --local-time]
+       {PROG} [PATH...] --format launcher|server ...
        {PROG} demo PATH [--format launcher|server]
-       {PROG} stats [DB] [--json]
-       {PROG} list [DB] [--state S]... [--search TEXT] [--limit N] [--json]
-       {PROG} list [DB] [--state S]... [--search TEXT] [--limit N] --format jsonl|csv
-       {PROG} list [DB] [--search QUERY] [--sort id|started|duration] ...
-       {PROG} list [DB] [--state S]... [--limit N] --jsonl [--follow [--interval SECONDS]]
-       {PROG} show [DB] SAGA_ID [--json]
-       {PROG} show [DB] SAGA_ID --explain [--json]
+       {PROG} stats [PATH...] [--json]
+       {PROG} list [PATH...] [--state S]... [--search TEXT] [--limit N] [--json]
+       {PROG} list [PATH...] [--state S]... [--search TEXT] [--limit N] --format jsonl|csv
+       {PROG} list [PATH...] [--search QUERY] [--sort id|started|duration] ...
+       {PROG} list [PATH...] [--state S]... [--limit N] --jsonl [--follow [--interval SECONDS]]
+       {PROG} show [PATH...] [SOURCE:]SAGA_ID [--json]
+       {PROG} show [PATH...] [SOURCE:]SAGA_ID --explain [--json]
        {PROG} completion bash|zsh|fish"""
 
 DESCRIPTION = """\
@@ -92,13 +101,22 @@ and JSON for scripts."""
 
 EPILOG = f"""\
 commands:
-  (none)      open the dashboard on DB
+  (none)      open the dashboard on the logs
   demo PATH   write a realistic demo saga log (launcher's or server's) to a new file
-  stats       sagas per state, schema version and warnings
+  stats       sagas per state, schema version and warnings (of each log, and in all)
   list        sagas, newest first, filtered by state and text
   show        one saga with all its steps, the step in flight marked;
               with --explain, a plain-language triage summary of it instead
   completion  print a completion script for bash, zsh or fish
+
+Each PATH is a saga log or a folder, searched (snapshot folders too) for
+launcher-sagas.db and sagas.db; several logs are read as one view. A log is a source
+with a short label (stable/0.41.2/launcher); ids collide across logs, so a saga is
+SOURCE:ID (`show stable/0.41.2/launcher:7`; a bare id that several logs hold is refused,
+naming them). With several logs, `list` puts the latest started first (ties by source,
+then id), shows a SOURCE column, and every saga in the JSON has "source" and
+"source_path"; `stats --json` gives the counts over all of them and each log in
+"sources". A log that cannot be read is a warning, and on its source.
 
 Times are shown in the local zone, named (a time in text carries its offset); --utc
 shows them in UTC for one run, --local-time in the local zone. Without either, the zone
@@ -107,18 +125,20 @@ read a time without an offset in that same zone. JSON gives times as RFC 3339 te
 launcher's exactly as stored; a server time (stored in milliseconds) in UTC, with the
 stored value beside it (started_at_raw, ended_at_raw).
 
-Wherever DB is expected, --demo uses a fresh demo log in a temporary folder instead,
-and --immutable reads DB as a snapshot that creates and changes no file at all (for
+Wherever PATH is expected, --demo uses a fresh demo log in a temporary folder instead,
+and --immutable reads the logs as snapshots that create and change no file at all (for
 read-only media, evidence copies, folders you cannot write).
-Without DB the log is looked for in ${DATA_DIR_VARIABLE} (when set) and ~/.agentmux:
+Without PATH every log in ${DATA_DIR_VARIABLE} (when set) and ~/.agentmux is read:
   {LEGACY_NAME}
   {VERSIONED_PATTERN}
-  the server's {SERVER_NAME} beside each (and in versions/*/data/db/ of older builds)
-and when several are found the newest is read (--pick asks which).
+  the server's {SERVER_NAME} beside each (and in versions/*/data/db/ of older builds),
+  dev trees and the server's snapshot copies (snapshots/*.bak/)
+(--pick asks for one of them instead).
 `{PROG} COMMAND --help` describes each command.
 
-exit codes: 0 ok, 1 saga id not found, 2 usage error or a file that cannot be read
-as a saga log, 130 interrupted, 141 the output's reader went away (`| head`)."""
+exit codes: 0 ok (at least one log could be read), 1 saga id not found, 2 usage error,
+a saga id several logs hold, or no log that can be read as a saga log, 130 interrupted,
+141 the output's reader went away (`| head`)."""
 
 
 class CliError(Exception):
@@ -139,27 +159,30 @@ class _Parser(argparse.ArgumentParser):
 # -- parsers ---------------------------------------------------------------------------------
 
 
-def _add_source(parser: argparse.ArgumentParser, *, db: bool = True,
+def _add_source(parser: argparse.ArgumentParser, *, paths: bool = True,
                 format_option: bool = True) -> None:
     """`format_option` False: `--format` means something else here (list's export format,
     which then also takes launcher|server); `--log-format` is always the log's format."""
-    if db:
-        parser.add_argument("db", nargs="?", metavar="DB",
-                            help="the saga log to read (default: found in $AGENTMUX_DATA_DIR or "
-                                 "~/.agentmux)")
+    if paths:
+        parser.add_argument("paths", nargs="*", metavar="PATH",
+                            help="saga logs or folders to search for them, read as one view "
+                                 "(default: every log in $AGENTMUX_DATA_DIR and ~/.agentmux)")
     parser.add_argument("--demo", action="store_true",
                         help="read a fresh demo log in a temporary folder instead")
     parser.add_argument("--pick", action="store_true",
-                        help="when several logs are found, ask which one to read")
+                        help="without PATH, when several logs are found, ask which one to "
+                             "read (instead of all of them)")
     parser.add_argument("--immutable", action="store_true",
                         help="read a snapshot of the file alone: no -wal/-shm is created or "
                              "read (refused when a -wal with rows lies beside it)")
     parser.add_argument("--force", action="store_true",
-                        help="with --immutable: read the file even though its -wal is ignored")
+                        help="with --immutable: read the files even though their -wal is "
+                             "ignored")
     names = ("--format", "--log-format") if format_option else ("--log-format",)
     parser.add_argument(*names, dest="log_format", choices=FORMAT_NAMES,
                         metavar="|".join(FORMAT_NAMES),
-                        help="read DB as this format (default: told by the tables it has)")
+                        help="read the logs as this format (default: told by the tables each "
+                             "has)")
     parser.add_argument("--utc", dest="zone", action="store_const", const=ZoneChoice.UTC,
                         help="show times in UTC (and read since:/until: in UTC), this run only")
     parser.add_argument("--local-time", dest="zone", action="store_const",
@@ -248,8 +271,10 @@ def _demo_parser() -> argparse.ArgumentParser:
 
 
 def _stats_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=f"{PROG} stats", usage=f"{PROG} stats [DB] [--demo] [--pick] [--json]",
-                     description="Sagas per state, the schema version and any warnings.")
+    parser = _Parser(prog=f"{PROG} stats",
+                     usage=f"{PROG} stats [PATH...] [--demo] [--pick] [--json]",
+                     description="Sagas per state, the schema version and any warnings; of "
+                                 "several logs, the counts over all of them and each log.")
     _add_source(parser)
     _add_json(parser)
     return parser
@@ -258,9 +283,10 @@ def _stats_parser() -> argparse.ArgumentParser:
 def _list_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=f"{PROG} list",
-        usage=f"{PROG} list [DB] [--demo] [--pick] [--state S]... [--search QUERY] "
+        usage=f"{PROG} list [PATH...] [--demo] [--pick] [--state S]... [--search QUERY] "
               "[--sort id|started|duration] [--limit N] [--json | --jsonl | --format jsonl|csv]",
-        description="Sagas, newest (highest id) first, or in the order --sort asks for.",
+        description="Sagas, newest first (of one log: highest id first; of several: latest "
+                    "started first, ties by source then id), or in the order --sort asks for.",
         epilog=QUERY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_source(parser, format_option=False)
     parser.add_argument("--state", action="append", metavar="S",
@@ -271,9 +297,10 @@ def _list_parser() -> argparse.ArgumentParser:
                              "failure reason or input) and qualifiers such as state:failed "
                              "label:main slower:5s (see the query language below)")
     parser.add_argument("--sort", choices=[order.value for order in SortOrder],
-                        default=SortOrder.ID.value, metavar="id|started|duration",
-                        help="id: newest first (the default); started: latest start first; "
-                             "duration: longest first (sagas without one last)")
+                        metavar="id|started|duration",
+                        help="id: newest first (the default of one log); started: latest "
+                             "start first (the default of several); duration: longest first "
+                             "(sagas without one last)")
     parser.add_argument("--limit", type=_count, default=DEFAULT_LIMIT, metavar="N",
                         help=f"at most N sagas (default {DEFAULT_LIMIT}; 0 for all)")
     _add_json(parser)
@@ -286,19 +313,21 @@ def _list_parser() -> argparse.ArgumentParser:
                              "prefixed with '); launcher|server here is --log-format")
     parser.add_argument("--follow", action="store_true",
                         help="with --jsonl: the --limit newest sagas oldest first, then each "
-                             "saga as it appears or changes state, until interrupted")
-    _add_interval(parser, "with --follow: how often to look at the file for changes")
+                             "saga as it appears or changes state in any of the logs, until "
+                             "interrupted")
+    _add_interval(parser, "with --follow: how often to look at the files for changes")
     return parser
 
 
 def _show_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=f"{PROG} show", usage=f"{PROG} show [DB] SAGA_ID [--demo] [--pick] "
-                                                "[--explain] [--json]",
+    parser = _Parser(prog=f"{PROG} show", usage=f"{PROG} show [PATH...] [SOURCE:]SAGA_ID "
+                                                "[--demo] [--pick] [--explain] [--json]",
                      description="One saga with all its steps and payloads; the step that was "
                                  "in flight when the saga stopped is marked.")
-    parser.add_argument("operands", nargs="+", metavar="[DB] SAGA_ID",
-                        help="the saga log (optional) and the saga's id")
-    _add_source(parser, db=False)
+    parser.add_argument("operands", nargs="+", metavar="[PATH...] [SOURCE:]SAGA_ID",
+                        help="the saga logs or folders (optional) and the saga's id, "
+                             "after its source's label and a colon when several logs hold it")
+    _add_source(parser, paths=False)
     parser.add_argument("--explain", action="store_true",
                         help="a plain-language triage summary instead: what the saga was for, "
                              "how far it got, what it waited for, why it failed, what to check "
@@ -362,7 +391,17 @@ def _silence_stdout() -> None:
         pass
 
 
-# -- finding the file ------------------------------------------------------------------------
+# -- finding the logs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """The logs a run reads (one or several), which of them are snapshot copies, and what
+    could not be searched."""
+
+    paths: tuple[Path, ...]
+    snapshots: tuple[bool, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def _candidate_line(number: int, candidate: Candidate) -> str:
@@ -394,17 +433,23 @@ def _pick(found: Sequence[Candidate]) -> Candidate:
         print(f"type a number from 1 to {len(found)}", file=sys.stderr)
 
 
-def _discovered(pick: bool) -> Path:
-    found = find_saga_logs()
-    if not found:
-        raise CliError(f"no saga log found in {_looked_in()}; give its path, or try --demo")
-    if len(found) == 1:
-        return found[0].path
+def _discovered(pick: bool) -> _Found:
+    """No PATH: every log in the data folders; --pick: the one the user chooses."""
     if pick:
-        return _pick(found).path
-    _note("note", f"found {len(found)} saga logs; reading the newest (--pick to choose):")
-    _show_candidates(found)
-    return found[0].path
+        newest_first = find_saga_logs()
+        if not newest_first:
+            raise _none_found()
+        chosen = newest_first[0] if len(newest_first) == 1 else _pick(newest_first)
+        return _Found((chosen.path,), (chosen.snapshot,))
+    found, warnings = find_all_saga_logs()
+    if not found:
+        raise _none_found()
+    return _Found(tuple(c.path for c in found), tuple(c.snapshot for c in found),
+                  tuple(warnings))
+
+
+def _none_found() -> CliError:
+    return CliError(f"no saga log found in {_looked_in()}; give its path, or try --demo")
 
 
 def _looked_in() -> str:
@@ -418,18 +463,63 @@ def _looked_in() -> str:
             f"nor in {home}")
 
 
+def _found_under(given: Sequence[str]) -> _Found:
+    """The logs the PATHs name, in their order (a folder's by path): a folder is searched
+    (discovery.find_saga_logs_under); a PATH that names no file is kept as given, so that
+    opening it says what is wrong, on that source (and one such PATH says it as before)."""
+    paths: list[Path] = []
+    snapshots: list[bool] = []
+    warnings: list[str] = []
+    seen: set[object] = set()
+    for text in given:
+        path = Path(text).expanduser()
+        candidates, found_warnings = find_saga_logs_under([path])
+        if os.path.isdir(path):
+            warnings += found_warnings
+            if not candidates:
+                warnings.append(f"{path}: is a folder holding no saga log (looked for "
+                                f"{' and '.join(LOG_NAMES)} in it and below)")
+            entries = [(c.path, c.snapshot) for c in candidates]
+        else:
+            entries = [(c.path, c.snapshot) for c in candidates] or [(path, False)]
+        for entry, snapshot in entries:
+            key = _file_key(entry)
+            if key not in seen:
+                seen.add(key)
+                paths.append(entry)
+                snapshots.append(snapshot)
+    if not paths:
+        if len(warnings) == 1:
+            raise CliError(warnings[0])
+        _warn_all(warnings)
+        raise CliError(f"no saga log found under {', '.join(given)}")
+    return _Found(tuple(paths), tuple(snapshots), tuple(warnings))
+
+
+def _file_key(path: Path) -> object:
+    """What makes two PATHs the same log (one named twice, or through a link)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return os.path.normcase(os.path.abspath(path))
+    return (info.st_dev, info.st_ino) if info.st_ino else os.path.normcase(
+        os.path.realpath(path))
+
+
 @contextmanager
-def _log_path(options: argparse.Namespace) -> Iterator[Path]:
-    """The file to read: DB, a fresh demo (kept for the whole run), or one found on disk."""
+def _log_paths(options: argparse.Namespace) -> Iterator[_Found]:
+    """The logs to read: the PATHs, a fresh demo (kept for the whole run), or every log
+    found on disk."""
     if options.demo:
-        if options.db is not None:
+        if options.paths:
             raise CliError("give DB or --demo, not both")
         # `--demo --format server`: the server's demo log (the launcher's by default).
         fmt = format_named(getattr(options, "log_format", None) or LAUNCHER.name)
         with tempfile.TemporaryDirectory(prefix="saga-inspector-demo-") as folder:
-            yield write_demo(Path(folder) / fmt.file_name, log_format=fmt.name)
-    elif options.db is not None:
-        yield Path(options.db).expanduser()
+            yield _Found((write_demo(Path(folder) / fmt.file_name, log_format=fmt.name),),
+                         (False,))
+    elif options.paths:
+        yield _found_under(options.paths)
     else:
         yield _discovered(options.pick)
 
@@ -444,11 +534,54 @@ def _open_options(options: argparse.Namespace) -> dict[str, Any]:
     return found
 
 
+@dataclass
+class _Reading:
+    """The logs a command reads, as one view, and the warnings of the run."""
+
+    source: MergedSource
+    found_warnings: tuple[str, ...]
+    _said: set[str] = field(default_factory=set)
+
+    @property
+    def several(self) -> bool:
+        return self.source.source_count > 1
+
+    @property
+    def warnings(self) -> list[str]:
+        """What could not be searched, then each log's warnings and failures (prefixed by
+        its label when there are several)."""
+        return [*self.found_warnings, *self.source.warnings]
+
+    def warn(self) -> None:
+        """Say each warning not said yet (a log that fails part-way through a read adds
+        one)."""
+        for warning in self.warnings:
+            if warning not in self._said:
+                self._said.add(warning)
+                _note("warning", warning)
+
+
 @contextmanager
-def _opened(options: argparse.Namespace) -> Iterator[SagaStore]:
+def _opened(options: argparse.Namespace) -> Iterator[_Reading]:
     open_options = _open_options(options)
-    with _log_path(options) as path, SagaStore.open(path, **open_options) as store:
-        yield store
+    with _log_paths(options) as found:
+        source = MergedSource.open(found.paths, snapshots=found.snapshots, **open_options)
+        with source:
+            reading = _Reading(source, found.warnings)
+            _check_readable(reading)
+            yield reading
+
+
+def _check_readable(reading: _Reading) -> None:
+    """At least one log must be readable: one log that is not ends with its own message
+    (as ever); of several, each one's is a warning, then the error."""
+    source = reading.source
+    if source.readable_count:
+        return
+    if source.source_count == 1:
+        raise CliError(source.members[0].error or f"{source.path}: cannot be read")
+    reading.warn()
+    raise CliError(f"none of the {source.source_count} saga logs could be read")
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -461,9 +594,10 @@ def _missing(path: Path) -> CliError:
 
 
 def _dashboard(options: argparse.Namespace) -> int:
-    with _log_path(options) as path:
-        if not os.path.lexists(path):
-            raise _missing(path)
+    with _log_paths(options) as found:
+        _warn_all(found.warnings)
+        if len(found.paths) == 1 and not os.path.lexists(found.paths[0]):
+            raise _missing(found.paths[0])
         try:
             # Imported here: the commands that print never pay for loading Textual.
             from saga_inspector.tui import run_dashboard
@@ -471,8 +605,20 @@ def _dashboard(options: argparse.Namespace) -> int:
             if exc.name not in ("saga_inspector.tui", "textual", "rich"):
                 raise
             raise CliError(f"the dashboard cannot start: {exc}") from None
-        return run_dashboard(path, **_interval(options), **_open_options(options),
-                             **_zone(options))
+        keywords = {**_interval(options), **_open_options(options), **_zone(options)}
+        if len(found.paths) == 1:
+            return run_dashboard(found.paths[0], **keywords)
+        return _dashboard_of_several(run_dashboard, found, keywords)
+
+
+def _dashboard_of_several(run_dashboard: Callable[..., int], found: _Found,
+                          keywords: dict[str, Any]) -> int:
+    """Several logs: the dashboard gets their paths (a list) and which are snapshot copies
+    (`snapshots=`). A dashboard that takes one path only says so instead of failing."""
+    if "snapshots" not in inspect.signature(run_dashboard).parameters:
+        raise CliError(f"this dashboard opens one saga log at a time, and {len(found.paths)} "
+                       "were found: give one PATH (stats, list and show read several)")
+    return run_dashboard(list(found.paths), snapshots=list(found.snapshots), **keywords)
 
 
 def _demo(options: argparse.Namespace) -> int:
@@ -489,13 +635,18 @@ def _demo(options: argparse.Namespace) -> int:
 
 
 def _stats(options: argparse.Namespace) -> int:
-    with _opened(options) as store:
-        counts = store.counts()
+    with _opened(options) as reading:
+        source = reading.source
+        counts = source.counts()
+        sources = source.sources()
+        single = source.single
         if options.json:
-            _out(to_json(stats_to_dict(store.path, store.schema, counts, store.warnings)))
+            schema = single.schema if single is not None else None
+            _out(to_json(stats_to_dict(counts, sources, reading.warnings, schema)))
         else:
-            _warn_all(store.warnings)
-            _out(render_stats(store.path, store.schema, counts))
+            reading.warn()
+            _out(render_stats(single.path, single.schema, counts) if single is not None
+                 else render_sources_stats(counts, sources))
     return EXIT_OK
 
 
@@ -511,11 +662,11 @@ def _states(values: Sequence[str] | None) -> frozenset[str] | None:
     return frozenset(names)
 
 
-def _warn_unknown_states(store: SagaStore, states: frozenset[str] | None) -> None:
+def _warn_unknown_states(source: MergedSource, states: frozenset[str] | None) -> None:
     """A typo would silently list nothing: say so when no saga has such a state."""
-    known = store.format.saga_states
+    known = source.format.saga_states
     unknown = sorted((states or frozenset()) - frozenset(known))
-    present = store.counts().by_state if unknown else {}
+    present = source.counts().by_state if unknown else {}
     for state in unknown:
         if state not in present:
             _note("warning", f"no saga has state {state!r} "
@@ -523,15 +674,20 @@ def _warn_unknown_states(store: SagaStore, states: frozenset[str] | None) -> Non
 
 
 def _follow(options: argparse.Namespace, states: frozenset[str] | None) -> int:
-    """Stream sagas as JSON lines until interrupted; ctrl+c is the normal way to stop."""
+    """Stream sagas as JSON lines from every log until interrupted; ctrl+c is the normal way
+    to stop."""
     if not options.jsonl or options.json or options.search:
         raise CliError("--follow streams JSON lines: give it --jsonl (without --json or "
                        "--search)")
-    opener = partial(SagaStore.open, **_open_options(options))
-    with _log_path(options) as path:
-        followed = follow_sagas(path, states=states, limit=options.limit, opener=opener,
-                                note=lambda message: _note("note", message),
-                                **_interval(options))
+    with _opened(options) as reading:
+        # Each followed log says its own warnings (as notes, as ever); said here: what could
+        # not be searched, and the logs that cannot be read (not followed).
+        _warn_all(reading.found_warnings)
+        _warn_all(f"{member.tag.label}: {member.error}" for member in reading.source.members
+                  if member.error is not None)
+        followed = follow_sources(reading.source, states=states, limit=options.limit,
+                                  note=lambda message: _note("note", message),
+                                  **_interval(options))
         try:
             for saga in followed:
                 sys.stdout.write(jsonl_line(saga) + "\n")
@@ -560,41 +716,56 @@ def _export_format(options: argparse.Namespace) -> None:
     options.jsonl = options.format == JSONL
 
 
+def _sort(options: argparse.Namespace, reading: _Reading) -> SortOrder:
+    """--sort, or the view's own order: newest id first of one log, latest started first of
+    several (the only clock they share)."""
+    if options.sort is not None:
+        return SortOrder(options.sort)
+    return SortOrder.STARTED if reading.several else SortOrder.ID
+
+
 def _list(options: argparse.Namespace) -> int:
     _export_format(options)
     if options.follow:
-        if options.sort != SortOrder.ID:
+        if options.sort not in (None, SortOrder.ID):
             raise CliError("--follow streams sagas as they come, newest last: it takes no "
                            "--sort")
         return _follow(options, _states(options.state))
-    query = SagaQuery(states=_states(options.state), text=options.search or None,
-                      sort=SortOrder(options.sort), zone=display_zone())
-    _checked(lambda: parse_query(query.text or "", zone=query.zone))  # before the file opens
-    with _opened(options) as store:
-        _warn_all(store.warnings)
-        _warn_unknown_states(store, query.states)
-        _checked(lambda: _check_query_states(store, query))
-        for note in store.format.query_notes(
+    states, text, zone = _states(options.state), options.search or None, display_zone()
+    _checked(lambda: parse_query(text or "", zone=zone))  # before the file opens
+    with _opened(options) as reading:
+        source = reading.source
+        query = SagaQuery(states=states, text=text, sort=_sort(options, reading), zone=zone)
+        reading.warn()
+        _warn_unknown_states(source, query.states)
+        _checked(lambda: _check_query_states(source, query))
+        for note in source.format.query_notes(
                 str(term.qualifier) for term in query.parsed.terms if term.qualifier):
             _note("note", note)
-        sagas = store.walk(query, options.limit)
+        sagas = source.walk(query, options.limit)
         if options.format is not None:
             write_sagas(sagas, sys.stdout, options.format)
-            return EXIT_OK
-        if options.json:
+        elif options.json:
             for chunk in json_array_chunks(saga_to_dict(saga) for saga in sagas):
                 sys.stdout.write(chunk)
-            return EXIT_OK
-        shown = list(sagas)
-        filtered = query.states is not None or query.searching
-        _out(render_list(shown, empty="no sagas match" if filtered else "no sagas in this file"))
-        if options.limit and len(shown) == options.limit:
-            matching = store.count(query)
-            if matching > len(shown):
-                first = _FIRST_OF_SORT[query.sort]
-                _out(f"\nshowing the {format_count(len(shown))} {first} of "
-                     f"{format_count(matching)}; --limit 0 shows all")
+        else:
+            _list_text(options, reading, query, list(sagas))
+        reading.warn()  # a log that failed part-way through
     return EXIT_OK
+
+
+def _list_text(options: argparse.Namespace, reading: _Reading, query: SagaQuery,
+               shown: list[Saga]) -> None:
+    filtered = query.states is not None or query.searching
+    where = "these logs" if reading.several else "this file"
+    _out(render_list(shown, empty="no sagas match" if filtered else f"no sagas in {where}",
+                     with_source=reading.several))
+    if options.limit and len(shown) == options.limit:
+        matching = reading.source.count(query)
+        if matching > len(shown):
+            first = _FIRST_OF_SORT[query.sort]
+            _out(f"\nshowing the {format_count(len(shown))} {first} of "
+                 f"{format_count(matching)}; --limit 0 shows all")
 
 
 _FIRST_OF_SORT = {SortOrder.ID: "newest", SortOrder.STARTED: "latest started",
@@ -609,36 +780,69 @@ def _checked(check: Callable[[], object]) -> None:
         raise CliError(error.message) from None
 
 
-def _check_query_states(store: SagaStore, query: SagaQuery) -> None:
-    """`state:` names must be states: known ones or ones this file holds (a typo is an error
+def _check_query_states(source: MergedSource, query: SagaQuery) -> None:
+    """`state:` names must be states: known ones or ones these logs hold (a typo is an error
     that names the states, not an empty list)."""
-    known = store.format.saga_states
+    known = source.format.saga_states
     if query.parsed.state_names - frozenset(known):
-        check_states(query.parsed, accepted_states(store.counts().by_state, known))
+        check_states(query.parsed, accepted_states(source.counts().by_state, known))
 
 
-def _show_operands(operands: Sequence[str]) -> tuple[str | None, int]:
-    if len(operands) > 2:
-        raise CliError(f"show takes [DB] SAGA_ID, not {len(operands)} operands")
-    db, raw_id = (None, operands[0]) if len(operands) == 1 else operands
+@dataclass(frozen=True, slots=True)
+class _SagaName:
+    """`show`'s last operand: `ID`, or `SOURCE:ID` (split at the last ':'; labels hold none)."""
+
+    saga_id: int
+    source: str | None = None
+
+
+def _show_operands(operands: Sequence[str]) -> tuple[list[str], _SagaName]:
+    *paths, raw = operands
+    for path in paths:  # `show DB 1 2`: two ids, not a file named 1
+        if path.isascii() and path.isdigit() and not os.path.lexists(path):
+            raise CliError(f"show takes one saga id, the last operand; {path} is neither a "
+                           "saga log nor a folder")
+    label, colon, raw_id = raw.rpartition(":")
     try:
-        return db, int(raw_id)
+        return paths, _SagaName(int(raw_id), label if colon else None)
     except ValueError:
         raise CliError(f"a saga id is a whole number, not {raw_id!r}") from None
 
 
 def _show(options: argparse.Namespace) -> int:
-    options.db, saga_id = _show_operands(options.operands)
-    with _opened(options) as store:
-        _warn_all(store.warnings)
-        detail = store.saga(saga_id)
-        if detail is None:
-            raise CliError(f"no saga with id {saga_id} in {store.path}", code=EXIT_NOT_FOUND)
+    options.paths, name = _show_operands(options.operands)
+    with _opened(options) as reading:
+        reading.warn()
+        detail = _saga_named(reading, name)
         if options.explain:
             _out(_explained(detail, as_json=options.json))
+        elif options.json:
+            _out(to_json(detail_to_dict(detail)))
         else:
-            _out(to_json(detail_to_dict(detail)) if options.json else render_show(detail))
+            _out(render_show(detail, with_source=reading.several))
     return EXIT_OK
+
+
+def _saga_named(reading: _Reading, name: _SagaName) -> SagaDetail:
+    """The saga `show` names; exit 2 for a source label no log has, a log that cannot be
+    read, or a bare id several logs hold (naming each `SOURCE:ID`); exit 1 when not found."""
+    source = reading.source
+    if name.source is not None:
+        member = source.member(name.source)
+        if member is None:
+            labels = ", ".join(m.tag.label for m in source.members)
+            raise CliError(f"no saga log is labelled {name.source!r}; the labels are: {labels}")
+        if member.error is not None:
+            raise CliError(f"{name.source} cannot be read: {member.error}")
+    try:
+        detail = source.saga(name.saga_id, name.source)
+    except AmbiguousSaga as ambiguous:
+        raise CliError(str(ambiguous)) from None
+    if detail is None:
+        where = (str(source.path) if not reading.several else name.source
+                 or f"any of the {source.source_count} saga logs")
+        raise CliError(f"no saga with id {name.saga_id} in {where}", code=EXIT_NOT_FOUND)
+    return detail
 
 
 def _explained(detail: SagaDetail, *, as_json: bool) -> str:

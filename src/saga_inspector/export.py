@@ -46,7 +46,8 @@ FORMAT_NAMES = {JSONL: "JSON lines", CSV: "CSV"}
 # format under the other's extension.
 NAMED_BY_SUFFIX = {".jsonl": JSONL, ".json": JSONL, ".csv": CSV}
 # The CSV columns, from saga_to_dict (`input` is left out: `input_json` holds it as stored).
-CSV_COLUMNS = ("saga_id", "name", "state", "started_at", "ended_at", "duration_s",
+# `source` is the log's label, beside the id: ids collide across logs, (source, id) do not.
+CSV_COLUMNS = ("saga_id", "source", "name", "state", "started_at", "ended_at", "duration_s",
                "steps_done", "steps_total", "failure_reason", "input_json")
 # A cell starting with one of these is run as a formula by spreadsheets (OWASP CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

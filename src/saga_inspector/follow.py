@@ -1,5 +1,6 @@
-"""Following a saga log while a launcher writes it: the poll the dashboard and
-`list --follow` share, and the tracker that streams each saga as it appears or changes state.
+"""Following saga logs while launchers and servers write them: the poll the dashboard and
+`list --follow` share, and the tracker that streams each saga as it appears or changes state
+(one tracker per log: `follow_sources` follows every log of a MergedSource).
 
 A poll costs a `stat` of the path and `PRAGMA data_version` on the store's one connection
 (one short read transaction): nearly nothing on an idle file. Nothing is held open between
@@ -11,11 +12,12 @@ from __future__ import annotations
 import enum
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .store import ErrorKind, Saga, SagaQuery, SagaStore, SortKey, StoreError
+from .store import ErrorKind, Saga, SagaQuery, SagaStore, SortKey, SortOrder, StoreError
+from .store.merged import Member, MergedSource
 from .store.repository import ALL_SAGAS, PAGE_SIZE
 
 DEFAULT_INTERVAL = 1.0
@@ -105,10 +107,7 @@ class SagaTracker:
     def start(self, limit: int) -> list[Saga]:
         """Begin tracking; the `limit` newest matching sagas (0: all), oldest first."""
         store = self.store
-        with store.snapshot():  # the highest id and the open sagas as of one moment
-            newest = store.newest_id()
-            self._unsettled = store.saga_states(excluding=store.format.final_states)
-        self._newest = _BELOW_EVERY_ID if newest is None else newest
+        newest = self.baseline()
         query = SagaQuery(self.states)
         shown = [] if newest is None else list(
             store.walk(query, limit, after=SortKey(newest + 1, newest + 1)))
@@ -116,6 +115,24 @@ class SagaTracker:
             self._record(saga)
         shown.reverse()
         return shown
+
+    def baseline(self) -> int | None:
+        """Begin tracking from now without listing anything: the highest id and the open
+        sagas as of one moment (one read transaction). Returns that id (None: no saga)."""
+        store = self.store
+        with store.snapshot():
+            newest = store.newest_id()
+            self._unsettled = store.saga_states(excluding=store.format.final_states)
+        self._newest = _BELOW_EVERY_ID if newest is None else newest
+        return newest
+
+    def shown(self, saga: Saga) -> bool:
+        """Take `saga` (read after the baseline) as reported; False when it is newer than
+        the baseline, so that it is left for `updates` (which reports it as new)."""
+        if saga.saga_id > self._newest:
+            return False
+        self._record(saga)
+        return True
 
     def updates(self) -> list[Saga]:
         """Sagas that appeared or changed state since the last call, oldest first."""
@@ -170,7 +187,7 @@ class SagaTracker:
         return self.states is None or saga.state in self.states
 
 
-Opener = Callable[[Path], SagaStore]
+Opener = Callable[..., SagaStore]  # SagaStore.open's shape: (path, *, tag=..., ...)
 Note = Callable[[str], None]
 
 
@@ -184,20 +201,74 @@ def follow_sagas(
     opener: Opener = SagaStore.open,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[Saga]:
-    """The `limit` newest matching sagas (0: all), oldest first, then each saga as it
-    appears or changes state, for ever (until the caller stops or an interrupt).
+    """One saga log followed by its path (see follow_sources); StoreError when it cannot be
+    read at the start."""
+    source = MergedSource.open([path], opener=opener)
+    member = source.members[0]
+    if member.error is not None:
+        source.close()
+        raise StoreError(ErrorKind.NOT_FOUND if member.gone else ErrorKind.UNREADABLE,
+                         member.error)
+    return follow_sources(source, states=states, limit=limit, interval=interval, note=note,
+                          sleep=sleep)
 
-    Like `tail -F`: when the file is deleted it says so and waits; when a new file appears
-    at the path (a launcher started afresh) it follows that one, from its first saga.
+
+def follow_sources(
+    source: MergedSource,
+    *,
+    states: frozenset[str] | None,
+    limit: int,
+    interval: float = DEFAULT_INTERVAL,
+    note: Note = lambda _message: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[Saga]:
+    """The `limit` newest matching sagas (0: all), oldest first, then each saga as it
+    appears or changes state in any readable log of `source`, for ever (until the caller
+    stops or an interrupt). Closes `source` at the end.
+
+    Newest: by id in one log (as ever); by start time over several (the only clock they
+    share: the merged view's own order, SortOrder.STARTED). After that, each poll reports
+    every log's news in turn, each log's oldest first. Each log is read in its own short
+    transactions, one after the other: reading one never holds another's open.
+
+    Like `tail -F`, per log: when a file is deleted it says so once and waits (the other logs
+    go on); when a new file appears at the path (a launcher started afresh) it follows that
+    one, from its first saga. A log that can no longer be read is said once and left; with
+    one log, that ends the follow (StoreError), as before several logs could be followed.
     """
-    follower = _Follower(path, states, opener, note)
+    followers = [_Follower(source, member, states, note) for member in source.members
+                 if member.readable]
     try:
-        yield from follower.begin(limit)
+        yield from _begin(source, followers, states, limit)
         while True:
             sleep(interval)
-            yield from follower.step()
+            for follower in list(followers):
+                try:
+                    yield from follower.step()
+                except StoreError as error:
+                    if len(source.members) == 1:
+                        raise
+                    note(f"{follower.path}: {error.message}; no longer followed")
+                    followers.remove(follower)
+                    if not followers:
+                        raise StoreError(ErrorKind.UNREADABLE, "none of the saga logs "
+                                         "followed can be read any more") from None
     finally:
-        follower.store.close()
+        source.close()
+
+
+def _begin(source: MergedSource, followers: list[_Follower], states: frozenset[str] | None,
+           limit: int) -> list[Saga]:
+    if len(followers) == 1 and len(source.members) == 1:
+        return followers[0].begin(limit)
+    for follower in followers:
+        follower.begin(None)
+    by_label = {follower.label: follower for follower in followers}
+    newest_started = SagaQuery(states, sort=SortOrder.STARTED)
+    shown = [saga for saga in source.walk(newest_started, limit)
+             if saga.source.label in by_label and by_label[saga.source.label].shown(saga)]
+    shown.reverse()
+    return shown
 
 
 _TROUBLE_NOTES = {
@@ -216,25 +287,36 @@ def _trouble(result: PollResult) -> str | None:
 
 
 class _Follower:
-    """One saga log followed by its path, reopened when a new file takes its place."""
+    """One saga log of a view followed by its path, reopened (through the view) when a new
+    file takes its place."""
 
-    def __init__(self, path: Path, states: frozenset[str] | None, opener: Opener,
+    def __init__(self, source: MergedSource, member: Member, states: frozenset[str] | None,
                  note: Note) -> None:
-        self.path, self.states, self._opener, self._note = path, states, opener, note
-        self.store = self._open_store()
+        assert member.store is not None
+        self._source, self.states, self._note = source, states, note
+        self.label, self.path = member.tag.label, member.tag.path
+        self.store: SagaStore = member.store
+        self._noted_warnings(member.warnings)
         self._trouble: str | None = None  # what was last said about the file
 
-    def _open_store(self) -> SagaStore:
-        store = self._opener(self.path)
-        for warning in store.warnings:
-            self._note(warning)
-        return store
+    def _noted_warnings(self, warnings: Sequence[str]) -> None:
+        prefix = "" if len(self._source.members) == 1 else f"{self.label}: "
+        for warning in warnings:
+            self._note(prefix + warning)
 
-    def begin(self, limit: int) -> list[Saga]:
+    def begin(self, limit: int | None) -> list[Saga]:
+        """Track from now: the `limit` newest matching sagas, oldest first (None: none
+        listed, the caller lists them and hands each to `shown`)."""
         self._opened = FileIdentity.of(self.path)
         self.store.changed()  # the baseline: what start() reads is reported already
         self._tracker = SagaTracker(self.store, self.states)
+        if limit is None:
+            self._tracker.baseline()
+            return []
         return self._tracker.start(limit)
+
+    def shown(self, saga: Saga) -> bool:
+        return self._tracker.shown(saga)
 
     def step(self) -> list[Saga]:
         result = poll(self.store, self._opened)
@@ -251,12 +333,11 @@ class _Follower:
     def _reopen(self) -> bool:
         """Follow the new file at the path; False while it cannot be read yet (a launcher
         still creating it)."""
-        try:
-            store = self._open_store()
-        except StoreError:
+        store = self._source.replace_store(self.label)
+        if store is None:
             return False
-        self.store.close()
         self.store, self._trouble = store, None
+        self._noted_warnings(store.warnings)
         self._note(f"{self.path}: a new file replaced it; following the new file from its "
                    "first saga")
         return True

@@ -8,7 +8,7 @@ every string from the file that reaches plain text goes through `sanitize` first
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .display_time import MISSING, TimeStyle, show_time
@@ -25,6 +25,7 @@ from .store import (
 )
 from .store.models import StoredValue
 from .store.payload import parse_json, pretty_json, strict_json
+from .store.source import SourceInfo
 from .store.states import StepRole
 from .units import format_count
 
@@ -58,8 +59,16 @@ def _parsed(raw: str | None) -> object:
     return parsed.value if parsed.ok else None
 
 
+def _source_fields(saga: Saga) -> dict[str, object]:
+    """The log a saga was read from: its label and its full path (None for a saga not read
+    from a log). Ids collide across logs: (source, saga_id) is what names a saga."""
+    tag = saga.source
+    return {"source": tag.label or None, "source_path": str(tag.path) if tag.label else None}
+
+
 def saga_to_dict(saga: Saga) -> dict[str, object]:
-    """One saga as the CLI's JSON gives it (times as stored, `input` parsed or None)."""
+    """One saga as the CLI's JSON gives it (times as stored, `input` parsed or None), with
+    the log it is from (`source`, `source_path`)."""
     return {
         "saga_id": saga.saga_id,
         "name": saga.name,
@@ -71,6 +80,7 @@ def saga_to_dict(saga: Saga) -> dict[str, object]:
         "input_json": saga.input_json,
         "steps_total": saga.steps_total,
         "steps_done": saga.steps_done,
+        **_source_fields(saga),
     }
 
 
@@ -101,19 +111,56 @@ def detail_to_dict(detail: SagaDetail) -> dict[str, object]:
     return {**saga_to_dict(detail.saga), "steps": [step_to_dict(s, fmt) for s in detail.steps]}
 
 
-def stats_to_dict(
-    database: Path, schema: SchemaInfo, counts: StateCounts, warnings: Sequence[str]
-) -> dict[str, object]:
+def stats_to_dict(counts: StateCounts, sources: Sequence[SourceInfo],
+                  warnings: Sequence[str], schema: SchemaInfo | None = None) -> dict[str, object]:
+    """`stats --json`: the counts and total over every log, then each log (`sources`).
+
+    `schema`: the one log's, when the view is of one log: `database`, `format` and the
+    schema fields are then that log's, as before several logs could be read at once. Of
+    several logs, `database`, `schema_version` and `known_schema_version` are None (each log
+    has its own, in `sources`), `format` is the formats' names joined by `+` when they
+    differ (`launcher+server`), and `newer_than_known` says whether any log is newer."""
+    one = schema is not None and len(sources) == 1
     return {
-        "database": str(database),
-        "format": schema.log_format.name,
-        "schema_version": schema.user_version,
-        "known_schema_version": schema.known_version,
-        "newer_than_known": schema.newer_than_known,
+        "database": str(sources[0].tag.path) if one else None,
+        "format": schema.log_format.name if one and schema else counts.log_format.name,
+        "schema_version": schema.user_version if one and schema else None,
+        "known_schema_version": schema.known_version if one and schema else None,
+        "newer_than_known": any(info.newer_than_known for info in sources),
         "counts": dict(counts.by_state),
         "total": counts.total,
         "warnings": list(warnings),
+        "sources": [source_to_dict(info) for info in sources],
     }
+
+
+def source_to_dict(info: SourceInfo) -> dict[str, object]:
+    """One log of a view: `status` is live, snapshot, gone, error or hidden; `last_write`
+    the later of the file's and its -wal's modification times, as RFC 3339 text in UTC to the
+    millisecond (None when neither can be read); `counts`/`total` None when it could not be
+    counted, and `error` then says why."""
+    counts = info.counts
+    return {
+        "source": info.label,
+        "path": str(info.tag.path),
+        "status": info.status.value,
+        "format": info.log_format.name if info.log_format is not None else None,
+        "schema_version": info.schema_version,
+        "newer_than_known": info.newer_than_known,
+        "total": counts.total if counts is not None else None,
+        "counts": dict(counts.by_state) if counts is not None else None,
+        "last_write": rfc3339_utc(info.last_write),
+        "warnings": list(info.warnings),
+        "error": info.error,
+    }
+
+
+def rfc3339_utc(seconds: float | None) -> str | None:
+    """Seconds since the epoch as RFC 3339 text in UTC, to the millisecond (the way the JSON
+    gives a server time)."""
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
 
 
 def to_json(value: object) -> str:
@@ -247,13 +294,16 @@ def _field(label: str, value: str, indent: str) -> str:
     return f"{indent}{labelled(label, value)}".rstrip()
 
 
-def render_list(sagas: Sequence[Saga], *, empty: str = "no sagas") -> str:
-    """Sagas as an aligned table, in the order given."""
+def render_list(sagas: Sequence[Saga], *, empty: str = "no sagas",
+                with_source: bool = False) -> str:
+    """Sagas as an aligned table, in the order given; `with_source`: a SOURCE column (the
+    log's label) after the id, for a view of several logs (ids collide across them)."""
     if not sagas:
         return empty
     rows = [
         (
             str(saga.saga_id),
+            *((sanitize(saga.source.label),) if with_source else ()),
             _text(saga.state),
             _text(saga.name),
             format_time(saga.started_at),
@@ -263,8 +313,10 @@ def render_list(sagas: Sequence[Saga], *, empty: str = "no sagas") -> str:
         )
         for saga in sagas
     ]
-    header = ("ID", "STATE", "NAME", "STARTED", "DURATION", "STEPS", "FAILURE")
-    return "\n".join(_table(header, rows, right={0, 4, 5}))
+    header = ("ID", *(("SOURCE",) if with_source else ()), "STATE", "NAME", "STARTED",
+              "DURATION", "STEPS", "FAILURE")
+    shift = 1 if with_source else 0
+    return "\n".join(_table(header, rows, right={0, 4 + shift, 5 + shift}))
 
 
 def _state_note(state: str, log_format: LogFormat) -> str:
@@ -281,20 +333,71 @@ def _schema_line(schema: SchemaInfo) -> str:
     return line
 
 
-def render_stats(database: Path, schema: SchemaInfo, counts: StateCounts) -> str:
-    """The file, its schema version and the sagas per state."""
+def _state_rows(counts: StateCounts) -> list[str]:
     rows = [(sanitize(state), format_count(n), _state_note(state, counts.log_format))
             for state, n in counts.by_state.items()]
+    return _table(("STATE", "SAGAS", ""), rows, right={1})
+
+
+def _sagas_line(counts: StateCounts) -> str:
+    return _field("sagas", f"{format_count(counts.total)} "
+                           f"({format_count(counts.needs_attention)} need attention)", "")
+
+
+def render_stats(database: Path, schema: SchemaInfo, counts: StateCounts) -> str:
+    """The file, its schema version and the sagas per state."""
     lines = [
         _field("database", sanitize(str(database)), ""),
         _field("format", schema.log_format.label, ""),
         _field("schema", _schema_line(schema), ""),
-        _field("sagas", f"{format_count(counts.total)} "
-                        f"({format_count(counts.needs_attention)} need attention)", ""),
+        _sagas_line(counts),
         "",
-        *_table(("STATE", "SAGAS", ""), rows, right={1}),
+        *_state_rows(counts),
     ]
     return "\n".join(lines)
+
+
+def render_sources_stats(counts: StateCounts, sources: Sequence[SourceInfo]) -> str:
+    """Several logs: the sagas per state over all of them, then each log (its label, format,
+    schema version, sagas, status, last write and path), then why any could not be read."""
+    unreadable = [info for info in sources if info.error is not None]
+    logs = f"{format_count(len(sources))}"
+    if unreadable:
+        logs += f" ({format_count(len(unreadable))} cannot be read)"
+    rows = [(sanitize(info.label),
+             info.log_format.name if info.log_format is not None else MISSING,
+             _source_schema(info),
+             format_count(info.counts.total) if info.counts is not None else MISSING,
+             info.status.value,
+             _last_write_text(info.last_write),
+             sanitize(str(info.tag.path))) for info in sources]
+    lines = [
+        _field("logs", logs, ""),
+        _field("format", counts.log_format.label, ""),
+        _sagas_line(counts),
+        "",
+        *_state_rows(counts),
+        "",
+        *_table(("SOURCE", "FORMAT", "SCHEMA", "SAGAS", "STATUS", "LAST WRITE", "PATH"), rows,
+                right={3}),
+    ]
+    for info in sources:
+        notes = [*((info.newer_warning,) if info.newer_warning else ()),
+                 *((info.error,) if info.error is not None else ())]
+        lines += [f"{sanitize(info.label)}: {sanitize(note)}" for note in notes]
+    return "\n".join(lines)
+
+
+def _source_schema(info: SourceInfo) -> str:
+    if info.schema_version is None:
+        return MISSING
+    return f"{info.schema_version} (newer)" if info.newer_than_known else str(info.schema_version)
+
+
+def _last_write_text(seconds: float | None) -> str:
+    if seconds is None:
+        return MISSING
+    return format_time(Timestamp("", datetime.fromtimestamp(seconds, UTC)))
 
 
 def _payload(label: str, raw: str | None, indent: str) -> list[str]:
@@ -337,11 +440,16 @@ def _step_lines(step: Step, has_target: bool = True) -> list[str]:
             *_payload("output", step.output_json, indent)]
 
 
-def render_show(detail: SagaDetail) -> str:
-    """One saga: header, input, failure reason, then every step with its payloads."""
+def render_show(detail: SagaDetail, *, with_source: bool = False) -> str:
+    """One saga: header, input, failure reason, then every step with its payloads;
+    `with_source`: the log it is from (label and path), for a view of several logs."""
     saga, indent = detail.saga, "  "
+    source = ([_field("source", f"{sanitize(saga.source.label)}  "
+                                f"({sanitize(str(saga.source.path))})", indent)]
+              if with_source else [])
     lines = [
         f"saga {saga.saga_id}  {_text(saga.name)}  {_text(saga.state)}",
+        *source,
         _field("started", format_time(saga.started_at), indent),
         _field("ended", format_time(saga.ended_at), indent),
         _field("duration", describe_duration(saga.duration), indent),

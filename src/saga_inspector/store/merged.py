@@ -543,6 +543,25 @@ class MergedSource:
             if member.store is not None:
                 member.store.interrupt()
 
+    # -- following (cli helper) ----------------------------------------------------------
+
+    def replace_store(self, label: str) -> SagaStore | None:
+        """Open `label`'s path afresh, for a follower whose file was replaced by a new one
+        (`list --follow`, like `tail -F`): the new store, the old one closed; None while the
+        new file cannot be read yet (a writer still creating it), the old store kept."""
+        member = self._by_label[label]
+        try:
+            store = self._opener(member.tag.path, tag=member.tag)
+        except StoreError:
+            return None
+        if member.store is not None:
+            member.store.close()
+        member.store, member.error, member.gone = store, None, False
+        member.identity = _identity(member.tag.path)
+        member.warnings = store.warnings
+        self._format = None
+        return store
+
 
 _EVERY_ROW_ABOVE = object()  # every row of the log sorts above the key
 
