@@ -52,13 +52,19 @@ def test_read_ahead_keeps_a_few_views_and_forgets_them_when_the_file_changes(
     path = make_log([cleanup_saga(n, at=n) for n in range(1, 6)])
     ahead = ReadAhead(max_held=3)
     ahead.keep(ahead.epoch, views_of(path, 1, 2, 3, 4))
-    assert [ahead.get(n) is not None for n in (1, 2, 3, 4)] == [False, True, True, True]
-    assert ahead.missing([2, 5, 4]) == [5]
+    label = path.name  # (the log's label when opened on its own)
+
+    def ref(n: int) -> SagaRef:
+        return SagaRef(label, n)
+
+    assert [ahead.get(ref(n)) is not None for n in (1, 2, 3, 4)] == [False, True, True, True]
+    assert ahead.missing([ref(2), ref(5), ref(4)]) == [ref(5)]
+    assert ahead.get(SagaRef("another log", 3)) is None  # the same id in another log
     epoch = ahead.epoch
     ahead.forget()
-    assert ahead.get(3) is None
+    assert ahead.get(ref(3)) is None
     ahead.keep(epoch, views_of(path, 5))  # read before the change: not taken
-    assert ahead.get(5) is None
+    assert ahead.get(ref(5)) is None
 
 
 def test_read_views_skips_large_sagas_and_ids_not_in_the_file(
