@@ -10,6 +10,7 @@ import gc
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -559,9 +560,9 @@ async def test_a_loading_state_shows_while_the_file_opens(make_log: SagaLogFacto
     path = mixed_log(make_log)
     release = threading.Event()
 
-    def slow_open(target: Path) -> SagaStore:
+    def slow_open(target: Path, **options: Any) -> SagaStore:
         release.wait(10)
-        return SagaStore.open(target)
+        return SagaStore.open(target, **options)
 
     app = SagaInspectorApp(path, now=lambda: NOW, opener=slow_open)
     async with app.run_test(size=SIZE) as pilot:

@@ -9,6 +9,7 @@ import asyncio
 import gc
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ from .factory import SagaLogFactory
 from .helpers import NOW, SIZE, dashboard, idle, mixed_log, pilot_test, screen_text, wait_for
 
 
-def never_opens(target: Path) -> SagaStore:
+def never_opens(target: Path, **_options: object) -> SagaStore:
     """The app's own opener, for apps that must not need it."""
     raise AssertionError(f"opened {target} again")
 
@@ -80,12 +81,12 @@ async def test_a_head_start_stopped_by_a_writers_lock_opens_again(
     attempts: list[Path] = []
     lock_released = threading.Event()
 
-    def locked_once(target: Path) -> SagaStore:
+    def locked_once(target: Path, **options: Any) -> SagaStore:
         attempts.append(target)
         if len(attempts) == 1:
             raise StoreError(ErrorKind.BUSY, "database is locked")
         lock_released.set()
-        return SagaStore.open(target)
+        return SagaStore.open(target, **options)
 
     head_start = HeadStart(path, locked_once)
     app = SagaInspectorApp(path, now=lambda: NOW, opener=locked_once, head_start=head_start)

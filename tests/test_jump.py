@@ -195,8 +195,8 @@ async def test_the_row_is_counted_and_one_page_read_never_the_rows_before_it(
     rows = shuffled_sagas(5000)
     spies: list[Spy] = []
 
-    def opener(path: Path) -> Any:
-        spies.append(Spy(SagaStore.open(path)))
+    def opener(path: Path, **options: Any) -> Any:
+        spies.append(Spy(SagaStore.open(path, **options)))
         return spies[-1]
 
     app = SagaInspectorApp(make_log(rows), now=lambda: NOW, opener=opener)

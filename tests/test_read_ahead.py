@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
-from saga_inspector.store import SagaStore
+from saga_inspector.store import SagaRef, SagaStore
 from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.read_ahead import ReadAhead, read_views, stored_size
 from saga_inspector.tui.screens.help import HelpScreen
@@ -52,13 +52,19 @@ def test_read_ahead_keeps_a_few_views_and_forgets_them_when_the_file_changes(
     path = make_log([cleanup_saga(n, at=n) for n in range(1, 6)])
     ahead = ReadAhead(max_held=3)
     ahead.keep(ahead.epoch, views_of(path, 1, 2, 3, 4))
-    assert [ahead.get(n) is not None for n in (1, 2, 3, 4)] == [False, True, True, True]
-    assert ahead.missing([2, 5, 4]) == [5]
+    label = path.name  # (the log's label when opened on its own)
+
+    def ref(n: int) -> SagaRef:
+        return SagaRef(label, n)
+
+    assert [ahead.get(ref(n)) is not None for n in (1, 2, 3, 4)] == [False, True, True, True]
+    assert ahead.missing([ref(2), ref(5), ref(4)]) == [ref(5)]
+    assert ahead.get(SagaRef("another log", 3)) is None  # the same id in another log
     epoch = ahead.epoch
     ahead.forget()
-    assert ahead.get(3) is None
+    assert ahead.get(ref(3)) is None
     ahead.keep(epoch, views_of(path, 5))  # read before the change: not taken
-    assert ahead.get(5) is None
+    assert ahead.get(ref(5)) is None
 
 
 def test_read_views_skips_large_sagas_and_ids_not_in_the_file(
@@ -69,9 +75,10 @@ def test_read_views_skips_large_sagas_and_ids_not_in_the_file(
     path = make_log([cleanup_saga(1), big, cleanup_saga(3)])
     with SagaStore.open(path) as store:
         assert stored_size(store.saga(2)) > LARGE_PAYLOAD
-        views = read_views(store, [1, 2, 3, 99], lambda: False)
+        refs = [SagaRef(store.tag.label, n) for n in (1, 2, 3, 99)]
+        views = read_views(store, refs, lambda: False)
         assert [view.saga_id for view in views] == [1, 3]
-        assert read_views(store, [1, 3], lambda: True) == []  # superseded: nothing read
+        assert read_views(store, refs[:1], lambda: True) == []  # superseded: nothing read
 
 
 class Counting:
@@ -93,8 +100,8 @@ async def test_j_shows_the_next_saga_from_what_was_read_ahead(make_log: SagaLogF
     path = make_log([cleanup_saga(n, at=n, label=f"w{n}") for n in range(1, 40)])
     stores: list[Counting] = []
 
-    def opener(opened: Path) -> Any:
-        stores.append(Counting(SagaStore.open(opened)))
+    def opener(opened: Path, **options: Any) -> Any:
+        stores.append(Counting(SagaStore.open(opened, **options)))
         return stores[-1]
 
     app = SagaInspectorApp(path, now=lambda: NOW, opener=opener)

@@ -369,6 +369,11 @@ class MergedSource:
     def walk(self, query: SagaQuery = ALL_SAGAS, limit: int = 0, *,
              after: SortKey | None = None, cancelled: Cancelled = None) -> Iterator[Saga]:
         """Up to `limit` sagas (0: all) in the query's sort, page by page by keyset."""
+        if len(self.members) == 1:  # the log's own walk, untouched
+            walks = self._each(query, lambda store, q, _m: store.walk(
+                q, limit, after=after, cancelled=cancelled))
+            yield from (walks[0] if walks else ())
+            return
         most = PAGE_SIZE if query.sort is SortOrder.ID else 1000
         remaining = limit or None
         while True:

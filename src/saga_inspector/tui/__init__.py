@@ -1,8 +1,9 @@
-"""The Textual dashboard. `run_dashboard(path)` runs it and returns the exit code."""
+"""The Textual dashboard. `run_dashboard(paths)` runs it and returns the exit code."""
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
 from pathlib import Path
 
 from saga_inspector.display_time import ZoneChoice
@@ -10,21 +11,24 @@ from saga_inspector.follow import DEFAULT_INTERVAL
 from saga_inspector.store import LogFormat
 
 
-def run_dashboard(path: Path, *, immutable: bool = False, force: bool = False,
-                  interval: float = DEFAULT_INTERVAL, zone: ZoneChoice | None = None,
-                  log_format: LogFormat | None = None) -> int:
-    """Run the dashboard on one saga log; 0 after `q`, 2 when the file cannot be read.
-    `immutable`/`force` open it as a snapshot (see SagaStore.open); `interval` is the
-    seconds between looks at the file for changes; `zone`: the display zone asked for on the
-    command line (None: the remembered one). The theme and the zone are remembered in the
-    user's config folder (`config.config_dir()`)."""
+def run_dashboard(paths: Path | str | Sequence[Path | str], *, immutable: bool = False,
+                  force: bool = False, interval: float = DEFAULT_INTERVAL,
+                  zone: ZoneChoice | None = None, log_format: LogFormat | None = None,
+                  snapshots: Sequence[bool] | None = None) -> int:
+    """Run the dashboard on one saga log or several in one view; 0 after `q`, 2 when no
+    log can be read. `paths`: one path or a list; `snapshots`: per path, whether it is a
+    snapshot copy (None: none is). `immutable`/`force` open them as snapshots (see
+    SagaStore.open); `interval` is the seconds between looks at the logs for changes;
+    `zone`: the display zone asked for on the command line (None: the remembered one). The
+    theme and the zone are remembered in the user's config folder (`config.config_dir()`)."""
     from saga_inspector.config import config_dir
 
-    from .head_start import HeadStart, store_opener
+    from .head_start import HeadStart, as_paths, store_opener
 
+    listed = as_paths(paths)
     # Begun before Textual is imported (the import below): see head_start.py.
-    head_start = HeadStart(path, store_opener(immutable=immutable, force=force,
-                                              log_format=log_format))
+    head_start = HeadStart(listed, store_opener(immutable=immutable, force=force,
+                                                log_format=log_format), snapshots)
     # The start creates a few hundred thousand objects that live as long as the app
     # (Textual, the stylesheet, the widgets), and the garbage collector would scan them all
     # several times before the first frame (a full pass took 25 ms). It is paused until
@@ -33,9 +37,9 @@ def run_dashboard(path: Path, *, immutable: bool = False, force: bool = False,
     from .app import create_app
 
     try:
-        app = create_app(path, immutable=immutable, force=force, interval=interval,
+        app = create_app(listed, immutable=immutable, force=force, interval=interval,
                          config_dir=config_dir(), head_start=head_start, collector_paused=True,
-                         zone=zone, log_format=log_format)
+                         zone=zone, log_format=log_format, snapshots=snapshots)
         app.run()
     finally:
         gc.enable()  # an app that ended before it was drawn whole
@@ -43,4 +47,7 @@ def run_dashboard(path: Path, *, immutable: bool = False, force: bool = False,
     return app.return_code or 0
 
 
-__all__ = ["run_dashboard"]
+# The name the command line calls it by.
+run = run_dashboard
+
+__all__ = ["run", "run_dashboard"]

@@ -1,18 +1,20 @@
 """The dashboard app, built by `create_app` for both `run_dashboard` and the tests.
 
-The app opens the store in a worker (the screen shows a loading state meanwhile), hands it
-to the dashboard screen, or shows the error screen when the file cannot be read. While a
-writer's lock keeps the file from being read it waits, and says so. Reopening (the file was
-deleted or replaced while shown) hands the new store over the same way; if that fails, the
-dashboard keeps what it shows. Every key and paste passes through `type_ahead.TypeAhead`
-first, so that what is typed right after `/`, `:` or `e` reaches the prompt it opens.
+The app opens the logs (`MergedSource.open`, of one log or several) in a worker (the screen
+shows a loading state meanwhile), hands them to the dashboard screen, or shows the error
+screen when no log can be read. While a writer's lock keeps the one log from being read it
+waits, and says so. Reopening one log (deleted or replaced while shown) hands the new source
+over the same way; if that fails, the dashboard keeps what it shows. With several logs,
+reopening opens again those gone or unreadable (`MergedSource.reopen`); the others stay.
+Every key and paste passes through `type_ahead.TypeAhead` first, so that what is typed
+right after `/`, `:` or `e` reaches the prompt it opens.
 """
 
 from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from functools import partial
@@ -38,8 +40,9 @@ from saga_inspector.display_time import (
 )
 from saga_inspector.follow import DEFAULT_INTERVAL
 from saga_inspector.store import ErrorKind, LogFormat, SagaStore, StoreError
+from saga_inspector.store.merged import MergedSource
 
-from .head_start import HeadStart, OpenedStore, open_with_baseline, store_opener
+from .head_start import HeadStart, OpenedSource, Opener, Paths, as_paths, open_source, store_opener
 from .screens.dashboard import Clock, DashboardScreen
 from .screens.error import EXIT_UNREADABLE, ErrorScreen
 from .text import markup_literal, safe
@@ -60,7 +63,7 @@ async def _nothing() -> None:
 
 
 class StoreOpened(Message):
-    def __init__(self, opened: OpenedStore, again: bool) -> None:
+    def __init__(self, opened: OpenedSource, again: bool) -> None:
         super().__init__()
         self.opened = opened
         self.again = again  # reopened while the dashboard showed the file
@@ -77,8 +80,17 @@ class StoreWaiting(Message):
     """A writer's lock keeps the file from being opened; the open tries again."""
 
 
+class SourcesReopened(Message):
+    """Several logs: those gone or unreadable were opened again, in place."""
+
+    def __init__(self, source: MergedSource) -> None:
+        super().__init__()
+        self.source = source
+
+
 class SagaInspectorApp(App[None]):
-    """A read-only, keyboard-driven view of one saga log (the launcher's or the server's)."""
+    """A read-only, keyboard-driven view of saga logs (the launcher's and the server's), one
+    or several in one view."""
 
     CSS_PATH = "app.tcss"
     TITLE = "saga-inspector"
@@ -97,13 +109,18 @@ class SagaInspectorApp(App[None]):
         Binding("P", "open_palette", "Commands", show=False),
     ]
 
-    def __init__(self, path: Path, *, now: Clock = wall_clock,
-                 opener: Callable[[Path], SagaStore] = SagaStore.open,
+    def __init__(self, paths: Paths, *, now: Clock = wall_clock,
+                 opener: Opener = SagaStore.open,
                  interval: float = DEFAULT_INTERVAL, config_dir: Path | None = None,
                  head_start: HeadStart | None = None, collector_paused: bool = False,
-                 zone: ZoneChoice | None = None) -> None:
+                 zone: ZoneChoice | None = None,
+                 snapshots: Sequence[bool] | None = None) -> None:
+        """`paths`: one log or several; `snapshots`: which of them are snapshot copies;
+        `opener`: how each is opened (SagaStore.open's form, `tag` among its keywords)."""
         super().__init__()
-        self.path = path
+        self.paths = as_paths(paths)
+        self.path = self.paths[0] if self.paths else Path()
+        self.snapshots = snapshots
         # Where the chosen theme and zone are remembered (None: they are not, as in tests).
         self.config_dir = config_dir
         if config_dir is not None:
@@ -112,7 +129,7 @@ class SagaInspectorApp(App[None]):
         set_display_choice(choose_zone(zone, config_dir))
         self.now = now
         self.interval = interval
-        self.store: SagaStore | None = None
+        self.source: MergedSource | None = None
         self.failed: StoreError | None = None
         self._opener = opener
         # The file opened (and its first page read) before the app was built: taken once.
@@ -128,8 +145,8 @@ class SagaInspectorApp(App[None]):
         if head_start is not None and head_start.ready:
             with suppress(StoreError):  # the worker's first attempt raises it again
                 opened = head_start.result()
-                self._head_start, self.store = None, opened.store
-        return DashboardScreen(self.path, self.now, self.interval, opened=opened)
+                self._head_start, self.source = None, opened.source
+        return DashboardScreen(self.paths, self.now, self.interval, opened=opened)
 
     def on_mount(self) -> None:
         if self.config_dir is not None:
@@ -149,9 +166,31 @@ class SagaInspectorApp(App[None]):
             gc.freeze()
             gc.enable()
 
+    @property
+    def store(self) -> MergedSource | None:
+        """(The older name of `source`.)"""
+        return self.source
+
     @on(DashboardScreen.Reopen)
     def _reopen(self) -> None:
-        self.open_store(again=True)
+        if self.source is not None and self.source.source_count > 1:
+            self.reopen_sources(self.source)
+        else:
+            self.open_store(again=True)
+
+    @work(thread=True, exclusive=True, group="open")
+    def reopen_sources(self, source: MergedSource) -> None:
+        """Several logs: the gone and unreadable ones opened again, the others untouched."""
+        source.reopen()
+        with suppress(StoreError):
+            source.changed()  # the reopened logs' baseline
+        if not get_current_worker().is_cancelled:
+            self.post_message(SourcesReopened(source))
+
+    @on(SourcesReopened)
+    def _sources_reopened(self, message: SourcesReopened) -> None:
+        if message.source is self.source:
+            self.dashboard.reattach(message.source)
 
     @work(thread=True, exclusive=True, group="open")
     def open_store(self, *, again: bool = False) -> None:
@@ -159,7 +198,7 @@ class SagaInspectorApp(App[None]):
         while True:
             try:
                 opened = (head_start.result() if head_start
-                          else open_with_baseline(self.path, self._opener))
+                          else open_source(self.paths, self._opener, self.snapshots))
                 break
             except StoreError as error:
                 head_start = None  # a retry opens again
@@ -170,30 +209,30 @@ class SagaInspectorApp(App[None]):
                 self.post_message(StoreWaiting())
                 time.sleep(_OPEN_RETRY_PAUSE)
         if get_current_worker().is_cancelled:  # the app is closing: nobody will take it
-            opened.store.close()
+            opened.source.close()
             return
         self.post_message(StoreOpened(opened, again))
 
     @on(StoreOpened)
     def _store_opened(self, message: StoreOpened) -> None:
         opened = message.opened
-        previous, self.store = self.store, opened.store
+        previous, self.source = self.source, opened.source
         if message.again:
-            self.dashboard.reattach(opened.store, opened.identity)
+            self.dashboard.reattach(opened.source)
         else:
             self.dashboard.attach(opened)
-        if previous is not None:
+        if previous is not None and previous is not opened.source:
             self.close_store(previous)
 
     @work(thread=True, group="close")
-    def close_store(self, store: SagaStore) -> None:
-        store.interrupt()  # a read still running on it ends now (its answer is not wanted)
-        store.close()
+    def close_store(self, source: MergedSource) -> None:
+        source.interrupt()  # a read still running on it ends now (its answer is not wanted)
+        source.close()
 
     @on(StoreFailed)
     def _store_failed(self, message: StoreFailed) -> None:
         if message.again:  # the dashboard keeps what it shows
-            self.dashboard.notify(safe(message.error.message), title="cannot reopen the file",
+            self.dashboard.notify(safe(message.error.message), title="cannot reopen the log",
                                   severity="error", timeout=10, markup=False)
             return
         self.failed = message.error
@@ -245,9 +284,9 @@ class SagaInspectorApp(App[None]):
         return self.failed is not None or self.dashboard.settled
 
     def on_unmount(self) -> None:
-        if self.store is not None:
-            self.store.interrupt()
-            self.store.close()
+        if self.source is not None:
+            self.source.interrupt()
+            self.source.close()
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -269,7 +308,7 @@ class SagaInspectorApp(App[None]):
             self.push_screen("help")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        if isinstance(screen, DashboardScreen) and self.store is not None:
+        if isinstance(screen, DashboardScreen) and self.source is not None:
             yield from self._dashboard_commands(screen)
         yield self._zone_command()
         yield SystemCommand("Help", "Every key, with what it does", self.action_help)
@@ -334,14 +373,16 @@ class SagaInspectorApp(App[None]):
         yield SystemCommand("Go to sagas", "The saga table (escape)", screen.action_focus_table)
 
 
-def create_app(path: Path, *, now: Clock = wall_clock, immutable: bool = False,
+def create_app(paths: Paths, *, now: Clock = wall_clock, immutable: bool = False,
                force: bool = False, interval: float = DEFAULT_INTERVAL,
                config_dir: Path | None = None,
                head_start: HeadStart | None = None,
                collector_paused: bool = False,
                zone: ZoneChoice | None = None,
-               log_format: LogFormat | None = None) -> SagaInspectorApp:
-    """The dashboard on the saga log at `path`; `now` pins the clock (ages) for tests.
+               log_format: LogFormat | None = None,
+               snapshots: Sequence[bool] | None = None) -> SagaInspectorApp:
+    """The dashboard on the saga log at `paths` (one path, or several shown as one view;
+    `snapshots`: which are snapshot copies); `now` pins the clock (ages) for tests.
     `immutable`/`force` are SagaStore.open's (a snapshot that creates no file); `interval`
     is the seconds between looks at the file for changes; `config_dir` is where the theme
     is remembered (None: not remembered); `head_start`: the same file's open, begun with
@@ -351,6 +392,7 @@ def create_app(path: Path, *, now: Clock = wall_clock, immutable: bool = False,
     remembered in `config_dir`, else the local zone); `log_format`: read the file as this
     format (None: told by its tables)."""
     opener = store_opener(immutable=immutable, force=force, log_format=log_format)
-    return SagaInspectorApp(Path(path), now=now, opener=opener, interval=interval,
-                            config_dir=config_dir, head_start=head_start,
-                            collector_paused=collector_paused, zone=zone)
+    return SagaInspectorApp(as_paths(paths), now=now,
+                            opener=opener, interval=interval, config_dir=config_dir,
+                            head_start=head_start, collector_paused=collector_paused,
+                            zone=zone, snapshots=snapshots)

@@ -41,11 +41,14 @@ SAVED_TITLE = "copied to a file"
 
 
 def copy_out(app: App[object], make_text: Callable[[], str], *, what: str, stem: str,
-             suffix: str = ".txt", env: Mapping[str, str] | None = None) -> Worker[None]:
+             suffix: str = ".txt", env: Mapping[str, str] | None = None,
+             database: Path | None = None) -> Worker[None]:
     """Copy the text `make_text()` gives (made in a worker) and say where it went. `what`
     names it in the notification ("saga 12 as JSON"); `stem` and `suffix` name the file if
-    one is written. A file never goes to the folder of the app's saga log (`app.path`)."""
-    database = getattr(app, "path", None)
+    one is written. A file never goes to the folder of the saga's log (`database`; None:
+    the app's, `app.path`)."""
+    if database is None:
+        database = getattr(app, "path", None)
     hand_on = partial(_hand_on, app, make_text, what, stem, suffix, database, env)
     return app.run_worker(hand_on, thread=True, group=COPY_GROUP, exit_on_error=False,
                           name=f"copy {what}")
@@ -120,7 +123,22 @@ def _say(app: App[object], message: str, *, title: str = "",
 # -- what the dashboard's keys copy -------------------------------------------------------------
 
 
-def copy_payload(app: App[object], payload: Payload, what: str) -> Worker[None] | None:
+def saga_words(view: SagaView, several: bool = False) -> tuple[str, str]:
+    """How a copy names the saga: `saga 12` and `saga-12`; with several logs shown, with
+    its log (`saga stable/0.41.2/launcher:12`, `saga-stable-0.41.2-launcher-12`)."""
+    label = view.detail.saga.source.label
+    if several and label:
+        return f"saga {label}:{view.saga_id}", f"saga-{label}-{view.saga_id}"
+    return f"saga {view.saga_id}", f"saga-{view.saga_id}"
+
+
+def _log_path(view: SagaView) -> Path | None:
+    path = view.detail.saga.source.path
+    return path if str(path) not in ("", ".") else None
+
+
+def copy_payload(app: App[object], payload: Payload, what: str,
+                 database: Path | None = None) -> Worker[None] | None:
     """One payload's whole value (pretty JSON, or its text when it is not JSON)."""
     if not payload.present:
         app.notify(f"no {sanitize(what)} to copy: nothing stored", severity="warning",
@@ -128,38 +146,47 @@ def copy_payload(app: App[object], payload: Payload, what: str) -> Worker[None] 
         return None
     suffix = ".json" if payload.note is None else ".txt"
     return copy_out(app, lambda: payload.full or "", what=what, stem=payload.label,
-                    suffix=suffix)
+                    suffix=suffix, database=database)
 
 
-def chosen_payload(view: SagaView, step_row: int | None) -> tuple[Payload, str]:
+def chosen_payload(view: SagaView, step_row: int | None,
+                   several: bool = False) -> tuple[Payload, str]:
     """What `y` copies when no payload has focus: on the steps (`step_row`), the highlighted
     step's output, or its cmd when it stored no output (an in-flight step never reported
-    back: what it sent is what there is); anywhere else, the saga's input."""
-    saga_id = view.saga_id
+    back: what it sent is what there is); anywhere else, the saga's input. `several`: the
+    words name the saga's log too."""
+    saga, _ = saga_words(view, several)
     if step_row is None or not view.steps:
-        return view.input, f"the input of saga {saga_id}"
+        return view.input, f"the input of {saga}"
     step = view.steps[min(max(step_row, 0), len(view.steps) - 1)]
     payload = step.output if step.output.present else step.cmd
-    return payload, f"the {payload.label} of step {step.step.step_index} of saga {saga_id}"
+    return payload, f"the {payload.label} of step {step.step.step_index} of {saga}"
 
 
-def copy_saga(app: App[object], view: SagaView) -> Worker[None]:
-    """The saga with its steps as strict JSON (exact values: ASCII escapes, nothing lost)."""
-    saga_id = view.saga_id
-    return copy_out(app, lambda: view.as_json, what=f"saga {saga_id} as JSON",
-                    stem=f"saga-{saga_id}", suffix=".json")
+def copy_saga(app: App[object], view: SagaView, several: bool = False) -> Worker[None]:
+    """The saga with its steps as strict JSON (exact values: ASCII escapes, nothing lost);
+    with several logs shown, it names its log (`"source"`)."""
+    saga, stem = saga_words(view, several)
+    return copy_out(app, partial(view.json_text, with_source=several),
+                    what=f"{saga} as JSON", stem=stem, suffix=".json",
+                    database=_log_path(view))
 
 
-def copy_summary(app: App[object], view: SagaView, now: datetime) -> Worker[None]:
-    """The plain-language triage summary of the saga (what `x` shows)."""
-    saga_id = view.saga_id
-    return copy_out(app, partial(triage_summary, view.detail, now),
-                    what=f"the triage summary of saga {saga_id}",
-                    stem=f"saga-{saga_id}-summary", suffix=".txt")
+def copy_summary(app: App[object], view: SagaView, now: datetime,
+                 several: bool = False) -> Worker[None]:
+    """The plain-language triage summary of the saga (what `x` shows); with several logs
+    shown, its first line names the saga's log."""
+    saga, stem = saga_words(view, several)
+    label = view.detail.saga.source.label if several else ""
+    return copy_out(app, partial(triage_summary, view.detail, now, label),
+                    what=f"the triage summary of {saga}",
+                    stem=f"{stem}-summary", suffix=".txt", database=_log_path(view))
 
 
-def triage_summary(detail: SagaDetail, now: datetime) -> str:
-    """The summary text, from `saga_inspector.explain` (imported when first copied)."""
+def triage_summary(detail: SagaDetail, now: datetime, source: str = "") -> str:
+    """The summary text, from `saga_inspector.explain` (imported when first copied);
+    `source`: the log's label, said first (several logs shown)."""
     from saga_inspector.explain import explain_text
 
-    return explain_text(detail, now)
+    text = explain_text(detail, now)
+    return f"log: {source}\n{text}" if source else text

@@ -20,7 +20,8 @@ from contextlib import ExitStack
 from textual.message import Message
 from textual.screen import Screen
 
-from saga_inspector.store import SagaDetail, SagaStore, StoreError
+from saga_inspector.store import SagaDetail, SagaRef, StoreError
+from saga_inspector.store.source import SagaSource
 from saga_inspector.tui.views import LARGE_PAYLOAD, SagaView, prepare_saga
 
 READ_AHEAD = 1  # sagas read ahead on each side of the highlighted one
@@ -38,28 +39,29 @@ class ViewsReadAhead(Message):
 
 
 class ReadAhead:
-    """A few prepared views by saga id, least recently used dropped first."""
+    """A few prepared views by saga (its ref: ids collide across logs), least recently
+    used dropped first."""
 
     def __init__(self, max_held: int = MAX_HELD) -> None:
         self.max_held = max_held
         self.epoch = 0  # views read before the last `forget` are not taken
-        self._views: OrderedDict[int, SagaView] = OrderedDict()
+        self._views: OrderedDict[SagaRef, SagaView] = OrderedDict()
 
-    def get(self, saga_id: int) -> SagaView | None:
-        view = self._views.get(saga_id)
+    def get(self, ref: SagaRef) -> SagaView | None:
+        view = self._views.get(ref)
         if view is not None:
-            self._views.move_to_end(saga_id)
+            self._views.move_to_end(ref)
         return view
 
-    def missing(self, saga_ids: Iterable[int]) -> list[int]:
-        return [saga_id for saga_id in saga_ids if saga_id not in self._views]
+    def missing(self, refs: Iterable[SagaRef]) -> list[SagaRef]:
+        return [ref for ref in refs if ref not in self._views]
 
     def keep(self, epoch: int, views: Iterable[SagaView]) -> None:
         if epoch != self.epoch:
             return  # read before the file changed
         for view in views:
-            self._views[view.saga_id] = view
-            self._views.move_to_end(view.saga_id)
+            self._views[view.ref] = view
+            self._views.move_to_end(view.ref)
         while len(self._views) > self.max_held:
             self._views.popitem(last=False)
 
@@ -76,16 +78,17 @@ def stored_size(detail: SagaDetail) -> int:
     return sum(len(text) for text in texts if text is not None)
 
 
-def read_views(store: SagaStore, saga_ids: Iterable[int],
+def read_views(source: SagaSource, refs: Iterable[SagaRef],
                cancelled: Callable[[], bool]) -> list[SagaView]:
-    """The views of these sagas, skipping large ones and ones no longer in the file; runs
-    in a worker. A read that fails is left to the highlight's own read to report."""
+    """The views of these sagas, each read from its own log, skipping large ones and ones
+    no longer there; runs in a worker. A read that fails is left to the highlight's own
+    read to report."""
     views = []
-    for saga_id in saga_ids:
+    for ref in refs:
         if cancelled():
             break
         try:
-            detail = store.saga(saga_id)
+            detail = source.saga(ref.saga_id, ref.source)
         except StoreError:
             break
         if detail is not None and stored_size(detail) <= LARGE_PAYLOAD:

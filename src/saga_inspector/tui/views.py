@@ -14,7 +14,7 @@ from rich.text import Text
 
 from saga_inspector.display_time import OUT_OF_RANGE, TimeStyle, show_time
 from saga_inspector.report import detail_to_dict
-from saga_inspector.store import SagaDetail, Step, Timestamp
+from saga_inspector.store import SagaDetail, SagaRef, Step, Timestamp
 from saga_inspector.store.payload import (
     ParsedJson,
     parse_json,
@@ -73,11 +73,24 @@ class SagaView:
     def as_json(self) -> str:
         """The saga with its steps, for the clipboard: made when copied, since it writes
         every payload again (seconds for megabytes, on every highlight otherwise)."""
-        return safe(strict_json(detail_to_dict(self.detail), indent=2), multiline=True)
+        return self.json_text()
+
+    def json_text(self, *, with_source: bool = False) -> str:
+        """`as_json`; `with_source` (several logs shown): it names the saga's log first."""
+        as_dict = detail_to_dict(self.detail)
+        label = self.detail.saga.source.label
+        if with_source and label and "source" not in as_dict:
+            as_dict = {"source": label, **as_dict}
+        return safe(strict_json(as_dict, indent=2), multiline=True)
 
     @property
     def saga_id(self) -> int:
         return self.detail.saga.saga_id
+
+    @property
+    def ref(self) -> SagaRef:
+        """The saga's identity: (its log's label, its id)."""
+        return self.detail.saga.ref
 
     def in_flight_index(self) -> int | None:
         return next((i for i, view in enumerate(self.steps) if view.step.in_flight), None)

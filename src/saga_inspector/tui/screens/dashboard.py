@@ -3,15 +3,20 @@
 Every read of the store runs in a thread worker; results come back as messages and are
 applied here, on the UI thread, which never calls the store itself.
 
-Live: every `interval` seconds a worker looks at the file (a stat and `PRAGMA data_version`);
-when a writer committed, counts, rows and the open saga's steps are read again in place. A
-writer's lock, or the file deleted or replaced, is said in the header (and the banner), and
-what is shown stays until the file can be read again or is reopened (`R`).
+Everything here reads one `MergedSource` (of one log or several; app.py opens it). A saga is
+its `ref` (log label, id) everywhere: ids collide across logs.
+
+Live: every `interval` seconds a worker looks at the logs (a stat and `PRAGMA data_version`
+each); when a writer committed, counts, rows and the open saga's steps are read again in
+place. A writer's lock, or the one file deleted or replaced, is said in the header (and the
+banner), and what is shown stays until the file can be read again or is reopened (`R`).
+With several logs, one that vanishes or cannot be read is said in the banner and a notice;
+its rows stay, marked gone, and the others go on; `R` opens it again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -29,9 +34,10 @@ from textual.widgets import DataTable
 from textual.worker import Worker, get_current_worker
 
 from saga_inspector.display_time import display_zone
-from saga_inspector.follow import DEFAULT_INTERVAL, FileIdentity, FileState
-from saga_inspector.store import ErrorKind, Saga, SagaQuery, SagaStore, SortOrder, StateCounts
-from saga_inspector.tui.head_start import FirstPage, OpenedStore
+from saga_inspector.follow import DEFAULT_INTERVAL, FileState
+from saga_inspector.store import ErrorKind, Saga, SagaQuery, SagaRef, SortOrder, StateCounts
+from saga_inspector.store.merged import MergedSource
+from saga_inspector.tui.head_start import FirstPage, OpenedSource, as_paths, start_sort
 from saga_inspector.tui.read_ahead import (
     READ_AHEAD,
     ReadAhead,
@@ -42,11 +48,14 @@ from saga_inspector.tui.read_ahead import (
 from saga_inspector.tui.screens.reads import (
     CountsLoaded,
     DetailLoaded,
+    Fault,
     Polled,
     ReadFailed,
+    faults_of,
     read_counts,
     read_detail,
     read_poll,
+    saga_name,
 )
 from saga_inspector.tui.text import plain, safe
 from saga_inspector.tui.views import SagaView, text_payload
@@ -126,15 +135,17 @@ class DashboardScreen(Screen[None]):
         """The panes below the table are mounted, a frame after the first: the whole
         dashboard is up."""
 
-    def __init__(self, path: Path, now: Clock, interval: float = DEFAULT_INTERVAL,
-                 opened: OpenedStore | None = None) -> None:
+    def __init__(self, paths: Path | Sequence[Path], now: Clock,
+                 interval: float = DEFAULT_INTERVAL,
+                 opened: OpenedSource | None = None) -> None:
         super().__init__()
-        self.path = path
-        self._opened_early = opened  # the store, opened before the screen was built
+        self.paths = as_paths(paths)
+        self.path = self.paths[0] if self.paths else Path()
+        self._opened_early = opened  # the logs, opened before the screen was built
         self._clock = now
-        self.interval = interval  # seconds between looks at the file
-        self.store: SagaStore | None = None
-        self._opened: FileIdentity | None = None  # which file the path named when opened
+        self.interval = interval  # seconds between looks at the logs
+        self.source: MergedSource | None = None
+        self.faults: tuple[Fault, ...] = ()  # several logs: those gone or unreadable
         self.following = False
         self.paused = False
         self.refreshed_at: datetime | None = None
@@ -145,10 +156,11 @@ class DashboardScreen(Screen[None]):
         self.counts: StateCounts | None = None
         self.active: StateFilter = ALL
         self.search = ""
-        self.sort = SortOrder.ID  # s cycles it
+        self.sort = SortOrder.ID  # s cycles it (several logs start by start time)
+        self._start_sort = SortOrder.ID
         self.highlighted: Saga | None = None
         self.view: SagaView | None = None
-        self._enter_steps_for: int | None = None
+        self._enter_steps_for: SagaRef | None = None
         self._pending: Timer | None = None
         self._query_shown: Timer | None = None
         self._ahead = ReadAhead()  # the neighbours' detail, so j/k draw in one frame
@@ -162,7 +174,7 @@ class DashboardScreen(Screen[None]):
     # -- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield InspectorHeader(self.path, id="header")
+        yield InspectorHeader(self.paths, id="header")
         yield WarningBanner(id="banner")
         yield StateFilterBar(id="filters")
         search = SearchBar(id="search")
@@ -217,13 +229,23 @@ class DashboardScreen(Screen[None]):
         return self._clock()
 
     @property
+    def store(self) -> MergedSource | None:
+        """(The older name of `source`.)"""
+        return self.source
+
+    @property
+    def several(self) -> bool:
+        """More than one log in the view: sagas are named with their log."""
+        return self.source is not None and self.source.source_count > 1
+
+    @property
     def settled(self) -> bool:
         """Counts and rows are in, the panes are up, and the detail shown is the
         highlighted saga's."""
         table = self.query_one(SagaTable)
         if not self.panes_ready:
             return False
-        if self.store is None or self.counts is None or table.total is None:
+        if self.source is None or self.counts is None or table.total is None:
             return False
         # A read's rows may still be on their way in a message after its worker ended; the
         # title and chips may be waiting for them; the keys line catches up when idle.
@@ -232,39 +254,51 @@ class DashboardScreen(Screen[None]):
         if table.total == 0:
             return True
         saga = table.highlighted_saga
-        return saga is not None and self.view is not None and self.view.saga_id == saga.saga_id
+        return saga is not None and self.view is not None and self.view.ref == saga.ref
 
-    # -- the store arrives ------------------------------------------------------------------
+    # -- the logs arrive --------------------------------------------------------------------
 
-    def attach(self, opened: OpenedStore) -> None:
-        """The store opened (in the app's worker, or before the screen was built): show its
-        first page and counts, then keep looking at the file for changes."""
-        store = opened.store
-        self.store, self._opened = store, opened.identity
-        self.query_one(SagaTable).loading = False
-        self.query_one(StateFilterBar).show_format(store.format)
-        self.query_one(InspectorHeader).show_store(store, None)
-        self.query_one(WarningBanner).show_warnings(store)
+    def attach(self, opened: OpenedSource) -> None:
+        """The logs opened (in the app's worker, or before the screen was built): show the
+        first page and counts, then keep looking at the logs for changes. Several logs
+        start by start time, newest first (the only clock they share)."""
+        source = opened.source
+        self.source = source
+        self.sort = self._start_sort = start_sort(source.source_count)
+        table = self.query_one(SagaTable)
+        table.loading = False
+        self._show_sources(source)
+        self.query_one(StateFilterBar).show_format(source.format)
         self._clear_detail("no saga highlighted")
         self._apply_query(first_page=opened.first_page)
-        self.load_counts(store)
+        self.load_counts(source)
         self._set_trouble(None)
+        self._note_faults(source, faults_of(source), opening=True)
         if self._poll_timer is None:
             self._poll_timer = self.set_interval(self.interval, self._poll_tick)
 
-    def reattach(self, store: SagaStore, opened: FileIdentity | None) -> None:
-        """The file reopened: the same filter and search over the new store, at the same
-        saga when it has it; what was drawn stays until its rows arrive."""
-        self.store, self._opened = store, opened
+    def _show_sources(self, source: MergedSource) -> None:
+        """What the header, banner and table say of the logs themselves."""
+        table = self.query_one(SagaTable)
+        several = source.source_count > 1
+        table.source_labels = tuple(m.tag.label for m in source.members) if several else ()
+        table.gone_sources = frozenset(fault.label for fault in self.faults if fault.gone)
+        self.query_one(InspectorHeader).show_store(source, self.counts)
+        self.query_one(WarningBanner).show_warnings(source)
+
+    def reattach(self, source: MergedSource) -> None:
+        """The logs reopened: the same filter and search over them, at the same saga when
+        it is there; what was drawn stays until its rows arrive."""
+        self.source = source
         self._ahead.forget()
-        self.query_one(StateFilterBar).show_format(store.format)
-        self.query_one(InspectorHeader).show_store(store, self.counts)
-        self.query_one(WarningBanner).show_warnings(store)
+        self.faults = faults_of(source)
+        self._show_sources(source)
+        self.query_one(StateFilterBar).show_format(source.format)
         self._set_trouble(None)
-        self.query_one(SagaTable).switch_store(store)
-        self.load_counts(store)
+        self.query_one(SagaTable).switch_store(source)
+        self.load_counts(source)
         if self.highlighted is not None:
-            self.load_detail(store, self.highlighted.saga_id)
+            self.load_detail(source, self.highlighted.ref)
 
     def waiting_to_open(self) -> None:
         """The app's open waits for a writer's lock."""
@@ -307,11 +341,11 @@ class DashboardScreen(Screen[None]):
         """Show the query of the chips, search and sort (keep: on this saga, found in it;
         first_page: rows read already, used if they are this query's; at_top: on its first
         row, not where it was last left)."""
-        if self.store is None:
+        if self.source is None:
             return
         table = self.query_one(SagaTable)
         table.empty_message = self.active.empty_message(self.search or None)
-        table.show(self.store, self._query(), at_newest=self.following or at_top, keep=keep,
+        table.show(self.source, self._query(), at_newest=self.following or at_top, keep=keep,
                    first_page=first_page)
         # The chips and the title change with the new rows (one frame, not two), or on their
         # own when the rows are slow to come.
@@ -334,23 +368,23 @@ class DashboardScreen(Screen[None]):
             title.append_text(plain(self.search))
             title.append("”")
         title.append(f" · {format_count(total)}" if total is not None else " · …")
-        if self.sort is not SortOrder.ID:  # by id (newest first) goes without saying
+        if self.sort is not self._start_sort:  # the first order goes without saying
             title.append(f" · by {self.sort.label}")
         self.query_one(SagaTable).border_title = title
 
     # -- workers ----------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="counts")
-    def load_counts(self, store: SagaStore) -> None:
-        self._answer(read_counts(store))
+    def load_counts(self, source: MergedSource) -> None:
+        self._answer(read_counts(source))
 
     @work(thread=True, exclusive=True, group="detail")
-    def load_detail(self, store: SagaStore, saga_id: int) -> None:
-        self._answer(read_detail(store, saga_id))
+    def load_detail(self, source: MergedSource, ref: SagaRef) -> None:
+        self._answer(read_detail(source, ref))
 
     @work(thread=True, exclusive=True, group="poll")
-    def poll_file(self, store: SagaStore, opened: FileIdentity | None) -> None:
-        self._answer(read_poll(store, opened))
+    def poll_file(self, source: MergedSource) -> None:
+        self._answer(read_poll(source))
 
     def _answer(self, message: Message) -> None:
         """From a worker: post its result unless a newer request superseded it."""
@@ -361,8 +395,8 @@ class DashboardScreen(Screen[None]):
     def _counts_loaded(self, message: CountsLoaded) -> None:
         self.counts = message.counts
         self.query_one(StateFilterBar).show_counts(message.counts)
-        if self.store is not None:
-            self.query_one(InspectorHeader).show_store(self.store, message.counts)
+        if self.source is not None:
+            self.query_one(InspectorHeader).show_store(self.source, message.counts)
         self._mark_refreshed()
 
     @on(ReadFailed)
@@ -380,16 +414,42 @@ class DashboardScreen(Screen[None]):
     # -- live: looking at the file for changes ----------------------------------------------
 
     def _poll_tick(self) -> None:
-        if self.store is None or self.paused:
+        if self.source is None or self.paused:
             return
         if self._poll_worker is not None and self._poll_worker.is_running:
             return  # the last look is not back yet (a writer's lock): never pile them up
-        self._poll_worker = self.poll_file(self.store, self._opened)
+        self._poll_worker = self.poll_file(self.source)
+
+    def _note_faults(self, source: MergedSource, faults: tuple[Fault, ...], *,
+                     opening: bool = False) -> None:
+        """Several logs: a log newly gone or unreadable is said once (a notice) and stays
+        said in the banner; its rows stay, marked gone. The others are left alone."""
+        new = [fault for fault in faults if fault not in self.faults]
+        self.faults = faults
+        self._show_sources(source)
+        self.refresh_bindings()  # R is offered while a log is gone or unreadable
+        if not new:
+            return
+        unreadable = [fault for fault in new if not fault.gone]
+        gone = [fault for fault in new if fault.gone]
+        if unreadable:
+            said = "; ".join(f"{fault.label} — {fault.reason}" for fault in unreadable)
+            count = len(unreadable)
+            self.notify(safe(f"{count} log{'s' if count > 1 else ''} could not be read: "
+                             f"{said}"), title="the other logs are shown",
+                        severity="warning" if opening else "error", timeout=10, markup=False)
+        if gone:
+            said = ", ".join(fault.label for fault in gone)
+            self.notify(safe(f"{said}: deleted or replaced; its sagas are kept as last read, "
+                             "marked gone. R opens the path again."), title="log gone",
+                        severity="warning", timeout=10, markup=False)
 
     @on(Polled)
     def _polled(self, message: Polled) -> None:
-        if message.store is not self.store or self.paused:
-            return  # a look at a file since reopened, or one taken before a pause
+        if message.source is not self.source or self.paused:
+            return  # a look at logs since reopened, or one taken before a pause
+        if message.faults != self.faults:
+            self._note_faults(message.source, message.faults)
         result = message.result
         if result.file is not FileState.PRESENT:
             trouble, said = _LOST[result.file]
@@ -431,7 +491,9 @@ class DashboardScreen(Screen[None]):
             self.refresh_bindings()  # R is offered while the banner says what is wrong
 
     def _show_live(self) -> None:
-        snapshot = self.store is not None and self.store.is_snapshot
+        snapshot = self.source is not None and all(
+            member.snapshot or (member.store is not None and member.store.is_snapshot)
+            for member in self.source.members if member.readable)
         mode = ("paused" if self.paused else "following" if self.following
                 else "snapshot" if snapshot else "live")
         live = LiveStatus(mode, self.refreshed_at, self.trouble)
@@ -462,19 +524,19 @@ class DashboardScreen(Screen[None]):
             table = self.query_one(SagaTable)
             self._clear_detail(table.empty_message if table.total == 0 else "no saga highlighted")
             return
-        if self.view is not None and self.view.saga_id == saga.saga_id:
+        if self.view is not None and self.view.ref == saga.ref:
             return
         self.view = None
-        if self._detail_waiting is not None and self._detail_waiting.saga_id != saga.saga_id:
+        if self._detail_waiting is not None and self._detail_waiting.ref != saga.ref:
             self._detail_waiting = None  # the panes are not up yet: another saga's detail
-        ahead = self._ahead.get(saga.saga_id)
+        ahead = self._ahead.get(saga.ref)
         if ahead is not None:  # read ahead: drawn in the same frame as the cursor
             self._stop_pending()
             hold_frame(self)
-            self._apply_detail(DetailLoaded(saga.saga_id, ahead))
+            self._apply_detail(DetailLoaded(saga.ref, ahead))
             return
-        if self.store is not None:
-            self.load_detail(self.store, saga.saga_id)
+        if self.source is not None:
+            self.load_detail(self.source, saga.ref)
         # The panes below keep the previous saga until this one's detail arrives, redrawn
         # once (a full layout) instead of twice; they say "loading" only when it is slow.
         self._stop_pending()
@@ -498,12 +560,12 @@ class DashboardScreen(Screen[None]):
 
     @on(SagaTable.Chosen)
     def _saga_chosen(self, message: SagaTable.Chosen) -> None:
-        self._enter_steps_for = message.saga.saga_id
+        self._enter_steps_for = message.saga.ref
         self._maybe_enter_steps()
 
     def _maybe_enter_steps(self) -> None:
         view = self.view
-        if view is None or self._enter_steps_for != view.saga_id:
+        if view is None or self._enter_steps_for != view.ref:
             return
         self._enter_steps_for = None
         steps = self.query_one(StepList)
@@ -526,8 +588,8 @@ class DashboardScreen(Screen[None]):
         self.call_after_refresh(self._apply_detail, message)
 
     def _apply_detail(self, message: DetailLoaded) -> None:
-        if self.highlighted is None or self.highlighted.saga_id != message.saga_id:
-            return  # an answer for a saga no longer highlighted
+        if self.highlighted is None or self.highlighted.ref != message.ref:
+            return  # an answer for a saga no longer highlighted (ids collide across logs)
         if not self.panes_ready:
             self._detail_waiting = message  # drawn once the panes are mounted
             return
@@ -535,11 +597,12 @@ class DashboardScreen(Screen[None]):
         view = message.view
         if view is None:
             self.view = None
-            self._clear_detail(f"saga {message.saga_id} is no longer in the file")
+            self._clear_detail(f"{saga_name(message.ref, self.several)} is no longer in "
+                               "its log")
             return
         steps = self.query_one(StepList)
         # The same saga read again keeps its step; another starts on its in-flight step.
-        same_saga = self.view is not None and self.view.saga_id == view.saga_id
+        same_saga = self.view is not None and self.view.ref == view.ref
         if same_saga and self.view is not None and self.view.detail == view.detail:
             self._maybe_enter_steps()  # read again, unchanged: nothing to redraw
             return
@@ -553,14 +616,14 @@ class DashboardScreen(Screen[None]):
 
     def _read_ahead(self) -> None:
         """Read the neighbours' detail now, while the operator looks at this saga."""
-        ids = self._ahead.missing(self.query_one(SagaTable).ids_near_cursor(READ_AHEAD))
-        if ids and self.store is not None:
-            self.read_ahead(self.store, ids, self._ahead.epoch)
+        refs = self._ahead.missing(self.query_one(SagaTable).refs_near_cursor(READ_AHEAD))
+        if refs and self.source is not None:
+            self.read_ahead(self.source, refs, self._ahead.epoch)
 
     @work(thread=True, exclusive=True, group="read-ahead")
-    def read_ahead(self, store: SagaStore, saga_ids: list[int], epoch: int) -> None:
+    def read_ahead(self, source: MergedSource, refs: list[SagaRef], epoch: int) -> None:
         worker = get_current_worker()
-        views = read_views(store, saga_ids, lambda: worker.is_cancelled)
+        views = read_views(source, refs, lambda: worker.is_cancelled)
         self._answer(ViewsReadAhead(epoch, views))
 
     @on(ViewsReadAhead)
@@ -626,13 +689,14 @@ class DashboardScreen(Screen[None]):
         self._apply_query(at_top=True)
 
     def action_jump(self) -> None:
-        """`:`: a prompt for a saga id; the cursor goes to that saga."""
-        if self.store is None:
+        """`:`: a prompt for a saga id (`SOURCE:ID` with several logs); the cursor goes to
+        that saga."""
+        if self.source is None:
             return
         from .jump import JumpScreen  # the copy, jump and export code loads on first use
 
         view = self._view_in_words()
-        self.app.push_screen(JumpScreen(self.store, self._query(), view), self._jump_to)
+        self.app.push_screen(JumpScreen(self.source, self._query(), view), self._jump_to)
 
     def _jump_to(self, target: JumpTarget | None) -> None:
         if target is None:
@@ -654,8 +718,8 @@ class DashboardScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_search":
             return bool(self.search) or self.query_one(SearchBar).display
-        if action == "reopen":  # offered when the file shown is gone, replaced or unreadable
-            return self.query_one(WarningBanner).trouble is not None
+        if action == "reopen":  # offered when a log shown is gone, replaced or unreadable
+            return self.query_one(WarningBanner).trouble is not None or bool(self.faults)
         return True
 
     @on(SearchBar.Changed)
@@ -667,10 +731,10 @@ class DashboardScreen(Screen[None]):
 
     def _note_what_the_format_lacks(self, text: str) -> None:
         """`target:` on a server log: said, rather than left to an empty list."""
-        if self.store is None:
+        if self.source is None:
             return
         terms = SagaQuery(text=text).parsed.terms
-        for note in self.store.format.query_notes(
+        for note in self.source.format.query_notes(
                 str(term.qualifier) for term in terms if term.qualifier):
             self.notify(safe(note), severity="warning")
 
@@ -688,13 +752,13 @@ class DashboardScreen(Screen[None]):
     # -- actions ----------------------------------------------------------------------------
 
     def action_refresh(self) -> None:
-        if self.store is None:
+        if self.source is None:
             return
         self._ahead.forget()  # the file changed: what was read ahead may be stale
-        self.load_counts(self.store)
+        self.load_counts(self.source)
         self.query_one(SagaTable).reload(at_newest=self.following)
         if self.highlighted is not None:
-            self.load_detail(self.store, self.highlighted.saga_id)
+            self.load_detail(self.source, self.highlighted.ref)
 
     def action_follow(self) -> None:
         self._set_following(not self.following)
@@ -712,7 +776,12 @@ class DashboardScreen(Screen[None]):
             self._poll_tick()  # catch up at once
 
     def action_reopen(self) -> None:
-        self.notify(f"reopening {safe(self.path.name)}…", timeout=3, markup=False)
+        if self.several:
+            count = len(self.faults)
+            said = f"{count} log{'s' if count != 1 else ''}" if count else "the logs"
+            self.notify(f"reopening {said}…", timeout=3, markup=False)
+        else:
+            self.notify(f"reopening {safe(self.path.name)}…", timeout=3, markup=False)
         self.post_message(self.Reopen())
 
     def zone_changed(self) -> None:
@@ -726,8 +795,8 @@ class DashboardScreen(Screen[None]):
     def _restyle(self, _theme: object) -> None:
         """A new theme: text drawn with the old theme's colours baked in (state badges,
         in-flight marks, the header's status) is drawn again."""
-        if self.store is not None:
-            self.query_one(InspectorHeader).show_store(self.store, self.counts)
+        if self.source is not None:
+            self.query_one(InspectorHeader).show_store(self.source, self.counts)
         view = self.view
         if view is not None:
             steps = self.query_one(StepList)
@@ -754,23 +823,24 @@ class DashboardScreen(Screen[None]):
         if (view := self._view_to_copy()) is not None:
             steps = self.query_one(StepList)
             row = steps.cursor_row if self.focused is steps else None
-            copy_payload(self.app, *chosen_payload(view, row))
+            copy_payload(self.app, *chosen_payload(view, row, self.several),
+                         database=view.detail.saga.source.path if self.several else None)
 
     def action_copy_saga(self) -> None:
         from saga_inspector.tui.clipboard import copy_saga
 
         if (view := self._view_to_copy()) is not None:
-            copy_saga(self.app, view)
+            copy_saga(self.app, view, self.several)
 
     def action_copy_summary(self) -> None:
         from saga_inspector.tui.clipboard import copy_summary
 
         if (view := self._view_to_copy()) is not None:
-            copy_summary(self.app, view, self.now)
+            copy_summary(self.app, view, self.now, self.several)
 
     def action_export(self) -> None:
         table = self.query_one(SagaTable)
-        if self.store is None or table.saga_query is None or table.total == 0:
+        if self.source is None or table.saga_query is None or table.total == 0:
             self.notify("no sagas in this view to export", severity="warning")
             return
         from saga_inspector.export import name_safe
@@ -780,7 +850,7 @@ class DashboardScreen(Screen[None]):
         view = self._view_in_words()
         name = self.active.name + ("-search" if self.search else "")
         self.app.push_screen(ExportScreen(
-            self.store, table.saga_query, database=self.path, view=view,
+            self.source, table.saga_query, database=self.paths, view=view,
             view_name=name_safe(name), total=table.total, now=self.now))
 
     def action_explain(self) -> None:

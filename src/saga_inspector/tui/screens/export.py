@@ -8,7 +8,7 @@ colour alone, and the file's full path is shown as the name is typed, before any
 written. The saga log itself and SQLite's files beside it are refused, and an existing
 file is replaced only when enter is pressed again on the same name. The export runs in a
 thread worker that reads the view page by page by keyset, in the table's order
-(`SagaStore.walk`: one page in memory at a time), with a progress bar; escape cancels it.
+(`SagaSource.walk`: one page in memory at a time), with a progress bar; escape cancels it.
 Whole or nothing: the file is written under a temporary name and renamed when complete
 (`export.export_to_file`), so a cancelled or failed export leaves no partial file, and a
 file it was to replace stays.
@@ -16,6 +16,7 @@ file it was to replace stays.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -44,8 +45,9 @@ from saga_inspector.export import (
     renamed_for,
     suffix_disagrees,
 )
-from saga_inspector.store import SagaQuery, SagaStore, StoreError
+from saga_inspector.store import SagaQuery, StoreError
 from saga_inspector.store.models import SortOrder
+from saga_inspector.store.source import SagaSource
 from saga_inspector.tui.text import plain, safe
 from saga_inspector.units import format_count
 
@@ -120,15 +122,18 @@ class ExportScreen(ModalScreen[None]):
         Binding("escape", "cancel", "Cancel / close", key_display="esc"),
     ]
 
-    def __init__(self, store: SagaStore, query: SagaQuery, *, database: Path, view: str,
+    def __init__(self, store: SagaSource, query: SagaQuery, *,
+                 database: Path | Sequence[Path], view: str,
                  view_name: str, total: int | None, now: datetime,
                  folder: Path | None = None) -> None:
         """`view` describes the view to people ("failed · search “drain”"); `view_name` is
-        its file-name-safe form; `total` is the view's count when the table knows it."""
+        its file-name-safe form; `total` is the view's count when the table knows it;
+        `database`: the log or logs shown (none of them, nor their -wal/-shm, is written)."""
         super().__init__()
         self.store = store
         self.saga_query = query
-        self.database = database
+        self.databases = [database] if isinstance(database, Path) else list(database)
+        self.database = self.databases[0] if self.databases else Path()
         self.view_text = view
         self.view_name = view_name
         self.total = total
@@ -235,7 +240,8 @@ class ExportScreen(ModalScreen[None]):
             if not destination.is_absolute():
                 destination = self.folder / destination
             destination = _resolved_folder(destination)
-            problem = refused_destination(destination, self.database)
+            problem = next((said for said in (refused_destination(destination, database)
+                                              for database in self.databases) if said), None)
         except ValueError:  # a NUL in `~user`: no such user, no such file
             return Destination(None, UNUSABLE_NAME)
         except RuntimeError:  # `~name` of no user (checked as it is typed: `~ro` of `~root`)

@@ -5,6 +5,10 @@ view is handed back to the screen, which puts the cursor on it (the table finds 
 counting the rows before it, never by OFFSET). A saga that exists but that the filter or the
 search hides is named, with its state, and a second `enter` shows all sagas and goes to it.
 An id the file does not hold is said so; the prompt stays open for another.
+
+With several logs, `SOURCE:ID` names the log (split on the last `:`: labels hold none). A
+bare id that several logs hold is not guessed: a short list of `LABEL:ID` offers each, and
+enter picks one. An id only one log holds goes there, as with one log.
 """
 
 from __future__ import annotations
@@ -19,14 +23,18 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from saga_inspector.store import Saga, SagaQuery, SagaStore, StoreError
+from saga_inspector.store import Saga, SagaQuery, SagaRef, SagaStore, StoreError
+from saga_inspector.store.merged import MergedSource
+from saga_inspector.store.source_tag import SourceTag
 from saga_inspector.tui.text import plain
 
 # Ids are SQLite integers: more digits than this cannot be one.
 MAX_ID_DIGITS = 19
+MAX_TYPED = 400  # a label and an id
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,20 +53,34 @@ class Lookup:
     saga_id: int
     saga: Saga | None
     in_view: bool
+    holders: tuple[SourceTag, ...] = ()  # a bare id several logs hold: choose one
+    source: str | None = None  # the label typed (`SOURCE:ID`)
+    unknown_source: bool = False  # no log has that label
 
 
-def look_up(store: SagaStore, query: SagaQuery, saga_id: int) -> Lookup:
-    """The saga with this id and whether `query` holds it: one read by primary key, then a
-    keyset read of the view from the saga's sort key (the first row there is the saga when
-    the view holds it). Runs in a worker."""
-    found = store.sagas_by_id([saga_id])
+def look_up(store: SagaStore | MergedSource, query: SagaQuery, saga_id: int,
+            source: str | None = None) -> Lookup:
+    """The saga with this id (in log `source` when given) and whether `query` holds it: one
+    read by primary key, then a keyset read of the view from the saga's sort key (the first
+    row there is the saga when the view holds it). Runs in a worker."""
+    if isinstance(store, MergedSource):
+        member = None if source is None else store.member(source)
+        if source is not None and member is None:
+            return Lookup(saga_id, None, in_view=False, source=source, unknown_source=True)
+        holders = [member.tag] if member is not None else store.holders(saga_id)
+        if len(holders) > 1:
+            return Lookup(saga_id, None, in_view=False, holders=tuple(holders))
+        found = store.sagas_by_ref([SagaRef(tag.label, saga_id) for tag in holders])
+    else:  # one log read directly
+        found = store.sagas_by_id([saga_id])
     if not found:
-        return Lookup(saga_id, None, in_view=False)
+        return Lookup(saga_id, None, in_view=False, source=source)
     saga = found[0]
     if query.states is None and not query.searching:
-        return Lookup(saga_id, saga, in_view=True)
+        return Lookup(saga_id, saga, in_view=True, source=source)
     first = store.sagas(query, at=query.key_of(saga), limit=1)
-    return Lookup(saga_id, saga, in_view=bool(first) and first[0].saga_id == saga_id)
+    return Lookup(saga_id, saga, in_view=bool(first) and first[0].ref == saga.ref,
+                  source=source)
 
 
 def parse_id(text: str) -> int | None:
@@ -68,6 +90,15 @@ def parse_id(text: str) -> int | None:
         return None
     value = int(text)
     return value if value < 2**63 else None
+
+
+def parse_ref(text: str) -> tuple[str | None, int | None]:
+    """`SOURCE:ID` (split on the last `:`; labels hold none) or a bare id: the label typed
+    (None: none) and the id (None: not one)."""
+    label, colon, typed_id = text.strip().rpartition(":")
+    if not colon:
+        return None, parse_id(text)
+    return label.strip() or None, parse_id(typed_id)
 
 
 class JumpScreen(ModalScreen[JumpTarget | None]):
@@ -91,6 +122,8 @@ class JumpScreen(ModalScreen[JumpTarget | None]):
     #jump-input { margin: 1 0 0 0; }
     #jump-message { height: auto; margin: 1 0 0 0; color: $text-muted; }
     #jump-message.-problem { color: $text-warning; }
+    #jump-choice { height: auto; max-height: 10; margin: 1 0 0 0; display: none; }
+    #jump-choice.-shown { display: block; }
     """
 
     class Looked(Message):
@@ -99,19 +132,28 @@ class JumpScreen(ModalScreen[JumpTarget | None]):
             self.lookup = lookup
             self.error = error
 
-    def __init__(self, store: SagaStore, query: SagaQuery, view: str) -> None:
+    def __init__(self, store: SagaStore | MergedSource, query: SagaQuery, view: str) -> None:
         super().__init__()
         self.store = store
+        self.several = store.source_count > 1
         self.view_query = query  # (`query` is a DOM method)
         self.view = view  # the view in words, e.g. "completed · search “pipe”"
         self._hidden: Lookup | None = None  # a saga the view hides, offered on enter
+        self.choice_id = 0  # the bare id whose logs the choice offers
 
     def compose(self) -> ComposeResult:
         with Vertical(id="jump-box"):
-            yield Label(Text("saga id, then enter  ·  escape: cancel", style="dim"))
-            yield Input(id="jump-input", placeholder="e.g. 1200", restrict=r"[#0-9 ]*",
-                        max_length=MAX_ID_DIGITS + 4)
+            if self.several:
+                yield Label(Text("saga id or LOG:ID, then enter  ·  escape: cancel",
+                                 style="dim"))
+                yield Input(id="jump-input", placeholder="e.g. 1200 or stable/launcher:1200",
+                            max_length=MAX_TYPED)
+            else:
+                yield Label(Text("saga id, then enter  ·  escape: cancel", style="dim"))
+                yield Input(id="jump-input", placeholder="e.g. 1200", restrict=r"[#0-9 ]*",
+                            max_length=MAX_ID_DIGITS + 4)
             yield Static(id="jump-message", markup=False)
+            yield OptionList(id="jump-choice")
 
     def on_mount(self) -> None:
         self.query_one("#jump-box").border_title = "go to saga"
@@ -129,25 +171,58 @@ class JumpScreen(ModalScreen[JumpTarget | None]):
     @on(Input.Changed)
     def _typed(self) -> None:
         self._hidden = None  # another id: what was offered no longer stands
+        self._offer_choice(())
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        saga_id = parse_id(event.value)
+        source, saga_id = parse_ref(event.value) if self.several else (None,
+                                                                        parse_id(event.value))
         if saga_id is None:
-            self._say("a saga id is a whole number, e.g. 1200", problem=True)
+            self._say("a saga id is a whole number, e.g. 1200" + (
+                ", or LOG:ID" if self.several else ""), problem=True)
             return
+        self._go(source, saga_id)
+
+    def _go(self, source: str | None, saga_id: int) -> None:
         hidden = self._hidden
-        if hidden is not None and hidden.saga is not None and hidden.saga_id == saga_id:
+        if hidden is not None and hidden.saga is not None and hidden.saga_id == saga_id and (
+                source is None or hidden.saga.source.label == source):
             self.dismiss(JumpTarget(hidden.saga, show_all=True))
             return
-        self._say(f"looking for saga {saga_id}…")
-        self.look(saga_id)
+        self._say(f"looking for saga {self._ref_words(source, saga_id)}…")
+        self.look(saga_id, source)
+
+    @staticmethod
+    def _ref_words(source: str | None, saga_id: int) -> str:
+        return f"{source}:{saga_id}" if source else str(saga_id)
+
+    def _offer_choice(self, holders: tuple[SourceTag, ...], saga_id: int = 0) -> None:
+        """A bare id several logs hold: each as `LABEL:ID`, enter picks (none: hidden)."""
+        choice = self.query_one("#jump-choice", OptionList)
+        if not holders and not choice.has_class("-shown"):
+            return
+        choice.clear_options()
+        choice.add_options([Option(plain(f"{tag.label}:{saga_id}"), id=tag.label)
+                            for tag in holders])
+        choice.set_class(bool(holders), "-shown")
+        self.choice_id = saga_id
+        if holders:
+            choice.highlighted = 0
+            choice.focus()
+
+    @on(OptionList.OptionSelected, "#jump-choice")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        label = event.option.id
+        if label is not None:
+            self.query_one("#jump-input", Input).focus()
+            self._go(label, self.choice_id)
 
     @work(thread=True, exclusive=True, group="jump")
-    def look(self, saga_id: int) -> None:
+    def look(self, saga_id: int, source: str | None = None) -> None:
         try:
-            message = self.Looked(look_up(self.store, self.view_query, saga_id))
+            message = self.Looked(look_up(self.store, self.view_query, saga_id, source))
         except StoreError as error:
             message = self.Looked(None, error)
         if not get_current_worker().is_cancelled:
@@ -159,13 +234,23 @@ class JumpScreen(ModalScreen[JumpTarget | None]):
         if lookup is None:
             error = message.error.message if message.error is not None else "unknown error"
             self._say(plain(f"cannot look it up: {error}"), problem=True)
+        elif lookup.unknown_source:
+            self._say(plain(f"no log is labelled {lookup.source}"), problem=True)
+        elif lookup.holders:
+            self._say(f"saga {lookup.saga_id} is in {len(lookup.holders)} logs: pick one "
+                      "(enter), or type LOG:ID")
+            self._offer_choice(lookup.holders, lookup.saga_id)
         elif lookup.saga is None:
-            self._say(f"there is no saga {lookup.saga_id} in this file", problem=True)
+            where = (f"in {lookup.source}" if lookup.source else
+                     "in these logs" if self.several else "in this file")
+            self._say(plain(f"there is no saga {lookup.saga_id} {where}"), problem=True)
         elif lookup.in_view:
             self.dismiss(JumpTarget(lookup.saga))
         else:
             self._hidden = lookup
-            said = Text(f"saga {lookup.saga_id} is ", end="")
+            named = self._ref_words(lookup.saga.source.label if self.several else None,
+                               lookup.saga_id)
+            said = plain(f"saga {named} is ")
             said.append_text(plain(lookup.saga.state, "bold"))
             said.append(": not in this view (")
             said.append_text(plain(self.view))

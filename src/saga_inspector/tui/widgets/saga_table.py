@@ -97,8 +97,14 @@ class _Column:
 
 # "06-02 14:05:23 (12d ago)"; its title names the display zone (started_title).
 _STARTED = _Column("started", 25)
+_ID = _Column("id", 2, right=True)  # widened to the largest id
+# With several logs: the saga's log, after the id (widened to the longest label, at most
+# SOURCE_MAX; the first to give up width on a narrow terminal, its labels cut with `…`).
+_SOURCE = _Column("source", 0)
+SOURCE_MAX = 24
+_SOURCE_MIN = 8
 _COLUMNS = (
-    _Column("id", 2, right=True),  # widened to the largest id
+    _ID,
     _Column("name", 23),
     _Column("state", 21),  # " failed_compensation "
     _STARTED,
@@ -106,18 +112,30 @@ _COLUMNS = (
     _Column("steps", 5, right=True),
     _Column("failure reason", 0),  # takes the rest
 )
+_SOURCE_COLUMNS = (_ID, _SOURCE, *_COLUMNS[1:])
 _GAP = 2
-# Which column gives up width first when the table is narrow, and down to how much.
+# Which column gives up width first when the table is narrow, and down to how much
+# (indexes in _COLUMNS; with the source column, it goes first and the rest shift by one).
 _SHRINK_ORDER = ((1, 12), (3, 14), (2, 12), (1, 8), (4, 6))
 _REASON_MIN = 16
 
 
+def columns_of(with_source: bool) -> tuple[_Column, ...]:
+    return _SOURCE_COLUMNS if with_source else _COLUMNS
+
+
 @lru_cache(maxsize=64)
-def column_widths(width: int, id_width: int) -> tuple[int, ...]:
-    """Widths of the columns for a table `width` cells wide; the failure reason gets the rest."""
-    widths = [max(id_width, 2), *(column.ideal for column in _COLUMNS[1:-1])]
-    gaps = _GAP * (len(_COLUMNS) - 1)
-    for index, floor in _SHRINK_ORDER:
+def column_widths(width: int, id_width: int, source_width: int = 0) -> tuple[int, ...]:
+    """Widths of the columns for a table `width` cells wide; the failure reason gets the rest.
+    `source_width` (several logs): the source column's ideal width (0: no such column)."""
+    columns = columns_of(source_width > 0)
+    ideal = [column.ideal for column in _COLUMNS[1:-1]]
+    widths = [max(id_width, 2), *([source_width] if source_width else []), *ideal]
+    gaps = _GAP * (len(columns) - 1)
+    shift = 1 if source_width else 0
+    order = [(1, min(_SOURCE_MIN, source_width))] if source_width else []
+    order += [(index + shift if index else index, floor) for index, floor in _SHRINK_ORDER]
+    for index, floor in order:
         excess = sum(widths) + gaps + _REASON_MIN - width
         if excess <= 0:
             break
@@ -145,6 +163,15 @@ def _title(column: _Column, width: int) -> str:
     return started_title(width) if column is _STARTED else column.title
 
 
+def source_cell(label: str, gone: bool) -> Text:
+    """A saga's log in the source column (file-system text: through `plain`); a log that
+    vanished is marked, its rows being the last ones read."""
+    cell = plain(label, "dim" if gone else "")
+    if gone:
+        cell = Text.assemble(Text("✗ ", style="bold"), cell, end="")
+    return cell
+
+
 def _fit(text: Text, width: int, *, right: bool = False) -> Text:
     text.truncate(width, overflow="ellipsis", pad=not right)
     if right:
@@ -152,10 +179,11 @@ def _fit(text: Text, width: int, *, right: bool = False) -> Text:
     return text
 
 
-def _join(cells: Sequence[Text], widths: Sequence[int], style: Style) -> Text:
+def _join(cells: Sequence[Text], widths: Sequence[int], style: Style,
+          columns: Sequence[_Column] = _COLUMNS) -> Text:
     """Cells fitted to their columns, on one line with the given base style."""
     line = Text(style=style, end="")
-    for index, (cell, column, width) in enumerate(zip(cells, _COLUMNS, widths, strict=False)):
+    for index, (cell, column, width) in enumerate(zip(cells, columns, widths, strict=False)):
         if index:
             line.append(" " * _GAP)
         line.append_text(_fit(cell, width, right=column.right))
@@ -168,22 +196,27 @@ SORT_MARK = "▼"
 _SORTED_COLUMN = {SortOrder.ID: 0, SortOrder.STARTED: 3, SortOrder.DURATION: 4}  # _COLUMNS
 
 
+def sorted_column(sort: SortOrder, columns: Sequence[_Column] = _COLUMNS) -> int:
+    """The index in `columns` of the column `sort` orders by."""
+    return columns.index(_COLUMNS[_SORTED_COLUMN[sort]])
+
+
 def _marked_header(titles: list[Text], widths: Sequence[int], style: Style,
-                   sort: SortOrder | None) -> Text:
+                   sort: SortOrder | None, columns: Sequence[_Column] = _COLUMNS) -> Text:
     """The header line, with SORT_MARK after the title of the column `sort` orders by
     (None: no query yet, no mark): inside a left-aligned column (its title cut to leave
     room), in the gap after a right-aligned one (its title ends at the column's edge)."""
     if sort is None:
-        return _join(titles, widths, style)
-    sorted_by = _SORTED_COLUMN[sort]
+        return _join(titles, widths, style, columns)
+    sorted_by = sorted_column(sort, columns)
     start = sum(widths[:sorted_by]) + _GAP * sorted_by
-    if _COLUMNS[sorted_by].right:
+    if columns[sorted_by].right:
         at = start + widths[sorted_by]
     else:
         title = titles[sorted_by]
         title.truncate(max(0, widths[sorted_by] - 2), overflow="ellipsis")
         at = start + title.cell_len + 1
-    line = _join(titles, widths, style)
+    line = _join(titles, widths, style, columns)
     if at >= line.cell_len:  # narrower than the columns: nowhere to draw it
         return line
     return Text.assemble(line[:at], SORT_MARK, line[at + 1:], style=style, end="")
@@ -368,11 +401,16 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._top_key: SortKey | None = None  # the first row of the result, as last read
         self._newest_before: SortKey | None = None  # _top_key when a live reload started
         self._stale_shift = 0  # rows that arrived above the stale ones since they were read
-        self._previous_states: dict[int, str] = {}  # the stale rows' states, by saga id
+        self._previous_states: dict[SagaRef, str] = {}  # the stale rows' states, by saga
         self._changed_marks: dict[SagaRef, Timer] = {}  # sagas marked as changed, until the timer
         self._stalled = False  # a writer's lock stopped the reads; what is drawn stays
         self._given_rows: list[Saga] | None = None  # the next query's first page, read
         self.new_above = 0  # rows that arrived above the view since it was at the top
+        # Several logs (set by the screen): their labels (the source column shows when there
+        # are two or more), and those that vanished (their rows are marked).
+        self._source_labels: tuple[str, ...] = ()
+        self._gone_sources: frozenset[str] = frozenset()
+        self._source_width = 0  # the source column's ideal width (0: no such column)
 
     # -- public interface ----------------------------------------------------------------
 
@@ -395,14 +433,14 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         """The cursor's position in the result (0: the newest saga)."""
         return self._cursor
 
-    def ids_near_cursor(self, distance: int = 1) -> list[int]:
-        """The ids of the rows read within `distance` of the cursor, nearest first (what
-        the screen reads ahead)."""
+    def refs_near_cursor(self, distance: int = 1) -> list[SagaRef]:
+        """The sagas (refs: ids collide across logs) of the rows read within `distance` of
+        the cursor, nearest first (what the screen reads ahead)."""
         if self.highlighted_saga is None:
             return []
         near = (self._cursor + sign * step for step in range(1, distance + 1)
                 for sign in (1, -1))
-        return [saga.saga_id for position in near
+        return [saga.ref for position in near
                 if position >= 0 and (saga := self._cache.row(position)) is not None]
 
     @property
@@ -1121,17 +1159,55 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         if widest is None:  # not read yet: the rows drawn meanwhile are the previous read's
             newest = self._cache.row(0) or (self._stale.row(0) if self._stale else None)
             widest = newest.saga_id if newest else None
-        return column_widths(width, len(str(widest)) if widest is not None else 2)
+        return column_widths(width, len(str(widest)) if widest is not None else 2,
+                             self._source_width)
+
+    @property
+    def source_labels(self) -> tuple[str, ...]:
+        """The labels of the logs shown (two or more: the source column is drawn)."""
+        return self._source_labels
+
+    @source_labels.setter
+    def source_labels(self, labels: tuple[str, ...]) -> None:
+        if labels != self._source_labels:
+            self._source_labels = labels
+            self._measure_sources()
+
+    @property
+    def gone_sources(self) -> frozenset[str]:
+        """The labels of the logs that vanished: their rows are marked gone."""
+        return self._gone_sources
+
+    @gone_sources.setter
+    def gone_sources(self, labels: frozenset[str]) -> None:
+        if labels != self._gone_sources:
+            self._gone_sources = labels
+            self._measure_sources()
+
+    def _measure_sources(self) -> None:
+        labels = self._source_labels
+        if len(labels) < 2:
+            self._source_width = 0
+        else:
+            widest = max(plain(label).cell_len for label in labels)
+            widest += 2 if self._gone_sources else 0  # the gone mark
+            self._source_width = min(SOURCE_MAX, max(len(_SOURCE.title), widest))
+        self.refresh()
+
+    @property
+    def _columns(self) -> tuple[_Column, ...]:
+        return columns_of(self._source_width > 0)
 
     def _header(self, width: int) -> Strip:
         widths = self._widths(width)
+        columns = self._columns
         sort = None if self._query is None else self._query.sort
         # The sorted column's title leaves room for its mark (see _marked_header).
-        marked = None if sort is None else _SORTED_COLUMN[sort]
+        marked = None if sort is None else sorted_column(sort, columns)
         titles = [Text(_title(column, cells - 2 if index == marked else cells))
-                  for index, (column, cells) in enumerate(zip(_COLUMNS, widths, strict=False))]
+                  for index, (column, cells) in enumerate(zip(columns, widths, strict=False))]
         style = self.rich_style + self._style("saga-table--header")
-        return self._strip(_marked_header(titles, widths, style, sort), width)
+        return self._strip(_marked_header(titles, widths, style, sort, columns), width)
 
     def _message(self) -> tuple[str, str] | None:
         """What to draw in place of rows (text, style class), or None to draw rows."""
@@ -1169,15 +1245,19 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             cells = [Text("…", style=self._style("saga-table--placeholder"))]
         else:
             cells = self._cells(saga, widths)
-        return self._strip(_join(cells, widths, base), width)
+        return self._strip(_join(cells, widths, base, self._columns), width)
 
     def _cells(self, saga: Saga, widths: Sequence[int]) -> list[Text]:
+        with_source = self._source_width > 0
         started = format_started(saga.started_at, self._now)
-        if len(started) > widths[3]:
+        if len(started) > widths[self._columns.index(_STARTED)]:
             started = format_started(saga.started_at, self._now, with_age=False)
         steps = f"{saga.steps_done}/{saga.steps_total}" if saga.steps_total else ""
+        label = saga.source.label
+        source = [source_cell(label, label in self.gone_sources)] if with_source else []
         return [
             Text(str(saga.saga_id)),
+            *source,
             plain(saga.name),
             Text.assemble(state_badge(self, saga.state)),  # its colour stops at the text
             Text(started),
