@@ -698,14 +698,16 @@ def test_tripwire_keeps_list_and_show_json_pure(run: Run, newer_log: Path,
 
 
 def test_demo_flag_everywhere_a_db_is_expected(run: Run, no_home: Path) -> None:
-    stats = run("stats", "--demo", "--json").json
-    assert stats["total"] == 320
-    assert not Path(stats["database"]).exists()  # the temporary folder is gone after the run
+    stats = run("stats", "--demo", "--json").json  # the demo fleet: three logs
+    assert stats["total"] == 480 and len(stats["sources"]) == 3
+    # the temporary folder is gone after the run
+    assert not any(Path(source["path"]).exists() for source in stats["sources"])
     listed = run("list", "--demo", "--state", "failed_compensation", "--limit", "1", "--json")
     assert [s["state"] for s in listed.json] == ["failed_compensation"]
-    shown = run("show", "--demo", listed.json[0]["saga_id"], "--json").json
+    ref = f"{listed.json[0]['source']}:{listed.json[0]['saga_id']}"
+    shown = run("show", "--demo", ref, "--json").json
     assert any(step["in_flight"] for step in shown["steps"])
-    assert "IN FLIGHT" in run("show", listed.json[0]["saga_id"], "--demo").out
+    assert "IN FLIGHT" in run("show", ref, "--demo").out
 
 
 def test_demo_flag_and_a_db_conflict(run: Run, log: Path) -> None:
@@ -841,11 +843,11 @@ def dashboard(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, bool]]:
     snapshot flags) it got, and whether it existed then."""
     opened: list[tuple[object, bool]] = []
 
-    def run_dashboard(path: Path | list[Path], snapshots: list[bool] | None = None) -> int:
-        if isinstance(path, list):
-            opened.append(((path, snapshots), all(p.exists() for p in path)))
+    def run_dashboard(paths: list[Path], snapshots: list[bool] | None = None) -> int:
+        if len(paths) == 1:
+            opened.append((paths[0], paths[0].exists()))
         else:
-            opened.append((path, path.exists()))
+            opened.append(((paths, snapshots), all(p.exists() for p in paths)))
         return 3
 
     fake = types.ModuleType("saga_inspector.tui")
@@ -865,9 +867,11 @@ def test_dashboard_on_a_demo_kept_alive_for_the_run(
     run: Run, dashboard: list[tuple[Path, bool]]
 ) -> None:
     assert run("--demo").code == 3
-    [(path, existed)] = dashboard
-    assert existed and path.name == "launcher-sagas.db"
-    assert not path.exists()
+    [((paths, snapshots), existed)] = dashboard  # the demo fleet: three logs
+    assert existed and [path.name for path in paths] == [
+        "launcher-sagas.db", "launcher-sagas.db", "sagas.db"]
+    assert snapshots == [False, False, False]
+    assert not any(path.exists() for path in paths)
 
 
 def test_dashboard_on_every_discovered_log(
@@ -1010,8 +1014,10 @@ def test_demo_with_the_servers_format_reads_the_servers_demo(run: Run,
     stats = json.loads(result.out)
     assert result.code == 0 and stats["format"] == "server"
     assert stats["database"].endswith("sagas.db") and stats["counts"]["compensated"] > 0
-    plain = run("stats", "--demo", "--json")
-    assert json.loads(plain.out)["format"] == "launcher"  # the launcher's by default
+    plain = run("stats", "--demo", "--format", "launcher", "--json")
+    assert json.loads(plain.out)["format"] == "launcher"
+    fleet = run("stats", "--demo", "--json")  # the demo fleet: both formats
+    assert json.loads(fleet.out)["format"] == "launcher+server"
 
 
 def test_a_qualifier_a_format_has_nothing_for_is_noted(run: Run) -> None:

@@ -336,20 +336,7 @@ def test_the_dashboard_gets_every_path_and_the_snapshot_flags(
     assert run(fleet["root"]).code == 0
     assert got == [([fleet["beta"], fleet["stable"], fleet["server"]], [False] * 3)]
     assert run(fleet["beta"]).code == 0
-    assert got[-1] == (fleet["beta"], None)  # one log: the call as before
-
-
-def test_a_dashboard_of_one_log_only_says_so(
-    run: Run, fleet: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fake = types.ModuleType("saga_inspector.tui")
-    fake.run_dashboard = lambda path, **options: 0  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "saga_inspector.tui", fake)
-    result = run(fleet["root"])
-    assert result.code == 2
-    assert result.error_lines == [
-        "saga-inspector: error: this dashboard opens one saga log at a time, and 3 were "
-        "found: give one PATH (stats, list and show read several)"]
+    assert got[-1] == ([fleet["beta"]], [False])  # one log: the same call
 
 
 # -- follow over several logs ---------------------------------------------------------------------

@@ -17,7 +17,8 @@ from .factory import LOOSE_DDL, SagaLogFactory
 from .helpers import listed, run_cli
 from .query_cases import QUERIES, every_saga, expected_ids, query_sagas
 
-KNOWN = ("state: name: label: ref: reason: target: step: pending: id: since: until: slower: source:")
+KNOWN = ("state: name: label: ref: reason: target: step: pending: id: since: until: slower: "
+         "source:")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import inspect
 import os
 import shlex
 import sqlite3
@@ -28,9 +27,10 @@ from typing import Any, NoReturn
 from . import __version__
 from .completion import SHELLS, describe, script
 from .config import config_dir
-from .demo import write_demo
+from .demo import write_demo, write_demo_fleet
 from .discovery import (
     DATA_DIR_VARIABLE,
+    DEFAULT_DATA_DIR,
     LEGACY_LOG,
     LEGACY_NAME,
     LOG_NAMES,
@@ -513,11 +513,16 @@ def _log_paths(options: argparse.Namespace) -> Iterator[_Found]:
     if options.demo:
         if options.paths:
             raise CliError("give DB or --demo, not both")
-        # `--demo --format server`: the server's demo log (the launcher's by default).
-        fmt = format_named(getattr(options, "log_format", None) or LAUNCHER.name)
+        # `--demo`: a small fleet (two launcher version folders and a server log) laid out
+        # like ~/.agentmux; `--demo --format launcher|server`: that format's one demo log.
+        named = getattr(options, "log_format", None)
         with tempfile.TemporaryDirectory(prefix="saga-inspector-demo-") as folder:
-            yield _Found((write_demo(Path(folder) / fmt.file_name, log_format=fmt.name),),
-                         (False,))
+            if named:
+                fmt = format_named(named)
+                paths = [write_demo(Path(folder) / fmt.file_name, log_format=fmt.name)]
+            else:
+                paths = write_demo_fleet(Path(folder) / DEFAULT_DATA_DIR)
+            yield _Found(tuple(paths), (False,) * len(paths))
     elif options.paths:
         yield _found_under(options.paths)
     else:
@@ -606,19 +611,7 @@ def _dashboard(options: argparse.Namespace) -> int:
                 raise
             raise CliError(f"the dashboard cannot start: {exc}") from None
         keywords = {**_interval(options), **_open_options(options), **_zone(options)}
-        if len(found.paths) == 1:
-            return run_dashboard(found.paths[0], **keywords)
-        return _dashboard_of_several(run_dashboard, found, keywords)
-
-
-def _dashboard_of_several(run_dashboard: Callable[..., int], found: _Found,
-                          keywords: dict[str, Any]) -> int:
-    """Several logs: the dashboard gets their paths (a list) and which are snapshot copies
-    (`snapshots=`). A dashboard that takes one path only says so instead of failing."""
-    if "snapshots" not in inspect.signature(run_dashboard).parameters:
-        raise CliError(f"this dashboard opens one saga log at a time, and {len(found.paths)} "
-                       "were found: give one PATH (stats, list and show read several)")
-    return run_dashboard(list(found.paths), snapshots=list(found.snapshots), **keywords)
+        return run_dashboard(list(found.paths), snapshots=list(found.snapshots), **keywords)
 
 
 def _demo(options: argparse.Namespace) -> int:
@@ -848,8 +841,10 @@ def _saga_named(reading: _Reading, name: _SagaName) -> SagaDetail:
 def _explained(detail: SagaDetail, *, as_json: bool) -> str:
     """`show --explain`: the triage summary as text, or (--json) as one JSON document."""
     from .explain import explain, explanation_to_dict, render_text
+    from .store.merged import last_write
 
-    explanation = explain(detail, datetime.now(UTC))
+    explanation = explain(detail, datetime.now(UTC),
+                          last_write=last_write(detail.saga.source.path))
     return to_json(explanation_to_dict(explanation)) if as_json else render_text(explanation)
 
 

@@ -858,9 +858,13 @@ class DashboardScreen(Screen[None]):
         if self.view is None:
             self.notify("no saga to explain yet", severity="warning")
             return
+        from saga_inspector.store.merged import last_write
+
         from .explain import ExplainScreen
 
-        self.app.push_screen(ExplainScreen(self.view.detail, self.now))
+        detail = self.view.detail
+        self.app.push_screen(ExplainScreen(detail, self.now,
+                                           last_write=last_write(detail.saga.source.path)))
 
     def action_focus_table(self) -> None:
         self.query_one(SagaTable).focus()
@@ -941,7 +945,8 @@ class DashboardScreen(Screen[None]):
             return
 
         def closed(result: SourcesClosed | None) -> None:
-            if result is not None and result.changed:
+            if result is not None and result.changed and isinstance(self.store, MergedSource):
+                self._show_sources(self.store)
                 self.action_refresh()
 
         self.app.push_screen(SourcesScreen(self.store, lambda: self.now), closed)

@@ -67,11 +67,13 @@ class ExplainScreen(ScrollingModal):
         *SCROLL_KEYS,
     ]
 
-    def __init__(self, detail: SagaDetail, now: datetime | None = None) -> None:
+    def __init__(self, detail: SagaDetail, now: datetime | None = None, *,
+                 last_write: float | None = None) -> None:
+        """`last_write`: when the saga's log was last written (explain's abandoned note)."""
         super().__init__()
         self.detail = detail
         self.now = now
-        self.explanation = explain(detail, now)
+        self.explanation = explain(detail, now, last_write=last_write)
 
     @property
     def summary(self) -> str:
