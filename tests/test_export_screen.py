@@ -15,6 +15,7 @@ from textual.widgets import Input, ProgressBar, RadioButton, Static
 from saga_inspector.export import CSV_COLUMNS
 from saga_inspector.report import saga_to_dict
 from saga_inspector.store import ErrorKind, Saga, SagaQuery, SagaStore, StoreError
+from saga_inspector.store.merged import MergedSource
 from saga_inspector.store.payload import strict_json
 from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.screens.dashboard import DashboardScreen
@@ -55,8 +56,9 @@ def note(app: SagaInspectorApp) -> str:
 
 
 def expected(path: Path, query: SagaQuery) -> list[dict[str, object]]:
-    with SagaStore.open(path) as store:
-        return [json.loads(strict_json(saga_to_dict(s))) for s in store.walk(query)]
+    # Through the view the dashboard reads (MergedSource): `source` is its label.
+    with MergedSource.open([path]) as source:
+        return [json.loads(strict_json(saga_to_dict(s))) for s in source.walk(query)]
 
 
 def listing(folder: Path) -> list[str]:
