@@ -28,6 +28,7 @@ from .errors import ErrorKind, StoreError
 from .formats import FORMATS, LogFormat, described_formats, detect_format
 from .formats.base import SAGA_FIELDS, STEP_FIELDS
 from .kinds import StepPlace, StepRecord, classify_steps
+from .labels import source_labels
 from .models import (
     Saga,
     SagaDetail,
@@ -135,9 +136,10 @@ class SagaStore:
                  scan_conn: sqlite3.Connection | None = None,
                  tag: SourceTag | None = None) -> None:
         """`log_format` None: told from the file's tables (detect_format). `tag`: the log's
-        label and rank among those shown together (default: its file name, rank 0)."""
+        label and rank among those shown together (default: as alone in a view, rank 0)."""
         self.path = path
-        self.tag = tag if tag is not None else SourceTag(path.name, path)
+        # (alone, a log is labelled as a view of it alone labels it)
+        self.tag = tag if tag is not None else SourceTag(source_labels([path])[0], path)
         self._conn = conn
         # Long scans (a search, the page anchors) run on a second connection with its own
         # lock, so the short reads (a page, a saga's steps) never wait behind one. Without
