@@ -57,8 +57,8 @@ async def test_a_query_it_does_not_understand_is_shown_and_not_run(
         await idle(pilot)
         assert error_text(bar) == (
             'unknown qualifier "stat:"; did you mean state:? known: state: name: label: '
-            'ref: reason: target: step: pending: id: since: until: slower: (to search for the text '
-            'itself, quote it: "stat:failed")')
+            'ref: reason: target: step: pending: id: since: until: slower: source: (to search '
+            'for the text itself, quote it: "stat:failed")')
         assert "did you mean state:?" in screen_text(app)
         assert table.saga_query == SagaQuery(zone=display_zone())  # the list stays as it was
         await press(pilot, "enter")

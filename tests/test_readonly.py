@@ -268,9 +268,11 @@ def file_calls(source: str, label: str) -> list[str]:
         func = node.func
         name = func.id if isinstance(func, ast.Name) else (
             func.attr if isinstance(func, ast.Attribute) else None)
-        # `SagaStore.open(...)` / `cls.open` is the store's own recipe, not a file open.
+        # `SagaStore.open(...)` / `MergedSource.open(...)` / `cls.open` are the store's own
+        # recipe, not a file open.
         owner = func.value if isinstance(func, ast.Attribute) else None
-        if name == "open" and isinstance(owner, ast.Name) and owner.id in ("SagaStore", "cls"):
+        if name == "open" and isinstance(owner, ast.Name) and owner.id in (
+                "SagaStore", "MergedSource", "cls"):
             continue
         # os.open(os.devnull, ...) is how a closed stdout is silenced.
         if node.args and ast.unparse(node.args[0]) == "os.devnull":
