@@ -189,9 +189,9 @@ def test_every_qualifier_combines_in_one_query() -> None:
     parsed = parse_query(
         'timeout state:failed -name:respawn label:main ref:5d07* reason:"host pipe" '
         "target:host step:drain pending:yes id:1..9 since:2026-06-01 until:2026-06-30 "
-        "slower:5s")
+        "slower:5s source:stable/*")
     assert [term.qualifier for term in parsed.terms] == [None, *Qualifier]
-    assert [term.negated for term in parsed.terms] == [False, False, True] + [False] * 10
+    assert [term.negated for term in parsed.terms] == [False, False, True] + [False] * 11
     assert parsed.terms[4].value == LabelMatch("5d07", prefix=True)
     assert parsed.terms[5].value == "host pipe"
 
@@ -199,7 +199,7 @@ def test_every_qualifier_combines_in_one_query() -> None:
 @pytest.mark.parametrize("text", [
     "-state:completed", "-name:x", "-label:main", "-reason:t", "-target:h", "-step:s",
     "-pending:yes", "-id:5", "-since:2026-06-09", "-until:2026-06-09", "-slower:5s",
-    "-timeout", '-"saga timeout"'])
+    "-source:stable/*", "-timeout", '-"saga timeout"'])
 def test_a_dash_negates_any_term(text: str) -> None:
     term = one(text)
     assert term.negated
@@ -260,7 +260,7 @@ def test_a_mistyped_qualifier_suggests_the_right_one_and_lists_them_all() -> Non
     error = error_of("timeout stat:failed")
     assert error.message == (
         'unknown qualifier "stat:"; did you mean state:? known: state: name: label: ref: '
-        'reason: target: step: pending: id: since: until: slower: (to search for the text '
+        'reason: target: step: pending: id: since: until: slower: source: (to search for the text '
         'itself, '
         'quote it: "stat:failed")')
     assert error.qualifier == "stat"

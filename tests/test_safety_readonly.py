@@ -220,7 +220,8 @@ def test_the_dashboard_gets_immutable_and_force(monkeypatch, live_log) -> None:
     monkeypatch.setitem(sys.modules, "saga_inspector.tui", fake)
     assert cli.main([str(live_log), "--immutable", "--force"]) == 0
     assert cli.main([str(live_log)]) == 0
-    assert got == [{"immutable": True, "force": True}, {}]
+    assert got == [{"immutable": True, "force": True, "snapshots": [False]},
+                   {"snapshots": [False]}]
 
 
 @pilot_test
