@@ -19,14 +19,15 @@ import pytest
 from textual import events
 from textual.keys import _character_to_key
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, OptionList
 
-from saga_inspector.store import SortOrder
+from saga_inspector.store import SagaRef, SortOrder
 from saga_inspector.tui import type_ahead
 from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.screens.dashboard import DashboardScreen
 from saga_inspector.tui.screens.export import ExportScreen
 from saga_inspector.tui.screens.jump import JumpScreen
+from saga_inspector.tui.screens.sources import SourcesScreen
 from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.search_bar import SearchBar
 from saga_inspector.tui.widgets.state_filter import ALL
@@ -43,8 +44,10 @@ from .helpers import (
     pilot_test,
     wait_for,
 )
+from .test_dashboard_sources import fleet, labels, settled, shown_ref, table_of
 
-__all__ = ["demo", "fixed_place_and_zone"]  # the shared fixtures (files by bare name, UTC)
+# the shared fixtures (files by bare name, UTC; several logs with colliding ids)
+__all__ = ["demo", "fixed_place_and_zone", "fleet"]
 
 ENTER = "\r"
 
@@ -272,3 +275,153 @@ def test_an_export_name_burst_on_a_terminal(terminal) -> None:
     terminal.send("ex.csv")
     terminal.wait_for(lambda screen: "export the view" in screen.text()
                       and ".jsonlx.csv" in screen.text(), STEP_S)
+
+
+# -- several logs: the choice of logs in `:` and the sources screen (issue 14) ----------------
+
+
+def keys_burst(app: SagaInspectorApp, *pressed: str) -> None:
+    """Like `burst`, with keys by name (`escape`, `down`, `backspace`) among the text: a
+    name of more than one character is one key, anything else is typed character by
+    character."""
+    for each in pressed:
+        if len(each) > 1 and each.isidentifier():
+            character = {"escape": "\x1b", "backspace": "\x7f", "space": " "}.get(each)
+            app.post_message(events.Key(each, character).set_sender(app))
+        else:
+            burst(app, each)
+
+
+async def choice_shown(pilot: Pilot, app: SagaInspectorApp) -> JumpScreen:
+    """`:` `1` enter on the fleet: saga 1 is in every log, the prompt offers each."""
+    await settled(pilot, app)
+    await pilot.press("colon", "1", "enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen), "the prompt")
+    prompt = app.screen
+    assert isinstance(prompt, JumpScreen)
+    choice = prompt.query_one("#jump-choice", OptionList)
+    await wait_for(pilot, lambda: choice.option_count == 3 and app.focused is choice,
+                   "the choice of logs")
+    return prompt
+
+
+def jump_prompts(app: SagaInspectorApp) -> list[JumpScreen]:
+    return [screen for screen in app.screen_stack if isinstance(screen, JumpScreen)]
+
+
+@pilot_test
+async def test_escape_then_a_log_and_id_in_one_burst_from_the_choice_go_there(
+    fleet: list[Path],
+) -> None:
+    app = make_app(fleet)
+    async with app.run_test(size=SIZE) as pilot:
+        await choice_shown(pilot, app)
+        a = labels(app)[0]
+        keys_burst(app, "escape", f":{a}:3{ENTER}")
+        await wait_for(pilot, lambda: shown_ref(app) == SagaRef(a, 3), f"{a}:3 gone to")
+        await settled(pilot, app)
+        assert not jump_prompts(app)
+        assert shown_ref(app) == SagaRef(a, 3)
+        assert app.focused is table_of(app)
+
+
+@pilot_test
+async def test_typing_at_the_choice_goes_into_the_id_and_hides_the_choice(
+    fleet: list[Path],
+) -> None:
+    app = make_app(fleet)
+    async with app.run_test(size=SIZE) as pilot:
+        prompt = await choice_shown(pilot, app)
+        field = prompt.query_one("#jump-input", Input)
+        choice = prompt.query_one("#jump-choice", OptionList)
+        keys_burst(app, "2")
+        await wait_for(pilot, lambda: field.value == "12", "the digit typed in the id")
+        await idle(pilot)
+        assert app.focused is field and not choice.display
+        b = labels(app)[1]
+        keys_burst(app, *["backspace"] * 2, f"{b}:2{ENTER}")  # letters and `:` too
+        await wait_for(pilot, lambda: shown_ref(app) == SagaRef(b, 2), f"{b}:2 gone to")
+        await settled(pilot, app)
+        assert not jump_prompts(app)
+
+
+@pilot_test
+async def test_down_and_enter_in_one_burst_pick_the_second_log(fleet: list[Path]) -> None:
+    app = make_app(fleet)
+    async with app.run_test(size=SIZE) as pilot:
+        prompt = await choice_shown(pilot, app)
+        second = prompt.query_one("#jump-choice", OptionList).get_option_at_index(1).id
+        keys_burst(app, "down", ENTER)
+        await wait_for(pilot, lambda: shown_ref(app) == SagaRef(str(second), 1),
+                       "the second log's saga 1 gone to")
+        await settled(pilot, app)
+        assert not jump_prompts(app)
+
+
+@pilot_test
+async def test_a_log_hidden_in_one_burst_from_S_is_left_out_of_the_view(
+    fleet: list[Path],
+) -> None:
+    app = make_app(fleet)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app)
+        assert table_of(app).total == 8
+        b = labels(app)[1]
+        keys_burst(app, "S", "j", "space", "escape")
+        await wait_for(pilot, lambda: table_of(app).total == 5, "the view read without B")
+        await settled(pilot, app)
+        assert app.source is not None
+        assert [member.hidden for member in app.source.members] == [False, True, False]
+        assert len(app.screen_stack) == 1
+        assert table_of(app).total == 5
+        table = table_of(app)
+        shown = [table._cache.row(n) for n in range(table.total or 0)]
+        assert shown and all(saga is not None and saga.source.label != b for saga in shown)
+
+
+@pilot_test
+async def test_a_filter_key_right_after_closing_S_is_the_filter(fleet: list[Path]) -> None:
+    app = make_app(fleet)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app)
+        await pilot.press("S")
+        await wait_for(pilot, lambda: isinstance(app.screen, SourcesScreen), "the sources")
+        await settled(pilot, app)
+        keys_burst(app, "escape", "5")  # failed_compensation
+        await wait_for(pilot, lambda: table_of(app).total == 2, "the filter applied")
+        await settled(pilot, app)
+        assert len(app.screen_stack) == 1
+        assert app.dashboard.active is not ALL
+
+
+@pilot_test
+async def test_a_paste_at_the_choice_goes_into_the_id(fleet: list[Path]) -> None:
+    app = make_app(fleet)
+    async with app.run_test(size=SIZE) as pilot:
+        prompt = await choice_shown(pilot, app)
+        field = prompt.query_one("#jump-input", Input)
+        app.post_message(events.Paste("2\nsecond line").set_sender(app))
+        await wait_for(pilot, lambda: field.value == "12", "the paste's first line in the id")
+        await idle(pilot)
+        assert app.focused is field
+        assert not prompt.query_one("#jump-choice", OptionList).display
+
+
+def test_down_and_enter_at_the_choice_on_a_terminal(fleet: list[Path]) -> None:
+    """The choice of logs on the real program: `:1` enter in one write, then down and enter
+    in one write pick the second log (its saga 1's steps are shown)."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("TEXTUAL", "PYTEST"))}
+    env.update(LANG="C.UTF-8", LC_ALL="C.UTF-8", PYTHONUTF8="1", TZ="UTC")
+    session = pty_session()([sys.executable, "-m", "saga_inspector", *map(str, fleet)],
+                            cols=SIZE[0], rows=SIZE[1], env=env)
+    try:
+        session.wait_for(lambda screen: "3 logs" in screen.text(), STARTUP_S)
+        session.send(f":1{ENTER}")
+        session.wait_for(shown("pick one"), STEP_S)
+        assert "spawn_pool_window" not in session.screen.text()
+        session.send(f"\x1b[B{ENTER}")  # down, enter
+        session.wait_for(shown("spawn_pool_window"), STEP_S)  # launcher B's saga 1
+        assert "go to saga" not in session.screen.text()
+    finally:
+        session.close(quit_keys=CTRL_Q)

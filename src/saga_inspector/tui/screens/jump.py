@@ -8,7 +8,9 @@ An id the file does not hold is said so; the prompt stays open for another.
 
 With several logs, `SOURCE:ID` names the log (split on the last `:`: labels hold none). A
 bare id that several logs hold is not guessed: a short list of `LABEL:ID` offers each, and
-enter picks one. An id only one log holds goes there, as with one log.
+enter picks one. An id only one log holds goes there, as with one log. Typing while the list
+has the focus goes on in the id field (the list hides): the list takes only the keys that
+move in it and enter.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -210,6 +212,31 @@ class JumpScreen(ModalScreen[JumpTarget | None]):
         if holders:
             choice.highlighted = 0
             choice.focus()
+
+    def _choice_focused(self) -> bool:
+        return self.focused is not None and self.focused.id == "jump-choice"
+
+    def on_key(self, event: events.Key) -> None:
+        """A character or backspace at the choice: on in the id field, at its end."""
+        if not self._choice_focused() or not (event.is_printable or event.key == "backspace"):
+            return
+        event.stop()
+        field = self.query_one("#jump-input", Input)
+        field.focus()
+        field.action_end()
+        if event.key == "backspace":
+            field.action_delete_left()
+        elif event.character is not None:
+            field.insert_text_at_cursor(event.character)
+
+    def on_paste(self, event: events.Paste) -> None:
+        """A paste at the choice: the id field takes it, as its own (its first line)."""
+        if self._choice_focused():
+            event.stop()
+            field = self.query_one("#jump-input", Input)
+            field.focus()
+            field.action_end()
+            field.post_message(events.Paste(event.text))
 
     @on(OptionList.OptionSelected, "#jump-choice")
     def _picked(self, event: OptionList.OptionSelected) -> None:

@@ -10,6 +10,9 @@ warnings, and (`p` or `enter`) its full path.
 made on the view at once (`MergedSource.set_hidden`); the screen hands back which logs
 changed (`SourcesClosed`) so that the dashboard reads its view again when it closes.
 
+The table takes the focus once the rows are read, not before: keys typed right after `S`
+are held until then (tui/type_ahead.py), so that `S j space` hides the second log.
+
 Everything about a log is read in a worker (`MergedSource.sources()` counts every log);
 labels, paths, errors and warnings are file-system or file text, drawn through tui/text.py.
 """
@@ -109,7 +112,7 @@ class SourceList(DataTable[Text]):
 class SourcesScreen(ModalScreen[SourcesClosed]):
     """The sources of a view (see the module's docstring)."""
 
-    AUTO_FOCUS = "#sources-table"
+    AUTO_FOCUS = None  # the table, once its rows are read (see the module's docstring)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,S", "close", "Close", key_display="esc"),
         Binding("space,h", "toggle_hidden", "Hide / show", key_display="space"),
@@ -161,9 +164,11 @@ class SourcesScreen(ModalScreen[SourcesClosed]):
     def _read(self, message: Read) -> None:
         if message.infos is None:
             self._say(plain(f"cannot read the logs: {message.error}", "bold"))
-            return
-        self._infos = message.infos
-        self._fill()
+        else:
+            self._infos = message.infos
+            self._fill()
+        if self.focused is None:
+            self.query_one(SourceList).focus()
 
     # -- drawing -------------------------------------------------------------------------
 
