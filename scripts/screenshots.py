@@ -1,6 +1,6 @@
 """Regenerate screenshots/*.svg: the real dashboard on the demo logs (the launcher's and the
-server's), at 160x48, and the in-flight step at 80x24 and 100x30 (a laptop pane, a tmux
-split).
+server's, and the demo fleet `--demo` opens: both as one view), at 160x48, and the in-flight
+step at 80x24 and 100x30 (a laptop pane, a tmux split).
 
     python scripts/screenshots.py
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from saga_inspector.demo import write_demo
+from saga_inspector.demo import write_demo, write_demo_fleet
 from saga_inspector.tui.app import SagaInspectorApp, create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +31,8 @@ SERVER_NOW = datetime(2026, 6, 4, 9, 30, tzinfo=UTC)  # the morning after the se
 
 # file name -> keys pressed (the dashboard settles after each), at SIZE unless SIZES says
 SIZES: dict[str, tuple[int, int]] = {
+    "fleet-in-flight-step-80x24.svg": (80, 24),
+    "fleet-sources.svg": (120, 36),
     "recovered-in-flight-step-80x24.svg": (80, 24),
     "recovered-in-flight-step-100x30.svg": (100, 30),
 }
@@ -56,6 +58,15 @@ SERVER_SHOTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The demo fleet (`--demo`): its logs last written these hours before NOW.
+FLEET_SHOTS: dict[str, tuple[str, ...]] = {
+    "fleet-overview.svg": (),
+    "fleet-in-flight-step-80x24.svg": ("5", "enter"),
+    "fleet-sources.svg": ("S",),
+}
+FLEET_WRITTEN_HOURS_BEFORE = (24 * 120, 3, 2)
+
+
 async def settle(pilot: Pilot) -> None:
     app = pilot.app
     assert isinstance(app, SagaInspectorApp)
@@ -67,8 +78,9 @@ async def settle(pilot: Pilot) -> None:
     raise SystemExit("the dashboard did not settle")
 
 
-async def shoot(log: Path, name: str, keys: tuple[str, ...], now: datetime = NOW) -> None:
-    app = create_app(Path(log.name), now=lambda: now)
+async def shoot(log: Path | list[Path], name: str, keys: tuple[str, ...],
+                now: datetime = NOW) -> None:
+    app = create_app(Path(log.name) if isinstance(log, Path) else log, now=lambda: now)
     async with app.run_test(size=SIZES.get(name, SIZE)) as pilot:
         await settle(pilot)
         for key in keys:
@@ -90,6 +102,14 @@ def main() -> int:
         server_log = write_demo(Path(folder) / "sagas.db", log_format="server")
         for name, keys in SERVER_SHOTS.items():
             asyncio.run(shoot(server_log, name, keys, SERVER_NOW))
+            print(f"wrote screenshots/{name}")
+        fleet = [path.relative_to(Path(folder).resolve())
+                 for path in write_demo_fleet(Path(folder).resolve() / ".agentmux")]
+        for path, hours in zip(fleet, FLEET_WRITTEN_HOURS_BEFORE, strict=True):
+            moment = NOW.timestamp() - hours * 3600
+            os.utime(path, (moment, moment))
+        for name, keys in FLEET_SHOTS.items():
+            asyncio.run(shoot(fleet, name, keys))
             print(f"wrote screenshots/{name}")
     return 0
 
