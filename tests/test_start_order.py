@@ -68,3 +68,21 @@ def test_cheap_bounds_hold_every_time_of_the_block(values: list[str | None]) -> 
 @given(st.lists(stored_times(), min_size=2, max_size=5))
 def test_cheap_bounds_hold_for_forms_that_pass(values: list[str]) -> None:
     check([LAUNCHER_FORMS[0], *values])
+
+
+def test_ids_at_the_ends_of_sqlites_range_page_by_start_time(tmp_path) -> None:
+    from saga_inspector.demo import write_saga_log
+    from saga_inspector.store import SagaQuery, SagaStore, SortOrder
+
+    from .factory import cleanup_saga
+
+    ends = [-(2**63), -5, 0, 7, 2**63 - 1]
+    path = write_saga_log(tmp_path / "ends.db",
+                          [cleanup_saga(saga_id, "completed", at=float(n))
+                           for n, saga_id in enumerate(ends)])
+    query = SagaQuery(sort=SortOrder.STARTED)
+    with SagaStore.open(path) as store:
+        listed = store.sagas(query, limit=10)
+        assert [saga.saga_id for saga in listed] == list(reversed(ends))  # latest start first
+        assert [saga.saga_id for saga in store.oldest(query, limit=2)] == ends[1::-1]
+        assert store.count_before(query, query.key_of(listed[2])) == 2

@@ -44,7 +44,7 @@ from .query_sql import SqlColumns, register_functions, sort_value_sql, where_sql
 from .source_tag import SourceTag
 from .sql import ident as _ident
 from .sql import marks as _marks
-from .start_order import BLOCK_BITS, Block, ReadBlock, StartBlocks, merged_blocks
+from .start_order import BLOCK_BITS, Block, ReadBlock, StartBlocks, block_ids, merged_blocks
 
 PAGE_SIZE = 100
 # Rows a walk reads at once under a sort no index serves: each read is a scan whatever its
@@ -885,7 +885,7 @@ class SagaStore:
         fmt = self.format
         table, saga_id = _ident(fmt.saga_table), _ident(fmt.saga_columns["saga_id"])
         value = sort_value_sql(SortOrder.STARTED, self._sql)
-        in_block = f"FROM {table} s WHERE {saga_id} >= ? AND {saga_id} < ?"
+        in_block = f"FROM {table} s WHERE {saga_id} BETWEEN ? AND ?"
         exact_sql = f"SELECT min({value}), max({value}) {in_block}"
         time = fmt.time
         cheap_sql = (None if time.bounds_sql is None or self._sql.saga["started_at"] == "NULL"
@@ -895,7 +895,7 @@ class SagaStore:
         top = self._scan_rows(f"SELECT max({saga_id}) FROM {table}", [], cancelled)[0][0]
         number = None if top is None else _int(top) >> BLOCK_BITS
         while number is not None and (down_to is None or number >= down_to):
-            ids = [number << BLOCK_BITS, (number + 1) << BLOCK_BITS]
+            ids = list(block_ids(number))
             found = None
             if cheap_sql is not None and time.bounds is not None:
                 found = time.bounds(self._scan_rows(cheap_sql, ids, cancelled)[0])
@@ -904,7 +904,7 @@ class SagaStore:
                 found = None if low is None else (_int(low), _int(high))
             if found is not None:
                 blocks.append(Block(number, *found))
-            below = self._scan_rows(newest_below, [number << BLOCK_BITS], cancelled)[0][0]
+            below = self._scan_rows(newest_below, [block_ids(number)[0]], cancelled)[0][0]
             number = None if below is None else _int(below) >> BLOCK_BITS
         return blocks
 
@@ -917,17 +917,16 @@ class SagaStore:
         value = sort_value_sql(SortOrder.STARTED, self._sql)
         where, params = self._where(query)
         sql = (f"SELECT {value}, {saga_id} FROM {table} s WHERE {where} "
-               f"AND {saga_id} >= ? AND {saga_id} < ?")
+               f"AND {saga_id} BETWEEN ? AND ?")
 
         def read(number: int) -> list[tuple[int, int]]:
-            rows = self._page_rows(query, sql, [*params, number << BLOCK_BITS,
-                                                (number + 1) << BLOCK_BITS], cancelled)
+            rows = self._page_rows(query, sql, [*params, *block_ids(number)], cancelled)
             return [(_int(found_value), _int(found_id)) for found_value, found_id in rows]
         return read
 
     def _count_in_ranges(self, query: SagaQuery, cancelled: Callable[[], bool] | None,
                          ranges: Sequence[tuple[int, int]]) -> int:
-        """The sagas of the query whose ids are in these [first, end) ranges."""
+        """The sagas of the query whose ids are in these (first, last) ranges."""
         fmt = self.format
         table = _ident(fmt.saga_table)
         saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
@@ -935,7 +934,7 @@ class SagaStore:
         total = 0
         for start in range(0, len(ranges), _RANGE_CHUNK):
             chunk = ranges[start:start + _RANGE_CHUNK]
-            within = " OR ".join(f"({saga_id} >= ? AND {saga_id} < ?)" for _ in chunk)
+            within = " OR ".join(f"{saga_id} BETWEEN ? AND ?" for _ in chunk)
             rows = self._page_rows(query, f"SELECT count(*) FROM {table} s WHERE {where} "
                                           f"AND ({within})",
                                    [*params, *(edge for pair in chunk for edge in pair)],

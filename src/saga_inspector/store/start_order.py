@@ -38,11 +38,16 @@ class Block:
 
     @property
     def first_id(self) -> int:
-        return self.number << BLOCK_BITS
+        return block_ids(self.number)[0]
 
     @property
-    def end_id(self) -> int:  # one past its last id
-        return (self.number + 1) << BLOCK_BITS
+    def last_id(self) -> int:
+        return block_ids(self.number)[1]
+
+
+def block_ids(number: int) -> tuple[int, int]:
+    """The first and last id of block `number` (within SQLite's 64-bit range)."""
+    return number << BLOCK_BITS, min(((number + 1) << BLOCK_BITS) - 1, 2**63 - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,25 +128,26 @@ class StartBlocks:
                                                                      int],
                     read: ReadBlock) -> int:
         """How many pairs sort above `key`: whole blocks by a count over their id ranges
-        (`count_ids`), the blocks the key falls in by reading them."""
+        (`count_ids`, ranges of first and last id), the blocks the key falls in by reading
+        them."""
         whole: list[tuple[int, int]] = []
         total = 0
         for block in self.blocks:
             if block.low > key[0]:
-                whole.append((block.first_id, block.end_id))
+                whole.append((block.first_id, block.last_id))
             elif block.high >= key[0]:
                 total += sum(pair > key for pair in read(block.number))
         return total + (count_ids(_joined(whole)) if whole else 0)
 
 
 def _joined(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Id ranges with the adjacent ones joined (blocks of one run: one range)."""
+    """Id ranges (first, last) with the adjacent ones joined (a run of blocks: one range)."""
     joined: list[tuple[int, int]] = []
-    for first, end in sorted(ranges):
-        if joined and joined[-1][1] == first:
-            joined[-1] = (joined[-1][0], end)
+    for first, last in sorted(ranges):
+        if joined and joined[-1][1] + 1 == first:
+            joined[-1] = (joined[-1][0], last)
         else:
-            joined.append((first, end))
+            joined.append((first, last))
     return joined
 
 
@@ -154,4 +160,4 @@ def merged_blocks(previous: StartBlocks | None, fresh: Sequence[Block],
     return StartBlocks(version, tuple(blocks))
 
 
-__all__ = ["BLOCK", "BLOCK_BITS", "NO_VALUE", "Block", "StartBlocks", "merged_blocks"]
+__all__ = ["BLOCK", "BLOCK_BITS", "NO_VALUE", "Block", "StartBlocks", "block_ids", "merged_blocks"]
