@@ -41,7 +41,7 @@ from .models import (
     SortOrder,
     StateCounts,
 )
-from .repository import PAGE_SIZE, SagaStore
+from .repository import PAGE_SIZE, SCAN_PAGE_SIZE, SagaStore, walk_pages
 from .source import AmbiguousSaga, Cancelled, SourceInfo, SourceStatus
 from .source_tag import SourceTag
 
@@ -374,19 +374,8 @@ class MergedSource:
                 q, limit, after=after, cancelled=cancelled))
             yield from (walks[0] if walks else ())
             return
-        most = PAGE_SIZE if query.sort is SortOrder.ID else 1000
-        remaining = limit or None
-        while True:
-            if cancelled is not None and cancelled():
-                raise StoreError(ErrorKind.CANCELLED, "query cancelled")
-            size = most if remaining is None else min(most, remaining)
-            page = self.sagas(query, after=after, limit=size, cancelled=cancelled)
-            yield from page
-            if remaining is not None:
-                remaining -= len(page)
-            if len(page) < size or remaining == 0:
-                return
-            after = query.key_of(page[-1])
+        most = PAGE_SIZE if query.sort is SortOrder.ID else SCAN_PAGE_SIZE
+        yield from walk_pages(self.sagas, query, limit, most, after=after, cancelled=cancelled)
 
     def _start_page(self, query: SagaQuery, *, after: SortKey | None = None,
                     before: SortKey | None = None, at: SortKey | None = None,

@@ -77,6 +77,25 @@ def _int(value: StoredValue, default: int = 0) -> int:
         return default
 
 
+def walk_pages(read: Callable[..., list[Saga]], query: SagaQuery, limit: int, most: int, *,
+               after: SortKey | None = None,
+               cancelled: Callable[[], bool] | None = None) -> Iterator[Saga]:
+    """Up to `limit` sagas (0: all) of `read(query, after=, limit=, cancelled=)` (a `sagas`
+    method), `most` a page, each page after the last one's key."""
+    remaining = limit or None
+    while True:
+        if cancelled is not None and cancelled():
+            raise StoreError(ErrorKind.CANCELLED, "query cancelled")
+        size = most if remaining is None else min(most, remaining)
+        page = read(query, after=after, limit=size, cancelled=cancelled)
+        yield from page
+        if remaining is not None:
+            remaining -= len(page)
+        if len(page) < size or remaining == 0:
+            return
+        after = query.key_of(page[-1])
+
+
 def _bindable(value: object) -> object:
     """`value` with lone surrogates in text written as `\\udcff`, so SQLite can take it."""
     if isinstance(value, str):
@@ -599,18 +618,7 @@ class SagaStore:
         # Sorted by id, a page walks an index: small pages cost little and start the output
         # at once. Under another sort every page is a scan (SCAN_PAGE_SIZE).
         most = PAGE_SIZE if query.sort is SortOrder.ID else SCAN_PAGE_SIZE
-        remaining = limit or None
-        while True:
-            if cancelled is not None and cancelled():
-                raise StoreError(ErrorKind.CANCELLED, "query cancelled")
-            size = most if remaining is None else min(most, remaining)
-            page = self.sagas(query, after=after, limit=size, cancelled=cancelled)
-            yield from page
-            if remaining is not None:
-                remaining -= len(page)
-            if len(page) < size or remaining == 0:
-                return
-            after = query.key_of(page[-1])
+        return walk_pages(self.sagas, query, limit, most, after=after, cancelled=cancelled)
 
     # -- following a file as it is written ------------------------------------------------
 
