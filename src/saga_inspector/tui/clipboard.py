@@ -46,12 +46,22 @@ def copy_out(app: App[object], make_text: Callable[[], str], *, what: str, stem:
     """Copy the text `make_text()` gives (made in a worker) and say where it went. `what`
     names it in the notification ("saga 12 as JSON"); `stem` and `suffix` name the file if
     one is written. A file never goes to the folder of the saga's log (`database`; None:
-    the app's, `app.path`)."""
+    the log of the saga the dashboard shows, see _shown_log)."""
     if database is None:
-        database = getattr(app, "path", None)
+        database = _shown_log(app)
     hand_on = partial(_hand_on, app, make_text, what, stem, suffix, database, env)
     return app.run_worker(hand_on, thread=True, group=COPY_GROUP, exit_on_error=False,
                           name=f"copy {what}")
+
+
+def _shown_log(app: App[object]) -> Path | None:
+    """The log of the saga the dashboard shows: what a payload block, the payload screen and
+    the triage screen copy is that saga's, and with several logs `app.path` (the first log)
+    may be another log. Without a saga shown, the app's log."""
+    screens = getattr(app, "screen_stack", None) or [None]
+    view = getattr(screens[0], "view", None)
+    shown = _log_path(view) if isinstance(view, SagaView) else None
+    return shown if shown is not None else getattr(app, "path", None)
 
 
 def _hand_on(app: App[object], make_text: Callable[[], str], what: str, stem: str,
