@@ -197,6 +197,12 @@ def triage_summary(detail: SagaDetail, now: datetime, source: str = "") -> str:
     """The summary text, from `saga_inspector.explain` (imported when first copied);
     `source`: the log's label, said first (several logs shown)."""
     from saga_inspector.explain import explain_text
+    from saga_inspector.store.merged import last_write
 
-    text = explain_text(detail, now)
+    text = explain_text(detail, now, last_write=last_write(detail.saga.source.path))
+    return with_log_line(text, source)
+
+
+def with_log_line(text: str, source: str) -> str:
+    """A copied summary, its first line naming the saga's log when several are shown."""
     return f"log: {source}\n{text}" if source else text

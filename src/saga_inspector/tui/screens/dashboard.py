@@ -864,7 +864,8 @@ class DashboardScreen(Screen[None]):
 
         detail = self.view.detail
         self.app.push_screen(ExplainScreen(detail, self.now,
-                                           last_write=last_write(detail.saga.source.path)))
+                                           last_write=last_write(detail.saga.source.path),
+                                           several=self.source.source_count > 1))
 
     def action_focus_table(self) -> None:
         self.query_one(SagaTable).focus()

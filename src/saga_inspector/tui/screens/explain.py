@@ -68,10 +68,12 @@ class ExplainScreen(ScrollingModal):
     ]
 
     def __init__(self, detail: SagaDetail, now: datetime | None = None, *,
-                 last_write: float | None = None) -> None:
-        """`last_write`: when the saga's log was last written (explain's abandoned note)."""
+                 last_write: float | None = None, several: bool = False) -> None:
+        """`last_write`: when the saga's log was last written (explain's abandoned note);
+        `several`: more than one log is shown (what is copied names the saga's)."""
         super().__init__()
         self.detail = detail
+        self.several = several
         self.now = now
         self.explanation = explain(detail, now, last_write=last_write)
 
@@ -88,10 +90,12 @@ class ExplainScreen(ScrollingModal):
             yield ExplainBody(self.explanation, id="explain-body")
 
     def action_copy(self) -> None:
-        from saga_inspector.tui.clipboard import copy_out
+        from saga_inspector.tui.clipboard import copy_out, with_log_line
 
-        saga_id = self.detail.saga.saga_id
-        summary = self.summary
-        copy_out(self.app, lambda: summary, what=f"the triage summary of saga {saga_id}",
-                 stem=f"saga-{saga_id}-summary", suffix=".txt")
+        saga = self.detail.saga
+        label = saga.source.label if self.several else ""
+        summary = with_log_line(self.summary, label)
+        named = f"{label}:{saga.saga_id}" if label else str(saga.saga_id)
+        copy_out(self.app, lambda: summary, what=f"the triage summary of saga {named}",
+                 stem=f"saga-{saga.saga_id}-summary", suffix=".txt")
 
