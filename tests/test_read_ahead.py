@@ -16,6 +16,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
 from saga_inspector.store import SagaRef, SagaStore
+from saga_inspector.store.labels import source_labels
 from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.read_ahead import ReadAhead, read_views, stored_size
 from saga_inspector.tui.screens.help import HelpScreen
@@ -52,7 +53,7 @@ def test_read_ahead_keeps_a_few_views_and_forgets_them_when_the_file_changes(
     path = make_log([cleanup_saga(n, at=n) for n in range(1, 6)])
     ahead = ReadAhead(max_held=3)
     ahead.keep(ahead.epoch, views_of(path, 1, 2, 3, 4))
-    label = path.name  # (the log's label when opened on its own)
+    label = source_labels([path])[0]  # (the log's label when opened on its own)
 
     def ref(n: int) -> SagaRef:
         return SagaRef(label, n)
