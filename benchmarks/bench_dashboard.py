@@ -210,8 +210,9 @@ def detail_pane(screen: Screen) -> str:
 
 def row_pattern(saga: Saga) -> re.Pattern[str]:
     name = re.escape((saga.name or "")[:12])
-    if SEVERAL_LOGS:  # the id after the source column, or before it
-        return re.compile(rf"(?:│|\s)\s*{saga.saga_id}  {name}")
+    if SEVERAL_LOGS:  # the id, its log's label (the source column), the name
+        label = re.escape(saga.source.label[:6])
+        return re.compile(rf"│\s*{saga.saga_id}  {label}\S*\s+{name}")
     return re.compile(rf"│\s*{saga.saga_id}  {name}")
 
 

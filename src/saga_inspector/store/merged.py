@@ -138,7 +138,7 @@ class MergedSource:
                    for index, (label, path, snapshot)
                    in enumerate(zip(labels, resolved, flags, strict=True))]
         allow_open_logs(count)
-        if count > 1 and opener == SagaStore.open:
+        if count > 1:  # (every opener takes SagaStore.open's keywords)
             options = {"lean": True, **options}
         source = cls(members, _bound_opener(opener, options))
         source._open_members(members)

@@ -21,7 +21,6 @@ from pathlib import Path
 from saga_inspector.store import PAGE_SIZE, LogFormat, Saga, SagaQuery, SagaStore, SortOrder
 from saga_inspector.store.errors import ErrorKind, StoreError
 from saga_inspector.store.merged import MergedSource
-from saga_inspector.store.source_tag import SourceTag
 
 # How one log is opened: SagaStore.open's form (`tag` is the log's label and rank).
 Opener = Callable[..., SagaStore]
@@ -85,9 +84,9 @@ def open_source(paths: Paths, opener: Opener,
     StoreError when no log could be read (one log: its own error, as before)."""
     errors: list[StoreError] = []
 
-    def recorded(path: Path, *, tag: SourceTag) -> SagaStore:
+    def recorded(path: Path, **options: object) -> SagaStore:
         try:
-            return opener(path, tag=tag)
+            return opener(path, **options)
         except StoreError as error:
             errors.append(error)
             raise
