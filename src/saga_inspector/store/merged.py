@@ -48,7 +48,7 @@ from .source_tag import SourceTag
 ALL_SAGAS = SagaQuery()
 _MAX_ID = 2**63 - 1
 _MIN_ID = -(2**63)
-_OPENERS = 4  # big logs opened at once
+_OPENERS = 2  # big logs opened at once
 _BIG_LOG_BYTES = 4 << 20
 T = TypeVar("T")
 Opener = Callable[..., SagaStore]

@@ -55,7 +55,7 @@ ALL_SAGAS = SagaQuery()
 _MIN_ID, _MAX_ID = -(2**63), 2**63 - 1
 # Ids bound in one `IN (...)` list: well under SQLite's limit on parameters.
 _ID_CHUNK = 500
-LEAN_CACHE_KIB = 256  # the page cache of each of many logs open at once (SQLite's: 2 MiB)
+LEAN_CACHE_KIB = 64  # the page cache of each of many logs open at once (SQLite's: 2 MiB)
 _RANGE_CHUNK = 200  # id ranges in one count (two parameters each)
 
 
