@@ -137,16 +137,19 @@ def find_detail_target(store: SagaStore | MergedSource,
     return None
 
 
-def read_facts(path: Path | Sequence[Path], parts: Sequence[str] = ()) -> Facts:
+def read_facts(path: Path | Sequence[Path], parts: Sequence[str] = (),
+               snapshots: Sequence[bool] | None = None) -> Facts:
     if not isinstance(path, Path):
-        return fleet_facts(path, parts)
+        return fleet_facts(path, parts, snapshots)
     with SagaStore.open(path) as store:
         return facts_of(store, parts)
 
 
-def fleet_facts(paths: Sequence[Path], parts: Sequence[str]) -> Facts:
-    """What several logs opened together show: read through the one merge the app reads."""
-    with MergedSource.open(paths) as view:
+def fleet_facts(paths: Sequence[Path], parts: Sequence[str],
+                snapshots: Sequence[bool] | None = None) -> Facts:
+    """What several logs opened together show: read through the one merge the app reads
+    (with the snapshot flags the app tells, which its labels depend on)."""
+    with MergedSource.open(paths, snapshots=snapshots) as view:
         return facts_of(view, parts, SortOrder.STARTED)
 
 
@@ -684,9 +687,9 @@ def run_fleet(logs: int, runs: int) -> None:
     from fleet import fleet_paths
 
     one = log_of(1_000_000)
-    fleet, _snapshots = fleet_paths(logs)
+    fleet, snapshots = fleet_paths(logs)
     one_facts = read_facts(one, FLEET_PARTS)
-    fleet_facts_ = read_facts(fleet, FLEET_PARTS)
+    fleet_facts_ = read_facts(fleet, FLEET_PARTS, snapshots)
     views = {"one 1M log": (one, one_facts), f"fleet of {logs}": (fleet, fleet_facts_)}
     results = {name: Series() for name in views}
     floor = Series()

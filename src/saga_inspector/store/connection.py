@@ -98,16 +98,19 @@ class OpenPlan:
     unread_wal: UnreadWal | None = None
 
 
-def look_beside(path: Path, info: os.stat_result) -> Beside:
-    """The `-wal` and `-shm` next to `path` (as SQLite names them: beside the resolved file)."""
-    wal = _stat_or_none(sidecar(path, "-wal"))
-    shm = _stat_or_none(sidecar(path, "-shm"))
+def look_beside(path: Path, info: os.stat_result, *, resolved: Path | None = None) -> Beside:
+    """The `-wal` and `-shm` next to `path` (as SQLite names them: beside the resolved file;
+    `resolved`: that file, when already known)."""
+    wal = _stat_or_none(sidecar(path, "-wal", resolved))
+    shm = _stat_or_none(sidecar(path, "-shm", resolved))
     return Beside(owner=info.st_uid, wal_size=None if wal is None else wal.st_size,
                   shm_exists=shm is not None)
 
 
-def sidecar(path: Path, suffix: str) -> Path:
-    resolved = path.resolve()
+def sidecar(path: Path, suffix: str, resolved: Path | None = None) -> Path:
+    # (resolving costs a stat per folder of the path: done once per open, many logs open)
+    if resolved is None:
+        resolved = path.resolve()
     return resolved.with_name(resolved.name + suffix)
 
 
@@ -119,7 +122,7 @@ def _stat_or_none(path: Path) -> os.stat_result | None:
 
 
 def plan_open(path: Path, beside: Beside, *, immutable: bool, force: bool,
-              euid: int | None) -> OpenPlan:
+              euid: int | None, resolved: Path | None = None) -> OpenPlan:
     """How to open `path`, decided from stat results only; raises StoreError to refuse.
 
     - `immutable` (asked for): a snapshot of the file alone. A `-wal` with content would be
@@ -130,7 +133,7 @@ def plan_open(path: Path, beside: Beside, *, immutable: bool, force: bool,
       SQLite hands the files it creates to the database's owner. `euid` None: the OS has
       no user ids (Windows), see `os_specific.another_users_file`.
     """
-    wal = sidecar(path, "-wal")
+    wal = sidecar(path, "-wal", resolved)
     if immutable:
         if not beside.wal_has_rows:
             return OpenPlan(immutable=True)
@@ -191,9 +194,10 @@ def connect_read_only(
     `cache_kib`: the most this connection keeps of the file in memory (SQLite's default,
     2 MiB, when None): many logs open at once each keep less."""
     info = check_path(path)
-    plan = plan_open(path, look_beside(path, info), immutable=immutable, force=force,
-                     euid=effective_user())
-    uri = sqlite_uri(path.resolve(), immutable=plan.immutable)
+    resolved = path.resolve()
+    plan = plan_open(path, look_beside(path, info, resolved=resolved), immutable=immutable,
+                     force=force, euid=effective_user(), resolved=resolved)
+    uri = sqlite_uri(resolved, immutable=plan.immutable)
     try:
         conn = sqlite3.connect(
             uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False,

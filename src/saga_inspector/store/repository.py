@@ -440,8 +440,13 @@ class SagaStore:
     # -- queries --------------------------------------------------------------------------
 
     def data_version(self) -> int:
-        """SQLite's `data_version`: changes whenever another connection commits."""
-        return _int(self._rows("PRAGMA data_version")[0][0])
+        """SQLite's `data_version`: changes whenever another connection commits. (A pragma
+        that reads no table: no transaction around it, one statement.)"""
+        with self._lock:
+            try:
+                return _int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error as exc:
+                raise translate_error(exc, self.path) from None
 
     def changed(self, *, lock_wait: float | None = None) -> bool:
         """Whether another connection committed since the last call (True the first time).
@@ -477,6 +482,9 @@ class SagaStore:
         """Sagas per state. Kept until another connection commits: at a million sagas the
         GROUP BY costs ~100 ms, `data_version` ~0.01 ms. Where the state index is partial
         (the server's), the same read keeps the ids of the states no index serves."""
+        cached = self._counts_cache
+        if cached is not None and self._depth == 0 and cached[0] == self.data_version():
+            return cached[1]  # (one statement: many logs of a view are asked at every page)
         with self.snapshot():
             version = self.data_version()
             if self._counts_cache is None or self._counts_cache[0] != version:
@@ -899,8 +907,10 @@ class SagaStore:
                      else f"SELECT {time.bounds_sql(self._sql.saga['started_at'])} {in_block}")
         newest_below = f"SELECT max({saga_id}) FROM {table} WHERE {saga_id} < ?"
         blocks: list[Block] = []
-        top = self._scan_rows(f"SELECT max({saga_id}) FROM {table}", [], cancelled)[0][0]
+        top, bottom = self._scan_rows(f"SELECT max({saga_id}), min({saga_id}) FROM {table}",
+                                      [], cancelled)[0]
         number = None if top is None else _int(top) >> BLOCK_BITS
+        last_number = None if bottom is None else _int(bottom) >> BLOCK_BITS
         while number is not None and (down_to is None or number >= down_to):
             ids = list(block_ids(number))
             found = None
@@ -911,6 +921,8 @@ class SagaStore:
                 found = None if low is None else (_int(low), _int(high))
             if found is not None:
                 blocks.append(Block(number, *found))
+            if last_number is not None and number <= last_number:
+                break  # the block of the lowest id: no block below
             below = self._scan_rows(newest_below, [block_ids(number)[0]], cancelled)[0][0]
             number = None if below is None else _int(below) >> BLOCK_BITS
         return blocks
