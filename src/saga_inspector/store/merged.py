@@ -579,10 +579,12 @@ def _start_plan(store: SagaStore, query: SagaQuery, member: Member, *,
                                                  before=before, at=at)
     if not isinstance(bound, dict):  # every row of the log is above the key: its last ones
         bound, from_oldest = {}, True
-    if query.parsed.only_states and store.count(query) == 0:
-        return None  # (from the counts by state, read once per change: no rows to look for)
-    local = next(iter(bound.values()), None)
     blocks = store.start_bounds(cancelled)
+    if query.parsed.only_states:  # none of the states asked for: no rows to look for
+        counts = store.counts_at(blocks.version) or store.counts()
+        if counts.count(store.state_set(query)) == 0:
+            return None
+    local = next(iter(bound.values()), None)
     edge = None if local is None else local.value
     reach = blocks.reach_above(edge) if upward else blocks.reach_below(edge)
     if reach is None:

@@ -478,6 +478,11 @@ class SagaStore:
         except sqlite3.Error as exc:  # e.g. the store was closed meanwhile (file reopened)
             raise translate_error(exc, self.path) from None
 
+    def counts_at(self, version: int) -> StateCounts | None:
+        """The counts by state read at this data_version, if they were (no statement)."""
+        cached = self._counts_cache
+        return cached[1] if cached is not None and cached[0] == version else None
+
     def counts(self) -> StateCounts:
         """Sagas per state. Kept until another connection commits: at a million sagas the
         GROUP BY costs ~100 ms, `data_version` ~0.01 ms. Where the state index is partial
@@ -717,6 +722,10 @@ class SagaStore:
         ]
         merged = list(heapq.merge(*pages, key=lambda saga: saga.saga_id, reverse=True))
         return merged[-limit:] if ascending else merged[:limit]
+
+    def state_set(self, query: SagaQuery) -> frozenset[str] | None:
+        """The states a query allows, from the chips and its `state:` words (None: all)."""
+        return self._state_set(query)
 
     def _state_set(self, query: SagaQuery) -> frozenset[str] | None:
         """The states a query allows, from the chips and its `state:` words (None: all)."""

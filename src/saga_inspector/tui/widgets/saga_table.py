@@ -70,10 +70,12 @@ from saga_inspector.tui.views import time_with_age
 from saga_inspector.tui.widgets.badges import STATE_COMPONENTS, state_badge
 from saga_inspector.units import format_count
 
-# Sorted by start time or duration, every page read is a scan of the whole result (no index
-# serves those orders, and the file is read-only): the same cost for 1 000 rows as for 100.
-# Pages are that much bigger then, and fewer are kept: still 5 000 sagas at most.
+# Sorted by duration, every page read is a scan of the whole result (no index serves that
+# order, and the file is read-only): the same cost for 1 000 rows as for 100. Pages are that
+# much bigger then, and fewer are kept: still 5 000 sagas at most. By id, and by start time
+# (store/start_order.py), a page reads only what it holds: small pages.
 SORTED_PAGE_SIZE = 1000
+SMALL_PAGE_SORTS = frozenset({SortOrder.ID, SortOrder.STARTED})
 MAX_PLACES = 64  # queries whose place (highlighted saga, scroll) is remembered
 MAX_EXTENTS = 8  # queries whose total and page anchors are remembered (until a reload)
 MAX_SHOWN_ROWS = 8  # queries whose rows in view are remembered (until a reload)
@@ -592,7 +594,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._stale_timer = self.set_timer(
                 FOREIGN_STALE_S, partial(self._drop_foreign_stale, self._generation))
         self._store, self._query, self._stale = store, query, stale
-        size = PAGE_SIZE if query.sort is SortOrder.ID else SORTED_PAGE_SIZE
+        size = PAGE_SIZE if query.sort in SMALL_PAGE_SORTS else SORTED_PAGE_SIZE
         self._cache = RowCache(size, MAX_PAGES * PAGE_SIZE // size, query.key_of)
         if query in self._extents:
             self._cache.total, self._cache.anchors = self._extents[query]
