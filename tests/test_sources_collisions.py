@@ -408,7 +408,9 @@ class Watch:
 
 
 def scan_connection_opener(path: Path, **options: object) -> SagaStore:
-    """SagaStore.open as for one log: a second connection for long scans (not lean)."""
+    """SagaStore.open as for one log: a second connection for long scans (not lean, whatever
+    the view asks)."""
+    options.pop("lean", None)
     return SagaStore.open(path, **options)  # type: ignore[arg-type]
 
 

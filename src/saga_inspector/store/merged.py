@@ -187,11 +187,11 @@ class MergedSource:
         # A log still gone keeps the rows it has (its store stays open on the file it read).
         again = [member for member in again
                  if member.store is None or _identity(member.tag.path) is not None]
-        for member in again:
-            if member.store is not None:
-                member.store.close()
-                member.store = None
-        self._open_members(again)
+        with self._lock:  # (not while a poll looks at the same logs)
+            old = [member.store for member in again if member.store is not None]
+            self._open_members(again)  # each log's new store replaces its old one
+            for store in old:
+                store.close()
 
     def close(self) -> None:
         for member in self.members:
@@ -301,21 +301,25 @@ class MergedSource:
         and left out (a cancelled read is the caller's: it goes on up)."""
         results: list[T] = []
         for member in self._readable():
-            member_query = member.query_for(query)
-            if member_query is None or member.store is None:
+            member_query, store = member.query_for(query), member.store
+            if member_query is None or store is None:
                 continue
             try:
-                results.append(read(member.store, member_query, member))
+                results.append(read(store, member_query, member))
             except StoreError as error:
                 if error.kind in (ErrorKind.CANCELLED, ErrorKind.BUSY):
                     raise
-                self._fail(member, error)
+                self._fail(member, error, store)
         return results
 
-    def _fail(self, member: Member, error: StoreError) -> None:
+    def _fail(self, member: Member, error: StoreError,
+              store: SagaStore | None = None) -> None:
+        """Mark the log whose read failed (`store`: the one read; a log reopened meanwhile
+        is left as it now is)."""
         if len(self.members) == 1:
             raise error  # one log: its failure is the view's, as before
-        member.error = error.message
+        if store is None or member.store is store:
+            member.error = error.message
 
     def counts(self) -> StateCounts:
         """Sagas per state over every log shown."""
@@ -426,12 +430,13 @@ class MergedSource:
 
     def _guarded(self, member: Member, read: Callable[[], T]) -> T | None:
         """`read` on one log; a failure marks it (see _each) and gives None."""
+        store = member.store
         try:
             return read()
         except StoreError as error:
             if error.kind in (ErrorKind.CANCELLED, ErrorKind.BUSY):
                 raise
-            self._fail(member, error)
+            self._fail(member, error, store)
             return None
 
     def count_before(self, query: SagaQuery, key: SortKey, *,
@@ -512,6 +517,10 @@ class MergedSource:
     def changed(self, *, lock_wait: float | None = None) -> bool:
         """Whether any log changed since the last call, or vanished (a log that vanished
         keeps its rows as last read, marked gone)."""
+        with self._lock:  # (not while R reopens the same logs)
+            return self._poll(lock_wait)
+
+    def _poll(self, lock_wait: float | None) -> bool:
         changed = False
         for member in self.members:
             if member.store is None or member.error is not None:
