@@ -9,9 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import types
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from saga_inspector.store.formats import LAUNCHER, SERVER, LogFormat
 
 from .factory import SagaLogFactory, cleanup_saga, insert_sagas, respawn_saga
 from .helpers import RAW_CONTROLS, ROOT, Run, run
+from .test_live_follow import FOLLOW, wait_for
 
 __all__ = ["run"]
 
@@ -340,18 +339,6 @@ def test_the_dashboard_gets_every_path_and_the_snapshot_flags(
 
 
 # -- follow over several logs ---------------------------------------------------------------------
-
-FOLLOW = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-          "from saga_inspector.cli import main; sys.exit(main(sys.argv[1:]))")
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
 
 class FollowingCli:
     """`list PATH... --follow --jsonl` in its own process, its lines collected as they come."""
