@@ -105,6 +105,7 @@ _ID = _Column("id", 2, right=True)  # widened to the largest id
 _SOURCE = _Column("source", 0)
 SOURCE_MAX = 24
 _SOURCE_MIN = 8
+_SOURCE_SHORT = 12  # (first down to this, once the name and the start have shrunk)
 _COLUMNS = (
     _ID,
     _Column("name", 23),
@@ -135,8 +136,12 @@ def column_widths(width: int, id_width: int, source_width: int = 0) -> tuple[int
     widths = [max(id_width, 2), *([source_width] if source_width else []), *ideal]
     gaps = _GAP * (len(columns) - 1)
     shift = 1 if source_width else 0
-    order = [(1, min(_SOURCE_MIN, source_width))] if source_width else []
-    order += [(index + shift if index else index, floor) for index, floor in _SHRINK_ORDER]
+    order = [(index + shift if index else index, floor) for index, floor in _SHRINK_ORDER]
+    if source_width:
+        # The log tells colliding ids apart: it gives up width after the name and the start
+        # have given some (`0.42.0/serv…`, not `0.42.0/…`), and last down to its floor.
+        order[2:2] = [(1, min(_SOURCE_SHORT, source_width))]
+        order[-1:-1] = [(1, min(_SOURCE_MIN, source_width))]
     for index, floor in order:
         excess = sum(widths) + gaps + _REASON_MIN - width
         if excess <= 0:
