@@ -165,10 +165,7 @@ class MergedSource:
             member.store, member.error = None, error.message
             member.gone = error.kind is ErrorKind.NOT_FOUND
             return
-        member.store, member.error, member.gone = store, None, False
-        member.identity = _identity(member.tag.path)
-        member.warnings = store.warnings
-        self._format = None
+        self._attach(member, store)
         if len(self.members) > 1:
             # What the first page of the view needs from every log, read here, where the
             # logs are read side by side (SQLite lets go of the GIL while it reads).
@@ -177,6 +174,13 @@ class MergedSource:
             except StoreError as error:
                 if error.kind is not ErrorKind.BUSY:
                     member.error = error.message
+
+    def _attach(self, member: Member, store: SagaStore) -> None:
+        """`store` is now the log's: readable, and the file it names the one opened."""
+        member.store, member.error, member.gone = store, None, False
+        member.identity = _identity(member.tag.path)
+        member.warnings = store.warnings
+        self._format = None
 
     def reopen(self) -> None:
         """Open again every log that vanished or could not be read (`R`), and those whose
@@ -559,10 +563,7 @@ class MergedSource:
             return None
         if member.store is not None:
             member.store.close()
-        member.store, member.error, member.gone = store, None, False
-        member.identity = _identity(member.tag.path)
-        member.warnings = store.warnings
-        self._format = None
+        self._attach(member, store)
         return store
 
 

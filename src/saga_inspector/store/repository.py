@@ -586,7 +586,7 @@ class SagaStore:
         """How many sagas match: from the counts by state when only states are asked for
         (chips and `state:` words), else a scan (`cancelled()` True stops it: CANCELLED)."""
         if query.parsed.only_states:
-            states = self._state_set(query)
+            states = self.state_set(query)
             return self.counts().count(states)
         where, params = self._where(query)
         rows = self._page_rows(
@@ -710,7 +710,7 @@ class SagaStore:
         if query.sort is not SortOrder.ID:
             return self._sorted_page(query, bound, limit, ascending=ascending,
                                      cancelled=cancelled)
-        states = self._state_set(query) if query.parsed.only_states else None
+        states = self.state_set(query) if query.parsed.only_states else None
         if states is None:
             return self._page(query, bound, limit, ascending=ascending, cancelled=cancelled)
         # One keyset query per state walks the (state, saga_id) index without sorting;
@@ -724,10 +724,6 @@ class SagaStore:
         return merged[-limit:] if ascending else merged[:limit]
 
     def state_set(self, query: SagaQuery) -> frozenset[str] | None:
-        """The states a query allows, from the chips and its `state:` words (None: all)."""
-        return self._state_set(query)
-
-    def _state_set(self, query: SagaQuery) -> frozenset[str] | None:
         """The states a query allows, from the chips and its `state:` words (None: all)."""
         allowed, excluded = query.parsed.state_bounds()
         states = query.states
@@ -846,7 +842,7 @@ class SagaStore:
     def warm(self) -> None:
         """Read now what a view of several logs asks first: the blocks' bounds by start
         time (its order). (The counts come after the first rows.)"""
-        self._start_blocks(None)
+        self.start_bounds(None)
 
     def start_keys(self, query: SagaQuery, *, after: SortKey | None = None,
                    before: SortKey | None = None, at: SortKey | None = None,
@@ -859,27 +855,19 @@ class SagaStore:
         return [SortKey(value, saga_id) for value, saga_id in self._start_pairs(
             query, bound, limit, from_oldest=from_oldest, cancelled=cancelled)]
 
-    def start_bounds(self, cancelled: Callable[[], bool] | None = None) -> StartBlocks:
-        """The blocks' bounds by start time (start_order.py), read when the file changed."""
-        return self._start_blocks(cancelled)
-
-    def sagas_in_order(self, ids: Sequence[int]) -> list[Saga]:
-        """The sagas of `ids` in that order (those still in the file)."""
-        return self._sagas_in_order(ids)
-
     def _start_page(self, query: SagaQuery, bound: _Bound | None, limit: int, *,
                     from_oldest: bool, cancelled: Callable[[], bool] | None) -> list[Saga]:
         """A page by start time from the blocks that can hold it (start_order.py)."""
         pairs = self._start_pairs(query, bound, limit, from_oldest=from_oldest,
                                   cancelled=cancelled)
-        return self._sagas_in_order([saga_id for _value, saga_id in pairs])
+        return self.sagas_in_order([saga_id for _value, saga_id in pairs])
 
     def _start_pairs(self, query: SagaQuery, bound: _Bound | None, limit: int, *,
                      from_oldest: bool,
                      cancelled: Callable[[], bool] | None) -> list[tuple[int, int]]:
         if limit <= 0:
             return []
-        blocks = self._start_blocks(cancelled)
+        blocks = self.start_bounds(cancelled)
         read = self._block_reader(query, cancelled)
         key = None if bound is None else (bound.key.value, bound.key.saga_id)
         if from_oldest:
@@ -890,7 +878,7 @@ class SagaStore:
             pairs = blocks.below(key, bound is not None and bound.op == "<=", limit, read)
         return pairs
 
-    def _start_blocks(self, cancelled: Callable[[], bool] | None) -> StartBlocks:
+    def start_bounds(self, cancelled: Callable[[], bool] | None = None) -> StartBlocks:
         """Every block's bounds, read again from the newest block known on when the file
         changed (a writer appends)."""
         version = self.data_version()
@@ -970,7 +958,7 @@ class SagaStore:
             total += _int(rows[0][0])
         return total
 
-    def _sagas_in_order(self, ids: Sequence[int]) -> list[Saga]:
+    def sagas_in_order(self, ids: Sequence[int]) -> list[Saga]:
         """The sagas of `ids` in that order (one statement: rows of one snapshot)."""
         if not ids:
             return []
@@ -1017,7 +1005,7 @@ class SagaStore:
         if query.sort is SortOrder.ID:
             if not _MIN_ID <= key.saga_id <= _MAX_ID:
                 return 0 if key.saga_id > _MAX_ID else self.count(query)
-            states = self._state_set(query) if query.parsed.only_states else None
+            states = self.state_set(query) if query.parsed.only_states else None
             if query.parsed.only_states and states is None:
                 states = frozenset(self.counts().by_state)
             parts = ([SagaQuery(frozenset({state})) for state in sorted(states)]
@@ -1038,7 +1026,7 @@ class SagaStore:
                 total += _int(rows[0][0])
             return total
         if query.sort is SortOrder.STARTED:
-            return self._start_blocks(cancelled).count_above(
+            return self.start_bounds(cancelled).count_above(
                 (key.value, key.saga_id), partial(self._count_in_ranges, query, cancelled),
                 self._block_reader(query, cancelled))
         where, params = self._where(query)
@@ -1095,7 +1083,7 @@ class SagaStore:
                                                           cancelled=cancelled)]
         fmt = self.format
         saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
-        states = self._state_set(query) if query.parsed.only_states else None
+        states = self.state_set(query) if query.parsed.only_states else None
         queries = ([SagaQuery(frozenset({state})) for state in sorted(states)]
                    if states is not None else [query])
         anchors: list[int] = []
