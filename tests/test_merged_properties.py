@@ -126,7 +126,8 @@ class Fleet:
     """The logs of one example, the one file, and what the expected order needs."""
 
     def __init__(self, folder: Path, sagas: list[SagaRow], where: list[int],
-                 formats: list[LogFormat], oracle_format: LogFormat) -> None:
+                 formats: list[LogFormat], oracle_format: LogFormat, *,
+                 indexed: bool = False) -> None:
         paths = []
         for n, fmt in enumerate(formats):
             factory = SagaLogFactory(folder / FOLDERS[n], fmt)
@@ -138,6 +139,11 @@ class Fleet:
         one.folder.mkdir()
         self.one_path = one(sagas, name="all.db", ddl=_loose(oracle_format))
         self.merged = MergedSource.open(paths)
+        if indexed:  # every page, count and key from the logs' sort indexes, not SQL
+            for sort in (SortOrder.STARTED, SortOrder.DURATION):
+                assert self.merged.build_sort_index(sort)
+                assert all(member.store.serves_by_index(SagaQuery(sort=sort))
+                           for member in self.merged.members)
         self.oracle = SagaStore.open(self.one_path)
         self.labels = [member.tag.label for member in self.merged.members]
         rank = [member.tag.rank for member in self.merged.members]
@@ -213,11 +219,12 @@ def check_query(fleet: Fleet, query: SagaQuery, source_words: list[str],
 
 
 @SLOW
-@given(fleet=a_fleet(), data=st.data())
-def test_a_split_fleet_reads_exactly_as_one_file(fleet, data) -> None:
+@given(fleet=a_fleet(), data=st.data(), indexed=st.booleans())
+def test_a_split_fleet_reads_exactly_as_one_file(fleet, data, indexed) -> None:
+    """Read by SQL, or (indexed) from the logs' sort indexes (sort_index.py)."""
     sagas, where, formats, oracle_format = fleet
     with tempfile.TemporaryDirectory() as folder:
-        logs = Fleet(Path(folder), sagas, where, formats, oracle_format)
+        logs = Fleet(Path(folder), sagas, where, formats, oracle_format, indexed=indexed)
         try:
             merged, oracle = logs.merged, logs.oracle
             def nonzero(counts: dict[str, int]) -> dict[str, int]:

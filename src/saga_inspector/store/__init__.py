@@ -15,7 +15,7 @@ from .models import (
     Step,
 )
 from .query import ParsedQuery, QueryError, parse_query
-from .repository import PAGE_SIZE, SagaStore
+from .repository import INDEXED_SORTS, PAGE_SIZE, SagaStore
 from .states import ATTENTION_STATES, KNOWN_SAGA_STATES, SagaState, StepRole, StepState
 from .timestamps import UTC_ZONE, Timestamp, Zone, duration_between, local_zone, parse_timestamp
 
@@ -23,6 +23,7 @@ __all__ = [
     "ATTENTION_STATES",
     "FORMATS",
     "FORMAT_NAMES",
+    "INDEXED_SORTS",
     "KNOWN_SAGA_STATES",
     "LAUNCHER",
     "NO_VALUE",

@@ -41,7 +41,8 @@ from .models import (
     SortOrder,
     StateCounts,
 )
-from .repository import PAGE_SIZE, SCAN_PAGE_SIZE, SagaStore, walk_pages
+from .repository import INDEXED_SORTS, PAGE_SIZE, SCAN_PAGE_SIZE, SagaStore, walk_pages
+from .sort_index import Progress
 from .source import AmbiguousSaga, Cancelled, SourceInfo, SourceStatus
 from .source_tag import SourceTag
 
@@ -349,6 +350,8 @@ class MergedSource:
                 q, after=after, before=before, at=at, limit=limit, cancelled=cancelled))
             return found[0] if found else []
 
+        if self._indexed(query):
+            return self._indexed_page(query, after=after, before=before, at=at, limit=limit)
         if query.sort is SortOrder.STARTED:
             return self._start_page(query, after=after, before=before, at=at, limit=limit,
                                     cancelled=cancelled)
@@ -368,6 +371,8 @@ class MergedSource:
                cancelled: Cancelled = None) -> list[Saga]:
         if limit <= 0:
             return []
+        if len(self.members) > 1 and self._indexed(query):
+            return self._indexed_page(query, limit=limit, from_oldest=True)
         if query.sort is SortOrder.STARTED and len(self.members) > 1:
             return self._start_page(query, limit=limit, from_oldest=True, cancelled=cancelled)
         pages = self._each(query, lambda store, q, _m: store.oldest(q, limit=limit,
@@ -414,6 +419,61 @@ class MergedSource:
                             reverse=True)
             chosen = chosen[-limit:] if upward else chosen[:limit]
         return self._rows_of(chosen)
+
+    # -- sort indexes (sort_index.py) ----------------------------------------------------
+
+    def build_sort_index(self, sort: SortOrder, *, progress: Progress | None = None,
+                         cancelled: Cancelled = None) -> bool:
+        """Read (or bring up to date) every shown log's index of `sort`, the smallest logs
+        first; `progress(read, total)` over all of them. False for a sort no index serves."""
+        if sort not in INDEXED_SORTS:
+            return False
+        members = [m for m in self._readable() if not m.hidden and m.store is not None]
+        totals = {id(m): self._guarded(m, m.store.counts) for m in members}  # type: ignore[union-attr]
+        total = sum(counts.total for counts in totals.values() if counts is not None)
+        done = 0
+        for member in sorted(members, key=lambda m: totals[id(m)].total
+                             if totals[id(m)] is not None else 0):
+            store = member.store
+            assert store is not None
+
+            def step(read: int, _of: int, before: int = done) -> None:
+                if progress is not None:
+                    progress(min(before + read, total), total)
+            self._guarded(member, lambda s=store, f=step: s.build_sort_index(
+                sort, progress=f, cancelled=cancelled))
+            counts = totals[id(member)]
+            done += counts.total if counts is not None else 0
+            if progress is not None:
+                progress(min(done, total), total)
+        return True
+
+    def _indexed(self, query: SagaQuery) -> bool:
+        """Whether every log the query reads has its sort's index, up to date, serving it."""
+        if query.sort not in INDEXED_SORTS or not query.parsed.only_states:
+            return False
+        found = self._each(query, lambda store, q, _m: store.sort_index(q.sort) is not None
+                           and store.serves_by_index(q))
+        return bool(found) and all(found)
+
+    def _indexed_page(self, query: SagaQuery, *, after: SortKey | None = None,
+                      before: SortKey | None = None, at: SortKey | None = None,
+                      limit: int, from_oldest: bool = False) -> list[Saga]:
+        """A page from the logs' indexes: each gives the keys of its own page (no rows),
+        those are merged, and only the page's rows are read, each from its log."""
+        upward = from_oldest or before is not None
+
+        def keys(store: SagaStore, member_query: SagaQuery, member: Member) -> list[SortKey]:
+            bound = {} if from_oldest else _member_bound(
+                member.tag.rank, member_query, after=after, before=before, at=at)
+            oldest = from_oldest or not isinstance(bound, dict)
+            found = store.indexed_keys(member_query, **(bound if not oldest else {}),
+                                       from_oldest=oldest, limit=limit)
+            rank = member.tag.rank
+            return [SortKey(key.value, key.saga_id, rank) for key in found]
+
+        chosen = list(heapq.merge(*self._each(query, keys), reverse=True))
+        return self._rows_of(chosen[-limit:] if upward else chosen[:limit])
 
     def _rows_of(self, keys: Sequence[SortKey]) -> list[Saga]:
         """The sagas of these keys (of several logs), in their order."""

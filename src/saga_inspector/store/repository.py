@@ -41,6 +41,7 @@ from .models import (
     StoredValue,
 )
 from .query_sql import SqlColumns, register_functions, sort_value_sql, where_sql
+from .sort_index import OTHER_STATE, IndexRows, LocalKey, Progress, SortIndex
 from .source_tag import SourceTag
 from .sql import ident as _ident
 from .sql import marks as _marks
@@ -57,6 +58,9 @@ _MIN_ID, _MAX_ID = -(2**63), 2**63 - 1
 _ID_CHUNK = 500
 LEAN_CACHE_KIB = 64  # the page cache of each of many logs open at once (SQLite's: 2 MiB)
 _RANGE_CHUNK = 200  # id ranges in one count (two parameters each)
+# The sorts a SortIndex serves (sort_index.py), and the ids it reads in one statement
+INDEXED_SORTS = frozenset({SortOrder.STARTED, SortOrder.DURATION})
+_INDEX_CHUNK = 1 << 15
 
 
 def _text(value: StoredValue) -> str | None:
@@ -178,6 +182,8 @@ class SagaStore:
         # counted the states, at the same data_version as _counts_cache.
         self._state_ids: _StateIds | None = None
         self._start_bounds: StartBlocks | None = None  # by start time: see start_order.py
+        self._indexes: dict[SortOrder, SortIndex] = {}  # see sort_index.py
+        self._index_lock = threading.Lock()  # one index read or update at a time
         self.schema = self._read_schema()
         self._sql = SqlColumns.of(self.format, self.schema, source_label=self.tag.label)
         self.warnings: tuple[str, ...] = tuple(self._schema_warnings())
@@ -704,6 +710,12 @@ class SagaStore:
             # must not turn into a read of the whole file.
             return []
         ascending = from_oldest or (bound is not None and bound.reads_up)
+        if query.sort in self._indexes:
+            with self.snapshot():  # the index's version and the page's rows: one snapshot
+                served = self._serving_index(query)
+                if served is not None:
+                    keys = _index_page(*served, bound, limit, from_oldest=from_oldest)
+                    return self.sagas_in_order([saga_id for _value, saga_id in keys])
         if query.sort is SortOrder.STARTED:
             return self._start_page(query, bound, limit, from_oldest=from_oldest,
                                     cancelled=cancelled)
@@ -867,6 +879,9 @@ class SagaStore:
                      cancelled: Callable[[], bool] | None) -> list[tuple[int, int]]:
         if limit <= 0:
             return []
+        served = self._serving_index(query)
+        if served is not None:
+            return _index_page(*served, bound, limit, from_oldest=from_oldest)
         blocks = self.start_bounds(cancelled)
         read = self._block_reader(query, cancelled)
         key = None if bound is None else (bound.key.value, bound.key.saga_id)
@@ -1025,6 +1040,10 @@ class SagaStore:
                                        cancelled)
                 total += _int(rows[0][0])
             return total
+        served = self._serving_index(query)
+        if served is not None:
+            index, codes = served
+            return index.count_before(codes, (key.value, key.saga_id))
         if query.sort is SortOrder.STARTED:
             return self.start_bounds(cancelled).count_above(
                 (key.value, key.saga_id), partial(self._count_in_ranges, query, cancelled),
@@ -1052,7 +1071,12 @@ class SagaStore:
     def key_columns(self, query: SagaQuery = ALL_SAGAS, *, stride: int = 1,
                     cancelled: Callable[[], bool] | None = None) -> tuple[array[int], array[int]]:
         """Every `stride`-th key of the query's sort (all of them by default) as two compact
-        columns, values and ids (16 bytes a saga), in descending order. One scan."""
+        columns, values and ids (16 bytes a saga), in descending order. One scan (none
+        when the sort's index is read: sort_index.py)."""
+        served = self._serving_index(query)
+        if served is not None:
+            index, codes = served
+            return index.columns(codes, stride)
         where, params = self._where(query)
         # Every key streams through Python and every stride-th is kept: numbering them with
         # a window function in SQL instead computed each sort value twice (slower).
@@ -1115,6 +1139,149 @@ class SagaStore:
                     except sqlite3.Error:
                         conn.rollback()
         return anchors
+
+    # -- sort indexes: start time and duration without a scan (sort_index.py) -----------
+
+    def build_sort_index(self, sort: SortOrder, *, progress: Progress | None = None,
+                         cancelled: Callable[[], bool] | None = None) -> bool:
+        """Read the index of `sort` now (a scan in chunks of ids, on the scan connection,
+        `progress(read, total)` after each) unless one is kept, else bring it up to date.
+        False for a sort no index serves (by id: the primary key does)."""
+        if sort not in INDEXED_SORTS:
+            return False
+        with self._index_lock:
+            if self._fresh_index(sort) is None:
+                self._indexes[sort] = self._read_index(sort, progress, cancelled)
+        return True
+
+    def sort_index(self, sort: SortOrder) -> SortIndex | None:
+        """The index of `sort` if one is read and up to date (brought up to date if the
+        file changed since); None if it must be read (build_sort_index)."""
+        if sort not in self._indexes:
+            return None
+        with self._index_lock:
+            return self._fresh_index(sort)
+
+    def serves_by_index(self, query: SagaQuery) -> bool:
+        """Whether this query's pages come from its sort's index (read and up to date)."""
+        return self._serving_index(query) is not None
+
+    def indexed_keys(self, query: SagaQuery, *, after: SortKey | None = None,
+                     before: SortKey | None = None, at: SortKey | None = None,
+                     from_oldest: bool = False, limit: int = PAGE_SIZE) -> list[SortKey]:
+        """The keys of a page from the sort's index (as `sagas` would order them; rows are
+        not read); [] when no index serves the query."""
+        served = self._serving_index(query)
+        if served is None:
+            return []
+        bound = _bound(after, before, at, None, None, query.sort)
+        return [SortKey(value, saga_id) for value, saga_id in _index_page(
+            *served, bound, limit, from_oldest=from_oldest)]
+
+    def _serving_index(self, query: SagaQuery) -> tuple[SortIndex, bytes | None] | None:
+        """The index that answers this query, and the state codes it filters by: under its
+        sort, with states only (a query's other terms are SQL's)."""
+        if query.sort not in self._indexes or not query.parsed.only_states:
+            return None
+        index = self.sort_index(query.sort)
+        states = self.state_set(query)
+        if index is None or not index.serves(states):
+            return None
+        return index, index.codes_of(states)
+
+    def _fresh_index(self, sort: SortOrder) -> SortIndex | None:
+        """(under _index_lock) The kept index at the file's version now, or None."""
+        index = self._indexes.get(sort)
+        if index is None:
+            return None
+        if index.version == self.data_version():
+            return index
+        refreshed = self._refreshed_index(index)
+        if refreshed is None:  # the file changed in a way the index cannot follow
+            del self._indexes[sort]
+            return None
+        self._indexes[sort] = refreshed
+        return refreshed
+
+    def _index_states(self) -> tuple[tuple[str, ...], frozenset[int]]:
+        """The states an index tells apart (the format's and those present, up to a byte's
+        worth), and the codes of the finished ones (their sagas no longer change)."""
+        names = list(self.format.saga_states)
+        names += [name for name in self.counts().by_state if name not in names]
+        names = names[:OTHER_STATE]
+        finished = frozenset(code for code, name in enumerate(names)
+                             if name in self.format.final_states)
+        return tuple(names), finished
+
+    def _index_sql(self, sort: SortOrder, states: Sequence[str], where: str) -> str:
+        fmt = self.format
+        saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
+        code = (f"CASE {self._sql.saga['state']} "
+                + " ".join(f"WHEN ? THEN {number}" for number in range(len(states)))
+                + f" ELSE {OTHER_STATE} END")
+        return (f"SELECT {saga_id}, {sort_value_sql(sort, self._sql)}, {code} "
+                f"FROM {_ident(fmt.saga_table)} s WHERE {where}")
+
+    def _read_index(self, sort: SortOrder, progress: Progress | None,
+                    cancelled: Callable[[], bool] | None) -> SortIndex:
+        """Every saga's key and state, one chunk of ids at a time (each chunk its own short
+        statement: the writer's checkpoints are never held up for the whole read)."""
+        version = self.data_version()  # before the rows: a commit during the read shows
+        states, finished = self._index_states()
+        total = self.counts().total
+        table, saga_id = _ident(self.format.saga_table), _ident(self.format.saga_columns["saga_id"])
+        top, bottom = self._scan_rows(f"SELECT max({saga_id}), min({saga_id}) FROM {table}",
+                                      [], cancelled)[0]
+        ids: array[int] = array("q")
+        values: array[int] = array("q")
+        codes = bytearray()
+        sql = self._index_sql(sort, states, f"s.{saga_id} BETWEEN ? AND ?")
+        if top is not None and bottom is not None:
+            high = _int(top)
+            while high >= _int(bottom):
+                low = max(_int(bottom), high - _INDEX_CHUNK + 1)
+                rows = self._scan_rows(sql, [*states, low, high], cancelled)
+                _extend_columns((ids, values, codes), rows)
+                if progress is not None:
+                    progress(min(len(ids), total), max(total, len(ids)))
+                high = low - 1
+        return SortIndex.from_rows(sort, states, (ids, values, codes), version=version,
+                                   newest_id=None if top is None else _int(top),
+                                   finished_codes=finished)
+
+    def _refreshed_index(self, index: SortIndex) -> SortIndex | None:
+        """The index brought up to the file's version: the sagas above its newest id, and
+        those it holds unfinished, read again (one snapshot). None when the counts by state
+        then disagree with the file's (rows deleted or rewritten): it must be read again."""
+        states, finished = self._index_states()
+        if states[:len(index.states)] != index.states:
+            return None  # (a state appeared that the codes do not know)
+        fmt = self.format
+        saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
+        with self.snapshot():
+            version = self.data_version()
+            newest = self.newest_id()
+            above = index.newest_id if index.newest_id is not None else _MIN_ID
+            rows = self._rows(self._index_sql(index.sort, states, f"{saga_id} > ?"),
+                              [*states, above]) if newest is not None and newest > above else []
+            wanted = list(index.unfinished)
+            for start in range(0, len(wanted), _ID_CHUNK):
+                chunk = wanted[start:start + _ID_CHUNK]
+                rows += self._rows(self._index_sql(
+                    index.sort, states, f"{saga_id} IN ({_marks(len(chunk))})"),
+                    [*states, *chunk])
+            counts = self.counts()
+        columns: IndexRows = (array("q"), array("q"), bytearray())
+        _extend_columns(columns, rows)  # type: ignore[arg-type]
+        fresh = index.updated(columns, version=version, newest_id=newest,
+                              finished_codes=finished)
+        expected = {code: counts.by_state.get(name, 0) for code, name in enumerate(states)}
+        found = fresh.count_by_code()
+        if any(found.get(code, 0) != n for code, n in expected.items()) or (
+                sum(found.values()) != counts.total):
+            return None
+        return fresh
+
 
     def _where(self, query: SagaQuery) -> tuple[str, list[object]]:
         """The chips' states and the query's terms as SQL over the saga table `s`."""
@@ -1201,3 +1368,32 @@ class SagaStore:
 
 def _with_place(step: Step, place: StepPlace) -> Step:
     return replace(step, role=place.role, undoes=place.undoes, best_effort=place.best_effort)
+
+
+def _extend_columns(columns: tuple[array[int], array[int], bytearray],
+                    rows: Sequence[tuple[StoredValue, ...]]) -> None:
+    """(id, value, state code) rows onto the three columns."""
+    if not rows:
+        return
+    ids, values, codes = zip(*rows, strict=True)
+    columns[0].extend(_int_column(ids, "q"))
+    columns[1].extend(_int_column(values, "q"))
+    columns[2].extend(_int_column(codes, "B"))
+
+
+def _int_column(found: Sequence[StoredValue], typecode: str) -> array[int]:
+    try:  # (a whole column at once, in C: the index's SQL gives integers)
+        return array(typecode, found)  # type: ignore[arg-type]
+    except (TypeError, OverflowError):
+        # A loosely typed file: each value reads as the pages read it.
+        return array(typecode, (_int(value) for value in found))
+
+
+def _index_page(index: SortIndex, codes: bytes | None, bound: _Bound | None, limit: int, *,
+                from_oldest: bool) -> list[LocalKey]:
+    """A page's keys from the index, as the SQL page would read them."""
+    if bound is None or from_oldest:
+        return index.page(codes, from_oldest=from_oldest, limit=limit)
+    key = (bound.key.value, bound.key.saga_id)
+    side = {"<": "after", "<=": "at", ">": "before"}[bound.op]
+    return index.page(codes, limit=limit, **{side: key})

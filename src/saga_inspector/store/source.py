@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .formats import LogFormat
-from .models import Saga, SagaDetail, SagaQuery, SagaRef, SortKey, StateCounts
+from .models import Saga, SagaDetail, SagaQuery, SagaRef, SortKey, SortOrder, StateCounts
+from .sort_index import Progress
 from .source_tag import SourceTag
 
 Cancelled = Callable[[], bool] | None
@@ -93,6 +94,9 @@ class SagaSource(Protocol):
 
     def page_keys(self, query: SagaQuery = ..., *, stride: int = ...,
                   cancelled: Cancelled = None) -> list[SortKey]: ...
+
+    def build_sort_index(self, sort: SortOrder, *, progress: Progress | None = None,
+                         cancelled: Cancelled = None) -> bool: ...
 
     def newest_id(self) -> int | None: ...
 

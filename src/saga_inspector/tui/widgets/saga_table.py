@@ -21,6 +21,7 @@ again draws the rows it had in view at once, and reads them again behind them.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -44,6 +45,7 @@ from textual.timer import Timer
 from saga_inspector.display_time import TimeStyle, show_time, zone_label
 from saga_inspector.report import format_duration
 from saga_inspector.store import (
+    INDEXED_SORTS,
     PAGE_SIZE,
     ErrorKind,
     Saga,
@@ -75,6 +77,7 @@ from saga_inspector.units import format_count
 # much bigger then, and fewer are kept: still 5 000 sagas at most. By id, and by start time
 # (store/start_order.py), a page reads only what it holds: small pages.
 SORTED_PAGE_SIZE = 1000
+SORT_PROGRESS_S = 0.1  # how often reading a sort's keys says how far it got
 SMALL_PAGE_SORTS = frozenset({SortOrder.ID, SortOrder.STARTED})
 MAX_PLACES = 64  # queries whose place (highlighted saga, scroll) is remembered
 MAX_EXTENTS = 8  # queries whose total and page anchors are remembered (until a reload)
@@ -227,6 +230,12 @@ def _marked_header(titles: list[Text], widths: Sequence[int], style: Style,
     if at >= line.cell_len:  # narrower than the columns: nowhere to draw it
         return line
     return Text.assemble(line[:at], SORT_MARK, line[at + 1:], style=style, end="")
+
+
+def _sorting_words(sort: SortOrder, sorting: tuple[int, int]) -> str:
+    done, total = sorting
+    share = 100 * done // total if total else 100
+    return f"sorting by {sort.label}: {share} % of {format_count(total)} sagas read"
 
 
 def _utc_now() -> datetime:
@@ -418,6 +427,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._source_labels: tuple[str, ...] = ()
         self._gone_sources: frozenset[str] = frozenset()
         self._source_width = 0  # the source column's ideal width (0: no such column)
+        # The sort's keys being read into an index (sort_index.py): (read, of) sagas
+        self._sorting: tuple[int, int] | None = None
 
     # -- public interface ----------------------------------------------------------------
 
@@ -697,6 +708,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
                 self._post(generation,
                            partial(self._first_page_arrived, first, rows, above, widest))
             whole = len(rows) < job.page_size  # the whole result is on the first page
+            if not whole:
+                self._read_sort_index(generation, job)
             counted = not whole and not job.query.searching
             total = self._count(generation, job) if counted else None
             if total is not None and job.query.sort is not SortOrder.ID:
@@ -712,6 +725,33 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
                 self._load_extent(generation, job, rows[0].saga_id, total)
         except StoreError as error:
             self._post(generation, partial(self._failed, error))
+
+    def _read_sort_index(self, generation: int, job: _Job) -> None:
+        """Under a sort no index of the file serves (start time, duration): every saga's
+        key read once into the store's own index (sort_index.py), saying how far it got;
+        positions, far pages and the last page then need no scan."""
+        query = job.query
+        if query.sort not in INDEXED_SORTS or not query.parsed.only_states:
+            return
+        shown = 0.0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal shown
+            now = time.monotonic()
+            if now - shown >= SORT_PROGRESS_S:
+                shown = now
+                self._post(generation, partial(self._sorting_arrived, (done, total)))
+        try:
+            job.store.build_sort_index(query.sort, progress=progress,
+                                       cancelled=self._superseded(generation))
+        finally:
+            self._post(generation, partial(self._sorting_arrived, None))
+
+    def _sorting_arrived(self, sorting: tuple[int, int] | None) -> None:
+        self._sorting = sorting
+        self._show_subtitle()
+        if not self._loaded:
+            self.refresh()
 
     def _count(self, generation: int, job: _Job) -> int:
         """The total from the counts by state (read once per file and reload)."""
@@ -914,7 +954,13 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _set_new_above(self, count: int) -> None:
         self.new_above = count
+        self._show_subtitle()
+
+    def _show_subtitle(self) -> None:
+        count = self.new_above
         subtitle = f"{format_count(count)} new — press g to see them" if count else ""
+        if self._sorting is not None and self._query is not None:
+            subtitle = _sorting_words(self._query.sort, self._sorting)
         if subtitle != (self.border_subtitle or ""):  # setting it repaints the whole table
             self.border_subtitle = subtitle
 
@@ -1226,7 +1272,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             return "", "saga-table--message"
         if not self._loaded and self._stale is None:
             sort = self._query.sort
-            said = "loading…" if sort is SortOrder.ID else f"sorting by {sort.label}…"
+            said = ("loading…" if sort is SortOrder.ID else f"sorting by {sort.label}…"
+                    if self._sorting is None else _sorting_words(sort, self._sorting))
             return said, "saga-table--message"
         if self._loaded and self._cache.total == 0:
             return self.empty_message, "saga-table--message"

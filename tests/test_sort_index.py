@@ -1,0 +1,154 @@
+"""The sort indexes (store/sort_index.py): pages, positions and keys read from them are the
+SQL's, on a file as written and after a writer appends, finishes and deletes sagas."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from saga_inspector.store import SagaQuery, SagaStore, SortOrder
+from saga_inspector.store.sort_index import SortIndex
+from saga_inspector.store.timestamps import NO_VALUE
+
+from .factory import insert_sagas, mixed_sagas, stored_time, ts
+
+INDEXED = (SortOrder.STARTED, SortOrder.DURATION)
+FILTERS = (None, frozenset({"running"}), frozenset({"completed", "failed"}),
+           frozenset({"compensating", "failed_compensation", "running"}))
+
+
+def _keys(query: SagaQuery, sagas: list) -> list:
+    return [query.key_of(saga) for saga in sagas]
+
+
+def assert_reads_as_sql(indexed: SagaStore, plain: SagaStore) -> None:
+    """Every page, position and key of `indexed` (served by its indexes) is `plain`'s."""
+    for sort in INDEXED:
+        for states in FILTERS:
+            query = SagaQuery(states, sort=sort)
+            assert indexed.serves_by_index(query)
+            everything = plain.sagas(query, limit=10**6)
+            expected = _keys(query, everything)
+            assert _keys(query, indexed.sagas(query, limit=10**6)) == expected
+            assert _keys(query, indexed.oldest(query, limit=7)) == expected[-7:]
+            for position, key in enumerate(expected):
+                assert indexed.count_before(query, key) == position
+            for saga in everything[::5]:
+                key = query.key_of(saga)
+                for side in ("after", "at", "before"):
+                    assert _keys(query, indexed.sagas(query, limit=4, **{side: key})) == \
+                        _keys(query, plain.sagas(query, limit=4, **{side: key}))
+            assert indexed.page_keys(query, stride=3) == expected[::3]
+
+
+@pytest.fixture
+def two_stores(make_log, log_format):
+    path = make_log(mixed_sagas(60, seed=3))
+    indexed, plain = SagaStore.open(path), SagaStore.open(path)
+    yield path, indexed, plain
+    indexed.close()
+    plain.close()
+
+
+def test_pages_from_the_index_are_the_sql_pages(two_stores) -> None:
+    _path, indexed, plain = two_stores
+    for sort in INDEXED:
+        assert indexed.build_sort_index(sort)
+    assert_reads_as_sql(indexed, plain)
+
+
+def test_the_index_follows_a_writer_without_reading_it_all_again(two_stores, log_format,
+                                                                  monkeypatch) -> None:
+    """New sagas, and unfinished ones that end: the index reads only those again."""
+    path, indexed, plain = two_stores
+    for sort in INDEXED:
+        indexed.build_sort_index(sort)
+    table = log_format.saga_table
+    ended = log_format.saga_columns["ended_at"]
+    with sqlite3.connect(path) as conn:
+        insert_sagas(conn, log_format, mixed_sagas(20, first_id=1000, seed=9))
+        running = [row[0] for row in conn.execute(
+            f"SELECT saga_id FROM {table} WHERE state IN ('running', 'compensating')")]
+        for saga_id in running[:5]:
+            conn.execute(f"UPDATE {table} SET state = 'completed', {ended} = ? "
+                         f"WHERE saga_id = ?", (stored_time(ts(9000.5), log_format), saga_id))
+    read_all = []
+    monkeypatch.setattr(SagaStore, "_read_index",
+                        lambda *args: read_all.append(args) or pytest.fail("read again"))
+    assert_reads_as_sql(indexed, plain)
+    assert read_all == []
+
+
+def test_an_index_the_file_outgrew_in_another_way_is_read_again(two_stores,
+                                                                log_format) -> None:
+    """A finished saga deleted (the launcher prunes old ones at start): the counts tell,
+    the index is dropped, and a new read serves the file as it is."""
+    path, indexed, plain = two_stores
+    indexed.build_sort_index(SortOrder.DURATION)
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"DELETE FROM {log_format.saga_table} WHERE state = 'completed' "
+                     f"AND saga_id IN (SELECT min(saga_id) FROM {log_format.saga_table} "
+                     f"WHERE state = 'completed')")
+    query = SagaQuery(sort=SortOrder.DURATION)
+    assert indexed.sort_index(SortOrder.DURATION) is None
+    assert not indexed.serves_by_index(query)
+    assert _keys(query, indexed.sagas(query, limit=10**6)) == \
+        _keys(query, plain.sagas(query, limit=10**6))  # (by SQL meanwhile)
+    for sort in INDEXED:
+        indexed.build_sort_index(sort)
+    assert_reads_as_sql(indexed, plain)
+
+
+def test_progress_counts_up_to_every_saga(two_stores) -> None:
+    _path, indexed, _plain = two_stores
+    seen: list[tuple[int, int]] = []
+    indexed.build_sort_index(SortOrder.STARTED, progress=lambda done, total:
+                             seen.append((done, total)))
+    assert seen and seen[-1] == (60, 60)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_an_index_holds_a_few_tens_of_bytes_a_saga(make_log) -> None:
+    path = make_log(mixed_sagas(2_000, states=("completed", "failed_compensation")))
+    with SagaStore.open(path) as store:
+        assert store.build_sort_index(SortOrder.DURATION)
+        index = store.sort_index(SortOrder.DURATION)
+        assert index is not None and len(index) == 2_000
+        assert index.nbytes / len(index) <= 20
+
+
+# -- the columns alone, against Python's sort ---------------------------------------------------
+
+VALUES = st.one_of(st.integers(-5, 5), st.just(NO_VALUE), st.integers(-(2**62), 2**62),
+                   st.sampled_from([2**53, 2**53 + 1, -(2**53) - 1, 2**53 - 1]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(VALUES, st.integers(0, 4)), max_size=60),
+       states=st.sets(st.integers(0, 4), max_size=3), data=st.data())
+def test_the_columns_order_filter_and_count_as_sorting_would(rows, states, data) -> None:
+    ids = random.Random(len(rows)).sample(range(-50, 10_000), len(rows))
+    values = [value for value, _ in rows]
+    codes = [code for _, code in rows]
+    index = SortIndex.from_rows(SortOrder.DURATION, ("a", "b", "c", "d", "e"),
+                                (ids, values, codes), version=0, newest_id=None,
+                                finished_codes=())
+    wanted = bytes(sorted(states)) if states else None
+    model = sorted(((v, i) for v, i, c in zip(values, ids, codes, strict=True)
+                    if wanted is None or c in wanted), reverse=True)
+    assert index.page(wanted, limit=10**6) == model
+    assert index.count(wanted) == len(model)
+    size = data.draw(st.integers(1, 8))
+    assert index.page(wanted, from_oldest=True, limit=size) == model[-size:]
+    probe = (data.draw(VALUES), data.draw(st.integers(-60, 10_001)))
+    above = [key for key in model if key > probe]
+    assert index.count_before(wanted, probe) == len(above)
+    assert index.page(wanted, before=probe, limit=size) == above[-size:]
+    assert index.page(wanted, after=probe, limit=size) == [k for k in model if k < probe][:size]
+    assert index.page(wanted, at=probe, limit=size) == [k for k in model if k <= probe][:size]
+    values_, ids_ = index.columns(wanted, 2)
+    assert list(zip(values_, ids_, strict=True)) == model[::2]
