@@ -110,8 +110,11 @@ class Facts:
     frequent: list[Saga]  # the first matches of FREQUENT_TERM
     frequent_second: StepMarker | None  # the step shown for the second match
     detail: DetailTarget | None
-    by_start: list[Saga] = field(default_factory=list)  # `s` from the newest
+    by_start: list[Saga] = field(default_factory=list)  # `s`: the top by start time
     jump_to: int | None = None  # a saga id in the middle of the file, for `:`
+    by_duration: list[Saga] = field(default_factory=list)  # `s` `s`: the top by duration
+    oldest_by: dict[str, list[Saga]] = field(default_factory=dict)  # `G` under each sort
+    top_by: dict[str, list[Saga]] = field(default_factory=dict)  # `g` under each sort
 
 
 def shown_step(store: SagaStore | MergedSource, saga: Saga) -> tuple[int, tuple[Step, ...]]:
@@ -173,19 +176,24 @@ def facts_of(store: SagaStore | MergedSource, parts: Sequence[str],
         frequent=frequent,
         frequent_second=second,
         detail=find_detail_target(store, newest),
-        **(sort_facts(store, newest[0]) if "sort" in parts and newest
-           and isinstance(store, SagaStore) else {}),
+        **(sort_facts(store, newest[0]) if "sort" in parts and newest else {}),
     )
 
 
-def sort_facts(store: SagaStore, newest: Saga) -> dict[str, object]:
-    """What `s` draws from the newest saga (it stays on the first line, the rows after it
-    by start time follow), and a saga for `:` (issue 7). Sorted reads are scans: slow."""
+def sort_facts(store: SagaStore | MergedSource, newest: Saga) -> dict[str, object]:
+    """What `s` and `s` `s` draw (each order from its top: `s` shows its first saga), the
+    last rows under each sort (`G`), and a saga for `:` (issues 7 and 15). Read by SQL, not
+    through the sort indexes the app builds."""
     from saga_inspector.store import SortOrder  # (not in stores older than issue 7)
 
-    by_start = SagaQuery(sort=SortOrder.STARTED)
-    return {"by_start": store.sagas(by_start, at=by_start.key_of(newest), limit=60),
-            "jump_to": newest.saga_id // 2 + 17}
+    facts: dict[str, object] = {"jump_to": newest.saga_id // 2 + 17, "oldest_by": {},
+                                "top_by": {}}
+    for name, sort in (("by_start", SortOrder.STARTED), ("by_duration", SortOrder.DURATION)):
+        query = SagaQuery(sort=sort)
+        facts[name] = store.sagas(query, limit=120)
+        facts["oldest_by"][name] = store.oldest(query, limit=60)  # type: ignore[index]
+        facts["top_by"][name] = store.sagas(query, limit=60)  # type: ignore[index]
+    return facts
 
 
 # -- reading the screen ------------------------------------------------------------------
@@ -482,10 +490,27 @@ class Scenario:
         self.untimed(ESCAPE, negate(shown))
 
     def sort(self) -> None:
+        """`s` to start time and to duration: the first rows, then (the screen quiet) the
+        keys read into the index; every later switch, page and jump under them; `:`."""
         facts = self.facts
-        self.key("sort: s → by start time, rows drawn", "s",
-                 both(shows_text("by start time"), shows_rows(facts.by_start)))
-        self.untimed("s", shows_text("by duration"))
+        rows = len(table_rows(self.session.screen) or ()) or 1
+        for name, label, first_rows in (("start time", "by start time", facts.by_start),
+                                        ("duration", "by duration", facts.by_duration)):
+            self.key(f"sort: first s → by {name}, rows drawn", "s",
+                     both(shows_text(label), shows_rows(first_rows)))
+            self.figures[f"sort: by {name}, keys read (screen quiet)"] = (
+                self.session.last_output - self.session.sent_at) * 1000
+        self.key("sort: s → back to by id, rows drawn", "s",
+                 both(negate(shows_text("by duration")), shows_rows(facts.newest)))
+        for name, label, first_rows, key in (
+                ("start time", "by start time", facts.by_start, "by_start"),
+                ("duration", "by duration", facts.by_duration, "by_duration")):
+            self.key(f"sort: later s → by {name}, rows drawn", "s",
+                     both(shows_text(label), shows_rows(first_rows)))
+            self.key(f"sort: by {name}, page down", PAGE_DOWN,
+                     shows_rows(first_rows, first=rows))
+            self.key(f"sort: by {name}, G", "G", shows_last_rows(facts.oldest_by[key]))
+            self.key(f"sort: by {name}, g", "g", shows_rows(facts.top_by[key]))
         self.key("sort: s → back to by id, rows drawn", "s",
                  both(negate(shows_text("by duration")), shows_rows(facts.newest)))
         self.untimed(":", shows_text("go to saga"))

@@ -601,6 +601,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         if self._stale_timer is not None:
             self._stale_timer.stop()
         self._anchors_asked = False
+        self._sorting = None  # (a superseded read of the keys says no more)
+        self._show_subtitle()
         # Another query of the same file: its old rows stay drawn until the new first page
         # comes (one frame, no flash of "loading…"), or until it is slow in coming.
         switching = stale is None and self._loaded and store is self._store
