@@ -145,9 +145,10 @@ class StepList(DataTable[Text]):
         saga shown draws every cell again, and this way was most of the list's frame time
         (issue 6). Any cell that would not fit on its line goes DataTable's own way."""
         header = row_index == -1
-        row_key = self._header_row_key if header else self._row_locations.get_key(row_index)
-        key = (row_key, self._column_locations.get_key(column_index), base_style, cursor,
-               hover, self._show_hover_cursor, self._update_count, self._pseudo_class_state)
+        # By place, not by row and column key as DataTable's own entries: the places of the
+        # keys change only with `_update_count`, part of the key.
+        key = (row_index, column_index, base_style, cursor, hover, self._show_hover_cursor,
+               self._update_count, self._pseudo_class_state)
         lines: list[list[Segment]] | None = self._cell_render_cache.get(key)
         if lines is None:
             cell = self._fitting_cell(row_index, column_index, width)
@@ -171,9 +172,12 @@ class StepList(DataTable[Text]):
         in a row one line high."""
         if row_index < -1 or column_index < 0:  # (-1: the header; row labels are not used)
             return None
-        height = (self.header_height if row_index == -1
-                  else self.rows[self._row_locations.get_key(row_index)].height)
-        cell = self._get_row_renderables(row_index).cells[column_index]
+        column = self.ordered_columns[column_index]
+        if row_index == -1:
+            height, cell = self.header_height, column.label
+        else:  # (DataTable's cell formatter hands a Text cell on as it is)
+            row = self.ordered_rows[row_index]
+            height, cell = row.height, self.get_cell(row.key, column.key)
         room = width - 2 * self.cell_padding
         if (height != 1 or not isinstance(cell, Text) or "\n" in cell.plain
                 or cell.cell_len > room or cell.justify not in (None, "default", "right")
