@@ -24,7 +24,7 @@ from .store import (
     Timestamp,
 )
 from .store.models import StoredValue
-from .store.payload import parse_json, pretty_json, strict_json
+from .store.payload import json_value, parse_json, pretty_json, strict_json
 from .store.source import SourceInfo
 from .store.states import StepRole
 from .units import format_count
@@ -61,12 +61,6 @@ def _seconds(duration: timedelta | None) -> float | None:
     return None if duration is None else duration.total_seconds()
 
 
-def _parsed(raw: str | None) -> object:
-    """The payload as JSON, or None when there is none or it does not parse."""
-    parsed = parse_json(raw)
-    return parsed.value if parsed.ok else None
-
-
 def saga_to_dict(saga: Saga, *, parse_input: bool = True) -> dict[str, object]:
     """One saga as the CLI's JSON gives it (times as stored, `input` parsed or None), with
     the log it is from (`source`, `source_path`). `parse_input` False leaves `input` out
@@ -78,7 +72,7 @@ def saga_to_dict(saga: Saga, *, parse_input: bool = True) -> dict[str, object]:
     fields["duration_s"] = _seconds(saga.duration)
     fields["failure_reason"] = saga.failure_reason
     if parse_input:
-        fields["input"] = _parsed(saga.input_json)
+        fields["input"] = json_value(saga.input_json)
     fields["input_json"] = saga.input_json
     fields["steps_total"] = saga.steps_total
     fields["steps_done"] = saga.steps_done
@@ -99,9 +93,9 @@ def step_to_dict(step: Step, log_format: LogFormat = LAUNCHER) -> dict[str, obje
         "target": step.target,
         **_times(log_format, started_at=step.started_at, ended_at=step.ended_at),
         "duration_s": _seconds(step.duration),
-        "cmd": _parsed(step.cmd_json),
+        "cmd": json_value(step.cmd_json),
         "cmd_json": step.cmd_json,
-        "output": _parsed(step.output_json),
+        "output": json_value(step.output_json),
         "output_json": step.output_json,
         "failure_reason": step.failure_reason,
         "in_flight": step.in_flight,

@@ -59,15 +59,33 @@ def parse_json(raw: str | None) -> ParsedJson:
     """Parse stored JSON. Numbers JSON cannot carry (1e400, NaN, huge ints) stay as text."""
     if raw is None:
         return ParsedJson(None)
+    value, error = _read(raw)
+    return ParsedJson(raw, value, error)
+
+
+def json_value(raw: str | None) -> object:
+    """`parse_json(raw).value` when `raw` parses, else None (no JSON, or not valid): what
+    the JSON output carries beside the stored text, without the ParsedJson around it."""
+    if raw is None:
+        return None
+    value, error = _read(raw)
+    return value if error is None else None
+
+
+_TOO_DEEP = "not shown as JSON: nested too deeply"
+
+
+def _read(raw: str) -> tuple[object, str | None]:
+    """(the value, None), or (None, why it is not shown as JSON)."""
     try:
         value = _loads(raw)
     except RecursionError:
-        return ParsedJson(raw, error="not shown as JSON: nested too deeply")
+        return None, _TOO_DEEP
     except (ValueError, TypeError) as exc:
-        return ParsedJson(raw, error=f"not valid JSON: {exc}")
+        return None, f"not valid JSON: {exc}"
     if _may_nest_deeper(raw) and _nested_deeper_than(value, MAX_JSON_DEPTH):
-        return ParsedJson(raw, error="not shown as JSON: nested too deeply")
-    return ParsedJson(raw, value)
+        return None, _TOO_DEEP
+    return value, None
 
 
 def _may_nest_deeper(raw: str) -> bool:

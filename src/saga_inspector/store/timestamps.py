@@ -45,6 +45,8 @@ def parse_timestamp(raw: object) -> Timestamp | None:
     """Parse an RFC 3339 timestamp; None stays None, anything unparsable keeps its text."""
     if raw is None:
         return None
+    if raw.__class__ is str:  # what a time column holds: the shortest way
+        return Timestamp(raw, _parse_rfc3339(raw))
     if isinstance(raw, bytes):
         # A BLOB in a time column: its text, bad bytes as `\xNN` (not Python's b'...' repr).
         text = raw.decode("utf-8", errors="backslashreplace")
