@@ -30,6 +30,7 @@ from .helpers import (
     make_app,
     open_export,
     pilot_test,
+    pin_export_clock,
     press,
     record_notifications,
     screen_text,
@@ -176,6 +177,7 @@ async def test_progress_then_escape_cancels_and_leaves_no_file(
     make_log: SagaLogFactory, out: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     held = gate(monkeypatch, after=200)
+    pin_export_clock(monkeypatch)
     (out / "old.jsonl").write_text("the previous export\n")
     app = make_app(make_log.realistic(250))
     notes = record_notifications(app)
@@ -187,7 +189,8 @@ async def test_progress_then_escape_cancels_and_leaves_no_file(
         await wait_for(pilot, lambda: held.reached.is_set() and bar.progress == 200,
                        "the export to be held part-way")
         assert bar.display and bar.total == 250
-        assert note(app) == "exported 200 of 250 sagas …"
+        # Written of the total, the pace and the time left: 200 in 4 s, 50 left.
+        assert note(app) == "exported 200 of 250 sagas · 50 sagas/s · about 1 s left"
         partial = [name for name in listing(out) if name.endswith(".partial")]
         assert len(partial) == 1 and partial[0].startswith(".old.jsonl.")
         assert screen.query_one("#export-path", Input).disabled  # nothing to change now
@@ -197,6 +200,37 @@ async def test_progress_then_escape_cancels_and_leaves_no_file(
     assert listing(out) == ["old.jsonl"]  # no partial file, the old one untouched
     assert (out / "old.jsonl").read_text() == "the previous export\n"
     assert notes[-1] == ("information", "export cancelled: no file written")
+
+
+@pilot_test
+async def test_progress_is_shown_by_a_ticker_not_by_a_message_a_page(
+    make_log: SagaLogFactory, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a hundred thousand sagas a second, a message a page would be a thousand a second
+    for the screen to handle: the worker only counts, and the modal looks a few times a
+    second."""
+    held = gate(monkeypatch, after=900)  # nine pages written, then held
+    posted: list[str] = []
+    original = ExportScreen.post_message
+
+    def spy(self: ExportScreen, message: object) -> bool:
+        posted.append(type(message).__name__)
+        return original(self, message)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ExportScreen, "post_message", spy)
+    app = make_app(make_log.realistic(1000))
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        screen = await open_export(pilot, "x.jsonl")
+        await pilot.press("enter")
+        bar = screen.query_one(ProgressBar)
+        await wait_for(pilot, lambda: held.reached.is_set() and bar.progress == 900,
+                       "the export held after nine pages")
+        assert note(app).startswith("exported 900 of 1,000 sagas · ")
+        assert posted.count("ExportProgress") == 1  # when it began, never a page
+        held.release.set()
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), "the end")
+    assert len((out / "x.jsonl").read_text().splitlines()) == 1000
 
 
 @pilot_test

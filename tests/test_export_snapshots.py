@@ -11,7 +11,16 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import ProgressBar
 
-from .helpers import demo, fixed_place_and_zone, gate, idle, open_export, snap, wait_for
+from .helpers import (
+    demo,
+    fixed_place_and_zone,
+    gate,
+    idle,
+    open_export,
+    pin_export_clock,
+    snap,
+    wait_for,
+)
 
 __all__ = ["demo", "fixed_place_and_zone"]  # the shared snapshot fixtures
 
@@ -33,6 +42,7 @@ def test_export_modal_with_progress(
     snap_compare: Callable[..., bool], demo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     held = gate(monkeypatch, after=200)
+    pin_export_clock(monkeypatch)
 
     async def drive(pilot: Pilot) -> None:
         await idle(pilot)

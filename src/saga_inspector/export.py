@@ -25,18 +25,21 @@ Pure: no Textual. The CLI writes to stdout with `write_sagas`; the dashboard use
 from __future__ import annotations
 
 import contextlib
-import csv
+import math
+import operator
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
-from .report import saga_to_dict
-from .sanitize import sanitize
+from .report import format_duration, saga_to_dict
+from .sanitize import all_safe, sanitize
 from .store import PAGE_SIZE, Saga
 from .store.connection import sidecar
 from .store.payload import strict_json
+from .units import format_count
 
 JSONL, CSV = "jsonl", "csv"
 FORMATS = (JSONL, CSV)
@@ -79,8 +82,110 @@ def csv_cell(value: object) -> object:
 
 
 def csv_row(saga: Saga) -> list[object]:
-    fields = saga_to_dict(saga)
+    # `input` is no column: saga_to_dict leaves it unparsed.
+    fields = saga_to_dict(saga, parse_input=False)
     return [csv_cell(fields[column]) for column in CSV_COLUMNS]
+
+
+def _jsonl_page(sagas: Sequence[Saga]) -> str:
+    # jsonl_line's, a line each, without a call of its own a saga.
+    if not sagas:
+        return ""
+    return "\n".join(map(strict_json, map(saga_to_dict, sagas))) + "\n"
+
+
+# The CSV columns of saga_to_dict's fields, in order, in one call.
+_csv_fields = operator.itemgetter(*CSV_COLUMNS)
+_NONE = type(None)
+_TEXT_KINDS = frozenset({str, _NONE})
+_NUMBER_KINDS = frozenset({int, float, _NONE})
+_FORMULA_FIRSTS = frozenset(FORMULA_STARTS)  # each is one character
+
+
+def _csv_page(sagas: Sequence[Saga]) -> str:
+    rows: list[Sequence[object]] = [_csv_fields(saga_to_dict(saga, parse_input=False))
+                                    for saga in sagas]
+    columns = list(zip(*rows, strict=True))
+    if not _cells_as_they_are(columns):
+        columns = list(zip(*[[csv_cell(value) for value in row] for row in rows], strict=True))
+    return csv_records(columns)
+
+
+def _cells_as_they_are(columns: Sequence[Sequence[object]]) -> bool:
+    """Whether csv_cell would give every value of these columns as it is (None becomes ""
+    either way): numbers, and text that is safe and starts no formula. Asked of a page at
+    once, in a few calls, it spares the usual page a call per cell."""
+    texts: list[str] = []
+    for column in columns:
+        kinds = set(map(type, column))
+        if kinds <= _TEXT_KINDS:
+            texts += filter(None, column)  # type: ignore[arg-type]
+        elif not kinds <= _NUMBER_KINDS:
+            return False
+    return all_safe(texts) and _FORMULA_FIRSTS.isdisjoint(map(operator.itemgetter(0), texts))
+
+
+def _csv_field(value: object) -> str:
+    """One cell as the csv module writes it (QUOTE_MINIMAL, the excel dialect): None empty,
+    numbers as str() gives them, text quoted when it holds a comma, a quote or a line end
+    (its quotes doubled)."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    if '"' in text or "," in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_column(column: Sequence[object]) -> list[str]:
+    """A column's cells as _csv_field writes them, the usual kinds of column (all text, or
+    all numbers, each maybe with None) in one comprehension rather than a call a cell."""
+    kinds = set(map(type, column))
+    if kinds <= _TEXT_KINDS:
+        return ["" if text is None else (
+            '"' + text.replace('"', '""') + '"'
+            if '"' in text or "," in text or "\n" in text or "\r" in text else text)
+            for text in column]  # type: ignore[union-attr]
+    if kinds <= _NUMBER_KINDS:
+        return ["" if number is None else str(number) for number in column]
+    return [_csv_field(value) for value in column]
+
+
+def csv_records(columns: Sequence[Sequence[object]]) -> str:
+    """CSV records, CRLF after each, from their values given column by column: the bytes
+    `csv.writer(out, lineterminator="\\r\\n").writerows(rows)` writes (tests hold it to
+    that, for records of more than one field), made a column at a time (the csv module
+    reads every character twice through a call: more than half of a CSV export's time)."""
+    if not columns or not columns[0]:
+        return ""
+    lines = map(",".join, zip(*map(_csv_column, columns), strict=True))
+    return "\r\n".join(lines) + "\r\n"
+
+
+_CSV_HEADER = csv_records([[column] for column in CSV_COLUMNS])
+
+
+# A page of sagas as the text of their records: written with one call.
+_PAGE_TEXT: dict[str, Callable[[Sequence[Saga]], str]] = {JSONL: _jsonl_page, CSV: _csv_page}
+
+
+def _pages(sagas: Iterable[Saga], size: int) -> Iterator[list[Saga]]:
+    """`sagas` in lists of `size` (the last one shorter), each taken as the iterator gives
+    them: a page is written before the next is read. When reading fails, the sagas read
+    before the failure are still given (written, as they were one by one), then it raises."""
+    page: list[Saga] = []
+    try:
+        for saga in sagas:
+            page.append(saga)
+            if len(page) == size:
+                yield page
+                page = []
+    except Exception:
+        if page:
+            yield page
+        raise
+    if page:
+        yield page
 
 
 Progress = Callable[[int], None]
@@ -90,29 +195,48 @@ Cancelled = Callable[[], bool]
 def write_sagas(sagas: Iterable[Saga], out: TextIO, fmt: str, *,
                 progress: Progress | None = None, cancelled: Cancelled | None = None,
                 every: int = PAGE_SIZE) -> int:
-    """Write `sagas` to `out` as they come; returns how many were written. `progress(n)` is
-    called after every `every` sagas; `cancelled()` is asked before each saga, and True
-    stops the export with ExportCancelled."""
+    """Write `sagas` to `out` as they come, `every` at a time; returns how many were
+    written. `progress(n)` is called after each `every` sagas written; `cancelled()` is
+    asked before each `every` sagas, and True stops the export with ExportCancelled."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
-    write_row: Callable[[Saga], object]
+    page_text = _PAGE_TEXT[fmt]
     if fmt == CSV:
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
-        write_row = lambda saga: writer.writerow(csv_row(saga))  # noqa: E731
-    else:
-        write_row = lambda saga: out.write(jsonl_line(saga) + "\n")  # noqa: E731
+        out.write(_CSV_HEADER)
     written = 0
-    for saga in sagas:
+    for page in _pages(sagas, every):
         if cancelled is not None and cancelled():
             raise ExportCancelled
-        write_row(saga)
-        written += 1
-        if progress is not None and written % every == 0:
+        out.write(page_text(page))
+        written += len(page)
+        if progress is not None and len(page) == every:
             progress(written)
     if cancelled is not None and cancelled():  # cancelled while the last page was read
         raise ExportCancelled
     return written
+
+
+def progress_note(written: int, total: int, elapsed: float) -> str:
+    """An export under way, for people: the sagas written of the total, the pace so far
+    (`elapsed` seconds since the first saga was asked for) and the time left at that pace:
+    `exported 12,000 of 1,000,000 sagas · 81,000 sagas/s · about 13 s left`. Before any
+    saga is written there is no pace to tell."""
+    done = (f"exported {format_count(written)} of {format_count(total)} "
+            f"saga{'' if total == 1 else 's'}")
+    if written <= 0 or elapsed <= 0:
+        return f"{done} …"
+    rate = written / elapsed
+    pace = round(rate)
+    return (f"{done} · {format_count(pace)} saga{'' if pace == 1 else 's'}/s · "
+            f"{_time_left(max(total - written, 0) / rate)}")
+
+
+def _time_left(seconds: float) -> str:
+    if seconds < 1:
+        return "less than a second left"
+    if seconds < 60:  # whole seconds, rounded up: an estimate, not a measurement
+        return f"about {math.ceil(seconds)} s left"
+    return f"about {format_duration(timedelta(seconds=round(seconds)))} left"
 
 
 def export_to_file(sagas: Iterable[Saga], destination: Path, fmt: str, *,

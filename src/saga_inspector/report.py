@@ -24,7 +24,7 @@ from .store import (
     Timestamp,
 )
 from .store.models import StoredValue
-from .store.payload import parse_json, pretty_json, strict_json
+from .store.payload import json_value, parse_json, pretty_json, strict_json
 from .store.source import SourceInfo
 from .store.states import StepRole
 from .units import format_count
@@ -42,46 +42,46 @@ def _times(log_format: LogFormat, **stamps: Timestamp | None) -> dict[str, objec
     stores something else, the stored value beside it as `<name>_raw`."""
     fields: dict[str, object] = {}
     for name, stamp in stamps.items():
-        text, raw = log_format.export_time(stamp)
-        fields[name] = text
-        if log_format.time.export_raw:
-            fields[f"{name}_raw"] = raw
+        _put_time(fields, log_format, name, stamp)
     return fields
+
+
+def _put_time(fields: dict[str, object], log_format: LogFormat, name: str,
+              stamp: Timestamp | None) -> None:
+    """One time into `fields` (see _times), without building a dict of its own: an export
+    does this twice a saga."""
+    encoding = log_format.time
+    text, raw = (None, None) if stamp is None else encoding.export(stamp)
+    fields[name] = text
+    if encoding.export_raw:
+        fields[f"{name}_raw"] = raw
 
 
 def _seconds(duration: timedelta | None) -> float | None:
     return None if duration is None else duration.total_seconds()
 
 
-def _parsed(raw: str | None) -> object:
-    """The payload as JSON, or None when there is none or it does not parse."""
-    parsed = parse_json(raw)
-    return parsed.value if parsed.ok else None
-
-
-def _source_fields(saga: Saga) -> dict[str, object]:
-    """The log a saga was read from: its label and its full path (None for a saga not read
-    from a log). Ids collide across logs: (source, saga_id) is what names a saga."""
-    tag = saga.source
-    return {"source": tag.label or None, "source_path": str(tag.path) if tag.label else None}
-
-
-def saga_to_dict(saga: Saga) -> dict[str, object]:
+def saga_to_dict(saga: Saga, *, parse_input: bool = True) -> dict[str, object]:
     """One saga as the CLI's JSON gives it (times as stored, `input` parsed or None), with
-    the log it is from (`source`, `source_path`)."""
-    return {
-        "saga_id": saga.saga_id,
-        "name": saga.name,
-        "state": saga.state,
-        **_times(saga.log_format, started_at=saga.started_at, ended_at=saga.ended_at),
-        "duration_s": _seconds(saga.duration),
-        "failure_reason": saga.failure_reason,
-        "input": _parsed(saga.input_json),
-        "input_json": saga.input_json,
-        "steps_total": saga.steps_total,
-        "steps_done": saga.steps_done,
-        **_source_fields(saga),
-    }
+    the log it is from (`source`, `source_path`). `parse_input` False leaves `input` out
+    (CSV has no such column: it would be parsed for nothing)."""
+    fields: dict[str, object] = {"saga_id": saga.saga_id, "name": saga.name,
+                                 "state": saga.state}
+    _put_time(fields, saga.log_format, "started_at", saga.started_at)
+    _put_time(fields, saga.log_format, "ended_at", saga.ended_at)
+    fields["duration_s"] = _seconds(saga.duration)
+    fields["failure_reason"] = saga.failure_reason
+    if parse_input:
+        fields["input"] = json_value(saga.input_json)
+    fields["input_json"] = saga.input_json
+    fields["steps_total"] = saga.steps_total
+    fields["steps_done"] = saga.steps_done
+    # The log it was read from: its label and full path (None for a saga not read from a
+    # log). Ids collide across logs: (source, saga_id) is what names a saga.
+    tag = saga.source
+    fields["source"] = tag.label or None
+    fields["source_path"] = str(tag.path) if tag.label else None
+    return fields
 
 
 def step_to_dict(step: Step, log_format: LogFormat = LAUNCHER) -> dict[str, object]:
@@ -93,9 +93,9 @@ def step_to_dict(step: Step, log_format: LogFormat = LAUNCHER) -> dict[str, obje
         "target": step.target,
         **_times(log_format, started_at=step.started_at, ended_at=step.ended_at),
         "duration_s": _seconds(step.duration),
-        "cmd": _parsed(step.cmd_json),
+        "cmd": json_value(step.cmd_json),
         "cmd_json": step.cmd_json,
-        "output": _parsed(step.output_json),
+        "output": json_value(step.output_json),
         "output_json": step.output_json,
         "failure_reason": step.failure_reason,
         "in_flight": step.in_flight,

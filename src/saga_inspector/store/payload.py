@@ -38,22 +38,61 @@ def _integer(text: str) -> int | str:
     return int(text) if len(text) <= _MAX_INT_DIGITS else text
 
 
+# strict=False: control characters inside strings are kept (and sanitised when shown).
+_READ_OPTIONS: dict[str, object] = {"parse_float": _number, "parse_int": _integer,
+                                    "parse_constant": str, "strict": False}
+# Made once: `json.loads` with options builds a decoder on every call (an export parses a
+# payload a saga). Its `decode` keeps no state between calls (json's own default decoder
+# is shared the same way).
+_DECODER = json.JSONDecoder(**_READ_OPTIONS)  # type: ignore[arg-type]
+
+
+def _loads(raw: str) -> object:
+    """`json.loads(raw, **_READ_OPTIONS)`, through the decoder made once where that is the
+    same thing: text not starting with a byte order mark (which json.loads refuses itself)."""
+    if isinstance(raw, str) and not raw.startswith("\ufeff"):
+        return _DECODER.decode(raw)
+    return json.loads(raw, **_READ_OPTIONS)  # type: ignore[arg-type]
+
+
 def parse_json(raw: str | None) -> ParsedJson:
     """Parse stored JSON. Numbers JSON cannot carry (1e400, NaN, huge ints) stay as text."""
     if raw is None:
         return ParsedJson(None)
+    value, error = _read(raw)
+    return ParsedJson(raw, value, error)
+
+
+def json_value(raw: str | None) -> object:
+    """`parse_json(raw).value` when `raw` parses, else None (no JSON, or not valid): what
+    the JSON output carries beside the stored text, without the ParsedJson around it."""
+    if raw is None:
+        return None
+    value, error = _read(raw)
+    return value if error is None else None
+
+
+_TOO_DEEP = "not shown as JSON: nested too deeply"
+
+
+def _read(raw: str) -> tuple[object, str | None]:
+    """(the value, None), or (None, why it is not shown as JSON)."""
     try:
-        # strict=False: control characters inside strings are kept (and sanitised when shown).
-        value = json.loads(
-            raw, parse_float=_number, parse_int=_integer, parse_constant=str, strict=False
-        )
+        value = _loads(raw)
     except RecursionError:
-        return ParsedJson(raw, error="not shown as JSON: nested too deeply")
+        return None, _TOO_DEEP
     except (ValueError, TypeError) as exc:
-        return ParsedJson(raw, error=f"not valid JSON: {exc}")
-    if _nested_deeper_than(value, MAX_JSON_DEPTH):
-        return ParsedJson(raw, error="not shown as JSON: nested too deeply")
-    return ParsedJson(raw, value)
+        return None, f"not valid JSON: {exc}"
+    if _may_nest_deeper(raw) and _nested_deeper_than(value, MAX_JSON_DEPTH):
+        return None, _TOO_DEEP
+    return value, None
+
+
+def _may_nest_deeper(raw: str) -> bool:
+    """Whether `raw` has brackets enough to nest deeper than MAX_JSON_DEPTH: each container
+    opens with one, so text with no more than that many cannot (the usual payload: the
+    walk over its containers is skipped)."""
+    return raw.count("{") + raw.count("[") > MAX_JSON_DEPTH
 
 
 def _nested_deeper_than(value: object, limit: int) -> bool:
@@ -97,6 +136,12 @@ def pretty_json_head(value: object, limit: int) -> str:
     return "".join(pieces)[:limit]
 
 
+# Made once, as _DECODER: `json.dumps` with options builds an encoder on every call.
+_STRICT = json.JSONEncoder(ensure_ascii=True, allow_nan=False)
+
+
 def strict_json(value: object, *, indent: int | None = None) -> str:
     """Strict JSON for scripts: ASCII only (so no control byte reaches a terminal), no NaN."""
+    if indent is None:
+        return _STRICT.encode(value)
     return json.dumps(value, indent=indent, ensure_ascii=True, allow_nan=False)

@@ -45,6 +45,8 @@ def parse_timestamp(raw: object) -> Timestamp | None:
     """Parse an RFC 3339 timestamp; None stays None, anything unparsable keeps its text."""
     if raw is None:
         return None
+    if raw.__class__ is str:  # what a time column holds: the shortest way
+        return Timestamp(raw, _parse_rfc3339(raw))
     if isinstance(raw, bytes):
         # A BLOB in a time column: its text, bad bytes as `\xNN` (not Python's b'...' repr).
         text = raw.decode("utf-8", errors="backslashreplace")
@@ -54,9 +56,20 @@ def parse_timestamp(raw: object) -> Timestamp | None:
 
 
 def _parse_rfc3339(text: str) -> datetime | None:
-    match = _RFC3339.match(text.strip())
+    stripped = text.strip()
+    match = _RFC3339.match(stripped)
     if match is None:
         return None
+    try:
+        # The fast path (C, ~30x faster): on text of this shape, fromisoformat gives the
+        # same instant whenever it accepts it (tests/test_export_exact.py holds it to that);
+        # what it refuses is read field by field below.
+        return datetime.fromisoformat(stripped).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return _from_fields(match)
+
+
+def _from_fields(match: re.Match[str]) -> datetime | None:
     try:
         year, month, day = (int(part) for part in match["date"].split("-"))
         # datetime holds microseconds; digits beyond that (nanoseconds and finer) are dropped.

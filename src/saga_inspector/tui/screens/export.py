@@ -8,7 +8,10 @@ colour alone, and the file's full path is shown as the name is typed, before any
 written. The saga log itself and SQLite's files beside it are refused, and an existing
 file is replaced only when enter is pressed again on the same name. The export runs in a
 thread worker that reads the view page by page by keyset, in the table's order
-(`SagaSource.walk`: one page in memory at a time), with a progress bar; escape cancels it.
+(`SagaSource.walk`: one page in memory at a time); a few times a second the modal shows
+the sagas written of the total, the pace and the time left (`export.progress_note`) with a
+progress bar (the worker only counts: a message a page would be hundreds a second); escape
+cancels it.
 Whole or nothing: the file is written under a temporary name and renamed when complete
 (`export.export_to_file`), so a cancelled or failed export leaves no partial file, and a
 file it was to replace stays.
@@ -20,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from time import monotonic
 from typing import ClassVar
 
 from rich.text import Text
@@ -29,6 +33,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Input, Label, ProgressBar, RadioButton, RadioSet, Static
 from textual.worker import Worker, get_current_worker
 
@@ -41,6 +46,7 @@ from saga_inspector.export import (
     default_name,
     export_to_file,
     format_of_name,
+    progress_note,
     refused_destination,
     renamed_for,
     suffix_disagrees,
@@ -58,11 +64,26 @@ _FORMAT_LABELS = {
 }
 
 
+# How often the modal shows the progress: a few times a second, whatever the pace.
+PROGRESS_EVERY = 0.25
+
+
+@dataclass(slots=True)
+class Running:
+    """An export under way: what it is to write, when it began (monotonic seconds), and
+    how many sagas its worker has written so far (set there, read here by the ticker)."""
+
+    total: int
+    began: float
+    written: int = 0
+
+
 class ExportProgress(Message):
-    def __init__(self, written: int, total: int) -> None:
+    """The export has its total and has begun: the ticker starts showing its progress."""
+
+    def __init__(self, running: Running) -> None:
         super().__init__()
-        self.written = written
-        self.total = total
+        self.running = running
 
 
 class ExportFinished(Message):
@@ -144,6 +165,8 @@ class ExportScreen(ModalScreen[None]):
         self.cancelling = False
         self._confirmed: Path | None = None  # an existing file enter was pressed on once
         self._worker: Worker[None] | None = None
+        self._running: Running | None = None
+        self._ticker: Timer | None = None
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -270,11 +293,15 @@ class ExportScreen(ModalScreen[None]):
         try:
             total = (self.total if self.total is not None
                      else self.store.count(self.saga_query, cancelled=cancelled))
-            self.post_message(ExportProgress(0, total))
+            running = Running(total, monotonic())
+            self.post_message(ExportProgress(running))
+
+            def progress(written: int) -> None:
+                running.written = written
+
             written = export_to_file(
                 self.store.walk(self.saga_query, cancelled=cancelled), destination, fmt,
-                progress=lambda n: self.post_message(ExportProgress(n, total)),
-                cancelled=cancelled,
+                progress=progress, cancelled=cancelled,
             )
         except ExportCancelled:
             self.post_message(ExportStopped(None))
@@ -289,20 +316,36 @@ class ExportScreen(ModalScreen[None]):
             self.post_message(ExportFinished(destination, written))
 
     @on(ExportProgress)
-    def _progress(self, message: ExportProgress) -> None:
-        total = max(message.total, message.written)  # sagas added while exporting
-        self.query_one(ProgressBar).update(total=total, progress=message.written)
+    def _began(self, message: ExportProgress) -> None:
+        self._running = message.running
+        self._show_progress()
+        self._ticker = self.set_interval(PROGRESS_EVERY, self._show_progress)
+
+    def _show_progress(self) -> None:
+        running = self._running
+        if running is None:
+            return
+        written = running.written
+        total = max(running.total, written)  # sagas added while exporting
+        self.query_one(ProgressBar).update(total=total, progress=written)
         if not self.cancelling:
-            self._note(f"exported {format_count(message.written)} of {_sagas(total)} …")
+            self._note(progress_note(written, total, monotonic() - running.began))
+
+    def _stop_ticking(self) -> None:
+        if self._ticker is not None:
+            self._ticker.stop()
+        self._ticker = self._running = None
 
     @on(ExportFinished)
     def _finished(self, message: ExportFinished) -> None:
+        self._stop_ticking()
         self.dismiss()  # first: the note then shows on the dashboard, not on this modal
         self.app.notify(f"exported {_sagas(message.written)} to {safe(message.destination)}",
                         title="export done", timeout=10, markup=False)
 
     @on(ExportStopped)
     def _stopped(self, message: ExportStopped) -> None:
+        self._stop_ticking()
         if message.problem is None:
             self.dismiss()
             self.app.notify("export cancelled: no file written", timeout=5, markup=False)
