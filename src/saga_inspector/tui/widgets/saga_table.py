@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from contextlib import suppress
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache, partial
@@ -231,6 +231,12 @@ def _marked_header(titles: list[Text], widths: Sequence[int], style: Style,
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _counted_on_an_index(query: SagaQuery) -> bool:
+    """The rows before a key of this query are counted on the primary key or the state
+    index (a short read), not by a scan: sorted by id, states only (no search)."""
+    return query.sort is SortOrder.ID and query.parsed.only_states
 
 
 # -- the widget --------------------------------------------------------------------------------
@@ -512,12 +518,24 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._remember_extent()
         self._start(self._store, self._query, place, stale=stale)
 
-    def reload(self, *, at_newest: bool = False) -> None:
+    def reload(self, *, at_newest: bool = False, counts: StateCounts | None = None) -> None:
         """Read the current query again. The highlighted saga keeps its line of the screen:
         sagas that arrived above it move the scroll offset, not the saga (at_newest: the
-        newest saga is highlighted instead, as when following)."""
+        newest saga is highlighted instead, as when following). `counts`: the file's counts
+        by state, read for this reload by the caller (the table then reads none itself)."""
         if self._store is not None:
-            self._restart(self._store, None if at_newest else self._current_place(), live=True)
+            place = None if at_newest else self._live_place()
+            self._restart(self._store, place, live=True, counts=counts)
+
+    def _live_place(self) -> _Place:
+        """The place a live reload finds again. Sorted by id it is sought (the rows above
+        its id counted: a short read) rather than looked up in the page anchors, which are
+        a scan of every id: under a writer committing fast, a read transaction that long
+        keeps the writer's -wal from being reset (issue 15)."""
+        place = self._current_place()
+        if place.key is None or self._query is None or not _counted_on_an_index(self._query):
+            return place
+        return replace(place, seek=True)
 
     def switch_store(self, store: SagaSource) -> None:
         """The same query from another store (the file reopened), the highlighted saga kept
@@ -525,10 +543,12 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._places.clear()
         self._restart(store, self._current_place(), live=False)
 
-    def _restart(self, store: SagaSource, place: _Place | None, *, live: bool) -> None:
+    def _restart(self, store: SagaSource, place: _Place | None, *, live: bool,
+                 counts: StateCounts | None = None) -> None:
         if self._query is None:
             return
         self._forget_file_facts()  # the file may have changed: count again
+        self._counts = counts  # (unless the caller just did)
         # Rows already on screen stay drawn until fresh ones replace them (no flash of "…").
         stale = self._cache if self._loaded else self._stale
         self._start(store, self._query, place, stale=stale, live=live)
@@ -688,23 +708,24 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         already), then the row of a saga sought, then the total, cheap ways only."""
         first = PageRequest(0, job.page_size)
         try:
-            if given is not None:
-                rows = given
-            else:
-                rows = first.run(job.store, job.query, self._superseded(generation))
-                above = self._rows_above(job, rows)
-                widest = self._widest_id(job, rows)
-                self._post(generation,
-                           partial(self._first_page_arrived, first, rows, above, widest))
-            whole = len(rows) < job.page_size  # the whole result is on the first page
-            counted = not whole and not job.query.searching
-            total = self._count(generation, job) if counted else None
-            if total is not None and job.query.sort is not SortOrder.ID:
-                # Under this sort the last page (below) is a scan: the count does not wait.
-                self._post(generation, partial(self._total_arrived, total))
-            sought = job.seek
-            if sought is not None and all(job.query.key_of(saga) != sought for saga in rows):
-                self._seek(generation, job, sought)
+            with self._one_moment(job):
+                if given is not None:
+                    rows = given
+                else:
+                    rows = first.run(job.store, job.query, self._superseded(generation))
+                    above = self._rows_above(job, rows)
+                    widest = self._widest_id(job, rows)
+                    self._post(generation,
+                               partial(self._first_page_arrived, first, rows, above, widest))
+                whole = len(rows) < job.page_size  # the whole result is on the first page
+                counted = not whole and not job.query.searching
+                total = self._count(generation, job) if counted else None
+                if total is not None and job.query.sort is not SortOrder.ID:
+                    # Under this sort the last page (below) is a scan: the count does not wait.
+                    self._post(generation, partial(self._total_arrived, total))
+                sought = job.seek
+                if sought is not None and all(job.query.key_of(s) != sought for s in rows):
+                    self._seek(generation, job, sought)
             if whole:
                 anchors = [job.query.key_of(rows[0])] if rows else []
                 self._post(generation, partial(self._anchors_arrived, anchors))
@@ -712,6 +733,17 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
                 self._load_extent(generation, job, rows[0].saga_id, total)
         except StoreError as error:
             self._post(generation, partial(self._failed, error))
+
+    @staticmethod
+    def _one_moment(job: _Job) -> AbstractContextManager[object]:
+        """A saga sought sorted by id (a live reload's place, see _live_place): the first
+        page, the rows above it and the saga's row are read in one read transaction (all
+        short: counts on an index), so that their positions agree while a writer adds
+        sagas; anything else, each read its own."""
+        snapshot = getattr(job.store, "snapshot", None)
+        if (job.seek is None or not _counted_on_an_index(job.query) or snapshot is None):
+            return nullcontext()
+        return snapshot()
 
     def _count(self, generation: int, job: _Job) -> int:
         """The total from the counts by state (read once per file and reload)."""
@@ -996,7 +1028,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         todo = dict.fromkeys(p for p in near if not cache.has(p) and p not in self._pending)
         requests = [request for page in todo if (request := cache.plan(page)) is not None]
         self._pending.update(request.page for request in requests)
-        if any(self._out_of_reach(page) for page in needed if page in todo):
+        seeking = self._restore is not None and self._restore.seek  # (its page shows the way)
+        if not seeking and any(self._out_of_reach(page) for page in needed if page in todo):
             self._need_anchors()
         if not requests:
             return
