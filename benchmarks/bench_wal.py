@@ -20,6 +20,9 @@ while its writer has it open, so the peak is its size at the end).
 
 Conditions, each on a fresh copy of the same log:
 - `alone`: the writer alone, the reference of every ratio;
+- `cpu`: the writer beside a process that only burns a core and never opens the log: on a
+  2-core machine any second process slows the writer; this tells how much of a reader's
+  effect on the writer's rate is its CPU, not its reads;
 - `dashboard`: `python -m saga_inspector FILE` on a pseudo-terminal (pty_screen.py), left on
   its default view (newest sagas, the first highlighted: its steps and detail read, and its
   neighbours' read ahead);
@@ -69,7 +72,7 @@ from saga_inspector.store.formats.base import LogFormat  # noqa: E402
 from server_log import server_sagas  # noqa: E402
 
 RATES = (1000, 3000, 0)  # commits a second; 0: flat out
-CONDITIONS = ("alone", "dashboard", "dashboard-f", "follow")
+CONDITIONS = ("alone", "cpu", "dashboard", "dashboard-f", "follow")
 DEFAULT_LOG = DATA / "sagas-100000-4steps.db"
 SERVER_COUNT = 100_000
 SECONDS = 10.0
@@ -366,9 +369,36 @@ class Follow:
         self._file.close()
 
 
-def reader_for(condition: str, path: Path) -> Dashboard | Follow | None:
+class BusyLoop:
+    """A process that only burns a core and never opens the log: what a reader's CPU alone
+    costs the writer on this machine (the reference for the writer's share)."""
+
+    def __init__(self, _path: Path) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def ready(self, _newest: int) -> None:
+        pass
+
+    def meanwhile(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def caught_up(self, _newest: int) -> float:
+        return 0.0
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+
+def reader_for(condition: str, path: Path) -> Dashboard | Follow | BusyLoop | None:
     if condition == "alone":
         return None
+    if condition == "cpu":
+        return BusyLoop(path)
     if condition == "dashboard":
         return Dashboard(path)
     if condition == "dashboard-f":
@@ -426,7 +456,7 @@ def measure(log: Path, folder: Path, *, condition: str, rate: float, seconds: fl
             reader.ready(newest_in(path, log_format))
         writer = writer_process(path, log_format, rate, seconds, busy_ms)
         locks = (ReadLocks(path.with_name(path.name + "-shm"), reader.pid)
-                 if holds and reader is not None else None)
+                 if holds and reader is not None and condition != "cpu" else None)
         while writer.poll() is None:
             if reader is not None:
                 reader.meanwhile(0.1)

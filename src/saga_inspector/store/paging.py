@@ -212,14 +212,17 @@ class FoundRow:
 
 
 def find_row(store: SagaSource, query: SagaQuery, key: SortKey, page_size: int,
-             cancelled: Callable[[], bool] | None = None) -> FoundRow:
+             cancelled: Callable[[], bool] | None = None, *,
+             position: int | None = None) -> FoundRow:
     """The position of the row with this key and its page, by keyset and counts (never
     OFFSET). The store counts the rows before the key where it can (`count_before`), and
     the page is read from the key both ways; else one scan reads every page's first key,
-    and the page holding the key is read from its own."""
+    and the page holding the key is read from its own. `position`: the row's position,
+    known already (nothing is counted)."""
     count_before = getattr(store, "count_before", None)
-    if count_before is not None:
-        position = int(count_before(query, key, cancelled=cancelled))
+    if count_before is not None or position is not None:
+        if position is None:
+            position = int(count_before(query, key, cancelled=cancelled))
         page, index = divmod(position, page_size)
         above = store.sagas(query, before=key, limit=index, cancelled=cancelled) if index else []
         rows = [*above, *store.sagas(query, at=key, limit=page_size - len(above),

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext, suppress
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache, partial
@@ -266,6 +266,9 @@ class _Job:
     counts_epoch: int = 0
     newest_before: SortKey | None = None  # a live reload: the top key the last read had
     seek: SortKey | None = None  # a saga to find: its row is counted, its page read
+    # A live reload's place (sought, see _live_place): its row before the reload; the sagas
+    # that arrived above it since are counted anyway, so its row is known without a count.
+    seek_below: int | None = None
 
 
 class _Result(Message, bubble=False):
@@ -528,10 +531,11 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._restart(self._store, place, live=True, counts=counts)
 
     def _live_place(self) -> _Place:
-        """The place a live reload finds again. Sorted by id it is sought (the rows above
-        its id counted: a short read) rather than looked up in the page anchors, which are
-        a scan of every id: under a writer committing fast, a read transaction that long
-        keeps the writer's -wal from being reset (issue 15)."""
+        """The place a live reload finds again. Sorted by id it is sought (its row is the one
+        it had plus the sagas counted above it, and its page read around its key: short
+        reads) rather than looked up in the page anchors, which are a scan of every id:
+        under a writer committing fast, a read transaction that long keeps the writer's
+        -wal from being reset (issue 15)."""
         place = self._current_place()
         if place.key is None or self._query is None or not _counted_on_an_index(self._query):
             return place
@@ -655,8 +659,10 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         assert self._store is not None and self._query is not None
         place = self._restore
         seek = place.key if place is not None and place.seek else None
+        below = (place.position if place is not None and seek is not None
+                 and self._newest_before is not None else None)  # (a live reload's place)
         return _Job(self._store, self._query, self._cache.page_size, self._counts,
-                    self._counts_epoch, self._newest_before, seek)
+                    self._counts_epoch, self._newest_before, seek, below)
 
     def _launch(self) -> None:
         self.workers.cancel_group(self, _PAGES_GROUP)
@@ -708,24 +714,27 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         already), then the row of a saga sought, then the total, cheap ways only."""
         first = PageRequest(0, job.page_size)
         try:
-            with self._one_moment(job):
-                if given is not None:
-                    rows = given
-                else:
-                    rows = first.run(job.store, job.query, self._superseded(generation))
-                    above = self._rows_above(job, rows)
-                    widest = self._widest_id(job, rows)
-                    self._post(generation,
-                               partial(self._first_page_arrived, first, rows, above, widest))
-                whole = len(rows) < job.page_size  # the whole result is on the first page
-                counted = not whole and not job.query.searching
-                total = self._count(generation, job) if counted else None
-                if total is not None and job.query.sort is not SortOrder.ID:
-                    # Under this sort the last page (below) is a scan: the count does not wait.
-                    self._post(generation, partial(self._total_arrived, total))
-                sought = job.seek
-                if sought is not None and all(job.query.key_of(s) != sought for s in rows):
-                    self._seek(generation, job, sought)
+            above = 0
+            if given is not None:
+                rows = given
+            else:
+                rows = first.run(job.store, job.query, self._superseded(generation))
+                above = self._rows_above(job, rows)
+                widest = self._widest_id(job, rows)
+                self._post(generation,
+                           partial(self._first_page_arrived, first, rows, above, widest))
+            whole = len(rows) < job.page_size  # the whole result is on the first page
+            counted = not whole and not job.query.searching
+            total = self._count(generation, job) if counted else None
+            if total is not None and job.query.sort is not SortOrder.ID:
+                # Under this sort the last page (below) is a scan: the count does not wait.
+                self._post(generation, partial(self._total_arrived, total))
+            sought = job.seek
+            if sought is not None and all(job.query.key_of(saga) != sought for saga in rows):
+                # A live reload's place: its row before the sagas just added above, plus
+                # those (counted above), not a count of every row above it.
+                below = None if job.seek_below is None else job.seek_below + above
+                self._seek(generation, job, sought, below)
             if whole:
                 anchors = [job.query.key_of(rows[0])] if rows else []
                 self._post(generation, partial(self._anchors_arrived, anchors))
@@ -733,17 +742,6 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
                 self._load_extent(generation, job, rows[0].saga_id, total)
         except StoreError as error:
             self._post(generation, partial(self._failed, error))
-
-    @staticmethod
-    def _one_moment(job: _Job) -> AbstractContextManager[object]:
-        """A saga sought sorted by id (a live reload's place, see _live_place): the first
-        page, the rows above it and the saga's row are read in one read transaction (all
-        short: counts on an index), so that their positions agree while a writer adds
-        sagas; anything else, each read its own."""
-        snapshot = getattr(job.store, "snapshot", None)
-        if (job.seek is None or not _counted_on_an_index(job.query) or snapshot is None):
-            return nullcontext()
-        return snapshot()
 
     def _count(self, generation: int, job: _Job) -> int:
         """The total from the counts by state (read once per file and reload)."""
@@ -760,9 +758,12 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             return rows[0].saga_id if rows else None
         return job.store.newest_id()
 
-    def _seek(self, generation: int, job: _Job, key: SortKey) -> None:
-        """The row of the saga with this key, and its page (see find_row)."""
-        found = find_row(job.store, job.query, key, job.page_size, self._superseded(generation))
+    def _seek(self, generation: int, job: _Job, key: SortKey,
+              position: int | None = None) -> None:
+        """The row of the saga with this key, and its page (see find_row; `position`: its
+        row, when known)."""
+        found = find_row(job.store, job.query, key, job.page_size, self._superseded(generation),
+                         position=position)
         if found.anchors is not None:  # read on the way: no far page needs a scan now
             self._post(generation, partial(self._anchors_arrived, found.anchors))
         self._post(generation, partial(self._seek_arrived, found.position, found.request,
