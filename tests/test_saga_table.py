@@ -575,7 +575,9 @@ def test_coming_back_to_a_far_place_needs_no_second_scan(make_log) -> None:
         table.reload()
         await settle(pilot, lambda: highlighted_id(table) is not None)
         assert highlighted_id(table) == 7000 - 7 * 701
-        assert store.scans == 2  # a reload reads the file afresh
+        # A reload finds the saga again by counting the rows above it (sorted by id), not
+        # by a scan of every id: under a busy writer that long a read grows its -wal.
+        assert store.scans == 1
 
     run_host(host, scenario)
 

@@ -31,6 +31,9 @@ _BELOW_EVERY_ID = -(2**63) - 1
 GAP_CHECKS = 10
 # A jump in ids wider than this is not a gap to watch (ids seeded anew, or a bulk insert).
 _MAX_GAP = 1000
+# The states of the sagas watched are read this many at a time, each read its own short
+# transaction (the store's own IN-list size: one statement each).
+STATES_A_READ = 500
 
 
 class FileState(enum.Enum):
@@ -135,14 +138,21 @@ class SagaTracker:
         return True
 
     def updates(self) -> list[Saga]:
-        """Sagas that appeared or changed state since the last call, oldest first."""
+        """Sagas that appeared or changed state since the last call, oldest first.
+
+        Read in short transactions, one after the other (a chunk of states, the sagas that
+        moved, a page of new sagas), never in one snapshot: while a writer commits, a read
+        transaction held open keeps its checkpoint from resetting the -wal, which grows by
+        what it writes meanwhile. Each saga is read whole in one of them; the new ones
+        (above the highest id seen) and the ones watched (at or below it) never overlap."""
         store, newest_before = self.store, self._newest
-        with store.snapshot():
-            fresh = self._fresh()
-            late = store.sagas_by_id(self._gaps)
-            states = store.saga_states(self._unsettled)
-            moved = [i for i, state in states.items() if self._unsettled[i] != state]
-            changed = store.sagas_by_id(moved)
+        states: dict[int, str] = {}
+        for chunk in _chunks(list(self._unsettled), STATES_A_READ):
+            states.update(store.saga_states(chunk))
+        moved = [i for i, state in states.items() if self._unsettled[i] != state]
+        changed = store.sagas_by_id(moved)
+        late = store.sagas_by_id(self._gaps)
+        fresh = self._fresh()
         for gone in self._unsettled.keys() - states.keys():  # deleted (retention)
             del self._unsettled[gone]
         self._watch_gaps(newest_before, fresh, late)
@@ -152,7 +162,7 @@ class SagaTracker:
         return [saga for saga in reported if self._wanted(saga)]
 
     def _fresh(self) -> list[Saga]:
-        """Every saga above the highest id seen, oldest first."""
+        """Every saga above the highest id seen, oldest first (a page a transaction)."""
         found: list[Saga] = []
         while True:
             page = self.store.sagas(ALL_SAGAS, newer_than=self._newest, limit=PAGE_SIZE)
@@ -185,6 +195,11 @@ class SagaTracker:
 
     def _wanted(self, saga: Saga) -> bool:
         return self.states is None or saga.state in self.states
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 Opener = Callable[..., SagaStore]  # SagaStore.open's shape: (path, *, tag=..., ...)

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from .models import Saga, SagaQuery, SagaRef, SortKey
+from .models import Saga, SagaQuery, SagaRef, SortKey, SortOrder
 from .repository import PAGE_SIZE
 from .source import SagaSource
 
@@ -184,7 +184,14 @@ def count_between(
 ) -> int:
     """How many sagas of the result sort before `above` and at or after `up_to` (keys in
     `(above, up_to]`), by keyset upwards (the work grows with the sagas counted, not with
-    the file)."""
+    the file). One log sorted by id with states only: two counts on the primary key or the
+    state index in one short read transaction, not a read of every page counted (a live
+    reload counts the sagas a writer added meanwhile: thousands, under a busy one)."""
+    snapshot = getattr(store, "snapshot", None)
+    if (snapshot is not None and store.source_count == 1 and query.sort is SortOrder.ID
+            and query.parsed.only_states):
+        with snapshot():
+            return store.count_before(query, above) - store.count_before(query, up_to)
     count = 0
     while True:
         page = store.sagas(query, before=above, limit=page_size)
@@ -205,14 +212,17 @@ class FoundRow:
 
 
 def find_row(store: SagaSource, query: SagaQuery, key: SortKey, page_size: int,
-             cancelled: Callable[[], bool] | None = None) -> FoundRow:
+             cancelled: Callable[[], bool] | None = None, *,
+             position: int | None = None) -> FoundRow:
     """The position of the row with this key and its page, by keyset and counts (never
     OFFSET). The store counts the rows before the key where it can (`count_before`), and
     the page is read from the key both ways; else one scan reads every page's first key,
-    and the page holding the key is read from its own."""
+    and the page holding the key is read from its own. `position`: the row's position,
+    known already (nothing is counted)."""
     count_before = getattr(store, "count_before", None)
-    if count_before is not None:
-        position = int(count_before(query, key, cancelled=cancelled))
+    if count_before is not None or position is not None:
+        if position is None:
+            position = int(count_before(query, key, cancelled=cancelled))
         page, index = divmod(position, page_size)
         above = store.sagas(query, before=key, limit=index, cancelled=cancelled) if index else []
         rows = [*above, *store.sagas(query, at=key, limit=page_size - len(above),

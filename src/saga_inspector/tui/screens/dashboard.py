@@ -151,6 +151,7 @@ class DashboardScreen(Screen[None]):
         self.refreshed_at: datetime | None = None
         self.trouble: str | None = None  # what keeps the file from being read now
         self._refresh_owed = False  # a change seen while the table was still reading
+        self._reload_counts: Worker[None] | None = None  # a reload's first read
         self._poll_timer: Timer | None = None
         self._poll_worker: Worker[None] | None = None
         self.counts: StateCounts | None = None
@@ -375,8 +376,8 @@ class DashboardScreen(Screen[None]):
     # -- workers ----------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="counts")
-    def load_counts(self, source: MergedSource) -> None:
-        self._answer(read_counts(source))
+    def load_counts(self, source: MergedSource, *, reload: bool = False) -> None:
+        self._answer(read_counts(source, reload=reload))
 
     @work(thread=True, exclusive=True, group="detail")
     def load_detail(self, source: MergedSource, ref: SagaRef) -> None:
@@ -398,6 +399,8 @@ class DashboardScreen(Screen[None]):
         if self.source is not None:
             self.query_one(InspectorHeader).show_store(self.source, message.counts)
         self._mark_refreshed()
+        if message.reload and message.source is self.source:
+            self._reload_with(message.counts)
 
     @on(ReadFailed)
     def _read_failed(self, message: ReadFailed) -> None:
@@ -468,9 +471,11 @@ class DashboardScreen(Screen[None]):
                 self._mark_refreshed()
 
     def _refresh_live(self) -> None:
-        """Read again what changed, unless the table is still busy with its last read (a
-        newer reload would supersede it, and under a busy writer nothing would settle)."""
-        if self.query_one(SagaTable).reading:
+        """Read again what changed, unless the last reload is still reading (a newer one
+        would supersede it, and under a busy writer nothing would settle): while changes
+        keep coming, at most one reload a poll."""
+        counting = self._reload_counts is not None and self._reload_counts.is_running
+        if counting or self.query_one(SagaTable).reading:
             self._refresh_owed = True
             return
         self._refresh_owed = False
@@ -752,11 +757,17 @@ class DashboardScreen(Screen[None]):
     # -- actions ----------------------------------------------------------------------------
 
     def action_refresh(self) -> None:
+        """Read the counts, then (_reload_with) the table with them and the detail: the
+        counts are read once a reload (the table's total comes from them)."""
         if self.source is None:
             return
         self._ahead.forget()  # the file changed: what was read ahead may be stale
-        self.load_counts(self.source)
-        self.query_one(SagaTable).reload(at_newest=self.following)
+        self._reload_counts = self.load_counts(self.source, reload=True)
+
+    def _reload_with(self, counts: StateCounts) -> None:
+        if self.source is None:
+            return
+        self.query_one(SagaTable).reload(at_newest=self.following, counts=counts)
         if self.highlighted is not None:
             self.load_detail(self.source, self.highlighted.ref)
 

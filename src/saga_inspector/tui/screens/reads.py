@@ -25,9 +25,15 @@ class Fault:
 
 
 class CountsLoaded(Message):
-    def __init__(self, counts: StateCounts) -> None:
+    """The counts by state; `reload`: read for a live reload of `source` (the table and the
+    detail are read again next, the table with these counts)."""
+
+    def __init__(self, counts: StateCounts, source: MergedSource | None = None,
+                 *, reload: bool = False) -> None:
         super().__init__()
         self.counts = counts
+        self.source = source
+        self.reload = reload
 
 
 class DetailLoaded(Message):
@@ -66,9 +72,9 @@ class ReadFailed(Message):
         self.error = error
 
 
-def read_counts(source: MergedSource) -> CountsLoaded | ReadFailed:
+def read_counts(source: MergedSource, *, reload: bool = False) -> CountsLoaded | ReadFailed:
     try:
-        return CountsLoaded(source.counts())
+        return CountsLoaded(source.counts(), source, reload=reload)
     except StoreError as error:
         return ReadFailed("counts", error)
 

@@ -242,6 +242,12 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _counted_on_an_index(query: SagaQuery) -> bool:
+    """The rows before a key of this query are counted on the primary key or the state
+    index (a short read), not by a scan: sorted by id, states only (no search)."""
+    return query.sort is SortOrder.ID and query.parsed.only_states
+
+
 # -- the widget --------------------------------------------------------------------------------
 
 
@@ -269,6 +275,9 @@ class _Job:
     counts_epoch: int = 0
     newest_before: SortKey | None = None  # a live reload: the top key the last read had
     seek: SortKey | None = None  # a saga to find: its row is counted, its page read
+    # A live reload's place (sought, see _live_place): its row before the reload; the sagas
+    # that arrived above it since are counted anyway, so its row is known without a count.
+    seek_below: int | None = None
 
 
 class _Result(Message, bubble=False):
@@ -523,12 +532,25 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._remember_extent()
         self._start(self._store, self._query, place, stale=stale)
 
-    def reload(self, *, at_newest: bool = False) -> None:
+    def reload(self, *, at_newest: bool = False, counts: StateCounts | None = None) -> None:
         """Read the current query again. The highlighted saga keeps its line of the screen:
         sagas that arrived above it move the scroll offset, not the saga (at_newest: the
-        newest saga is highlighted instead, as when following)."""
+        newest saga is highlighted instead, as when following). `counts`: the file's counts
+        by state, read for this reload by the caller (the table then reads none itself)."""
         if self._store is not None:
-            self._restart(self._store, None if at_newest else self._current_place(), live=True)
+            place = None if at_newest else self._live_place()
+            self._restart(self._store, place, live=True, counts=counts)
+
+    def _live_place(self) -> _Place:
+        """The place a live reload finds again. Sorted by id it is sought (its row is the one
+        it had plus the sagas counted above it, and its page read around its key: short
+        reads) rather than looked up in the page anchors, which are a scan of every id:
+        under a writer committing fast, a read transaction that long keeps the writer's
+        -wal from being reset (issue 15)."""
+        place = self._current_place()
+        if place.key is None or self._query is None or not _counted_on_an_index(self._query):
+            return place
+        return replace(place, seek=True)
 
     def switch_store(self, store: SagaSource) -> None:
         """The same query from another store (the file reopened), the highlighted saga kept
@@ -536,10 +558,12 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._places.clear()
         self._restart(store, self._current_place(), live=False)
 
-    def _restart(self, store: SagaSource, place: _Place | None, *, live: bool) -> None:
+    def _restart(self, store: SagaSource, place: _Place | None, *, live: bool,
+                 counts: StateCounts | None = None) -> None:
         if self._query is None:
             return
         self._forget_file_facts()  # the file may have changed: count again
+        self._counts = counts  # (unless the caller just did)
         # Rows already on screen stay drawn until fresh ones replace them (no flash of "…").
         stale = self._cache if self._loaded else self._stale
         self._start(store, self._query, place, stale=stale, live=live)
@@ -648,8 +672,10 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         assert self._store is not None and self._query is not None
         place = self._restore
         seek = place.key if place is not None and place.seek else None
+        below = (place.position if place is not None and seek is not None
+                 and self._newest_before is not None else None)  # (a live reload's place)
         return _Job(self._store, self._query, self._cache.page_size, self._counts,
-                    self._counts_epoch, self._newest_before, seek)
+                    self._counts_epoch, self._newest_before, seek, below)
 
     def _launch(self) -> None:
         self.workers.cancel_group(self, _PAGES_GROUP)
@@ -701,6 +727,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         already), then the row of a saga sought, then the total, cheap ways only."""
         first = PageRequest(0, job.page_size)
         try:
+            above = 0
             if given is not None:
                 rows = given
             else:
@@ -719,7 +746,10 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
                 self._post(generation, partial(self._total_arrived, total))
             sought = job.seek
             if sought is not None and all(job.query.key_of(saga) != sought for saga in rows):
-                self._seek(generation, job, sought)
+                # A live reload's place: its row before the sagas just added above, plus
+                # those (counted above), not a count of every row above it.
+                below = None if job.seek_below is None else job.seek_below + above
+                self._seek(generation, job, sought, below)
             if whole:
                 anchors = [job.query.key_of(rows[0])] if rows else []
                 self._post(generation, partial(self._anchors_arrived, anchors))
@@ -770,9 +800,12 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             return rows[0].saga_id if rows else None
         return job.store.newest_id()
 
-    def _seek(self, generation: int, job: _Job, key: SortKey) -> None:
-        """The row of the saga with this key, and its page (see find_row)."""
-        found = find_row(job.store, job.query, key, job.page_size, self._superseded(generation))
+    def _seek(self, generation: int, job: _Job, key: SortKey,
+              position: int | None = None) -> None:
+        """The row of the saga with this key, and its page (see find_row; `position`: its
+        row, when known)."""
+        found = find_row(job.store, job.query, key, job.page_size, self._superseded(generation),
+                         position=position)
         if found.anchors is not None:  # read on the way: no far page needs a scan now
             self._post(generation, partial(self._anchors_arrived, found.anchors))
         self._post(generation, partial(self._seek_arrived, found.position, found.request,
@@ -1044,7 +1077,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         todo = dict.fromkeys(p for p in near if not cache.has(p) and p not in self._pending)
         requests = [request for page in todo if (request := cache.plan(page)) is not None]
         self._pending.update(request.page for request in requests)
-        if any(self._out_of_reach(page) for page in needed if page in todo):
+        seeking = self._restore is not None and self._restore.seek  # (its page shows the way)
+        if not seeking and any(self._out_of_reach(page) for page in needed if page in todo):
             self._need_anchors()
         if not requests:
             return
