@@ -165,7 +165,7 @@ class ExportScreen(ModalScreen[None]):
         self.cancelling = False
         self._confirmed: Path | None = None  # an existing file enter was pressed on once
         self._worker: Worker[None] | None = None
-        self._running: Running | None = None
+        self._exporting: Running | None = None
         self._ticker: Timer | None = None
 
     # -- layout -------------------------------------------------------------------------------
@@ -317,12 +317,12 @@ class ExportScreen(ModalScreen[None]):
 
     @on(ExportProgress)
     def _began(self, message: ExportProgress) -> None:
-        self._running = message.running
+        self._exporting = message.running
         self._show_progress()
         self._ticker = self.set_interval(PROGRESS_EVERY, self._show_progress)
 
     def _show_progress(self) -> None:
-        running = self._running
+        running = self._exporting
         if running is None:
             return
         written = running.written
@@ -334,7 +334,7 @@ class ExportScreen(ModalScreen[None]):
     def _stop_ticking(self) -> None:
         if self._ticker is not None:
             self._ticker.stop()
-        self._ticker = self._running = None
+        self._ticker = self._exporting = None
 
     @on(ExportFinished)
     def _finished(self, message: ExportFinished) -> None:
