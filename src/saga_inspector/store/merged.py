@@ -452,8 +452,7 @@ class MergedSource:
         """Whether every log the query reads has its sort's index, up to date, serving it."""
         if query.sort not in INDEXED_SORTS or not query.parsed.only_states:
             return False
-        found = self._each(query, lambda store, q, _m: store.sort_index(q.sort) is not None
-                           and store.serves_by_index(q))
+        found = self._each(query, lambda store, q, _m: store.serves_by_index(q))
         return bool(found) and all(found)
 
     def _indexed_page(self, query: SagaQuery, *, after: SortKey | None = None,
