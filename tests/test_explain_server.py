@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from saga_inspector.demo import SagaRow, StepRow, write_saga_log
 from saga_inspector.explain import Explanation, explain, explain_text
 from saga_inspector.sanitize import is_safe
-from saga_inspector.store import SagaDetail, SagaStore
+from saga_inspector.store import SagaDetail, SagaStore, payload
 from saga_inspector.store.formats import SERVER
 from saga_inspector.store.kinds import SERVER_KINDS, Cause, split_reason, split_server_reason
 from saga_inspector.store.states import StepRole
@@ -431,15 +431,19 @@ def test_a_close_pane_of_2000_blocks_is_read_once_and_said_in_bounded_lines(
         monkeypatch: pytest.MonkeyPatch) -> None:
     detail = close_pane_of(2000)
     parsed = 0
-    loads = json.loads
 
-    def counted(*args: object, **kwargs: object) -> object:
-        nonlocal parsed
-        parsed += 1
-        return loads(*args, **kwargs)  # type: ignore[arg-type]
+    def counting(parse: Callable[..., object]) -> Callable[..., object]:
+        def counted(*args: object, **kwargs: object) -> object:
+            nonlocal parsed
+            parsed += 1
+            return parse(*args, **kwargs)
+        return counted
 
     with monkeypatch.context() as patched:
-        patched.setattr(json, "loads", counted)  # whoever parses a payload, it is counted
+        # Whoever parses a payload is counted: the one payload reader (which keeps its own
+        # decoder, bypassing json.loads) and json.loads for anyone who calls it directly.
+        patched.setattr(payload, "_loads", counting(payload._loads))
+        patched.setattr(json, "loads", counting(json.loads))
         text = explain_text(detail)
     # Each payload once (a command and an output a step, the input): linear in the steps,
     # where reading every other step's events for each sentence was 2000 times 2000.
