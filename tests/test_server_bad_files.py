@@ -573,7 +573,10 @@ async def test_a_truncated_server_log_in_the_dashboard(tmp_path: Path) -> None:
     app = make_app(_truncated(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ErrorScreen), "the error screen")
-        await pilot.pause()
+        # (its message is laid out a frame or more after the screen is pushed, on a busy
+        # machine several)
+        await wait_for(pilot, lambda: "damaged or truncated" in " ".join(
+            screen_text(app).split()), "the error screen's message")
         text = " ".join(screen_text(app).split())
         assert "cannot open this saga log" in text and "damaged or truncated" in text
         await pilot.press("q")

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from array import array
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from saga_inspector.store import SagaQuery, SagaStore, SortOrder
-from saga_inspector.store.sort_index import SortIndex
+from saga_inspector.store import SagaQuery, SagaStore, SortOrder, repository, sort_index
+from saga_inspector.store.sort_index import SortIndex, SortRun
 from saga_inspector.store.timestamps import NO_VALUE
 
 from .factory import insert_sagas, mixed_sagas, stored_time, ts
@@ -45,8 +47,13 @@ def assert_reads_as_sql(indexed: SagaStore, plain: SagaStore) -> None:
             assert indexed.page_keys(query, stride=3) == expected[::3]
 
 
-@pytest.fixture
-def two_stores(make_log, log_format):
+@pytest.fixture(params=[None, 7], ids=["one run", "runs of 7"])
+def two_stores(request, make_log, log_format, monkeypatch):
+    """The same log in two stores; the index read in one run, or in runs of 7 ids (read
+    over both connections, and a writer's new sagas starting runs of their own)."""
+    if request.param is not None:
+        monkeypatch.setattr(repository, "RUN_SIZE", request.param)
+        monkeypatch.setattr(sort_index, "RUN_SIZE", request.param)
     path = make_log(mixed_sagas(60, seed=3))
     indexed, plain = SagaStore.open(path), SagaStore.open(path)
     yield path, indexed, plain
@@ -152,3 +159,50 @@ def test_the_columns_order_filter_and_count_as_sorting_would(rows, states, data)
     assert index.page(wanted, at=probe, limit=size) == [k for k in model if k <= probe][:size]
     values_, ids_ = index.columns(wanted, 2)
     assert list(zip(values_, ids_, strict=True)) == model[::2]
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(VALUES, st.integers(0, 4)), min_size=1, max_size=60),
+       cuts=st.lists(st.integers(0, 60), max_size=4), data=st.data())
+def test_runs_and_their_updates_read_as_one_sorted_list(rows, cuts, data) -> None:
+    """An index of several runs (ranges of ids), then a writer's change (unfinished sagas
+    re-read, some changed, and new ones), pages as the sorted list of every key would."""
+    ids = list(range(1, len(rows) + 1))
+    values = [value for value, _ in rows]
+    codes = [code for _, code in rows]
+    bounds = sorted({0, *(min(cut, len(rows)) for cut in cuts), len(rows)})
+    runs = [SortRun.of(ids[a:b], values[a:b], codes[a:b]) for a, b in pairwise(bounds)]
+    finished = (0, 1)
+    index = SortIndex.from_runs(SortOrder.DURATION, ("a", "b", "c", "d", "e"), runs,
+                                [ids[a] for a in bounds[:-1]], version=0,
+                                newest_id=len(rows), finished_codes=finished)
+    model = {saga_id: (value, code)
+             for saga_id, value, code in zip(ids, values, codes, strict=True)}
+    reread: dict[int, tuple[int, int]] = {}
+    for saga_id, held in index.unfinished.items():  # each still there, changed or not
+        if data.draw(st.booleans()):
+            reread[saga_id] = (data.draw(VALUES), data.draw(st.integers(0, 4)))
+        elif data.draw(st.booleans()):
+            reread[saga_id] = held
+    for saga_id in range(len(rows) + 1, len(rows) + 1 + data.draw(st.integers(0, 10))):
+        reread[saga_id] = (data.draw(VALUES), data.draw(st.integers(0, 4)))
+    for saga_id in index.unfinished:
+        model.pop(saga_id)
+    model.update(reread)
+    fresh = index.updated(([i for i in reread], [v for v, _ in reread.values()],
+                           [c for _, c in reread.values()]), version=1,
+                          newest_id=max(model, default=None), finished_codes=finished)
+    wanted = bytes(sorted(data.draw(st.sets(st.integers(0, 4), max_size=3)))) or None
+    expected = sorted(((v, i) for i, (v, c) in model.items()
+                       if wanted is None or c in wanted), reverse=True)
+    assert fresh.page(wanted, limit=10**6) == expected
+    assert fresh.count(wanted) == len(expected)
+    assert fresh.page(wanted, from_oldest=True, limit=5) == expected[-5:]
+    probe = (data.draw(VALUES), data.draw(st.integers(0, 80)))
+    above = [key for key in expected if key > probe]
+    assert fresh.count_before(wanted, probe) == len(above)
+    assert fresh.page(wanted, before=probe, limit=3) == above[-3:]
+    assert fresh.page(wanted, after=probe, limit=3) == [k for k in expected if k < probe][:3]
+    assert fresh.columns(wanted, 3) == (array("q", [v for v, _ in expected[::3]]),
+                                        array("q", [i for _, i in expected[::3]]))
+    assert fresh.unfinished == {i: vc for i, vc in model.items() if vc[1] not in finished}

@@ -430,22 +430,34 @@ class MergedSource:
             return False
         members = [m for m in self._readable() if not m.hidden and m.store is not None]
         totals = {id(m): self._guarded(m, m.store.counts) for m in members}  # type: ignore[union-attr]
-        total = sum(counts.total for counts in totals.values() if counts is not None)
-        done = 0
-        for member in sorted(members, key=lambda m: totals[id(m)].total
-                             if totals[id(m)] is not None else 0):
+        sizes = {id(m): counts.total if counts is not None else 0
+                 for m in members for counts in [totals[id(m)]]}
+        total = sum(sizes.values())
+        read = {id(m): 0 for m in members}
+        tally = threading.Lock()
+
+        def told(member: Member, done: int) -> None:
+            with tally:
+                read[id(member)] = min(done, sizes[id(member)])
+                if progress is not None:
+                    progress(min(sum(read.values()), total), total)
+
+        def build(member: Member) -> None:
             store = member.store
             assert store is not None
+            self._guarded(member, lambda: store.build_sort_index(
+                sort, progress=lambda done, _of: told(member, done), cancelled=cancelled))
+            told(member, sizes[id(member)])
 
-            def step(read: int, _of: int, before: int = done) -> None:
-                if progress is not None:
-                    progress(min(before + read, total), total)
-            self._guarded(member, lambda s=store, f=step: s.build_sort_index(
-                sort, progress=f, cancelled=cancelled))
-            counts = totals[id(member)]
-            done += counts.total if counts is not None else 0
-            if progress is not None:
-                progress(min(done, total), total)
+        # Smallest first (the most logs ready soonest), two at a time: a log of many open
+        # at once reads on one connection, so two logs keep both cores busy.
+        ordered = sorted(members, key=lambda m: sizes[id(m)])
+        if len(ordered) > 1:
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(build, ordered))
+        else:
+            for member in ordered:
+                build(member)
         return True
 
     def _indexed(self, query: SagaQuery) -> bool:

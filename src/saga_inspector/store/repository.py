@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import heapq
 import sqlite3
+import sys
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -41,7 +43,7 @@ from .models import (
     StoredValue,
 )
 from .query_sql import SqlColumns, register_functions, sort_value_sql, where_sql
-from .sort_index import OTHER_STATE, IndexRows, LocalKey, Progress, SortIndex
+from .sort_index import OTHER_STATE, RUN_SIZE, IndexRows, LocalKey, Progress, SortIndex, SortRun
 from .source_tag import SourceTag
 from .sql import ident as _ident
 from .sql import marks as _marks
@@ -60,7 +62,6 @@ LEAN_CACHE_KIB = 64  # the page cache of each of many logs open at once (SQLite'
 _RANGE_CHUNK = 200  # id ranges in one count (two parameters each)
 # The sorts a SortIndex serves (sort_index.py), and the ids it reads in one statement
 INDEXED_SORTS = frozenset({SortOrder.STARTED, SortOrder.DURATION})
-_INDEX_CHUNK = 1 << 15
 
 
 def _text(value: StoredValue) -> str | None:
@@ -183,7 +184,9 @@ class SagaStore:
         self._state_ids: _StateIds | None = None
         self._start_bounds: StartBlocks | None = None  # by start time: see start_order.py
         self._indexes: dict[SortOrder, SortIndex] = {}  # see sort_index.py
-        self._index_lock = threading.Lock()  # one index read or update at a time
+        # One read or update of each index at a time (each its own: pages under one sort
+        # never wait for another's read)
+        self._index_locks = {sort: threading.Lock() for sort in INDEXED_SORTS}
         self.schema = self._read_schema()
         self._sql = SqlColumns.of(self.format, self.schema, source_label=self.tag.label)
         self.warnings: tuple[str, ...] = tuple(self._schema_warnings())
@@ -1164,7 +1167,7 @@ class SagaStore:
         False for a sort no index serves (by id: the primary key does)."""
         if sort not in INDEXED_SORTS:
             return False
-        with self._index_lock:
+        with self._index_locks[sort]:
             if self._fresh_index(sort) is None:
                 self._indexes[sort] = self._read_index(sort, progress, cancelled)
         return True
@@ -1174,7 +1177,7 @@ class SagaStore:
         file changed since); None if it must be read (build_sort_index)."""
         if sort not in self._indexes:
             return None
-        with self._index_lock:
+        with self._index_locks[sort]:
             return self._fresh_index(sort)
 
     def serves_by_index(self, query: SagaQuery) -> bool:
@@ -1205,7 +1208,7 @@ class SagaStore:
         return index, index.codes_of(states)
 
     def _fresh_index(self, sort: SortOrder) -> SortIndex | None:
-        """(under _index_lock) The kept index at the file's version now, or None."""
+        """(under its lock) The kept index at the file's version now, or None."""
         index = self._indexes.get(sort)
         if index is None:
             return None
@@ -1229,66 +1232,134 @@ class SagaStore:
         return tuple(names), finished
 
     def _index_sql(self, sort: SortOrder, states: Sequence[str], where: str) -> str:
+        """(id, value, state code) of the sagas `where` holds; the states are its first
+        parameters."""
         fmt = self.format
         saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
         code = (f"CASE {self._sql.saga['state']} "
                 + " ".join(f"WHEN ? THEN {number}" for number in range(len(states)))
                 + f" ELSE {OTHER_STATE} END")
-        return (f"SELECT {saga_id}, {sort_value_sql(sort, self._sql)}, {code} "
+        return (f"SELECT {saga_id} AS i, {sort_value_sql(sort, self._sql)} AS v, {code} AS c "
                 f"FROM {_ident(fmt.saga_table)} s WHERE {where}")
+
+    def _packed_index_sql(self, sort: SortOrder, states: Sequence[str], where: str) -> str:
+        """The same sagas as `_index_sql`, sorted by SQLite in view order and packed into
+        one row: the count, the sagas whose id is not an integer, the values and ids as
+        hexadecimal text and the codes as characters 0-255 (all turned into columns in C:
+        no Python object a saga)."""
+        return ("SELECT count(*), sum(typeof(i) <> 'integer'), "
+                "group_concat(printf('%016x', v), ''), group_concat(printf('%016x', i), ''), "
+                "group_concat(char(c), '') "
+                f"FROM ({self._index_sql(sort, states, where)} ORDER BY v DESC, i DESC)")
+
+    def _index_lanes(self) -> list[tuple[sqlite3.Connection, AbstractContextManager[object]]]:
+        """The connections an index is read on, each with its lock: both (two cores read
+        it), or the one a lean store has."""
+        lanes: list[tuple[sqlite3.Connection, AbstractContextManager[object]]] = [
+            (self._conn, self._lock)]
+        if self._scan_conn is not None:
+            lanes.insert(0, (self._scan_conn, self._scan_lock))
+        return lanes
 
     def _read_index(self, sort: SortOrder, progress: Progress | None,
                     cancelled: Callable[[], bool] | None) -> SortIndex:
-        """Every saga's key and state, one chunk of ids at a time (each chunk its own short
-        statement: the writer's checkpoints are never held up for the whole read)."""
+        """Every saga's key and state, one range of ids at a time, each its own short
+        statement (the writer's checkpoints are never held up for the whole read), the
+        ranges shared out over both connections."""
         version = self.data_version()  # before the rows: a commit during the read shows
         states, finished = self._index_states()
         total = self.counts().total
         table, saga_id = _ident(self.format.saga_table), _ident(self.format.saga_columns["saga_id"])
         top, bottom = self._scan_rows(f"SELECT max({saga_id}), min({saga_id}) FROM {table}",
                                       [], cancelled)[0]
-        ids: array[int] = array("q")
-        values: array[int] = array("q")
-        codes = bytearray()
-        sql = self._index_sql(sort, states, f"s.{saga_id} BETWEEN ? AND ?")
+        ranges: list[tuple[int, int]] = []
         if top is not None and bottom is not None:
             high = _int(top)
             while high >= _int(bottom):
-                low = max(_int(bottom), high - _INDEX_CHUNK + 1)
-                rows = self._scan_rows(sql, [*states, low, high], cancelled)
-                _extend_columns((ids, values, codes), rows)
-                if progress is not None:
-                    progress(min(len(ids), total), max(total, len(ids)))
-                high = low - 1
-        return SortIndex.from_rows(sort, states, (ids, values, codes), version=version,
-                                   newest_id=None if top is None else _int(top),
+                ranges.append((max(_int(bottom), high - RUN_SIZE + 1), high))
+                high = ranges[-1][0] - 1
+        runs = self._read_runs(sort, states, ranges, total, progress, cancelled)
+        return SortIndex.from_runs(sort, states, runs, [low for low, _ in ranges],
+                                   version=version, newest_id=None if top is None else _int(top),
                                    finished_codes=finished)
 
+    def _read_runs(self, sort: SortOrder, states: Sequence[str],
+                   ranges: Sequence[tuple[int, int]], total: int, progress: Progress | None,
+                   cancelled: Callable[[], bool] | None) -> list[SortRun]:
+        """The run of each range of ids; every connection reads every other range."""
+        packed = self._packed_index_sql(sort, states, self._id_range_sql())
+        runs: list[SortRun] = [SortRun()] * len(ranges)
+        lanes = self._index_lanes()
+        done = [0]
+        tally = threading.Lock()
+        failed = threading.Event()
+
+        def read_lane(lane: int) -> None:
+            conn, lock = lanes[lane]
+            try:
+                for number in range(lane, len(ranges), len(lanes)):
+                    if failed.is_set():
+                        return
+                    with lock, self._cancellable(conn, cancelled):
+                        runs[number] = self._read_run(conn, packed, sort, states, ranges[number])
+                    with tally:
+                        done[0] += len(runs[number])
+                        if progress is not None:
+                            progress(min(done[0], total), max(total, done[0]))
+            except BaseException:
+                failed.set()  # the other lane stops at its next range
+                raise
+
+        if len(ranges) < 2:
+            for lane in range(len(lanes)):
+                read_lane(lane)
+        else:
+            with ThreadPoolExecutor(len(lanes)) as pool:
+                list(pool.map(read_lane, range(len(lanes))))  # (raises what a lane raised)
+        return runs
+
+    def _id_range_sql(self) -> str:
+        return f"s.{_ident(self.format.saga_columns['saga_id'])} BETWEEN ? AND ?"
+
     def _refreshed_index(self, index: SortIndex) -> SortIndex | None:
-        """The index brought up to the file's version: the sagas above its newest id, and
-        those it holds unfinished, read again (one snapshot). None when the counts by state
-        then disagree with the file's (rows deleted or rewritten): it must be read again."""
+        """The index brought up to the file's version, in one snapshot: the sagas above its
+        newest id, those in an unfinished state now (through the state index), and those
+        it held unfinished that no longer are. None when the index cannot follow the
+        change (a finished saga unfinished again, rows deleted or rewritten: the counts by
+        state then disagree with the file's): it must be read again."""
         states, finished = self._index_states()
         if states[:len(index.states)] != index.states:
             return None  # (a state appeared that the codes do not know)
-        fmt = self.format
-        saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
+        saga_id = f"s.{_ident(self.format.saga_columns['saga_id'])}"
+        unfinished = frozenset(name for code, name in enumerate(states)
+                               if code not in finished)
         with self.snapshot():
             version = self.data_version()
             newest = self.newest_id()
             above = index.newest_id if index.newest_id is not None else _MIN_ID
-            rows = self._rows(self._index_sql(index.sort, states, f"{saga_id} > ?"),
-                              [*states, above]) if newest is not None and newest > above else []
-            wanted = list(index.unfinished)
+            if self.format.state_index_serves(unfinished):
+                # The unfinished sagas now, through the state index, and the new ones; then
+                # those it held unfinished that have finished since.
+                where, params = self._where(SagaQuery(states=unfinished))
+                ids, values, codes = self._packed_rows(
+                    index.sort, states, f"({where}) OR {saga_id} > ?", [*params, above])
+                if any(found <= above and found not in index.unfinished for found in ids):
+                    return None  # a saga it holds finished is not any more
+                present = set(ids)
+                wanted = [found for found in index.unfinished if found not in present]
+            else:  # (no index holds them all: those it held unfinished, by id)
+                ids, values, codes = self._packed_rows(index.sort, states, f"{saga_id} > ?",
+                                                       [above])
+                wanted = list(index.unfinished)
             for start in range(0, len(wanted), _ID_CHUNK):
                 chunk = wanted[start:start + _ID_CHUNK]
-                rows += self._rows(self._index_sql(
-                    index.sort, states, f"{saga_id} IN ({_marks(len(chunk))})"),
-                    [*states, *chunk])
+                more = self._packed_rows(index.sort, states,
+                                         f"{saga_id} IN ({_marks(len(chunk))})", chunk)
+                ids += more[0]
+                values += more[1]
+                codes += more[2]
             counts = self.counts()
-        columns: IndexRows = (array("q"), array("q"), bytearray())
-        _extend_columns(columns, rows)  # type: ignore[arg-type]
-        fresh = index.updated(columns, version=version, newest_id=newest,
+        fresh = index.updated((ids, values, codes), version=version, newest_id=newest,
                               finished_codes=finished)
         expected = {code: counts.by_state.get(name, 0) for code, name in enumerate(states)}
         found = fresh.count_by_code()
@@ -1297,6 +1368,36 @@ class SagaStore:
             return None
         return fresh
 
+    def _packed_rows(self, sort: SortOrder, states: Sequence[str], where: str,
+                     params: Sequence[object]) -> tuple[array[int], array[int], bytearray]:
+        """(ids, values, codes) of the sagas `where` holds, read packed (in the snapshot of
+        the caller's)."""
+        rows = self._rows(self._packed_index_sql(sort, states, where), [*states, *params])
+        count, loose, values, saga_ids, codes = rows[0]
+        if not count:
+            return array("q"), array("q"), bytearray()
+        if loose:
+            found = _index_columns(self._rows(self._index_sql(sort, states, where),
+                                              [*states, *params]))
+            return array("q", found[0]), array("q", found[1]), bytearray(found[2])
+        return _hex_column(saga_ids), _hex_column(values), bytearray(codes, "latin-1")
+
+    def _read_run(self, conn: sqlite3.Connection, packed: str, sort: SortOrder,
+                  states: Sequence[str], ids: tuple[int, int]) -> SortRun:
+        """One range's run, from its packed row (or its rows, where an id is not an
+        integer: read as the pages read it)."""
+        try:
+            count, loose, values, saga_ids, codes = conn.execute(
+                packed, [*states, *ids]).fetchone()
+            if not count:
+                return SortRun()
+            if loose:
+                rows = conn.execute(self._index_sql(sort, states, self._id_range_sql()),
+                                    [*states, *ids]).fetchall()
+                return SortRun.of(*_index_columns(rows))
+        except sqlite3.Error as exc:
+            raise translate_error(exc, self.path) from None
+        return SortRun.read(_hex_column(values), _hex_column(saga_ids), bytearray(codes, "latin-1"))
 
     def _where(self, query: SagaQuery) -> tuple[str, list[object]]:
         """The chips' states and the query's terms as SQL over the saga table `s`."""
@@ -1385,15 +1486,22 @@ def _with_place(step: Step, place: StepPlace) -> Step:
     return replace(step, role=place.role, undoes=place.undoes, best_effort=place.best_effort)
 
 
-def _extend_columns(columns: tuple[array[int], array[int], bytearray],
-                    rows: Sequence[tuple[StoredValue, ...]]) -> None:
-    """(id, value, state code) rows onto the three columns."""
+def _index_columns(rows: Sequence[tuple[StoredValue, ...]]) -> IndexRows:
+    """(id, value, state code) rows as three columns, each value read as the pages read
+    it (a loosely typed file's ids may be text)."""
     if not rows:
-        return
+        return array("q"), array("q"), bytearray()
     ids, values, codes = zip(*rows, strict=True)
-    columns[0].extend(_int_column(ids, "q"))
-    columns[1].extend(_int_column(values, "q"))
-    columns[2].extend(_int_column(codes, "B"))
+    return _int_column(ids, "q"), _int_column(values, "q"), bytearray(_int_column(codes, "B"))
+
+
+def _hex_column(text: str) -> array[int]:
+    """A column SQLite wrote as 16 hexadecimal digits a value (big-endian two's complement:
+    printf('%016x'))."""
+    column = array("q", bytes.fromhex(text))
+    if sys.byteorder == "little":
+        column.byteswap()
+    return column
 
 
 def _int_column(found: Sequence[StoredValue], typecode: str) -> array[int]:

@@ -1,16 +1,19 @@
 """One log's sagas in one sort order, read once into compact columns: the index a read-only
 file cannot be given (sorting by start time or duration is otherwise a scan of every saga).
 
-A `SortIndex` holds every saga's sort value, id and state, in the view's order (highest key
-first): 8 + 8 + 1 bytes a saga, 17 MB for a million. A page is then a bisection and a
-slice; a state filter is a search of the state column (bytes, searched in C); a position is
-a count of it. The values are the SQL the pages use (`sort_value_sql`), so a key read here
+A `SortIndex` is a few sorted runs (`SortRun`), one per range of ids as the store read them:
+each holds its sagas' sort values, ids and states in the view's order (highest key first),
+8 + 8 + 1 bytes a saga, 17 MB for a million. SQLite sorts each range as it reads it, so
+the index is built without a sort (or a permutation) of a million keys in Python: its
+temporaries are one range's. A page is then a bisection in each run and a merge of their
+heads; a state filter a search of a run's state column (bytes, searched in C); a position a
+sum of counts. The values are the SQL the pages use (`sort_value_sql`), so a key read here
 is the key `SagaQuery.key_of` gives the saga's row.
 
 Kept up to date, not rebuilt, when the file changes (`SortIndex.updated`): a writer appends
 sagas and changes the state (and end) of unfinished ones only, so the index re-reads the
-sagas above the highest id it holds and those it holds unfinished. A file changed some other
-way (rows deleted, a finished saga rewritten) shows in the counts by state, which must then
+sagas above the highest id it holds and the unfinished ones. A file changed some other way
+(rows deleted, a finished saga rewritten) shows in the counts by state, which must then
 match the index's: when they do not, the index is dropped and read again.
 
 Pure: no Textual, no SQL of its own (the store reads the rows: `IndexRows`).
@@ -18,11 +21,14 @@ Pure: no Textual, no SQL of its own (the store reads the rows: `IndexRows`).
 
 from __future__ import annotations
 
+import heapq
 import re
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, islice, starmap
+from operator import eq, gt, itemgetter
 
 from .models import SortOrder
 from .timestamps import NO_VALUE
@@ -33,6 +39,9 @@ OTHER_STATE = 255
 # Values this far from zero are exact as doubles: the sort then compares doubles (Python's
 # fastest sort); beyond (times past the year 2255), it compares the integers.
 _EXACT_AS_FLOAT = 2**53
+# New sagas join the newest run until it holds this many; then they start a run of their own
+# (a run is re-sorted in Python when sagas join it).
+RUN_SIZE = 1 << 15
 
 # (ids, values, state codes) of some sagas, in any order
 IndexRows = tuple[Sequence[int], Sequence[int], Sequence[int]]
@@ -41,7 +50,7 @@ LocalKey = tuple[int, int]
 
 
 class _Descending:
-    """The index's keys negated, so that `bisect` (which wants ascending) can search them."""
+    """A run's keys negated, so that `bisect` (which wants ascending) can search them."""
 
     def __init__(self, values: array[int], ids: array[int]) -> None:
         self._values, self._ids = values, ids
@@ -58,75 +67,197 @@ def _negated(key: LocalKey) -> tuple[int, int]:
 
 
 @dataclass
-class SortIndex:
-    sort: SortOrder
-    states: tuple[str, ...]  # code -> state name (OTHER_STATE: any other)
+class SortRun:
+    """Some sagas (one range of ids) in view order: value, then id, highest first."""
+
     values: array[int] = field(default_factory=lambda: array("q"))
     ids: array[int] = field(default_factory=lambda: array("q"))
     codes: bytearray = field(default_factory=bytearray)
-    version: int = -1  # the file's data_version when the rows were read
-    newest_id: int | None = None  # the highest id read (sagas above it are new)
-    # Sagas whose key or state can still change (unfinished), with their value now
-    unfinished: dict[int, int] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self._patterns: dict[bytes, re.Pattern[bytes]] = {}
+    @classmethod
+    def of(cls, ids: Sequence[int], values: Sequence[int], codes: Sequence[int]) -> SortRun:
+        """The run of these sagas, given in any order."""
+        if not ids:
+            return cls()
+        take = itemgetter(*_view_order(ids, values))
+        if len(ids) == 1:  # (itemgetter of one position gives the item, not a tuple)
+            return cls(array("q", values), array("q", ids), bytearray(codes))
+        return cls(array("q", take(values)), array("q", take(ids)), bytearray(take(codes)))
+
+    @classmethod
+    def read(cls, values: array[int], ids: array[int], codes: bytearray) -> SortRun:
+        """A run from columns SQL was asked to sort: kept as given when they are in view
+        order (checked in C), sorted here when they are not."""
+        if _in_view_order(values, ids):
+            return cls(values, ids, codes)
+        return cls.of(ids, values, codes)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     @property
     def nbytes(self) -> int:
-        """What the columns take in memory (an unfinished saga's dict entry, with its two
-        ints, counted as about 100 bytes)."""
-        return (len(self.values) * self.values.itemsize + len(self.ids) * self.ids.itemsize
-                + len(self.codes) + len(self.unfinished) * 100)
+        return len(self.values) * 8 + len(self.ids) * 8 + len(self.codes)
+
+    def key(self, position: int) -> LocalKey:
+        return self.values[position], self.ids[position]
+
+    def position(self, key: LocalKey) -> int:
+        """How many of its sagas have keys above `key`."""
+        return bisect_left(_Descending(self.values, self.ids), _negated(key))
+
+    def position_after(self, key: LocalKey) -> int:
+        """How many of its sagas have keys at or above `key`."""
+        return bisect_right(_Descending(self.values, self.ids), _negated(key))
+
+    def matches_in(self, codes: bytes | None, start: int, end: int) -> int:
+        if codes is None:
+            return max(0, end - start)
+        return sum(self.codes.count(code, start, end) for code in codes)
+
+    def next_match(self, pattern: re.Pattern[bytes] | None, start: int) -> int:
+        """The first position from `start` holding one of the pattern's codes (-1: none)."""
+        if pattern is None:
+            return start if start < len(self.ids) else -1
+        found = pattern.search(self.codes, start)
+        return -1 if found is None else found.start()
+
+    def last_match(self, codes: bytes | None, end: int) -> int:
+        """The last position below `end` holding one of these codes (-1: none)."""
+        if codes is None:
+            return min(end, len(self.ids)) - 1
+        return max((self.codes.rfind(code, 0, end) for code in codes), default=-1)
+
+    def keys(self, codes: bytes | None) -> Iterator[LocalKey]:
+        """Its keys holding these codes, in view order (in C: zip and compress)."""
+        keys = zip(self.values, self.ids, strict=True)
+        if codes is None:
+            return keys
+        wanted = bytes(1 if code in codes else 0 for code in range(256))
+        return compress(keys, self.codes.translate(wanted))
+
+    def changed(self, gone: Sequence[int], added: IndexRows) -> SortRun:
+        """This run without the sagas at these positions, with these sagas added."""
+        kept = _without((self.values, self.ids, self.codes), sorted(set(gone), reverse=True))
+        ids, values, codes = added
+        if not ids:
+            return SortRun(*kept)
+        order = _view_order(ids, values)
+        new = SortRun(*kept)
+        places = [new.position((values[at], ids[at])) for at in order]
+        rows = ([values[at] for at in order], [ids[at] for at in order],
+                [codes[at] for at in order])
+        return SortRun(*_with_inserted(kept, places, rows))
+
+
+@dataclass
+class SortIndex:
+    sort: SortOrder
+    states: tuple[str, ...]  # code -> state name (OTHER_STATE: any other)
+    # In ascending ranges of ids: run k holds the ids from lows[k] up to lows[k + 1]
+    runs: list[SortRun] = field(default_factory=list)
+    lows: list[int] = field(default_factory=list)
+    version: int = -1  # the file's data_version when the rows were read
+    newest_id: int | None = None  # the highest id read (sagas above it are new)
+    # Sagas whose key or state can still change (unfinished): id -> (value, state code)
+    unfinished: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._patterns: dict[bytes, re.Pattern[bytes]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(run) for run in self.runs)
+
+    @property
+    def nbytes(self) -> int:
+        """What the columns take in memory (an unfinished saga's dict entry, with its
+        tuple and ints, counted as about 150 bytes)."""
+        return sum(run.nbytes for run in self.runs) + len(self.unfinished) * 150
 
     # -- building ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_runs(cls, sort: SortOrder, states: Sequence[str], runs: Sequence[SortRun],
+                  lows: Sequence[int], *, version: int, newest_id: int | None,
+                  finished_codes: Collection[int]) -> SortIndex:
+        """The index of these runs (each in view order; `lows` ascending, a run's lowest
+        id or below)."""
+        index = cls(sort, tuple(states), version=version, newest_id=newest_id)
+        for run, low in sorted(zip(runs, lows, strict=True), key=lambda pair: pair[1]):
+            if len(run):
+                index.runs.append(run)
+                index.lows.append(low)
+            index._note_unfinished(run.ids, run.values, run.codes, finished_codes)
+        return index
 
     @classmethod
     def from_rows(cls, sort: SortOrder, states: Sequence[str], rows: IndexRows, *,
                   version: int, newest_id: int | None,
                   finished_codes: Collection[int]) -> SortIndex:
-        """The index of these sagas (ids, values and codes in any order)."""
-        index = cls(sort, tuple(states), version=version, newest_id=newest_id)
+        """The index of these sagas (ids, values and codes in any order), as one run."""
         ids, values, codes = rows
-        order = _view_order(ids, values)
-        index.values = array("q", [values[at] for at in order])
-        index.ids = array("q", [ids[at] for at in order])
-        index.codes = bytearray([codes[at] for at in order])
-        index._note_unfinished(ids, values, codes, finished_codes)
-        return index
+        return cls.from_runs(sort, states, [SortRun.of(ids, values, codes)],
+                             [min(ids, default=0)], version=version, newest_id=newest_id,
+                             finished_codes=finished_codes)
 
     def _note_unfinished(self, ids: Sequence[int], values: Sequence[int],
                          codes: Sequence[int], finished_codes: Collection[int]) -> None:
+        finished = bytes(1 if code in finished_codes else 0 for code in range(256))
+        codes = bytes(codes)
+        if not codes.translate(finished).count(0):  # (every one finished: the usual run)
+            return
         for saga_id, value, code in zip(ids, values, codes, strict=True):
-            if code not in finished_codes:
-                self.unfinished[saga_id] = value
+            if not finished[code]:
+                self.unfinished[saga_id] = (value, code)
 
     def updated(self, rows: IndexRows, *, version: int, newest_id: int | None,
                 finished_codes: Collection[int]) -> SortIndex:
         """This index with these sagas' rows read again: the new ones added and every
-        unfinished one replaced (one missing from `rows` has left the file)."""
-        ids, values, codes = rows
-        gone = sorted((self._position((value, saga_id)) for saga_id, value
-                       in self.unfinished.items()), reverse=True)
-        fresh = SortIndex(self.sort, self.states, version=version,
+        unfinished one replaced (one missing from `rows` has left the file). Only the runs
+        whose sagas changed are rewritten."""
+        fresh = SortIndex(self.sort, self.states, list(self.runs), list(self.lows),
+                          version=version,
                           newest_id=newest_id if newest_id is not None else self.newest_id)
-        kept = _without((self.values, self.ids, self.codes), gone)
-        fresh.values, fresh.ids, fresh.codes = kept
-        order = _view_order(ids, values)
-        places = [fresh._position((values[at], ids[at])) for at in order]
-        added = ([values[at] for at in order], [ids[at] for at in order],
-                 [codes[at] for at in order])
-        fresh.values, fresh.ids, fresh.codes = _with_inserted(kept, places, added)
-        fresh._note_unfinished(ids, values, codes, finished_codes)
+        fresh.unfinished = dict(self.unfinished)
+        gone: dict[int, list[int]] = {}
+        added: dict[int, tuple[list[int], list[int], list[int]]] = {}
+        read = {saga_id: (value, code) for saga_id, value, code in zip(*rows, strict=True)}
+        for saga_id, held in self.unfinished.items():
+            if read.get(saga_id) == held:
+                del read[saga_id]  # unchanged: its run stays as it is
+                continue
+            run = self._run_of(saga_id)
+            gone.setdefault(run, []).append(self.runs[run].position((held[0], saga_id)))
+            del fresh.unfinished[saga_id]
+        newest_run = len(self.runs) - 1
+        new_run = bool(self.runs) and len(self.runs[-1]) >= RUN_SIZE
+        for saga_id, (value, code) in read.items():
+            new = self.newest_id is None or saga_id > self.newest_id
+            run = newest_run + 1 if new and new_run else self._run_of(saga_id)
+            ids, values, codes = added.setdefault(run, ([], [], []))
+            ids.append(saga_id)
+            values.append(value)
+            codes.append(code)
+            if code not in finished_codes:
+                fresh.unfinished[saga_id] = (value, code)
+        for run in sorted(set(gone) | set(added)):
+            change = added.get(run, ([], [], []))
+            if run == len(fresh.runs):
+                fresh.runs.append(SortRun.of(*change))
+                fresh.lows.append(min(change[0]))
+            else:
+                fresh.runs[run] = fresh.runs[run].changed(gone.get(run, []), change)
         return fresh
+
+    def _run_of(self, saga_id: int) -> int:
+        """The run whose range holds this id (the first for an id below every range)."""
+        return max(0, bisect_right(self.lows, saga_id) - 1)
 
     def count_by_code(self) -> dict[int, int]:
         """How many sagas hold each state code (to check against the file's counts)."""
-        present = set(self.codes)
-        return {code: self.codes.count(code) for code in present}
+        codes = [*range(min(len(self.states), OTHER_STATE)), OTHER_STATE]
+        found = {code: sum(run.codes.count(code) for run in self.runs) for code in codes}
+        return {code: n for code, n in found.items() if n}
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -144,11 +275,11 @@ class SortIndex:
         return states is None or all(state in self.states for state in states)
 
     def count(self, codes: bytes | None) -> int:
-        return self._matches_in(codes, 0, len(self.ids))
+        return sum(run.matches_in(codes, 0, len(run)) for run in self.runs)
 
     def count_before(self, codes: bytes | None, key: LocalKey) -> int:
         """The matching sagas whose keys are above `key`."""
-        return self._matches_in(codes, 0, self._position(key))
+        return sum(run.matches_in(codes, 0, run.position(key)) for run in self.runs)
 
     def page(self, codes: bytes | None, *, after: LocalKey | None = None,
              at: LocalKey | None = None, before: LocalKey | None = None,
@@ -158,77 +289,77 @@ class SortIndex:
         last `limit`; none: the first `limit`)."""
         if limit <= 0:
             return []
-        if from_oldest:
-            positions = self._backward(codes, len(self.ids), limit)
-        elif before is not None:
-            positions = self._backward(codes, self._position(before), limit)
-        else:
-            start = (self._position_after(after) if after is not None
-                     else self._position(at) if at is not None else 0)
-            positions = self._forward(codes, start, limit)
-        return [(self.values[at_], self.ids[at_]) for at_ in positions]
+        if from_oldest or before is not None:
+            ends = [len(run) if before is None else run.position(before) for run in self.runs]
+            return self._backward(codes, ends, limit)
+        starts = [run.position_after(after) if after is not None
+                  else run.position(at) if at is not None else 0 for run in self.runs]
+        return self._forward(codes, starts, limit)
 
     def columns(self, codes: bytes | None, stride: int = 1) -> tuple[array[int], array[int]]:
         """Every `stride`-th matching key (values, ids), in view order."""
-        if codes is None:
-            return self.values[::stride], self.ids[::stride]
+        if len(self.runs) == 1 and codes is None:
+            return self.runs[0].values[::stride], self.runs[0].ids[::stride]
+        merged = heapq.merge(*(run.keys(codes) for run in self.runs), reverse=True)
         values, ids = array("q"), array("q")
-        pattern = self._pattern(codes)
-        for number, found in enumerate(pattern.finditer(self.codes)):
-            if number % stride == 0:
-                values.append(self.values[found.start()])
-                ids.append(self.ids[found.start()])
+        for value, saga_id in islice(merged, 0, None, stride):
+            values.append(value)
+            ids.append(saga_id)
         return values, ids
 
-    # -- positions --------------------------------------------------------------------------
+    # -- the merge of the runs' heads -------------------------------------------------------
 
-    def _position(self, key: LocalKey) -> int:
-        """How many sagas have keys above `key`."""
-        return bisect_left(_Descending(self.values, self.ids), _negated(key))
-
-    def _position_after(self, key: LocalKey) -> int:
-        return bisect_right(_Descending(self.values, self.ids), _negated(key))
-
-    def _matches_in(self, codes: bytes | None, start: int, end: int) -> int:
+    def _pattern(self, codes: bytes | None) -> re.Pattern[bytes] | None:
         if codes is None:
-            return max(0, end - start)
-        return sum(self.codes.count(code, start, end) for code in codes)
-
-    def _pattern(self, codes: bytes) -> re.Pattern[bytes]:
+            return None
         pattern = self._patterns.get(codes)
         if pattern is None:
-            pattern = re.compile(b"[" + b"".join(re.escape(bytes([c])) for c in codes) + b"]")
+            pattern = re.compile(b"[" + b"".join(re.escape(bytes([c])) for c in codes) + b"]"
+                                 if codes else b"(?!)")
             self._patterns[codes] = pattern
         return pattern
 
-    def _forward(self, codes: bytes | None, start: int, limit: int) -> list[int]:
-        if codes is None:
-            return list(range(start, min(len(self.ids), start + limit)))
-        search = self._pattern(codes).search
-        positions: list[int] = []
-        while len(positions) < limit:
-            found = search(self.codes, start)
-            if found is None:
-                break
-            positions.append(found.start())
-            start = found.start() + 1
-        return positions
+    def _forward(self, codes: bytes | None, starts: Sequence[int], limit: int) -> list[LocalKey]:
+        """The first `limit` matching keys from each run's start on, in view order."""
+        pattern = self._pattern(codes)
+        heads: list[tuple[int, int, int, int]] = []  # (-value, -id, run, position)
+        for number, (run, start) in enumerate(zip(self.runs, starts, strict=True)):
+            found = run.next_match(pattern, start)
+            if found >= 0:
+                heads.append((-run.values[found], -run.ids[found], number, found))
+        heapq.heapify(heads)
+        keys: list[LocalKey] = []
+        while heads and len(keys) < limit:
+            value, saga_id, number, found = heads[0]
+            keys.append((-value, -saga_id))
+            run = self.runs[number]
+            found = run.next_match(pattern, found + 1)
+            if found >= 0:
+                heapq.heapreplace(heads, (-run.values[found], -run.ids[found], number, found))
+            else:
+                heapq.heappop(heads)
+        return keys
 
-    def _backward(self, codes: bytes | None, end: int, limit: int) -> list[int]:
-        """The last `limit` matching positions below `end`, in view order."""
-        if codes is None:
-            return list(range(max(0, end - limit), end))
-        # Each code's last place below the end so far; the highest is the next one taken.
-        last = {code: self.codes.rfind(code, 0, end) for code in codes}
-        positions: list[int] = []
-        while len(positions) < limit:
-            code, place = max(last.items(), key=lambda item: item[1])
-            if place < 0:
-                break
-            positions.append(place)
-            last[code] = self.codes.rfind(code, 0, place)
-        positions.reverse()
-        return positions
+    def _backward(self, codes: bytes | None, ends: Sequence[int], limit: int) -> list[LocalKey]:
+        """The last `limit` matching keys above each run's end, in view order."""
+        heads: list[tuple[int, int, int, int]] = []  # (value, id, run, position): lowest first
+        for number, (run, end) in enumerate(zip(self.runs, ends, strict=True)):
+            found = run.last_match(codes, end)
+            if found >= 0:
+                heads.append((run.values[found], run.ids[found], number, found))
+        heapq.heapify(heads)
+        keys: list[LocalKey] = []
+        while heads and len(keys) < limit:
+            value, saga_id, number, found = heads[0]
+            keys.append((value, saga_id))
+            run = self.runs[number]
+            found = run.last_match(codes, found)
+            if found >= 0:
+                heapq.heapreplace(heads, (run.values[found], run.ids[found], number, found))
+            else:
+                heapq.heappop(heads)
+        keys.reverse()
+        return keys
 
 
 def _view_order(ids: Sequence[int], values: Sequence[int]) -> list[int]:
@@ -237,6 +368,16 @@ def _view_order(ids: Sequence[int], values: Sequence[int]) -> list[int]:
     by_id = sorted(range(len(ids)), key=ids.__getitem__, reverse=True)
     by_id.sort(key=_sortable(values).__getitem__, reverse=True)
     return by_id
+
+
+def _in_view_order(values: array[int], ids: array[int]) -> bool:
+    """Whether the keys descend: values never rising, ids falling where values tie (all in
+    C: a sort of sorted values is one pass)."""
+    listed = values.tolist()
+    if sorted(listed, reverse=True) != listed:
+        return False
+    ties = map(eq, listed, islice(listed, 1, None))
+    return all(starmap(gt, compress(zip(ids, islice(ids, 1, None), strict=False), ties)))
 
 
 def _sortable(values: Sequence[int]) -> Sequence[float] | Sequence[int]:

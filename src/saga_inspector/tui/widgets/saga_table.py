@@ -232,6 +232,19 @@ def _marked_header(titles: list[Text], widths: Sequence[int], style: Style,
     return Text.assemble(line[:at], SORT_MARK, line[at + 1:], style=style, end="")
 
 
+def _every(seconds: float, progress: Callable[[int, int], None]) -> Callable[[int, int], None]:
+    """`progress`, told at most once every `seconds` (it posts a message each time)."""
+    shown = 0.0
+
+    def told(done: int, total: int) -> None:
+        nonlocal shown
+        now = time.monotonic()
+        if now - shown >= seconds:
+            shown = now
+            progress(done, total)
+    return told
+
+
 def _sorting_words(sort: SortOrder, sorting: tuple[int, int]) -> str:
     done, total = sorting
     share = 100 * done // total if total else 100
@@ -731,6 +744,9 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             if given is not None:
                 rows = given
             else:
+                # Under start time or duration, the keys first: the first page is then a
+                # bisection, where SQL would sort every saga for it (and again for the next).
+                self._read_sort_index(generation, job)
                 rows = first.run(job.store, job.query, self._superseded(generation))
                 above = self._rows_above(job, rows)
                 widest = self._widest_id(job, rows)
@@ -755,8 +771,34 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
                 self._post(generation, partial(self._anchors_arrived, anchors))
             elif total is not None and generation == self._generation:
                 self._load_extent(generation, job, rows[0].saga_id, total)
+            if not whole and given is None:  # (the operator's sort, not the default's)
+                self._read_ahead_sort(job)
         except StoreError as error:
             self._post(generation, partial(self._failed, error))
+
+    def _read_ahead_sort(self, job: _Job) -> None:
+        """Sorted by start time, the next `s` sorts by duration: its keys are read now, in
+        the background, so that it draws at once (not superseded by that `s`: its read is
+        what the new query's waits for)."""
+        if job.query.sort is not SortOrder.STARTED or not job.query.parsed.only_states:
+            return
+        ahead = job.query.sort.next
+        if ahead not in INDEXED_SORTS:
+            return
+
+        def progress(done: int, total: int) -> None:
+            self._post(ANY_GENERATION, partial(self._ahead_arrived, ahead, (done, total)))
+        try:
+            job.store.build_sort_index(ahead, progress=_every(SORT_PROGRESS_S, progress))
+        except StoreError:
+            pass  # (the query under that sort reads it again and says what failed)
+        finally:
+            self._post(ANY_GENERATION, partial(self._ahead_arrived, ahead, None))
+
+    def _ahead_arrived(self, sort: SortOrder, sorting: tuple[int, int] | None) -> None:
+        """Progress of the keys read ahead, shown once the table is sorted that way."""
+        if self._query is not None and self._query.sort is sort:
+            self._sorting_arrived(sorting)
 
     def _read_sort_index(self, generation: int, job: _Job) -> None:
         """Under a sort no index of the file serves (start time, duration): every saga's
@@ -765,16 +807,10 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         query = job.query
         if query.sort not in INDEXED_SORTS or not query.parsed.only_states:
             return
-        shown = 0.0
-
         def progress(done: int, total: int) -> None:
-            nonlocal shown
-            now = time.monotonic()
-            if now - shown >= SORT_PROGRESS_S:
-                shown = now
-                self._post(generation, partial(self._sorting_arrived, (done, total)))
+            self._post(generation, partial(self._sorting_arrived, (done, total)))
         try:
-            job.store.build_sort_index(query.sort, progress=progress,
+            job.store.build_sort_index(query.sort, progress=_every(SORT_PROGRESS_S, progress),
                                        cancelled=self._superseded(generation))
         finally:
             self._post(generation, partial(self._sorting_arrived, None))
