@@ -13,7 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from saga_inspector.store import SagaQuery, SagaStore, SortOrder, repository, sort_index
-from saga_inspector.store.sort_index import SortIndex, SortRun
+from saga_inspector.store.sort_index import (
+    RECORD_CHARS,
+    SortIndex,
+    SortRun,
+    parse_records,
+    records,
+)
 from saga_inspector.store.timestamps import NO_VALUE
 
 from .factory import insert_sagas, mixed_sagas, stored_time, ts
@@ -178,20 +184,31 @@ def test_runs_and_their_updates_read_as_one_sorted_list(rows, cuts, data) -> Non
                                 newest_id=len(rows), finished_codes=finished)
     model = {saga_id: (value, code)
              for saga_id, value, code in zip(ids, values, codes, strict=True)}
-    reread: dict[int, tuple[int, int]] = {}
-    for saga_id, held in index.unfinished.items():  # each still there, changed or not
-        if data.draw(st.booleans()):
-            reread[saga_id] = (data.draw(VALUES), data.draw(st.integers(0, 4)))
-        elif data.draw(st.booleans()):
-            reread[saga_id] = held
-    for saga_id in range(len(rows) + 1, len(rows) + 1 + data.draw(st.integers(0, 10))):
-        reread[saga_id] = (data.draw(VALUES), data.draw(st.integers(0, 4)))
-    for saga_id in index.unfinished:
-        model.pop(saga_id)
-    model.update(reread)
-    fresh = index.updated(([i for i in reread], [v for v, _ in reread.values()],
-                           [c for _, c in reread.values()]), version=1,
-                          newest_id=max(model, default=None), finished_codes=finished)
+    held = parse_records(_records_of(index.unfinished))
+    assert held == _rows_of({i: vc for i, vc in model.items() if vc[1] not in finished})
+    assert index.changes(index.unfinished) == (((), (), ()), ((), (), ()))
+    for saga_id in held[0]:  # each unfinished one: changed, finished, left alone or deleted
+        match data.draw(st.sampled_from(["changed", "finished", "same", "deleted"])):
+            case "changed":
+                model[saga_id] = (data.draw(VALUES), data.draw(st.integers(0, 4)))
+            case "finished":
+                model[saga_id] = (data.draw(VALUES), data.draw(st.sampled_from(finished)))
+            case "deleted":
+                del model[saga_id]
+    oldest_new = len(rows) + 1
+    for saga_id in range(oldest_new, oldest_new + data.draw(st.integers(0, 10))):
+        model[saga_id] = (data.draw(VALUES), data.draw(st.integers(0, 4)))
+    # What the store does: the records of the unfinished sagas now against the held ones,
+    # then the rows of those that finished and of the new ones.
+    unfinished = {i: vc for i, vc in model.items() if vc[1] not in finished}
+    now = records(*_rows_of({i: vc for i, vc in unfinished.items() if i < oldest_new}))
+    gone, came = index.changes(now)
+    assert not set(came[0]) - set(gone[0])
+    ended = set(gone[0]) - set(came[0])
+    added = _rows_of({i: vc for i, vc in model.items()
+                      if i in ended or i >= oldest_new or i in came[0]})
+    fresh = index.updated(gone, added, unfinished=records(*_rows_of(unfinished)), version=1,
+                          newest_id=max(model, default=None))
     wanted = bytes(sorted(data.draw(st.sets(st.integers(0, 4), max_size=3)))) or None
     expected = sorted(((v, i) for i, (v, c) in model.items()
                        if wanted is None or c in wanted), reverse=True)
@@ -205,4 +222,15 @@ def test_runs_and_their_updates_read_as_one_sorted_list(rows, cuts, data) -> Non
     assert fresh.page(wanted, after=probe, limit=3) == [k for k in expected if k < probe][:3]
     assert fresh.columns(wanted, 3) == (array("q", [v for v, _ in expected[::3]]),
                                         array("q", [i for _, i in expected[::3]]))
-    assert fresh.unfinished == {i: vc for i, vc in model.items() if vc[1] not in finished}
+    assert parse_records(_records_of(fresh.unfinished)) == _rows_of(unfinished)
+
+
+def _rows_of(sagas: dict[int, tuple[int, int]]) -> tuple[list[int], list[int], list[int]]:
+    """(ids, values, codes) in ascending ids."""
+    ordered = sorted(sagas.items())
+    return ([i for i, _ in ordered], [v for _, (v, _) in ordered],
+            [c for _, (_, c) in ordered])
+
+
+def _records_of(text: str) -> list[str]:
+    return [text[at:at + RECORD_CHARS] for at in range(0, len(text), RECORD_CHARS)]

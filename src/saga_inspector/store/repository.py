@@ -43,7 +43,16 @@ from .models import (
     StoredValue,
 )
 from .query_sql import SqlColumns, register_functions, sort_value_sql, where_sql
-from .sort_index import OTHER_STATE, RUN_SIZE, IndexRows, LocalKey, Progress, SortIndex, SortRun
+from .sort_index import (
+    OTHER_STATE,
+    RUN_SIZE,
+    IndexRows,
+    LocalKey,
+    Progress,
+    SortIndex,
+    SortRun,
+    records,
+)
 from .source_tag import SourceTag
 from .sql import ident as _ident
 from .sql import marks as _marks
@@ -1322,51 +1331,64 @@ class SagaStore:
         return f"s.{_ident(self.format.saga_columns['saga_id'])} BETWEEN ? AND ?"
 
     def _refreshed_index(self, index: SortIndex) -> SortIndex | None:
-        """The index brought up to the file's version, in one snapshot: the sagas above its
-        newest id, those in an unfinished state now (through the state index), and those
-        it held unfinished that no longer are. None when the index cannot follow the
-        change (a finished saga unfinished again, rows deleted or rewritten: the counts by
-        state then disagree with the file's): it must be read again."""
+        """The index brought up to the file's version, in one snapshot: the unfinished
+        sagas' records now (one statement) against those it holds, the sagas above its
+        newest id, and those it held unfinished that have finished since. None when the
+        index cannot follow the change (a finished saga unfinished again, rows deleted or
+        rewritten: the counts by state then disagree with the file's): read it again."""
         states, finished = self._index_states()
         if states[:len(index.states)] != index.states:
             return None  # (a state appeared that the codes do not know)
         saga_id = f"s.{_ident(self.format.saga_columns['saga_id'])}"
-        unfinished = frozenset(name for code, name in enumerate(states)
-                               if code not in finished)
+        above = index.newest_id if index.newest_id is not None else _MIN_ID
         with self.snapshot():
             version = self.data_version()
             newest = self.newest_id()
-            above = index.newest_id if index.newest_id is not None else _MIN_ID
-            if self.format.state_index_serves(unfinished):
-                # The unfinished sagas now, through the state index, and the new ones; then
-                # those it held unfinished that have finished since.
-                where, params = self._where(SagaQuery(states=unfinished))
-                ids, values, codes = self._packed_rows(
-                    index.sort, states, f"({where}) OR {saga_id} > ?", [*params, above])
-                if any(found <= above and found not in index.unfinished for found in ids):
-                    return None  # a saga it holds finished is not any more
-                present = set(ids)
-                wanted = [found for found in index.unfinished if found not in present]
-            else:  # (no index holds them all: those it held unfinished, by id)
-                ids, values, codes = self._packed_rows(index.sort, states, f"{saga_id} > ?",
-                                                       [above])
-                wanted = list(index.unfinished)
-            for start in range(0, len(wanted), _ID_CHUNK):
-                chunk = wanted[start:start + _ID_CHUNK]
+            unfinished = self._unfinished_records(index.sort, states, finished, above)
+            gone, came = index.changes(unfinished)
+            if set(came[0]) - set(gone[0]):
+                return None  # a saga it holds finished is not any more
+            new = self._packed_rows(index.sort, states, f"{saga_id} > ?", [above])
+            ended = sorted(set(gone[0]) - set(came[0]))  # (or deleted: the counts tell)
+            for start in range(0, len(ended), _ID_CHUNK):
+                chunk = ended[start:start + _ID_CHUNK]
                 more = self._packed_rows(index.sort, states,
                                          f"{saga_id} IN ({_marks(len(chunk))})", chunk)
-                ids += more[0]
-                values += more[1]
-                codes += more[2]
+                new = (new[0] + more[0], new[1] + more[1], new[2] + more[2])
             counts = self.counts()
-        fresh = index.updated((ids, values, codes), version=version, newest_id=newest,
-                              finished_codes=finished)
+        new_unfinished = [(i, v, c) for i, v, c in zip(*new, strict=True) if c not in finished
+                          and i > above]
+        added = (list(came[0]), list(came[1]), list(came[2]))
+        for saga_id_, value, code in zip(*new, strict=True):
+            if code in finished or saga_id_ > above:
+                added[0].append(saga_id_)
+                added[1].append(value)
+                added[2].append(code)
+        if new_unfinished:
+            unfinished += records(*zip(*sorted(new_unfinished), strict=True))
+        fresh = index.updated(gone, added, unfinished=unfinished, version=version,
+                              newest_id=newest)
         expected = {code: counts.by_state.get(name, 0) for code, name in enumerate(states)}
         found = fresh.count_by_code()
         if any(found.get(code, 0) != n for code, n in expected.items()) or (
                 sum(found.values()) != counts.total):
             return None
         return fresh
+
+    def _unfinished_records(self, sort: SortOrder, states: Sequence[str],
+                            finished: Collection[int], highest: int) -> str:
+        """The records (sort_index.records) of the sagas unfinished now, up to `highest`,
+        in ascending ids (through the state index where one holds those states)."""
+        unfinished = frozenset(name for code, name in enumerate(states) if code not in finished)
+        saga_id = f"s.{_ident(self.format.saga_columns['saga_id'])}"
+        # (where no index holds them all, every saga's state is read, but only these
+        # sagas' sort values are computed)
+        where, params = self._where(SagaQuery(states=unfinished))
+        rows = self._rows(
+            "SELECT group_concat(printf('%016x%016x%02x', i, v, c), '') FROM ("
+            f"{self._index_sql(sort, states, f'({where}) AND {saga_id} <= ?')} ORDER BY i)",
+            [*states, *params, highest])
+        return rows[0][0] or ""
 
     def _packed_rows(self, sort: SortOrder, states: Sequence[str], where: str,
                      params: Sequence[object]) -> tuple[array[int], array[int], bytearray]:

@@ -159,8 +159,9 @@ class SortIndex:
     lows: list[int] = field(default_factory=list)
     version: int = -1  # the file's data_version when the rows were read
     newest_id: int | None = None  # the highest id read (sagas above it are new)
-    # Sagas whose key or state can still change (unfinished): id -> (value, state code)
-    unfinished: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # The sagas whose key or state can still change (unfinished), as records (see
+    # `records`) in ascending ids: what a refresh compares the file's with
+    unfinished: str = ""
 
     def __post_init__(self) -> None:
         self._patterns: dict[bytes, re.Pattern[bytes]] = {}
@@ -170,9 +171,8 @@ class SortIndex:
 
     @property
     def nbytes(self) -> int:
-        """What the columns take in memory (an unfinished saga's dict entry, with its
-        tuple and ints, counted as about 150 bytes)."""
-        return sum(run.nbytes for run in self.runs) + len(self.unfinished) * 150
+        """What the columns and the unfinished sagas' records take in memory."""
+        return sum(run.nbytes for run in self.runs) + len(self.unfinished)
 
     # -- building ---------------------------------------------------------------------------
 
@@ -183,11 +183,14 @@ class SortIndex:
         """The index of these runs (each in view order; `lows` ascending, a run's lowest
         id or below)."""
         index = cls(sort, tuple(states), version=version, newest_id=newest_id)
+        unfinished: list[tuple[int, int, int]] = []
         for run, low in sorted(zip(runs, lows, strict=True), key=lambda pair: pair[1]):
             if len(run):
                 index.runs.append(run)
                 index.lows.append(low)
-            index._note_unfinished(run.ids, run.values, run.codes, finished_codes)
+            unfinished += _unfinished_in(run, finished_codes)
+        unfinished.sort()
+        index.unfinished = records(*zip(*unfinished, strict=True)) if unfinished else ""
         return index
 
     @classmethod
@@ -200,53 +203,44 @@ class SortIndex:
                              [min(ids, default=0)], version=version, newest_id=newest_id,
                              finished_codes=finished_codes)
 
-    def _note_unfinished(self, ids: Sequence[int], values: Sequence[int],
-                         codes: Sequence[int], finished_codes: Collection[int]) -> None:
-        finished = bytes(1 if code in finished_codes else 0 for code in range(256))
-        codes = bytes(codes)
-        if not codes.translate(finished).count(0):  # (every one finished: the usual run)
-            return
-        for saga_id, value, code in zip(ids, values, codes, strict=True):
-            if not finished[code]:
-                self.unfinished[saga_id] = (value, code)
+    def changes(self, unfinished: str) -> tuple[IndexRows, IndexRows]:
+        """Against the records of the sagas unfinished now (ascending ids, as `records`
+        writes them): (the rows it holds that are no longer so, the rows that are new or
+        changed). Two sets of records compared, not a saga at a time in Python."""
+        if unfinished == self.unfinished:
+            return ((), (), ()), ((), (), ())
+        held, now = set(_split(self.unfinished)), set(_split(unfinished))
+        return parse_records(sorted(held - now)), parse_records(sorted(now - held))
 
-    def updated(self, rows: IndexRows, *, version: int, newest_id: int | None,
-                finished_codes: Collection[int]) -> SortIndex:
-        """This index with these sagas' rows read again: the new ones added and every
-        unfinished one replaced (one missing from `rows` has left the file). Only the runs
-        whose sagas changed are rewritten."""
+    def updated(self, gone: IndexRows, added: IndexRows, *, unfinished: str, version: int,
+                newest_id: int | None) -> SortIndex:
+        """This index without the `gone` rows (each as it holds it), with the `added` ones;
+        `unfinished`: the records of the sagas unfinished now. Only the runs whose sagas
+        changed are rewritten; new sagas above its newest id join the newest run, or start
+        one of their own once it is full."""
         fresh = SortIndex(self.sort, self.states, list(self.runs), list(self.lows),
-                          version=version,
+                          version=version, unfinished=unfinished,
                           newest_id=newest_id if newest_id is not None else self.newest_id)
-        fresh.unfinished = dict(self.unfinished)
-        gone: dict[int, list[int]] = {}
-        added: dict[int, tuple[list[int], list[int], list[int]]] = {}
-        read = {saga_id: (value, code) for saga_id, value, code in zip(*rows, strict=True)}
-        for saga_id, held in self.unfinished.items():
-            if read.get(saga_id) == held:
-                del read[saga_id]  # unchanged: its run stays as it is
-                continue
+        places: dict[int, list[int]] = {}
+        for saga_id, value, _code in zip(*gone, strict=True):
             run = self._run_of(saga_id)
-            gone.setdefault(run, []).append(self.runs[run].position((held[0], saga_id)))
-            del fresh.unfinished[saga_id]
-        newest_run = len(self.runs) - 1
+            places.setdefault(run, []).append(self.runs[run].position((value, saga_id)))
         new_run = bool(self.runs) and len(self.runs[-1]) >= RUN_SIZE
-        for saga_id, (value, code) in read.items():
+        joining: dict[int, tuple[list[int], list[int], list[int]]] = {}
+        for saga_id, value, code in zip(*added, strict=True):
             new = self.newest_id is None or saga_id > self.newest_id
-            run = newest_run + 1 if new and new_run else self._run_of(saga_id)
-            ids, values, codes = added.setdefault(run, ([], [], []))
+            run = len(self.runs) if new and new_run else self._run_of(saga_id)
+            ids, values, codes = joining.setdefault(run, ([], [], []))
             ids.append(saga_id)
             values.append(value)
             codes.append(code)
-            if code not in finished_codes:
-                fresh.unfinished[saga_id] = (value, code)
-        for run in sorted(set(gone) | set(added)):
-            change = added.get(run, ([], [], []))
+        for run in sorted(set(places) | set(joining)):
+            change = joining.get(run, ([], [], []))
             if run == len(fresh.runs):
                 fresh.runs.append(SortRun.of(*change))
                 fresh.lows.append(min(change[0]))
             else:
-                fresh.runs[run] = fresh.runs[run].changed(gone.get(run, []), change)
+                fresh.runs[run] = fresh.runs[run].changed(places.get(run, []), change)
         return fresh
 
     def _run_of(self, saga_id: int) -> int:
@@ -360,6 +354,46 @@ class SortIndex:
                 heapq.heappop(heads)
         keys.reverse()
         return keys
+
+
+# A record: a saga's id, value and state code as 16 + 16 + 2 hexadecimal digits (two's
+# complement), what SQLite's printf('%016x%016x%02x', id, value, code) writes
+RECORD_CHARS = 34
+_WORD = 1 << 64
+
+
+def records(ids: Sequence[int], values: Sequence[int], codes: Sequence[int]) -> str:
+    """These sagas' records, one after the other."""
+    return "".join(f"{saga_id % _WORD:016x}{value % _WORD:016x}{code:02x}"
+                   for saga_id, value, code in zip(ids, values, codes, strict=True))
+
+
+def _split(text: str) -> list[str]:
+    return [text[at:at + RECORD_CHARS] for at in range(0, len(text), RECORD_CHARS)]
+
+
+def parse_records(found: Sequence[str]) -> IndexRows:
+    """(ids, values, codes) of these records."""
+    ids, values, codes = [], [], []
+    for record in found:
+        ids.append(_signed(int(record[:16], 16)))
+        values.append(_signed(int(record[16:32], 16)))
+        codes.append(int(record[32:], 16))
+    return ids, values, codes
+
+
+def _signed(word: int) -> int:
+    return word - _WORD if word >= _WORD // 2 else word
+
+
+def _unfinished_in(run: SortRun, finished_codes: Collection[int]) -> list[tuple[int, int, int]]:
+    """(id, value, code) of the run's sagas whose state is not a finished one."""
+    finished = bytes(1 if code in finished_codes else 0 for code in range(256))
+    flags = run.codes.translate(finished)
+    if flags.count(0) == 0:  # (every one finished: the usual run)
+        return []
+    return [(run.ids[at], run.values[at], run.codes[at])
+            for at in range(len(run)) if not flags[at]]
 
 
 def _view_order(ids: Sequence[int], values: Sequence[int]) -> list[int]:
