@@ -342,3 +342,13 @@ def test_the_json_reader_made_once_reads_as_json_loads_did(raw: str) -> None:
     parsed = parse_json(raw)
     assert (parsed.error, parsed.value if parsed.error is None else None) == (
         error, value if error is None else None)
+
+
+def test_all_safe_takes_printable_ascii_as_it_is_and_searches_the_rest() -> None:
+    # its fast path: no printable ASCII character is ever replaced
+    printable = [chr(code) for code in range(0x20, 0x7F)]
+    assert all(is_safe(char) for char in printable)
+    assert all_safe(printable)
+    for code in [*range(0x20), 0x7F, 0x85, 0x9B, 0x200B, 0xD800, 0xE0041]:
+        assert not all_safe(["plain", f"x{chr(code)}y"]), hex(code)
+    assert all_safe(["plain", "héllo ✓ 日本"])  # not ASCII, but nothing to replace
