@@ -38,7 +38,7 @@ from .report import format_duration, saga_to_dict
 from .sanitize import all_safe, sanitize
 from .store import PAGE_SIZE, LogFormat, Saga, Timestamp
 from .store.connection import sidecar
-from .store.payload import json_value, strict_json
+from .store.payload import json_value, strict_json, strict_json_lines
 from .units import format_count
 
 JSONL, CSV = "jsonl", "csv"
@@ -89,9 +89,7 @@ def csv_row(saga: Saga) -> list[object]:
 
 def _jsonl_page(sagas: Sequence[Saga]) -> str:
     # jsonl_line's, a line each, without a call of its own a saga.
-    if not sagas:
-        return ""
-    return "\n".join(map(strict_json, _saga_dicts(sagas))) + "\n"
+    return strict_json_lines(_saga_dicts(sagas)) if sagas else ""
 
 
 def _saga_dicts(sagas: Sequence[Saga]) -> Iterable[dict[str, object]]:
