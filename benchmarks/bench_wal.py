@@ -541,6 +541,32 @@ def print_table(rows: Sequence[dict[str, object]]) -> None:
               f"{row['slowest_commit_ms']} ms | {row.get('caught_up_s', '—')} s |")
 
 
+def _met(row: dict[str, object]) -> bool:
+    """The target: the -wal's peak at most TARGET times the writer alone's, no lock met."""
+    return float(row["ratio"]) <= TARGET and not row["busy_errors"]  # type: ignore[arg-type]
+
+
+def print_summary(rows: Sequence[dict[str, object]]) -> None:
+    """The ratios of each reader (a column each) at each rate (a row each), and whether
+    each meets the target."""
+    readers = [c for c in CONDITIONS if c not in ("alone", "cpu")
+               and any(row["condition"] == c for row in rows)]
+    if not readers:
+        return
+    found = {(row["rate"], row["condition"]): row for row in rows}
+    print(f"\n| -wal peak over the writer alone's (target ≤ {TARGET}x, no lock error) | "
+          + " | ".join(readers) + " |")
+    print("|---|" + "---|" * len(readers))
+    for rate in dict.fromkeys(row["rate"] for row in rows):
+        cells = []
+        for reader in readers:
+            row = found.get((rate, reader))
+            cells.append("—" if row is None else
+                         f"{row['ratio']}x, {row['busy_errors']} errors: "
+                         f"{'met' if _met(row) else 'MISSED'}")
+        print(f"| {_rate(rate)} | " + " | ".join(cells) + " |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", type=float, nargs="+", default=list(RATES),
@@ -569,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"rows": rows, "about": _about(options)}, indent=1))
     else:
         print_table(rows)
+        print_summary(rows)
         print(f"\nlog: {rows[0]['log'] if rows else '—'}; {options.seconds:g} s per condition; "
               f"python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}")
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import gc
 import json
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -604,9 +605,14 @@ def test_run_dashboard_returns_the_apps_exit_code(
 
     path = make_log.file_with(b"text " * 100) if bad_file else mixed_log(make_log)
 
+    from saga_inspector.tui import READ_SWITCH_INTERVAL
+
+    switch_while_running: list[float] = []
+
     async def quit_when_shown(pilot: Pilot) -> None:
         app = pilot.app
         await wait_for(pilot, lambda: isinstance(app, SagaInspectorApp) and app.settled, "ready")
+        switch_while_running.append(sys.getswitchinterval())
         await pilot.press("q")
 
     real_run = SagaInspectorApp.run
@@ -614,9 +620,14 @@ def test_run_dashboard_returns_the_apps_exit_code(
         SagaInspectorApp, "run",
         lambda self: real_run(self, headless=True, size=SIZE, auto_pilot=quit_when_shown),
     )
+    before = sys.getswitchinterval()
     try:
         assert run_dashboard(path) == code
         assert gc.isenabled()  # paused for the start only
+        # worker threads' reads get the interpreter back soon (a short snapshot), and the
+        # process's own setting is back after
+        assert switch_while_running == [READ_SWITCH_INTERVAL] != [before]
+        assert sys.getswitchinterval() == before
     finally:
         gc.unfreeze()  # it froze this process's objects, as it does the app's
 

@@ -342,3 +342,35 @@ def test_the_json_reader_made_once_reads_as_json_loads_did(raw: str) -> None:
     parsed = parse_json(raw)
     assert (parsed.error, parsed.value if parsed.error is None else None) == (
         error, value if error is None else None)
+
+
+def test_all_safe_takes_printable_ascii_as_it_is_and_searches_the_rest() -> None:
+    # its fast path: no printable ASCII character is ever replaced
+    printable = [chr(code) for code in range(0x20, 0x7F)]
+    assert all(is_safe(char) for char in printable)
+    assert all_safe(printable)
+    for code in [*range(0x20), 0x7F, 0x85, 0x9B, 0x200B, 0xD800, 0xE0041]:
+        assert not all_safe(["plain", f"x{chr(code)}y"]), hex(code)
+    assert all_safe(["plain", "héllo ✓ 日本"])  # not ASCII, but nothing to replace
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.lists(st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(), lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8), max_size=4))
+def test_json_lines_made_with_one_encoder_are_strict_jsons_lines(values: list[object]) -> None:
+    assert payloads.strict_json_lines(values) == "".join(
+        payloads.strict_json(value) + "\n" for value in values)
+
+
+def test_json_lines_refuse_what_strict_json_refuses() -> None:
+    for value in (float("nan"), {"x": [float("inf")]}):
+        with pytest.raises(ValueError):
+            payloads.strict_json(value)
+        with pytest.raises(ValueError):
+            payloads.strict_json_lines([{"fine": 1}, value])
+    cycle: list[object] = []
+    cycle.append(cycle)
+    with pytest.raises(ValueError):
+        payloads.strict_json_lines([cycle])

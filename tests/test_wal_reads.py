@@ -79,6 +79,38 @@ def test_the_tracker_reads_every_chunk_and_page_in_a_transaction_of_its_own(
         assert writer.pinned >= 5
 
 
+def test_the_tracker_pauses_between_its_reads_and_never_before_the_first(
+    make_log: SagaLogFactory, writer_on, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Back-to-back reads leave a writer flat out no moment to start its -wal over: the
+    tracker pauses (follow.READ_GAP) between the reads of one poll, never before the first,
+    and a poll that reads once pauses not at all."""
+    path = make_log(mixed_sagas(**UNSETTLED_LOG))
+    writer = writer_on(path)
+    events: list[str] = []
+    with SagaStore.open(path) as store:
+        tracker = SagaTracker(store, pause=lambda: events.append("pause"))
+        for name in ("saga_states", "sagas_by_id", "sagas"):
+            read = getattr(store, name)
+            monkeypatch.setattr(store, name, lambda *a, _read=read, _name=name, **k: (
+                events.append(_name), _read(*a, **k))[1])
+        tracker.start(limit=1)
+        events.clear()
+        for _ in range(NEW_SAGAS):
+            writer.commit()
+        tracker.updates()
+        reads = [event for event in events if event != "pause"]
+        assert len(reads) >= 5  # states in chunks, then pages of new sagas
+        assert events[0] != "pause" and events[-1] != "pause"
+        assert events == [*[x for read in reads[:-1] for x in (read, "pause")], reads[-1]]
+        # a tracker with nothing to watch and nothing new reads one page: no pause
+        quiet = SagaTracker(store, pause=lambda: events.append("pause"))
+        quiet._newest = store.newest_id() or 0
+        events.clear()
+        assert quiet.updates() == []
+        assert events == ["sagas"]
+
+
 def test_a_live_reload_pins_nothing_but_the_detail_and_scans_no_ids(
     make_log: SagaLogFactory, writer_on, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

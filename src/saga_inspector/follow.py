@@ -15,10 +15,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from .store import ErrorKind, Saga, SagaQuery, SagaStore, SortKey, SortOrder, StoreError
 from .store.merged import Member, MergedSource
 from .store.repository import ALL_SAGAS, PAGE_SIZE
+
+_T = TypeVar("_T")
 
 DEFAULT_INTERVAL = 1.0
 # How long a poll waits for a writer's lock before it reports "waiting" (the store's reads
@@ -34,6 +37,13 @@ _MAX_GAP = 1000
 # The states of the sagas watched are read this many at a time, each read its own short
 # transaction (the store's own IN-list size: one statement each).
 STATES_A_READ = 500
+# The pause between two reads of one poll (seconds). Back to back, short reads still leave
+# a writer flat out (tens of thousands of commits a second) no moment without a reader in
+# its -wal, so it cannot start the -wal over and it grows by all it writes meanwhile
+# (bench_wal.py, `list --follow` flat out: 1.4-6x the writer alone's peak). A few ms
+# between reads let its checkpoint finish and its -wal restart; a poll that reads once pays
+# nothing.
+READ_GAP = 0.005
 
 
 class FileState(enum.Enum):
@@ -100,9 +110,12 @@ class SagaTracker:
     states, LogFormat.final_states), by primary key. Neither rescans the file.
     """
 
-    def __init__(self, store: SagaStore, states: frozenset[str] | None = None) -> None:
+    def __init__(self, store: SagaStore, states: frozenset[str] | None = None, *,
+                 pause: Callable[[], None] = lambda: time.sleep(READ_GAP)) -> None:
         self.store = store
         self.states = states  # report only sagas in these states (None: all)
+        self._pause = pause  # between two reads of one `updates` (READ_GAP)
+        self._reads = 0  # the reads of the current `updates` so far
         self._newest = _BELOW_EVERY_ID
         self._unsettled: dict[int, str] = {}  # saga id -> state last seen
         self._gaps: dict[int, int] = {}  # id skipped among new sagas -> checks left
@@ -146,12 +159,13 @@ class SagaTracker:
         what it writes meanwhile. Each saga is read whole in one of them; the new ones
         (above the highest id seen) and the ones watched (at or below it) never overlap."""
         store, newest_before = self.store, self._newest
+        self._reads = 0
         states: dict[int, str] = {}
         for chunk in _chunks(list(self._unsettled), STATES_A_READ):
-            states.update(store.saga_states(chunk))
+            states.update(self._read(store.saga_states, chunk))
         moved = [i for i, state in states.items() if self._unsettled[i] != state]
-        changed = store.sagas_by_id(moved)
-        late = store.sagas_by_id(self._gaps)
+        changed = self._read(store.sagas_by_id, moved) if moved else []
+        late = self._read(store.sagas_by_id, self._gaps) if self._gaps else []
         fresh = self._fresh()
         for gone in self._unsettled.keys() - states.keys():  # deleted (retention)
             del self._unsettled[gone]
@@ -165,12 +179,20 @@ class SagaTracker:
         """Every saga above the highest id seen, oldest first (a page a transaction)."""
         found: list[Saga] = []
         while True:
-            page = self.store.sagas(ALL_SAGAS, newer_than=self._newest, limit=PAGE_SIZE)
+            page = self._read(lambda: self.store.sagas(ALL_SAGAS, newer_than=self._newest,
+                                                       limit=PAGE_SIZE))
             found += reversed(page)
             if page:
                 self._newest = page[0].saga_id
             if len(page) < PAGE_SIZE:
                 return found
+
+    def _read(self, read: Callable[..., _T], *args: object) -> _T:
+        """One read of `updates`, after a pause when another came before it (READ_GAP)."""
+        if self._reads:
+            self._pause()
+        self._reads += 1
+        return read(*args)
 
     def _watch_gaps(self, newest_before: int, fresh: list[Saga], late: list[Saga]) -> None:
         """Ids skipped between the sagas just found are looked for at the next changes."""

@@ -80,4 +80,7 @@ def all_safe(texts: Iterable[str]) -> bool:
     """Whether every one of `texts` would pass through `sanitize` unchanged (one-line): one
     search over them all, for an export that sanitises a page of cells at a time. (The
     sanitiser replaces characters one by one, and the space joining them is safe.)"""
-    return _FINDS[False].search(" ".join(texts)) is None
+    joined = " ".join(texts)
+    # Printable ASCII (space to `~`) is never replaced: two scans in C, five times faster
+    # than the search, say so of the usual page; anything else is searched.
+    return (joined.isascii() and joined.isprintable()) or _FINDS[False].search(joined) is None

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 
 # Python refuses to turn longer digit strings into int (CVE-2020-10735 guard).
 _MAX_INT_DIGITS = 4000
@@ -145,3 +147,15 @@ def strict_json(value: object, *, indent: int | None = None) -> str:
     if indent is None:
         return _STRICT.encode(value)
     return json.dumps(value, indent=indent, ensure_ascii=True, allow_nan=False)
+
+
+def strict_json_lines(values: Iterable[object]) -> str:
+    """Each value as `strict_json` writes it, each followed by a newline: the encoder is made
+    once for them all (encode makes one a value: a tenth of a JSON lines export)."""
+    if c_make_encoder is None:  # a Python without the C encoder: strict_json's own way
+        return "".join(strict_json(value) + "\n" for value in values)
+    # As JSONEncoder.iterencode makes it for _STRICT (markers: its check for cycles).
+    encode = c_make_encoder({}, _STRICT.default, encode_basestring_ascii, None,
+                            _STRICT.key_separator, _STRICT.item_separator, False, False,
+                            False)
+    return "".join(["".join(encode(value, 0)) + "\n" for value in values])

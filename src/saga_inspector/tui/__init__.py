@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from saga_inspector.display_time import ZoneChoice
 from saga_inspector.follow import DEFAULT_INTERVAL
 from saga_inspector.store import LogFormat
+
+# How long a thread may keep the interpreter while another waits for it (Python's default:
+# 5 ms). The dashboard reads in worker threads while the UI thread draws, and SQLite hands
+# the interpreter back at every row it steps: a read transaction waited up to 5 ms a row,
+# so a page's read held its snapshot 15-25 ms instead of 1, and a writer flat out (30 000
+# commits a second) grew its -wal by all it wrote meanwhile (bench_wal.py: 1.4-2.5x the
+# writer alone's peak; 1.2-1.55x with 0.5 ms, the longest hold 5-14 ms instead of 12-25).
+READ_SWITCH_INTERVAL = 0.0005
 
 
 def run_dashboard(paths: Path | str | Sequence[Path | str], *, immutable: bool = False,
@@ -36,12 +45,15 @@ def run_dashboard(paths: Path | str | Sequence[Path | str], *, immutable: bool =
     gc.disable()
     from .app import create_app
 
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(READ_SWITCH_INTERVAL)
     try:
         app = create_app(listed, immutable=immutable, force=force, interval=interval,
                          config_dir=config_dir(), head_start=head_start, collector_paused=True,
                          zone=zone, log_format=log_format, snapshots=snapshots)
         app.run()
     finally:
+        sys.setswitchinterval(switch_interval)
         gc.enable()  # an app that ended before it was drawn whole
         head_start.discard()  # a store the app never took
     return app.return_code or 0
