@@ -341,27 +341,35 @@ class MergedSource:
 
     def sagas(self, query: SagaQuery = ALL_SAGAS, *, after: SortKey | None = None,
               before: SortKey | None = None, at: SortKey | None = None,
-              limit: int = PAGE_SIZE, cancelled: Cancelled = None) -> list[Saga]:
-        """A page in the query's sort by keyset, as SagaStore.sagas, over every log."""
+              limit: int = PAGE_SIZE, cancelled: Cancelled = None,
+              progress: Progress | None = None) -> list[Saga]:
+        """A page in the query's sort by keyset, as SagaStore.sagas, over every log; a
+        search's `progress` over several logs is in sagas (_ViewProgress)."""
         if limit <= 0:
             return []
         if len(self.members) == 1:  # the log's own order and plan, untouched
             found = self._each(query, lambda store, q, _m: store.sagas(
-                q, after=after, before=before, at=at, limit=limit, cancelled=cancelled))
+                q, after=after, before=before, at=at, limit=limit, cancelled=cancelled,
+                progress=progress))
             return found[0] if found else []
 
         if self._indexed(query):
             return self._indexed_page(query, after=after, before=before, at=at, limit=limit)
+        scan = None if progress is None else _ViewProgress(progress, self._sizes(query))
         if query.sort is SortOrder.STARTED:
             return self._start_page(query, after=after, before=before, at=at, limit=limit,
-                                    cancelled=cancelled)
+                                    cancelled=cancelled, scan=scan)
 
         def page(store: SagaStore, member_query: SagaQuery, member: Member) -> list[Saga]:
             bound = _member_bound(member.tag.rank, member_query, after=after, before=before,
                                   at=at)
             if not isinstance(bound, dict):
                 return store.oldest(member_query, limit=limit, cancelled=cancelled)
-            return store.sagas(member_query, **bound, limit=limit, cancelled=cancelled)
+            found = store.sagas(member_query, **bound, limit=limit, cancelled=cancelled,
+                                progress=None if scan is None else scan.of(member))
+            if scan is not None:
+                scan.finished(member)
+            return found
 
         pages = self._each(query, page)
         merged = list(heapq.merge(*pages, key=query.key_of, reverse=True))
@@ -390,10 +398,18 @@ class MergedSource:
         most = PAGE_SIZE if query.sort is SortOrder.ID else SCAN_PAGE_SIZE
         yield from walk_pages(self.sagas, query, limit, most, after=after, cancelled=cancelled)
 
+    def _sizes(self, query: SagaQuery) -> dict[int, int]:
+        """The sagas of each log a search reads (by rank), from the counts by state (read
+        once per change of a log, as the dashboard's chips read them)."""
+        sizes = self._each(query, lambda store, _q, member: (member.tag.rank,
+                                                             store.counts().total))
+        return dict(sizes)
+
     def _start_page(self, query: SagaQuery, *, after: SortKey | None = None,
                     before: SortKey | None = None, at: SortKey | None = None,
                     limit: int, from_oldest: bool = False,
-                    cancelled: Cancelled = None) -> list[Saga]:
+                    cancelled: Cancelled = None,
+                    scan: _ViewProgress | None = None) -> list[Saga]:
         """A page by start time over several logs: the logs are asked for keys only, the
         most promising first (the highest start its blocks can still hold, start_order.py),
         and no further once none left can beat the page; then only the page's rows are
@@ -413,7 +429,9 @@ class MergedSource:
                     break
             found = self._guarded(plan.member, lambda p=plan: p.store.start_keys(
                 p.query, **p.bound, from_oldest=p.from_oldest, limit=limit,
-                cancelled=cancelled))
+                cancelled=cancelled, progress=None if scan is None else scan.of(p.member)))
+            if scan is not None:
+                scan.finished(plan.member)
             rank = plan.member.tag.rank
             chosen = sorted([*chosen, *(SortKey(k.value, k.saga_id, rank) for k in found or ())],
                             reverse=True)
@@ -639,6 +657,30 @@ class _StartPlan:
     bound: dict[str, SortKey]
     from_oldest: bool
     reach: int  # the best value it can give (the highest reading down, lowest reading up)
+
+
+class _ViewProgress:
+    """A search's scan of several logs, one after the other, as one Progress in sagas:
+    each log counts for its sagas (`sizes`, by rank), and what it says of its own scan
+    (done of total, in its own units) for that share of them."""
+
+    def __init__(self, progress: Progress, sizes: dict[int, int]) -> None:
+        self._progress = progress
+        self._sizes = sizes
+        self._total = sum(sizes.values())
+        self._finished = 0  # sagas of the logs read to the end
+
+    def of(self, member: Member) -> Progress:
+        size = self._sizes.get(member.tag.rank, 0)
+
+        def progress(done: int, total: int) -> None:
+            part = size if total <= 0 else size * min(done, total) // total
+            self._progress(self._finished + part, self._total)
+        return progress
+
+    def finished(self, member: Member) -> None:
+        self._finished += self._sizes.get(member.tag.rank, 0)
+        self._progress(min(self._finished, self._total), self._total)
 
 
 def _start_plan(store: SagaStore, query: SagaQuery, member: Member, *,

@@ -41,6 +41,7 @@ from .models import (
     StoredValue,
 )
 from .query_sql import SqlColumns, register_functions, sort_value_sql, where_sql
+from .scan import BlockSpans, IdRanges, ReadSpan
 from .sort_index import OTHER_STATE, IndexRows, LocalKey, Progress, SortIndex
 from .source_tag import SourceTag
 from .sql import ident as _ident
@@ -627,6 +628,7 @@ class SagaStore:
         newer_than: int | None = None,
         limit: int = PAGE_SIZE,
         cancelled: Callable[[], bool] | None = None,
+        progress: Progress | None = None,
     ) -> list[Saga]:
         """A page of sagas in the query's sort (by descending SortKey), by keyset.
 
@@ -634,9 +636,12 @@ class SagaStore:
         sagas right before it, still in sort order (page up); `at`: like `after`, the saga
         with that key included. Under SortOrder.ID, `older_than`/`newer_than` (saga ids) are
         `after`/`before`. None of them: the first page. Keys: `SagaQuery.key_of(saga)`.
+        A search reads the sagas an id range at a time (scan.py): `progress(done, total)`
+        after each range says how far it got (ids passed; blocks of ids by start time).
         """
         bound = _bound(after, before, at, older_than, newer_than, query.sort)
-        return self._keyset(query, bound, limit, from_oldest=False, cancelled=cancelled)
+        return self._keyset(query, bound, limit, from_oldest=False, cancelled=cancelled,
+                            progress=progress)
 
     def oldest(self, query: SagaQuery = ALL_SAGAS, *, limit: int = PAGE_SIZE,
                cancelled: Callable[[], bool] | None = None) -> list[Saga]:
@@ -720,6 +725,7 @@ class SagaStore:
         *,
         from_oldest: bool,
         cancelled: Callable[[], bool] | None = None,
+        progress: Progress | None = None,
     ) -> list[Saga]:
         if limit <= 0:
             # SQLite reads `LIMIT -1` as "no limit": a size worked out from a stale count
@@ -734,13 +740,14 @@ class SagaStore:
                     return self.sagas_in_order([saga_id for _value, saga_id in keys])
         if query.sort is SortOrder.STARTED:
             return self._start_page(query, bound, limit, from_oldest=from_oldest,
-                                    cancelled=cancelled)
+                                    cancelled=cancelled, progress=progress)
         if query.sort is not SortOrder.ID:
             return self._sorted_page(query, bound, limit, ascending=ascending,
                                      cancelled=cancelled)
         states = self.state_set(query) if query.parsed.only_states else None
         if states is None:
-            return self._page(query, bound, limit, ascending=ascending, cancelled=cancelled)
+            return self._page(query, bound, limit, ascending=ascending, cancelled=cancelled,
+                              progress=progress)
         # One keyset query per state walks the (state, saga_id) index without sorting;
         # `state IN (...)` would make SQLite sort every matching row first.
         pages = [
@@ -770,9 +777,11 @@ class SagaStore:
         *,
         ascending: bool,
         cancelled: Callable[[], bool] | None = None,
+        progress: Progress | None = None,
     ) -> list[Saga]:
         """A page sorted by id: SQLite walks the primary key (or the state index) in order;
-        a state no index serves but the usual one: by the ids kept for it (_listed_ids)."""
+        a state no index serves but the usual one: by the ids kept for it (_listed_ids); a
+        search: an id range at a time (_scanned_rows)."""
         fmt = self.format
         select, select_params, extra = self._saga_select(with_extra=False)
         where, params = self._where(query)
@@ -794,6 +803,9 @@ class SagaStore:
                 if ids is not None:
                     rows = self._rows_of_ids(ids, bound, limit, ascending, select, where,
                                              [*select_params, *params], order)
+        if rows is None and query.searching:
+            rows = self._scanned_rows(query, bound, limit, ascending=ascending,
+                                      cancelled=cancelled, progress=progress)
         if rows is None:
             sql = (f"SELECT {select} FROM {_ident(fmt.saga_table)} s WHERE {where} {order} "
                    "LIMIT ?")
@@ -802,6 +814,53 @@ class SagaStore:
         if ascending:
             sagas.reverse()
         return sagas
+
+    def id_extent(self) -> tuple[int, int] | None:
+        """The lowest and highest saga id in the file (None when it holds no saga): two
+        lookups at the ends of the primary key."""
+        saga_id = _ident(self.format.saga_columns["saga_id"])
+        table = _ident(self.format.saga_table)
+        rows = self._rows(f"SELECT (SELECT min({saga_id}) FROM {table}), "
+                          f"(SELECT max({saga_id}) FROM {table})")
+        low, high = rows[0]
+        return None if low is None or high is None else (_int(low), _int(high))
+
+    def _scanned_rows(self, query: SagaQuery, bound: _Bound | None, limit: int, *,
+                      ascending: bool, cancelled: Callable[[], bool] | None,
+                      progress: Progress | None) -> list[tuple[StoredValue, ...]]:
+        """A page of a search sorted by id, read an id range at a time from the bound on
+        (scan.py), until the page is full or the ids run out; the steps of each range are
+        tested in one pass (SqlColumns.within). Each range is its own statement."""
+        extent = self.id_extent()
+        if extent is None:
+            return []
+        low, high = extent
+        if bound is not None:
+            key = bound.key.saga_id
+            if bound.op == "<":
+                high = min(high, key - 1)
+            elif bound.op == "<=":
+                high = min(high, key)
+            else:
+                low = max(low, key + 1)
+        fmt = self.format
+        select, select_params, _extra = self._saga_select(with_extra=False)
+        saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
+        order = f"ORDER BY {saga_id} {'ASC' if ascending else 'DESC'}"
+        ranges = IdRanges(low, high, descending=not ascending)
+        rows: list[tuple[StoredValue, ...]] = []
+        for first, last in ranges:
+            if cancelled is not None and cancelled():
+                raise StoreError(ErrorKind.CANCELLED, "query cancelled")
+            where, params = self._where(query, within=(first, last))
+            sql = f"SELECT {select} FROM {_ident(fmt.saga_table)} s WHERE {where} {order} LIMIT ?"
+            rows += self._page_rows(query, sql, [*select_params, *params, limit - len(rows)],
+                                    cancelled)
+            if progress is not None:
+                progress(ranges.done + last - first + 1, ranges.total)
+            if len(rows) >= limit:
+                break
+        return rows
 
     def _rows_of_ids(self, ids: array[int], bound: _Bound | None, limit: int, ascending: bool,
                      select: str, where: str, params: list[object],
@@ -875,24 +934,27 @@ class SagaStore:
     def start_keys(self, query: SagaQuery, *, after: SortKey | None = None,
                    before: SortKey | None = None, at: SortKey | None = None,
                    from_oldest: bool = False, limit: int = PAGE_SIZE,
-                   cancelled: Callable[[], bool] | None = None) -> list[SortKey]:
+                   cancelled: Callable[[], bool] | None = None,
+                   progress: Progress | None = None) -> list[SortKey]:
         """The keys of a page by start time (as `sagas` under SortOrder.STARTED would give,
         and `oldest` with `from_oldest`), without reading the sagas: a view of several logs
-        reads only the rows that make its page (`sagas_in_order`)."""
+        reads only the rows that make its page (`sagas_in_order`). `progress`: as `sagas`."""
         bound = _bound(after, before, at, None, None, SortOrder.STARTED)
         return [SortKey(value, saga_id) for value, saga_id in self._start_pairs(
-            query, bound, limit, from_oldest=from_oldest, cancelled=cancelled)]
+            query, bound, limit, from_oldest=from_oldest, cancelled=cancelled,
+            progress=progress)]
 
     def _start_page(self, query: SagaQuery, bound: _Bound | None, limit: int, *,
-                    from_oldest: bool, cancelled: Callable[[], bool] | None) -> list[Saga]:
+                    from_oldest: bool, cancelled: Callable[[], bool] | None,
+                    progress: Progress | None = None) -> list[Saga]:
         """A page by start time from the blocks that can hold it (start_order.py)."""
         pairs = self._start_pairs(query, bound, limit, from_oldest=from_oldest,
-                                  cancelled=cancelled)
+                                  cancelled=cancelled, progress=progress)
         return self.sagas_in_order([saga_id for _value, saga_id in pairs])
 
     def _start_pairs(self, query: SagaQuery, bound: _Bound | None, limit: int, *,
-                     from_oldest: bool,
-                     cancelled: Callable[[], bool] | None) -> list[tuple[int, int]]:
+                     from_oldest: bool, cancelled: Callable[[], bool] | None,
+                     progress: Progress | None = None) -> list[tuple[int, int]]:
         if limit <= 0:
             return []
         served = self._serving_index(query)
@@ -900,6 +962,11 @@ class SagaStore:
             return _index_page(*served, bound, limit, from_oldest=from_oldest)
         blocks = self.start_bounds(cancelled)
         read = self._block_reader(query, cancelled)
+        if query.searching:  # blocks read a span at a time (scan.py)
+            upward = from_oldest or (bound is not None and bound.reads_up)
+            read = BlockSpans(self._span_reader(query, cancelled),
+                              frozenset(b.number for b in blocks.blocks),
+                              descending=not upward, progress=progress).read
         key = None if bound is None else (bound.key.value, bound.key.saga_id)
         if from_oldest:
             pairs = blocks.above(None, limit, read)
@@ -968,6 +1035,24 @@ class SagaStore:
 
         def read(number: int) -> list[tuple[int, int]]:
             rows = self._page_rows(query, sql, [*params, *block_ids(number)], cancelled)
+            return [(_int(found_value), _int(found_id)) for found_value, found_id in rows]
+        return read
+
+    def _span_reader(self, query: SagaQuery,
+                     cancelled: Callable[[], bool] | None) -> ReadSpan:
+        """Reads the (start value, id) pairs that match a search among the ids first..last
+        (several blocks at once: BlockSpans), its steps tested in one pass."""
+        fmt = self.format
+        table = _ident(fmt.saga_table)
+        value = sort_value_sql(SortOrder.STARTED, self._sql)
+        saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
+
+        def read(first: int, last: int) -> list[tuple[int, int]]:
+            if cancelled is not None and cancelled():
+                raise StoreError(ErrorKind.CANCELLED, "query cancelled")
+            where, params = self._where(query, within=(first, last))
+            rows = self._page_rows(query, f"SELECT {value}, {saga_id} FROM {table} s "
+                                          f"WHERE {where}", params, cancelled)
             return [(_int(found_value), _int(found_id)) for found_value, found_id in rows]
         return read
 
@@ -1298,9 +1383,12 @@ class SagaStore:
         return fresh
 
 
-    def _where(self, query: SagaQuery) -> tuple[str, list[object]]:
-        """The chips' states and the query's terms as SQL over the saga table `s`."""
-        clauses: list[str] = []
+    def _where(self, query: SagaQuery,
+               within: tuple[int, int] | None = None) -> tuple[str, list[object]]:
+        """The chips' states and the query's terms as SQL over the saga table `s`; `within`:
+        only the sagas with ids first..last (their steps read in one pass: any_step)."""
+        columns = self._sql if within is None else self._sql.within(*within)
+        clauses: list[str] = [] if within is None else [columns.id_range_sql()]
         params: list[object] = []
         if query.states is not None:
             state = self._sql.saga["state"]
@@ -1311,7 +1399,7 @@ class SagaStore:
                 # Repeats the partial index's WHERE (implied by the states asked for): only
                 # then will SQLite walk that index instead of every row.
                 clauses.append(index_term)
-        terms, term_params = where_sql(query.parsed, self._sql)
+        terms, term_params = where_sql(query.parsed, columns)
         clauses.append(terms)
         return " AND ".join(clauses), [*params, *term_params]
 
