@@ -77,7 +77,9 @@ def _guarded(column: str, match: ValueMatch, test: str) -> tuple[str, list[objec
     if pattern is None:
         return (f"CASE WHEN instr({column}, '\\') > 0 OR instr({column}, ?) > 0 THEN "
                 f"CASE WHEN json_valid({column}) THEN {test} END END"), [match.text]
-    return (f"CASE WHEN {column} GLOB ? OR {column} GLOB '*\\*' THEN "
+    # (GLOB finds nothing in a BLOB, which the JSON functions read as text: cast, as they do)
+    text = f"CAST({column} AS TEXT)"
+    return (f"CASE WHEN {text} GLOB ? OR {text} GLOB '*\\*' THEN "
             f"CASE WHEN json_valid({column}) THEN {test} END END"), [pattern]
 
 
