@@ -128,8 +128,10 @@ def logs(tmp_path_factory: pytest.TempPathFactory, log_format: LogFormat) -> lis
 
 @pytest.fixture(autouse=True)
 def _small_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Scans start with ranges of 8 ids (not 1 024): the small logs take many ranges."""
+    """Scans start with ranges of 8 ids (not 1 024): the small logs take many ranges; and
+    every range of 16 ids or more is read in two halves at once (a log opened alone)."""
     monkeypatch.setattr(repository, "IdRanges", partial(IdRanges, span=8))
+    monkeypatch.setattr(repository, "_HALVES_FROM", 16)
 
 
 def _exact_guard(column: str, _match: object, test: str) -> tuple[str, list[object]]:
@@ -238,3 +240,22 @@ def test_any_combination_of_payload_terms_matches_the_plain_sql(
     with SagaStore.open(logs[0]) as store:
         expected = in_order(query, store.sagas_by_id(plain_ids(store, query, monkeypatch)))
         assert paged(store.sagas, query) == expected, text
+
+
+def test_a_log_opened_alone_reads_big_ranges_in_two_halves_at_once(
+        logs: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    halves: list[bool] = []
+    range_rows = SagaStore._range_rows
+
+    def counted(store: SagaStore, *args: object) -> object:
+        halves.append(bool(args[-1]))
+        return range_rows(store, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SagaStore, "_range_rows", counted)
+    with SagaStore.open(logs[0]) as store:
+        assert store.sagas(SagaQuery(text="label:zzzz")) == []
+    assert True in halves and False in halves
+    halves.clear()
+    with MergedSource.open(logs) as view:  # (lean: one connection a log, one half after the other)
+        assert view.sagas(SagaQuery(text="label:zzzz")) == []
+    assert halves and True not in halves
