@@ -773,8 +773,9 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._post(generation, partial(self._failed, error))
 
     def _first_rows(self, generation: int, job: _Job, first: PageRequest) -> list[Saga]:
-        """The first page; a search's scans the log an id range at a time (store/scan.py),
-        and says how far it got every SEARCH_PROGRESS_S (none for a quick one)."""
+        """The first page. A search's first page is a scan of the log, an id range at a time
+        (store/scan.py): how far it got is said every SEARCH_PROGRESS_S (never for a quick
+        one), and its `cancelled` stops it between ranges and within one."""
         cancelled = self._superseded(generation)
         if not job.query.searching:
             return first.run(job.store, job.query, cancelled)
