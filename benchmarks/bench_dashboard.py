@@ -64,6 +64,9 @@ FREQUENT_TERM = FREQUENT_TERMS["launcher"]  # (set from --format in main)
 # Typed into the search line, so no letter may be a key of the table (q quits).
 # One per no-match experiment, so that each is a new query.
 NO_MATCH_TERMS = ("zzxv", "zzvx", "zxzv", "zvzx")
+# The first one as each kind of search that matches nothing (issue 15): free text (the
+# figure of issue 6, unnamed), and `label:` and `ref:`, which read every step's payloads.
+NO_MATCH_KINDS = (("", "{}"), (" (label:)", "label:{}"), (" (ref:)", "ref:{}"))
 PAGE_DOWN, ENTER, ESCAPE = "\x1b[6~", "\r", "\x1b"
 HELP_TITLE = "saga-inspector help"
 WAIT_S = 60.0  # the longest anything may take to appear before the run counts as failed
@@ -286,6 +289,16 @@ def table_says(*texts: str) -> Condition:
     return condition
 
 
+def _shows_search_progress(screen: Screen) -> bool:
+    """The screen says how far a search got (a share) and which key cancels it, on one line
+    (the table's message, or its border)."""
+    return any("search" in line and "%" in line and "esc" in line
+               for line in (line.lower() for line in screen.lines()))
+
+
+SHOWS_SEARCH_PROGRESS: Condition = _shows_search_progress
+
+
 def search_line_shows(term: str) -> Condition:
     return lambda screen: any("search" in line and term in line for line in screen.lines()[:6])
 
@@ -448,15 +461,22 @@ class Scenario:
         nothing = table_says("no sagas match", "no match")
         busy = table_says("searching", "loading")
         first, second, third, typed_over = NO_MATCH_TERMS
-        # 1. How long it takes, and whether it says it is searching meanwhile.
-        self.open_search()
-        session.send(first + ENTER)
-        met = session.watch({"busy": busy, "done": nothing}, WAIT_S, until=["done"])
-        self.figures["search, no match: 'no matches' drawn"] = met["done"] * 1000
-        self.figures["search, no match: shows it is searching"] = float(
-            met.get("busy", met["done"]) < met["done"])
-        session.quiet(SETTLE_S)
-        self.untimed(ESCAPE, shows_rows(facts.newest))
+        # 1. How long each kind of scan takes (free text reads the sagas' own columns;
+        # label: and ref: every step's payloads too), and what it says meanwhile: that it
+        # is searching, how far it got (a share), and the key that cancels it.
+        for kind, text in NO_MATCH_KINDS:
+            self.open_search()
+            session.send(text.format(first) + ENTER)
+            met = session.watch({"busy": busy, "progress": SHOWS_SEARCH_PROGRESS,
+                                 "done": nothing}, WAIT_S, until=["done"])
+            self.figures[f"search, no match{kind}: 'no matches' drawn"] = met["done"] * 1000
+            if not kind:  # (the issue-6 figure: once)
+                self.figures["search, no match: shows it is searching"] = float(
+                    met.get("busy", met["done"]) < met["done"])
+            self.figures[f"search, no match{kind}: shows progress and the cancel key"] = float(
+                met.get("progress", met["done"]) < met["done"])
+            session.quiet(SETTLE_S)
+            self.untimed(ESCAPE, shows_rows(facts.newest))
         # 2. Typing while it runs is answered: back into the search line (which selects
         # what it holds), a new term typed over it.
         self.open_search()
@@ -590,13 +610,32 @@ def targets() -> list[Target]:
          _within_idle("clear search (escape → all rows)"),
          f"≤ clearing an idle search + {SAME_AS_IDLE_MS:g} ms"),
         ("peak RSS at end (MiB)", lambda k, m, f, large: m <= 1.25 * k, "1M ≤ 1.25 x 1k"),
+        *no_match_targets(),
     ]
+
+
+NO_MATCH_MS = 2000.0  # issue 15: a search that matches nothing, at 1M
+
+
+def no_match_targets() -> list[Target]:
+    """Issue 15: each kind of search that matches nothing ends within NO_MATCH_MS at 1M,
+    and says meanwhile how far it got and which key cancels it."""
+    found: list[Target] = []
+    for kind, _text in NO_MATCH_KINDS:
+        found += [
+            (f"search, no match{kind}: 'no matches' drawn",
+             lambda k, m, f, large: m <= NO_MATCH_MS, f"1M ≤ {NO_MATCH_MS:g} ms"),
+            (f"search, no match{kind}: shows progress and the cancel key",
+             lambda k, m, f, large: m >= 1, "shown (1 = yes)"),
+        ]
+    return found
 
 
 def fmt(value: float | None, name: str) -> str:
     if value is None:
         return "n/a"
-    if "still searching" in name or "shows it is searching" in name:
+    if any(flag in name for flag in ("still searching", "shows it is searching",
+                                     "shows progress")):
         return f"{value:.1f}"
     return f"{value:.1f}" if value < 100 else f"{value:.0f}"
 
@@ -634,17 +673,24 @@ def print_table(sizes: Sequence[int], results: dict[int, Series], floor: Series,
     print(f"\n{runs} warm runs each, median; times in ms from the key (or process start) to "
           f"the result drawn on a {COLS}x{ROWS} pty; figures started by escape include "
           f"Textual's {ESCAPE_DELAY_MS:g} ms ESCDELAY.\n")
-    print(f"| figure | floor | {small:,} sagas | {large:,} sagas | ratio |")
-    print("|---|---:|---:|---:|---:|")
+    one_size = len(sizes) == 1
+    if one_size:
+        print(f"| figure | floor | {large:,} sagas |\n|---|---:|---:|")
+    else:
+        print(f"| figure | floor | {small:,} sagas | {large:,} sagas | ratio |")
+        print("|---|---:|---:|---:|---:|")
     names = list(dict.fromkeys(results[small].names() + results[large].names()))
     for name in names:
         low, high = results[small].median(name), results[large].median(name)
         ground = floor.median(name) if name in ("first rows drawn",) else None
         if name == "peak RSS at end (MiB)":
             ground = floor.median("peak RSS (MiB)")
+        shown_ground = fmt(ground, name) if ground is not None else ""
+        if one_size:
+            print(f"| {name} | {shown_ground} | {fmt(high, name)} |")
+            continue
         ratio = f"{high / low:.2f}" if low and high is not None else ""
-        print(f"| {name} | {fmt(ground, name) if ground is not None else ''} | "
-              f"{fmt(low, name)} | {fmt(high, name)} | {ratio} |")
+        print(f"| {name} | {shown_ground} | {fmt(low, name)} | {fmt(high, name)} | {ratio} |")
     print("\nTargets (issue 6):\n")
     print("| figure | target | 1M | verdict |")
     print("|---|---|---:|---|")
@@ -653,12 +699,19 @@ def print_table(sizes: Sequence[int], results: dict[int, Series], floor: Series,
         ground = floor.median("first rows drawn")
         def at_large(other: str) -> float:
             value = results[large].median(other)
-            return float("nan") if value is None else value
+            if value is None:
+                raise LookupError(other)  # compared with a figure this run did not measure
+            return value
 
         if low is None or high is None or ground is None:
             verdict = "not measured"
+        elif len(sizes) == 1 and "1k" in wording:  # one size: nothing to compare it with
+            verdict = "not judged (one size)"
         else:
-            verdict = "met" if test(low, high, ground, at_large) else "MISSED"
+            try:
+                verdict = "met" if test(low, high, ground, at_large) else "MISSED"
+            except LookupError:
+                verdict = "not measured"
         print(f"| {name} | {wording} | {fmt(high, name)} | {verdict} |")
     for series_name, series in [("floor", floor), *((f"{s:,}", results[s]) for s in sizes)]:
         for error in series.errors:
@@ -705,16 +758,22 @@ def run_all(sizes: Sequence[int], runs: int, save: Path | None = None,
 FLEET_PARTS = ("filters", "jumps", "detail")  # the issue's figures: filter switch, G, j, detail
 
 
-def run_fleet(logs: int, runs: int) -> None:
+def parts_given() -> bool:
+    """Whether --parts was on the command line (a fleet run has its own default parts)."""
+    return any(arg == "--parts" or arg.startswith("--parts=") for arg in sys.argv[1:])
+
+
+def run_fleet(logs: int, runs: int, parts: Sequence[str] = FLEET_PARTS) -> None:
     """A fleet of logs (fleet.py) against one 1M log, interleaved like run_all; each view in
-    its default order (one log: newest id first; several: newest start first)."""
+    its default order (one log: newest id first; several: newest start first). `parts`:
+    the parts of a session measured (default: the issue-14 figures)."""
     global SEVERAL_LOGS
     from fleet import fleet_paths
 
     one = log_of(1_000_000)
     fleet, snapshots = fleet_paths(logs)
-    one_facts = read_facts(one, FLEET_PARTS)
-    fleet_facts_ = read_facts(fleet, FLEET_PARTS, snapshots)
+    one_facts = read_facts(one, parts)
+    fleet_facts_ = read_facts(fleet, parts, snapshots)
     views = {"one 1M log": (one, one_facts), f"fleet of {logs}": (fleet, fleet_facts_)}
     results = {name: Series() for name in views}
     floor = Series()
@@ -724,7 +783,7 @@ def run_fleet(logs: int, runs: int) -> None:
         global SEVERAL_LOGS
         path, facts = views[name]
         SEVERAL_LOGS = not isinstance(path, Path)
-        return Scenario(path, facts, FLEET_PARTS).run
+        return Scenario(path, facts, parts).run
 
     attempt(floor, floor_session, "floor warm-up", keep=False)
     for name in views:
@@ -753,7 +812,11 @@ def run_fleet(logs: int, runs: int) -> None:
     checks += [(name, lambda one_, many: many < UI_MS, f"< {UI_MS:g} ms") for name in (
         f"filter: {COMMON_STATE} (common)", f"filter: {RARE_STATE} (rare)", "G: last row",
         "step detail: next saga (j)", "step detail: next step (j in steps)")]
-    print("\nTargets (issue 14):\n\n| figure | target | fleet | verdict |\n|---|---|---:|---|")
+    # Issue 15: a search that matches nothing, on one 1M log and on the fleet alike.
+    checks += [(f"search, no match{kind}: 'no matches' drawn",
+                lambda one_, many: max(one_, many) <= NO_MATCH_MS,
+                f"≤ {NO_MATCH_MS:g} ms (one 1M log too)") for kind, _text in NO_MATCH_KINDS]
+    print("\nTargets (issues 14, 15):\n\n| figure | target | fleet | verdict |\n|---|---|---:|---|")
     for name, test, wording in checks:
         low, high = one_series.median(name), fleet_series.median(name)
         verdict = ("not measured" if low is None or high is None
@@ -835,8 +898,10 @@ def verify(size: int, log_format: str = "launcher") -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs=2, default=[1_000, 1_000_000],
-                        metavar=("SMALL", "LARGE"))
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 1_000_000],
+                        metavar="SIZE",
+                        help="a small and a large log (default 1000 1000000), or one log "
+                             "alone (the targets that compare the two are then not judged)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--parts", nargs="+", choices=("start", *Scenario.PARTS),
                         default=Scenario.DEFAULT_PARTS,
@@ -854,8 +919,10 @@ def main() -> None:
     parser.add_argument("--fleet", type=int, choices=(50, 500),
                         help="a fleet of logs (benchmarks/fleet.py) against one 1M log")
     args = parser.parse_args()
+    if len(args.sizes) > 2:
+        parser.error("--sizes takes one or two sizes")
     if args.fleet:
-        run_fleet(args.fleet, args.runs)
+        run_fleet(args.fleet, args.runs, args.parts if parts_given() else FLEET_PARTS)
         return
     global FREQUENT_TERM
     FREQUENT_TERM = FREQUENT_TERMS[args.format]

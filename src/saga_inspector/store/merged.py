@@ -16,11 +16,12 @@ short transactions: reading one log never holds another's snapshot open.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,8 @@ class MergedSource:
         self._lock = threading.Lock()
         self._by_label = {member.tag.label: member for member in self.members}
         self._format: LogFormat | None = None
+        self._read_ahead: ThreadPoolExecutor | None = None  # see _reader
+        self._read_ahead_lock = threading.Lock()
 
     # -- opening -------------------------------------------------------------------------
 
@@ -199,9 +202,19 @@ class MergedSource:
                 store.close()
 
     def close(self) -> None:
+        if self._read_ahead is not None:
+            self._read_ahead.shutdown(wait=True)
         for member in self.members:
             if member.store is not None:
                 member.store.close()
+
+    def _reader(self) -> ThreadPoolExecutor:
+        """The threads a search reads two logs in at once (_ReadAhead), made when first
+        needed."""
+        with self._read_ahead_lock:
+            if self._read_ahead is None:
+                self._read_ahead = ThreadPoolExecutor(2, thread_name_prefix="saga-view-scan")
+            return self._read_ahead
 
     def __enter__(self) -> MergedSource:
         return self
@@ -341,27 +354,35 @@ class MergedSource:
 
     def sagas(self, query: SagaQuery = ALL_SAGAS, *, after: SortKey | None = None,
               before: SortKey | None = None, at: SortKey | None = None,
-              limit: int = PAGE_SIZE, cancelled: Cancelled = None) -> list[Saga]:
-        """A page in the query's sort by keyset, as SagaStore.sagas, over every log."""
+              limit: int = PAGE_SIZE, cancelled: Cancelled = None,
+              progress: Progress | None = None) -> list[Saga]:
+        """A page in the query's sort by keyset, as SagaStore.sagas, over every log; a
+        search's `progress` over several logs is in sagas (_ViewProgress)."""
         if limit <= 0:
             return []
         if len(self.members) == 1:  # the log's own order and plan, untouched
             found = self._each(query, lambda store, q, _m: store.sagas(
-                q, after=after, before=before, at=at, limit=limit, cancelled=cancelled))
+                q, after=after, before=before, at=at, limit=limit, cancelled=cancelled,
+                progress=progress))
             return found[0] if found else []
 
         if self._indexed(query):
             return self._indexed_page(query, after=after, before=before, at=at, limit=limit)
+        scan = None if progress is None else _ViewProgress(progress, self._sizes(query))
         if query.sort is SortOrder.STARTED:
             return self._start_page(query, after=after, before=before, at=at, limit=limit,
-                                    cancelled=cancelled)
+                                    cancelled=cancelled, scan=scan)
 
         def page(store: SagaStore, member_query: SagaQuery, member: Member) -> list[Saga]:
             bound = _member_bound(member.tag.rank, member_query, after=after, before=before,
                                   at=at)
             if not isinstance(bound, dict):
                 return store.oldest(member_query, limit=limit, cancelled=cancelled)
-            return store.sagas(member_query, **bound, limit=limit, cancelled=cancelled)
+            found = store.sagas(member_query, **bound, limit=limit, cancelled=cancelled,
+                                progress=None if scan is None else scan.of(member))
+            if scan is not None:
+                scan.finished(member)
+            return found
 
         pages = self._each(query, page)
         merged = list(heapq.merge(*pages, key=query.key_of, reverse=True))
@@ -390,10 +411,18 @@ class MergedSource:
         most = PAGE_SIZE if query.sort is SortOrder.ID else SCAN_PAGE_SIZE
         yield from walk_pages(self.sagas, query, limit, most, after=after, cancelled=cancelled)
 
+    def _sizes(self, query: SagaQuery) -> dict[int, int]:
+        """The sagas of each log a search reads (by rank), from the counts by state (read
+        once per change of a log, as the dashboard's chips read them)."""
+        sizes = self._each(query, lambda store, _q, member: (member.tag.rank,
+                                                             store.counts().total))
+        return dict(sizes)
+
     def _start_page(self, query: SagaQuery, *, after: SortKey | None = None,
                     before: SortKey | None = None, at: SortKey | None = None,
                     limit: int, from_oldest: bool = False,
-                    cancelled: Cancelled = None) -> list[Saga]:
+                    cancelled: Cancelled = None,
+                    scan: _ViewProgress | None = None) -> list[Saga]:
         """A page by start time over several logs: the logs are asked for keys only, the
         most promising first (the highest start its blocks can still hold, start_order.py),
         and no further once none left can beat the page; then only the page's rows are
@@ -405,15 +434,25 @@ class MergedSource:
         plans = sorted((plan for plan in plans if plan is not None), key=lambda p: p.reach,
                        reverse=not upward)
         chosen: list[SortKey] = []
-        for plan in plans:
+
+        def keys_of(plan: _StartPlan) -> list[SortKey] | None:
+            found = self._guarded(plan.member, lambda: plan.store.start_keys(
+                plan.query, **plan.bound, from_oldest=plan.from_oldest, limit=limit,
+                cancelled=cancelled, progress=None if scan is None else scan.of(plan.member)))
+            if scan is not None:
+                scan.finished(plan.member)
+            return found
+        # A search may read every log to its end: two logs are read at once, in two threads
+        # (each log has its own connection; SQLite leaves the GIL while it reads).
+        ahead = _ReadAhead(self._reader() if query.searching else None, keys_of, plans)
+        for number, plan in enumerate(plans):
             if len(chosen) >= limit:
                 edge = chosen[-limit] if upward else chosen[limit - 1]
                 # Ties on the value are read: the log's rank or id may still put a row in.
                 if (plan.reach > edge.value) if upward else (plan.reach < edge.value):
+                    ahead.drop()
                     break
-            found = self._guarded(plan.member, lambda p=plan: p.store.start_keys(
-                p.query, **p.bound, from_oldest=p.from_oldest, limit=limit,
-                cancelled=cancelled))
+            found = ahead.keys(number)
             rank = plan.member.tag.rank
             chosen = sorted([*chosen, *(SortKey(k.value, k.saga_id, rank) for k in found or ())],
                             reverse=True)
@@ -651,6 +690,71 @@ class _StartPlan:
     bound: dict[str, SortKey]
     from_oldest: bool
     reach: int  # the best value it can give (the highest reading down, lowest reading up)
+
+
+class _ViewProgress:
+    """A search's scan of several logs as one Progress in sagas: each log counts for its
+    sagas (`sizes`, by rank), and what it says of its own scan (done of total, in its own
+    units) for that share of them. Two logs may be read at once (_ReadAhead): what is said
+    never goes down."""
+
+    def __init__(self, progress: Progress, sizes: dict[int, int]) -> None:
+        self._progress = progress
+        self._sizes = sizes
+        self._total = sum(sizes.values())
+        self._parts: dict[int, int] = {}  # sagas read, by rank
+        self._said = 0
+        self._lock = threading.Lock()
+
+    def of(self, member: Member) -> Progress:
+        rank = member.tag.rank
+        size = self._sizes.get(rank, 0)
+
+        def progress(done: int, total: int) -> None:
+            self._read(rank, size if total <= 0 else size * min(done, total) // total)
+        return progress
+
+    def finished(self, member: Member) -> None:
+        self._read(member.tag.rank, self._sizes.get(member.tag.rank, 0))
+
+    def _read(self, rank: int, part: int) -> None:
+        with self._lock:
+            self._parts[rank] = max(part, self._parts.get(rank, 0))
+            done = min(sum(self._parts.values()), self._total)
+            if done < self._said:
+                return
+            self._said = done
+            self._progress(done, self._total)
+
+
+class _ReadAhead:
+    """The keys of each log's plan, in order (`keys(number)`); with a `pool` (two threads),
+    the next plan's are read while this one's are. `drop()`: no more are wanted (a read
+    under way is waited for: nothing reads on after the page is made)."""
+
+    def __init__(self, pool: ThreadPoolExecutor | None,
+                 read: Callable[[_StartPlan], list[SortKey] | None],
+                 plans: Sequence[_StartPlan]) -> None:
+        self._pool, self._read, self._plans = pool, read, plans
+        self._reading: dict[int, Future[list[SortKey] | None]] = {}
+
+    def keys(self, number: int) -> list[SortKey] | None:
+        if self._pool is None:
+            return self._read(self._plans[number])
+        for wanted in (number, number + 1):
+            if wanted < len(self._plans) and wanted not in self._reading:
+                self._reading[wanted] = self._pool.submit(self._read, self._plans[wanted])
+        try:
+            return self._reading.pop(number).result()
+        except BaseException:
+            self.drop()
+            raise
+
+    def drop(self) -> None:
+        reading, self._reading = self._reading, {}
+        for future in reading.values():
+            with contextlib.suppress(StoreError):
+                future.result()
 
 
 def _start_plan(store: SagaStore, query: SagaQuery, member: Member, *,

