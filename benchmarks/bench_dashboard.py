@@ -516,8 +516,8 @@ class Scenario:
         rows = shows_rows(self.sort_rows(order), first)
         others = [title for sort, title in SORT_TITLES.items() if sort is not order]
         condition = both(rows, lambda screen: not any(t in screen.text() for t in others))
-        if order is not self.start_order():
-            condition = both(shows_text(SORT_TITLES[order]), condition)
+        if order is not self.start_order():  # (by id: said only where it is not the first)
+            condition = both(shows_text(SORT_TITLES.get(order, "by id")), condition)
         return condition
 
     def sort_switch(self, order: SortOrder, name: str) -> None:
