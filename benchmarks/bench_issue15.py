@@ -37,10 +37,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -61,6 +63,7 @@ MEMORY_RATIO = 1.25
 ONE, FLEET = "one 1M log", "fleet of 50"
 FIRST_ROWS = 50  # rows the anchors ask for (Datasette's _size)
 SUBPROCESS_TIMEOUT_S = 3600
+T = TypeVar("T")
 
 
 def say(text: str) -> None:
@@ -312,6 +315,7 @@ def live_fleet_copy(folder: Path) -> tuple[list[Path], list[bool], Path]:
 
     source = fleet_of(50)
     copy = folder / source.name
+    folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(["cp", "-al", str(source), str(copy)], check=True)
     for stale in [*copy.rglob("*-wal"), *copy.rglob("*-shm")]:
         stale.unlink()
@@ -698,19 +702,31 @@ def measure(options: argparse.Namespace) -> Report:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-issue15-") as scratch:
         folder = Path(scratch)
-        regression = run_dashboard(folder, runs) if "regression" in sections else None
-        fleet = run_fleet_parts(folder, runs) if "fleet" in sections else None
+        def section(name: str, action: Callable[[], T], nothing: T) -> T:
+            """One section; a failure is noted (its rows then say not measured), the others
+            still run."""
+            if name not in sections:
+                return nothing
+            try:
+                return action()
+            except Exception as error:  # one section must not lose the run
+                traceback.print_exc()
+                report.notes.append(f"section {name} failed: {type(error).__name__}: {error}")
+                return nothing
+
+        regression = section("regression", lambda: run_dashboard(folder, runs), None)
+        fleet = section("fleet", lambda: run_fleet_parts(folder, runs), None)
         views = ({name: dash.Series(**series) for name, series in fleet["views"].items()}
                  if fleet else {})
-        live = run_live(folder, runs) if "live" in sections else {}
-        anchors = (run_anchors(options.datasette, 1 if options.quick else 3)
-                   if "anchors" in sections else {})
+        live = section("live", lambda: run_live(folder, runs), {})
+        anchors = section("anchors", lambda: run_anchors(options.datasette,
+                                                         1 if options.quick else 3), {})
         if "anchors" in sections and not options.datasette:
             report.notes.append("Datasette not found (--datasette PATH): its anchor is n/a.")
-        indexes = index_bytes() if "memory" in sections else None
-        export_rows, export_table = run_export(options.quick) if "export" in sections else (
-            [], [])
-        wal_rows, wal_table = run_wal(options.quick) if "wal" in sections else ([], [])
+        indexes = section("memory", index_bytes, None)
+        export_rows, export_table = section("export", lambda: run_export(options.quick),
+                                            ([], []))
+        wal_rows, wal_table = section("wal", lambda: run_wal(options.quick), ([], []))
     report.add(*sort_rows(views, anchors, live))  # type: ignore[arg-type]
     report.add(*memory_rows(regression, views, indexes))
     report.add(*no_match_rows(regression, views))
