@@ -118,6 +118,8 @@ class Facts:
     by_duration: list[Saga] = field(default_factory=list)  # `s` `s`: the top by duration
     oldest_by: dict[str, list[Saga]] = field(default_factory=dict)  # `G` under each sort
     top_by: dict[str, list[Saga]] = field(default_factory=dict)  # `g` under each sort
+    by_id: list[Saga] = field(default_factory=list)  # by id (several logs open by start)
+    jump_ref: str | None = None  # what `:` is given (`SOURCE:ID` with several logs)
 
 
 def shown_step(store: SagaStore | MergedSource, saga: Saga) -> tuple[int, tuple[Step, ...]]:
@@ -189,13 +191,21 @@ def sort_facts(store: SagaStore | MergedSource, newest: Saga) -> dict[str, objec
     through the sort indexes the app builds."""
     from saga_inspector.store import SortOrder  # (not in stores older than issue 7)
 
-    facts: dict[str, object] = {"jump_to": newest.saga_id // 2 + 17, "oldest_by": {},
-                                "top_by": {}}
+    facts: dict[str, object] = {"oldest_by": {}, "top_by": {}}
     for name, sort in (("by_start", SortOrder.STARTED), ("by_duration", SortOrder.DURATION)):
         query = SagaQuery(sort=sort)
         facts[name] = store.sagas(query, limit=120)
         facts["oldest_by"][name] = store.oldest(query, limit=60)  # type: ignore[index]
         facts["top_by"][name] = store.sagas(query, limit=60)  # type: ignore[index]
+    by_id = store.sagas(SagaQuery(sort=SortOrder.ID), limit=260)
+    facts["by_id"] = by_id
+    if isinstance(store, MergedSource):  # a saga in the middle of the first log's ids
+        target = by_id[0]
+        facts["jump_to"] = max(target.saga_id // 2, 1)
+        facts["jump_ref"] = f"{target.source.label}:{facts['jump_to']}"
+    else:
+        facts["jump_to"] = newest.saga_id // 2 + 17
+        facts["jump_ref"] = str(facts["jump_to"])
     return facts
 
 
@@ -316,6 +326,10 @@ def negate(condition: Condition) -> Condition:
 def both(first: Condition, second: Condition) -> Condition:
     return lambda screen: first(screen) and second(screen)
 
+
+# What the title says under each order but the view's first ("goes without saying").
+SORT_TITLES = {SortOrder.STARTED: "by start time", SortOrder.DURATION: "by duration"}
+BY_ID_TITLE = "· by id"  # (said only with several logs, which open by start time)
 
 # -- one session ---------------------------------------------------------------------------
 
@@ -509,36 +523,77 @@ class Scenario:
         self.key("help: open again (?)", "?", shown)
         self.untimed(ESCAPE, negate(shown))
 
-    def sort(self) -> None:
-        """`s` to start time and to duration: the first rows, then (the screen quiet) the
-        keys read into the index; every later switch, page and jump under them; `:`."""
+    def start_order(self) -> SortOrder:
+        """The order the view opens in (one log: by id; several: by start time)."""
+        return SortOrder.STARTED if SEVERAL_LOGS else SortOrder.ID
+
+    def sort_rows(self, order: SortOrder) -> list[Saga]:
         facts = self.facts
+        return {SortOrder.ID: facts.by_id or facts.newest, SortOrder.STARTED: facts.by_start,
+                SortOrder.DURATION: facts.by_duration}[order]
+
+    def sorted_shown(self, order: SortOrder, first: int = 0) -> Condition:
+        """The order's title (unless it is the view's first) and its rows from `first`."""
+        rows = shows_rows(self.sort_rows(order), first)
+        others = [title for sort, title in SORT_TITLES.items() if sort is not order]
+        if order is not SortOrder.ID:  # (the first rows by id and by start can be the same)
+            others.append(BY_ID_TITLE)
+        condition = both(rows, lambda screen: not any(t in screen.text() for t in others))
+        if order is not self.start_order():  # (by id: said only where it is not the first)
+            condition = both(shows_text(SORT_TITLES.get(order, BY_ID_TITLE)), condition)
+        return condition
+
+    def sort_switch(self, order: SortOrder, name: str) -> None:
+        self.key(name, "s", self.sorted_shown(order))
+
+    def sort_moves(self, order: SortOrder, suffix: str = "") -> None:
+        """page down, G, g under `order`, from its top."""
+        label, key = {SortOrder.STARTED: ("start time", "by_start"),
+                      SortOrder.DURATION: ("duration", "by_duration"),
+                      SortOrder.ID: ("id", "")}[order]
+        if not key:
+            return
         rows = len(table_rows(self.session.screen) or ()) or 1
-        for name, label, first_rows in (("start time", "by start time", facts.by_start),
-                                        ("duration", "by duration", facts.by_duration)):
-            self.key(f"sort: first s → by {name}, rows drawn", "s",
-                     both(shows_text(label), shows_rows(first_rows)))
-            self.figures[f"sort: by {name}, keys read (screen quiet)"] = (
-                self.session.last_output - self.session.sent_at) * 1000
-        self.key("sort: s → back to by id, rows drawn", "s",
-                 both(negate(shows_text("by duration")), shows_rows(facts.newest)))
-        for name, label, first_rows, key in (
-                ("start time", "by start time", facts.by_start, "by_start"),
-                ("duration", "by duration", facts.by_duration, "by_duration")):
-            self.key(f"sort: later s → by {name}, rows drawn", "s",
-                     both(shows_text(label), shows_rows(first_rows)))
-            self.key(f"sort: by {name}, page down", PAGE_DOWN,
-                     shows_rows(first_rows, first=rows))
-            self.key(f"sort: by {name}, G", "G", shows_last_rows(facts.oldest_by[key]))
-            self.key(f"sort: by {name}, g", "g", shows_rows(facts.top_by[key]))
-        self.key("sort: s → back to by id, rows drawn", "s",
-                 both(negate(shows_text("by duration")), shows_rows(facts.newest)))
+        self.key(f"sort: by {label}, page down{suffix}", PAGE_DOWN,
+                 self.sorted_shown(order, first=rows))
+        self.key(f"sort: by {label}, G{suffix}", "G", shows_last_rows(self.facts.oldest_by[key]))
+        self.key(f"sort: by {label}, g{suffix}", "g", shows_rows(self.facts.top_by[key]))
+
+    def sort(self) -> None:
+        """`s` through every order from the view's first: the first rows under a new order,
+        then (the screen quiet) its keys read into the index; every later switch, page and
+        jump under them; `:`. One log opens by id, several by start time (whose index is
+        read from the start: its first rows are the start's)."""
+        start = self.start_order()
+        cycle = [start.next, start.next.next, start]
+        names = {SortOrder.ID: "id", SortOrder.STARTED: "start time",
+                 SortOrder.DURATION: "duration"}
+        for order in cycle:  # the first switches
+            name = names[order]
+            if order is start:
+                self.sort_switch(order, f"sort: s → back to by {name}, rows drawn")
+            elif order is SortOrder.ID:
+                self.sort_switch(order, "sort: s → by id, rows drawn")
+            else:
+                self.sort_switch(order, f"sort: first s → by {name}, rows drawn")
+                self.figures[f"sort: by {name}, keys read (screen quiet)"] = (
+                    self.session.last_output - self.session.sent_at) * 1000
+        for order in cycle:  # every later switch, and moves under each sort
+            name = names[order]
+            if order is SortOrder.ID:
+                self.sort_switch(order, f"sort: s → {'back to ' if order is start else ''}"
+                                 "by id, rows drawn")
+            else:
+                self.sort_switch(order, f"sort: later s → by {name}, rows drawn")
+                self.sort_moves(order)
         self.untimed(":", shows_text("go to saga"))
-        self.key("jump: ':' id enter → its detail drawn", f"{facts.jump_to}{ENTER}",
-                 shows_text(f"saga {facts.jump_to}  "))
+        self.key("jump: ':' id enter → its detail drawn", f"{self.facts.jump_ref}{ENTER}",
+                 shows_text(f"saga {self.facts.jump_to}  "))
 
     def memory(self) -> None:
-        self.figures["peak RSS at end (MiB)"] = mib(self.session.peak_rss_kib()["VmHWM"])
+        rss = self.session.peak_rss_kib()
+        self.figures["peak RSS at end (MiB)"] = mib(rss["VmHWM"])
+        self.figures["RSS at end (MiB)"] = mib(rss["VmRSS"])
 
 
 # -- many sessions, the table ------------------------------------------------------------
@@ -758,15 +813,11 @@ def run_all(sizes: Sequence[int], runs: int, save: Path | None = None,
 FLEET_PARTS = ("filters", "jumps", "detail")  # the issue's figures: filter switch, G, j, detail
 
 
-def parts_given() -> bool:
-    """Whether --parts was on the command line (a fleet run has its own default parts)."""
-    return any(arg == "--parts" or arg.startswith("--parts=") for arg in sys.argv[1:])
-
-
-def run_fleet(logs: int, runs: int, parts: Sequence[str] = FLEET_PARTS) -> None:
+def run_fleet(logs: int, runs: int, parts: Sequence[str] = FLEET_PARTS,
+              save: Path | None = None) -> None:
     """A fleet of logs (fleet.py) against one 1M log, interleaved like run_all; each view in
-    its default order (one log: newest id first; several: newest start first). `parts`:
-    the parts of a session measured (default: the issue-14 figures)."""
+    its default order (one log: newest id first; several: newest start first). `save`: every
+    run's figures as JSON (`views`: one Series each, keyed "one 1M log", "fleet of N")."""
     global SEVERAL_LOGS
     from fleet import fleet_paths
 
@@ -794,6 +845,14 @@ def run_fleet(logs: int, runs: int, parts: Sequence[str] = FLEET_PARTS) -> None:
         for name in views:
             attempt(results[name], session(name), name, keep=True)
     SEVERAL_LOGS = False
+    if save is not None:
+        about = {"machine": machine(), "code": code_under_test(),
+                 "command": " ".join([Path(sys.executable).name, *sys.argv])}
+        save.write_text(json.dumps({
+            "logs": logs, "runs": runs, "parts": list(parts), "about": about,
+            "floor": dataclasses.asdict(floor),
+            "views": {name: dataclasses.asdict(series) for name, series in results.items()},
+        }, indent=1), encoding="utf-8")
     one_series, fleet_series = results.values()
     print(f"\n{runs} warm runs each, median, ms (as in the table above)\n")
     print(f"| figure | floor | one 1M log | fleet of {logs} | ratio |")
@@ -904,10 +963,10 @@ def main() -> None:
                              "alone (the targets that compare the two are then not judged)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--parts", nargs="+", choices=("start", *Scenario.PARTS),
-                        default=Scenario.DEFAULT_PARTS,
                         help="measure only these parts of a session (the start always runs: "
                              "'start' alone measures only it); "
-                             "'sort' (s and :) only when named")
+                             "'sort' (s and :) only when named; default: every part but "
+                             "sort, with --fleet " + " ".join(FLEET_PARTS))
     parser.add_argument("--verify", type=int, nargs="?", const=1_000, metavar="SIZE",
                         help="compare the screen model with tmux on this log, then stop")
     parser.add_argument("--save", type=Path, metavar="JSON",
@@ -922,7 +981,7 @@ def main() -> None:
     if len(args.sizes) > 2:
         parser.error("--sizes takes one or two sizes")
     if args.fleet:
-        run_fleet(args.fleet, args.runs, args.parts if parts_given() else FLEET_PARTS)
+        run_fleet(args.fleet, args.runs, args.parts or FLEET_PARTS, args.save)
         return
     global FREQUENT_TERM
     FREQUENT_TERM = FREQUENT_TERMS[args.format]
@@ -931,7 +990,8 @@ def main() -> None:
     if args.table:
         table_from(args.table)
         return
-    run_all(args.sizes, args.runs, args.save, args.parts, args.format)
+    run_all(args.sizes, args.runs, args.save, args.parts or Scenario.DEFAULT_PARTS,
+            args.format)
 
 
 if __name__ == "__main__":
