@@ -183,14 +183,14 @@ class SortIndex:
         """The index of these runs (each in view order; `lows` ascending, a run's lowest
         id or below)."""
         index = cls(sort, tuple(states), version=version, newest_id=newest_id)
-        unfinished: list[tuple[int, int, int]] = []
+        unfinished: list[str] = []
         for run, low in sorted(zip(runs, lows, strict=True), key=lambda pair: pair[1]):
             if len(run):
                 index.runs.append(run)
                 index.lows.append(low)
-            unfinished += _unfinished_in(run, finished_codes)
-        unfinished.sort()
-        index.unfinished = records(*zip(*unfinished, strict=True)) if unfinished else ""
+            # (a run at a time, in ascending ranges of ids: no list of every such saga)
+            unfinished.append(records(*_unfinished_in(run, finished_codes)))
+        index.unfinished = "".join(unfinished)
         return index
 
     @classmethod
@@ -386,14 +386,15 @@ def _signed(word: int) -> int:
     return word - _WORD if word >= _WORD // 2 else word
 
 
-def _unfinished_in(run: SortRun, finished_codes: Collection[int]) -> list[tuple[int, int, int]]:
-    """(id, value, code) of the run's sagas whose state is not a finished one."""
+def _unfinished_in(run: SortRun, finished_codes: Collection[int]) -> IndexRows:
+    """(ids, values, codes) of the run's sagas whose state is not a finished one, in
+    ascending ids."""
     finished = bytes(1 if code in finished_codes else 0 for code in range(256))
     flags = run.codes.translate(finished)
-    if flags.count(0) == 0:  # (every one finished: the usual run)
-        return []
-    return [(run.ids[at], run.values[at], run.codes[at])
-            for at in range(len(run)) if not flags[at]]
+    places = sorted((run.ids[found.start()], found.start())
+                    for found in re.finditer(b"\x00", flags))  # (found in C)
+    return ([saga_id for saga_id, _ in places], [run.values[at] for _, at in places],
+            [run.codes[at] for _, at in places])
 
 
 def _view_order(ids: Sequence[int], values: Sequence[int]) -> list[int]:
