@@ -73,10 +73,11 @@ from saga_inspector.tui.views import time_with_age
 from saga_inspector.tui.widgets.badges import STATE_COMPONENTS, state_badge
 from saga_inspector.units import format_count
 
-# Sorted by duration, every page read is a scan of the whole result (no index serves that
-# order, and the file is read-only): the same cost for 1 000 rows as for 100. Pages are that
-# much bigger then, and fewer are kept: still 5 000 sagas at most. By id, and by start time
-# (store/start_order.py), a page reads only what it holds: small pages.
+# A search sorted by duration reads every page as a scan of the whole result (no index of
+# the file serves that order, and the store's own serves states only): the same cost for
+# 1 000 rows as for 100. Pages are that much bigger then, and fewer are kept: still 5 000
+# sagas at most. By id, by start time (store/start_order.py) and from the store's sort index
+# (sort_index.py), a page reads only what it holds: small pages (_small_pages).
 SORTED_PAGE_SIZE = 1000
 SORT_PROGRESS_S = 0.1  # how often reading a sort's keys says how far it got
 SEARCH_PROGRESS_S = 0.1  # how often a search's scan says how far it got
@@ -233,6 +234,14 @@ def _marked_header(titles: list[Text], widths: Sequence[int], style: Style,
     if at >= line.cell_len:  # narrower than the columns: nowhere to draw it
         return line
     return Text.assemble(line[:at], SORT_MARK, line[at + 1:], style=style, end="")
+
+
+def _small_pages(query: SagaQuery) -> bool:
+    """Whether a page of this query reads only what it holds: by id, by start time, and
+    by duration where the store's sort index serves it (states only: the table reads the
+    index before the first page)."""
+    return query.sort in SMALL_PAGE_SORTS or (
+        query.sort in INDEXED_SORTS and query.parsed.only_states)
 
 
 def _every(seconds: float, progress: Callable[[int, int], None]) -> Callable[[int, int], None]:
@@ -666,7 +675,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._stale_timer = self.set_timer(
                 FOREIGN_STALE_S, partial(self._drop_foreign_stale, self._generation))
         self._store, self._query, self._stale = store, query, stale
-        size = PAGE_SIZE if query.sort in SMALL_PAGE_SORTS else SORTED_PAGE_SIZE
+        size = PAGE_SIZE if _small_pages(query) else SORTED_PAGE_SIZE
         self._cache = RowCache(size, MAX_PAGES * PAGE_SIZE // size, query.key_of)
         if query in self._extents:
             self._cache.total, self._cache.anchors = self._extents[query]
