@@ -434,9 +434,6 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._widest: int | None = None  # the file's highest id (the id column's width)
         self._stale: RowCache | None = None  # the previous read of a reloaded query
         self._loaded = False  # the current query's first page has arrived
-        # Some query's first page has arrived: a later sort is the operator's (see
-        # _load_query); the view's first, by start time with several logs, is not
-        self._had_rows = False
         self._error: StoreError | None = None
         self._cursor = 0
         self._restore: _Place | None = None  # a place to find again as rows arrive
@@ -770,11 +767,11 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             if given is not None:
                 rows = given
             else:
-                # Under start time or duration, the keys first: the first page is then a
-                # bisection, where SQL would sort every saga for it (and again for the next).
-                # Not for the view's first rows: the start's own first page by start time
-                # (start_order.py) comes sooner than every log's keys.
-                if self._had_rows:
+                # By duration, the keys first: the first page is then a bisection, where SQL
+                # would sort every saga for it (and again for the next). By start time, the
+                # first page by the blocks' bounds (start_order.py) comes sooner (0.8 against
+                # 1.25 s at 1M); its keys are read next, below.
+                if job.query.sort is SortOrder.DURATION:
                     self._read_sort_index(generation, job)
                 rows = self._first_rows(generation, job, first)
                 above = self._rows_above(job, rows)
@@ -989,7 +986,6 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         if self._stale_foreign:
             self._stale_foreign, self._stale = False, None
         self._loaded = True
-        self._had_rows = True
         self._widest = widest
         # The next live reload counts the rows that arrive above this read's first.
         self._top_key = self._cache.key(rows[0]) if rows else None
