@@ -164,21 +164,6 @@ class _StateIds:
     ids: Mapping[str, array[int]]
 
 
-@dataclass(frozen=True, slots=True)
-class _CountsBasis:
-    """What a count saw, for the next to start from (see SagaStore._updated_counts): the
-    sagas by state (raw names), the total, the lowest and highest ids, and the ids of the
-    sagas not in a final state (sorted): the only ones below `newest` that can change.
-    8 bytes an unsettled saga."""
-
-    version: int
-    found: Mapping[str, int]
-    total: int
-    oldest: int | None
-    newest: int | None
-    unsettled: array[int]
-
-
 class SagaStore:
     """Reads one saga log strictly read-only. Create with `SagaStore.open(path)`."""
 
@@ -204,7 +189,6 @@ class SagaStore:
         self._depth = 0
         self._last_data_version: int | None = None
         self._counts_cache: tuple[int, StateCounts] | None = None
-        self._counts_basis: _CountsBasis | None = None  # (where counts can be updated)
         self._tables: frozenset[str] = frozenset()
         # Where no index serves a state (see _StateIds): its saga ids, from the scan that
         # counted the states, at the same data_version as _counts_cache.
@@ -528,125 +512,16 @@ class SagaStore:
         cached = self._counts_cache
         if cached is not None and self._depth == 0 and cached[0] == self.data_version():
             return cached[1]  # (one statement: many logs of a view are asked at every page)
-        basis = self._counts_basis
-        if basis is not None:
-            updated = self._updated_counts(basis)
-            if updated is not None:
-                return updated
         with self.snapshot():
             version = self.data_version()
             if self._counts_cache is None or self._counts_cache[0] != version:
                 if self.format.partial_state_index is None:
-                    counts = self._read_counts()
-                    self._counts_cache = (version, counts)
-                    self._counts_basis = self._basis_of(version, counts)
+                    self._counts_cache = (version, self._read_counts())
                 else:
                     counts, ids = self._read_counts_and_ids()
                     self._counts_cache = (version, counts)
                     self._state_ids = _StateIds(version, ids)
             return self._counts_cache[1]
-
-    # -- counts kept up to date from what changed ---------------------------------------
-    # Counting every saga again at each change is one read of the whole state index (at a
-    # million sagas 17-60 ms): a writer flat out grows its -wal ~0.3 MB each ms a read
-    # transaction lasts (issue 15). Sagas in a final state never change, and new ones only
-    # come above the highest id: the counts are updated from the sagas not settled at the
-    # last count, and the new ones, each read packed (one row a state: no hand-over of the
-    # interpreter at each row). Checked against the total; anything else (deletions, a late
-    # id below the newest, a final state left) counts every saga again.
-
-    def _incremental(self) -> bool:
-        fmt = self.format
-        return (fmt.partial_state_index is None and bool(fmt.final_states)
-                and fmt.usual_state in fmt.final_states and self._sql.saga["state"] != "NULL")
-
-    def _basis_of(self, version: int, counts: StateCounts) -> _CountsBasis | None:
-        """The basis for updating `counts` (read in the caller's snapshot); None where
-        they cannot be updated."""
-        if not self._incremental():
-            return None
-        total, oldest, newest, _above = self._extent(None)
-        unsettled = self._unsettled_ids()
-        if unsettled is None or total != counts.total:
-            return None
-        return _CountsBasis(version, dict(counts.by_state), total, oldest, newest,
-                            array("q", sorted(i for ids in unsettled.values() for i in ids)))
-
-    def _extent(self, above: int | None) -> tuple[int, int | None, int | None, int]:
-        """The total (SQLite's quick count of the smallest index), the lowest and highest
-        ids, and the sagas above `above` (0 when None)."""
-        table, saga_id = _ident(self.format.saga_table), self._sql.saga["saga_id"]
-        total, oldest, newest, new = self._rows(
-            f"SELECT (SELECT count(*) FROM {table} s), (SELECT min({saga_id}) FROM {table} s),"
-            f" (SELECT max({saga_id}) FROM {table} s), (SELECT count(*) FROM {table} s "
-            f"WHERE {saga_id} > ?)", [_MAX_ID if above is None else above])[0]
-        return (_int(total), None if oldest is None else _int(oldest),
-                None if newest is None else _int(newest), _int(new))
-
-    def _unsettled_ids(self) -> dict[str, list[int]] | None:
-        """The ids of the sagas not in a final state, by state: on the state index, each
-        state's ids as one text (group_concat). None when an id is not an integer."""
-        state, saga_id = self._sql.saga["state"], self._sql.saga["saga_id"]
-        table = _ident(self.format.saga_table)
-        finals = sorted(self.format.final_states)
-        ranges = [f"{state} < ?1", *(f"{state} > ?{n} AND {state} < ?{n + 1}"
-                                     for n in range(1, len(finals))),
-                  f"{state} > ?{len(finals)}", f"{state} IS NULL"]
-        sql = " UNION ALL ".join(
-            f"SELECT {state}, group_concat({saga_id}), sum(typeof({saga_id}) != 'integer') "
-            f"FROM {table} s WHERE {where} GROUP BY {state}" for where in ranges)
-        found: dict[str, list[int]] = {}
-        for raw_state, ids, odd in self._rows(sql, finals):
-            if odd:
-                return None
-            name = _text(raw_state) or ""
-            found.setdefault(name, []).extend(map(int, str(ids).split(",")))
-        return found
-
-    def _updated_counts(self, basis: _CountsBasis) -> StateCounts | None:
-        """The counts now from `basis` (see above), None when they must be counted anew."""
-        fmt, saga_id = self.format, self._sql.saga["saga_id"]
-        table, state = _ident(fmt.saga_table), self._sql.saga["state"]
-        finals = sorted(fmt.final_states)
-        above = basis.newest
-        if above is None:
-            return None  # (no saga then: counting is nothing)
-        with self.snapshot():
-            version = self.data_version()
-            total, oldest, newest, new = self._extent(above)
-            unsettled = self._unsettled_ids()
-            fresh = self._rows(
-                f"SELECT {state}, count(*) FROM {table} s WHERE {saga_id} > ? AND {state} "
-                f"IN ({_marks(len(finals))}) GROUP BY {state}", [above, *finals])
-        if unsettled is None or (basis.oldest is not None and oldest != basis.oldest):
-            return None
-        now = {i for ids in unsettled.values() for i in ids}
-        settled = [i for i in basis.unsettled if i not in now]  # final since (or deleted)
-        found = {name: n for name, n in basis.found.items() if name in fmt.final_states}
-        for name, ids in unsettled.items():
-            found[name] = found.get(name, 0) + len(ids)
-        for raw_state, n in fresh:
-            name = _text(raw_state) or ""
-            found[name] = found.get(name, 0) + _int(n)
-        gone = len(settled)
-        for chunk in self._id_chunks(settled):  # (final: as they were in that snapshot)
-            assert chunk is not None
-            for raw_state, n in self._rows(
-                    f"SELECT {state}, count(*) FROM {table} s WHERE {saga_id} IN "
-                    f"({_marks(len(chunk))}) GROUP BY {state}", chunk):
-                name = _text(raw_state) or ""
-                if name not in fmt.final_states:
-                    return None  # a final state left: count anew
-                found[name] = found.get(name, 0) + _int(n)
-                gone -= _int(n)
-        if total != basis.total + new - gone or sum(found.values()) != total:
-            return None  # deleted, or a late id below the newest: count anew
-        counts = self._state_counts(found)
-        with self._lock:
-            self._counts_cache = (version, counts)
-            self._counts_basis = _CountsBasis(version, dict(counts.by_state), total, oldest,
-                                              newest, array("q", sorted(now)))
-        return counts
 
     def _read_counts(self) -> StateCounts:
         """The states other than the usual one are counted on the state index, on either
