@@ -21,7 +21,6 @@ from textual.pilot import Pilot
 from saga_inspector.follow import SagaTracker
 from saga_inspector.store import SagaQuery, SagaStore
 from saga_inspector.store.formats import LogFormat
-from saga_inspector.store.repository import PAGE_READ_ROWS, PAGE_SIZE
 from saga_inspector.store.repository import SagaStore as Repository
 from saga_inspector.tui.widgets.saga_table import SagaTable
 
@@ -110,32 +109,6 @@ def test_the_tracker_pauses_between_its_reads_and_never_before_the_first(
         events.clear()
         assert quiet.updates() == []
         assert events == ["sagas"]
-
-
-def test_a_page_is_read_in_runs_each_a_transaction_of_its_own(
-    make_log: SagaLogFactory, writer_on, log_format: LogFormat,
-) -> None:
-    """A page of 100 sorted by id: PAGE_READ_ROWS a statement, none in another's snapshot;
-    the runs read the rows one statement would, new sagas committed between them or not."""
-    path = make_log(mixed_sagas(300))
-    with SagaStore.open(path) as store:
-        whole = [saga.saga_id for saga in store.sagas(limit=PAGE_SIZE)]
-        oldest = [saga.saga_id for saga in store.oldest(limit=PAGE_SIZE)]
-    writer = writer_on(path)
-    with SagaStore.open(path) as store:
-        newest_before = store.newest_id()
-        assert newest_before is not None
-        with writer.counting():
-            newest = [saga.saga_id for saga in store.sagas(older_than=newest_before + 1)]
-            assert newest == whole
-            assert [saga.saga_id for saga in store.oldest(limit=PAGE_SIZE)] == oldest
-        runs = PAGE_SIZE // PAGE_READ_ROWS
-        assert writer.commits >= 2 * runs  # a commit at each run's statement
-        assert writer.pinned == 0, writer.pinned_by
-        # the check sees the same runs read in one snapshot: a pinned commit a run but one
-        with writer.counting(), store.snapshot():
-            store.sagas(older_than=newest_before + 1)
-        assert writer.pinned == runs - 1, writer.pinned_by
 
 
 def test_a_live_reload_pins_nothing_but_the_detail_and_scans_no_ids(

@@ -62,8 +62,6 @@ PAGE_SIZE = 100
 # Rows a walk reads at once under a sort no index serves: each read is a scan whatever its
 # size (at 100 000 sagas: ~0.2 s for 100 rows, ~0.4 s for 5 000), so reads are big.
 SCAN_PAGE_SIZE = 5_000
-# A page sorted by id is read this many rows a statement (see SagaStore._rows_in_runs).
-PAGE_READ_ROWS = 25
 ALL_SAGAS = SagaQuery()
 # SQLite's integer range: every saga id lies within it.
 _MIN_ID, _MAX_ID = -(2**63), 2**63 - 1
@@ -809,41 +807,13 @@ class SagaStore:
                     rows = self._rows_of_ids(ids, bound, limit, ascending, select, where,
                                              [*select_params, *params], order)
         if rows is None:
-            rows = self._rows_in_runs(query, f"SELECT {select} FROM {_ident(fmt.saga_table)} s",
-                                      select_params, (where, params), order, limit,
-                                      ascending, cancelled)
+            sql = (f"SELECT {select} FROM {_ident(fmt.saga_table)} s WHERE {where} {order} "
+                   "LIMIT ?")
+            rows = self._page_rows(query, sql, [*select_params, *params, limit], cancelled)
         sagas = [self._saga_from_row(row, extra) for row in rows]
         if ascending:
             sagas.reverse()
         return sagas
-
-    def _rows_in_runs(self, query: SagaQuery, select: str, select_params: list[object],
-                      condition: tuple[str, list[object]], order: str, limit: int,
-                      ascending: bool,
-                      cancelled: Callable[[], bool] | None) -> list[tuple[StoredValue, ...]]:
-        """A page's rows sorted by id, PAGE_READ_ROWS a statement, each its own read
-        transaction, the next run after the last id read. SQLite hands the interpreter over
-        at each row it steps: with the UI thread busy, a page of 100 rows in one statement
-        held its snapshot 5-11 ms, and a writer flat out grows its -wal ~0.3 MB a ms
-        (issue 15). Ids only grow, so the runs read every row the one statement would, each
-        as it was at its run's moment. A search reads in one statement (on the scan
-        connection: the runs would each scan on to their first match)."""
-        where, params = condition
-        saga_id = f"s.{_ident(self.format.saga_columns['saga_id'])}"
-        # (bigger reads are walks and exports: their pace is the rows a statement)
-        run_size = PAGE_READ_ROWS if limit <= PAGE_SIZE and not query.searching else limit
-        rows: list[tuple[StoredValue, ...]] = []
-        run_where, run_params = where, params
-        while True:
-            size = min(run_size, limit - len(rows))
-            run = self._page_rows(query, f"{select} WHERE {run_where} {order} LIMIT ?",
-                                  [*select_params, *run_params, size], cancelled)
-            rows += run
-            last = run[-1][0] if run else None
-            if len(run) < size or len(rows) >= limit or not isinstance(last, int):
-                return rows
-            run_where = f"{where} AND {saga_id} {'>' if ascending else '<'} ?"
-            run_params = [*params, last]
 
     def _rows_of_ids(self, ids: array[int], bound: _Bound | None, limit: int, ascending: bool,
                      select: str, where: str, params: list[object],
