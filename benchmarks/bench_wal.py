@@ -290,11 +290,14 @@ def _has_id(text: str, saga_id: int) -> bool:
 
 
 class Dashboard:
-    """The app on a pty, on its default view (`keys`: sent once it has drawn the newest)."""
+    """The app on a pty, on its default view (`keys`: sent once it has drawn the newest;
+    `trace`: a file where the app writes each long read transaction, see traced_app)."""
 
-    def __init__(self, path: Path, keys: str = "") -> None:
-        self.session = PtySession([sys.executable, "-m", "saga_inspector", str(path)],
-                                  cols=COLS, rows=ROWS, cwd=str(ROOT))
+    def __init__(self, path: Path, keys: str = "", trace: Path | None = None) -> None:
+        command = ([sys.executable, "-m", "saga_inspector", str(path)] if trace is None else
+                   [sys.executable, str(Path(__file__).resolve()), "--trace", str(trace),
+                    "--app", str(path)])
+        self.session = PtySession(command, cols=COLS, rows=ROWS, cwd=str(ROOT))
         self.keys = keys
 
     @property
@@ -394,15 +397,71 @@ class BusyLoop:
         self.process.wait(10)
 
 
-def reader_for(condition: str, path: Path) -> Dashboard | Follow | BusyLoop | None:
+# -- which reads are long (--trace) -------------------------------------------------------
+
+TRACE_MS = 3.0  # a read transaction longer than this is written to the trace
+
+
+def _caller(depth: int) -> str:
+    """The first functions outside the store (and contextlib) that led to this read."""
+    frame = sys._getframe(depth)
+    names: list[str] = []
+    while frame is not None and len(names) < 3:
+        module = frame.f_globals.get("__name__", "")
+        if module not in ("contextlib", __name__) and not module.startswith(
+                ("saga_inspector.store.repository", "saga_inspector.store.merged")):
+            names.append(f"{module.rsplit('.', 1)[-1]}.{frame.f_code.co_name}")
+        frame = frame.f_back
+    return " < ".join(names)
+
+
+def traced_app(path: Path, trace: Path) -> int:
+    """The dashboard on `path`, each read transaction of its stores longer than TRACE_MS
+    written to `trace` (ms, thread, the functions that led to it): what to shorten."""
+    from saga_inspector.cli import main as app_main
+    from saga_inspector.store.repository import SagaStore
+
+    out = trace.open("a", encoding="utf-8", buffering=1)
+    snapshot = SagaStore.snapshot
+    scan_rows = SagaStore._scan_rows
+
+    @contextlib.contextmanager
+    def timed_snapshot(self: SagaStore) -> Iterator[None]:
+        outermost = self._depth == 0
+        with snapshot(self):
+            started = time.perf_counter()
+            try:
+                yield
+            finally:
+                ms = (time.perf_counter() - started) * 1000
+                if outermost and ms > TRACE_MS:
+                    out.write(f"{ms:7.1f} ms {threading.current_thread().name[:12]:<12} "
+                              f"{_caller(3)}\n")
+
+    def timed_scan_rows(self: SagaStore, *args: object) -> object:
+        started = time.perf_counter()
+        try:
+            return scan_rows(self, *args)  # type: ignore[arg-type]
+        finally:
+            ms = (time.perf_counter() - started) * 1000
+            if ms > TRACE_MS:
+                out.write(f"{ms:7.1f} ms {'scan':<12} {_caller(2)}\n")
+
+    SagaStore.snapshot = timed_snapshot  # type: ignore[method-assign]
+    SagaStore._scan_rows = timed_scan_rows  # type: ignore[method-assign]
+    return app_main([str(path)])
+
+
+def reader_for(condition: str, path: Path,
+               trace: Path | None = None) -> Dashboard | Follow | BusyLoop | None:
     if condition == "alone":
         return None
     if condition == "cpu":
         return BusyLoop(path)
     if condition == "dashboard":
-        return Dashboard(path)
+        return Dashboard(path, trace=trace)
     if condition == "dashboard-f":
-        return Dashboard(path, "f")
+        return Dashboard(path, "f", trace=trace)
     if condition == "follow":
         return Follow(path)
     raise ValueError(f"unknown condition {condition!r}")
@@ -446,11 +505,14 @@ def writer_process(path: Path, log_format: str, rate: float, seconds: float,
 
 
 def measure(log: Path, folder: Path, *, condition: str, rate: float, seconds: float,
-            log_format: str, busy_ms: int = 0, holds: bool = False) -> dict[str, object]:
+            log_format: str, busy_ms: int = 0, holds: bool = False,
+            trace: Path | None = None) -> dict[str, object]:
     """One condition at one rate, on a fresh copy of `log` (`holds`: watch the reader's
-    read transactions, see ReadLocks)."""
+    read transactions, see ReadLocks; `trace`: a folder for the dashboard's long reads, see
+    traced_app)."""
     path = fresh_copy(log, folder / condition, log_format)
-    reader = reader_for(condition, path)
+    traced = None if trace is None else trace / f"{condition}-{int(rate)}.txt"
+    reader = reader_for(condition, path, traced)
     try:
         if reader is not None:
             reader.ready(newest_in(path, log_format))
@@ -478,7 +540,7 @@ def measure(log: Path, folder: Path, *, condition: str, rate: float, seconds: fl
 
 def run(*, rates: Sequence[float] = RATES, conditions: Sequence[str] = CONDITIONS,
         seconds: float = SECONDS, log: Path | None = None, log_format: str = "launcher",
-        busy_ms: int = 0, holds: bool = False,
+        busy_ms: int = 0, holds: bool = False, trace: Path | None = None,
         folder: Path | None = None) -> list[dict[str, object]]:
     """Every condition at every rate; each row with `ratio` (its -wal peak over the writer
     alone's at that rate) and `writer_share` (its commits a second over alone's)."""
@@ -492,7 +554,8 @@ def run(*, rates: Sequence[float] = RATES, conditions: Sequence[str] = CONDITION
             alone: dict[str, object] | None = None
             for condition in ("alone", *[c for c in conditions if c != "alone"]):
                 row = measure(log, folder, condition=condition, rate=rate, seconds=seconds,
-                              log_format=log_format, busy_ms=busy_ms, holds=holds)
+                              log_format=log_format, busy_ms=busy_ms, holds=holds,
+                              trace=trace)
                 if condition == "alone":
                     alone = row
                 assert alone is not None
@@ -580,7 +643,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="the writer's busy timeout (0: every wait is an error, counted)")
     parser.add_argument("--holds", action="store_true",
                         help="also watch the reader's read transactions (/proc/locks)")
+    parser.add_argument("--trace", type=Path,
+                        help="a folder: the dashboard's reads longer than "
+                             f"{TRACE_MS:g} ms, a file per condition and rate")
     parser.add_argument("--json", action="store_true", help="the rows as one JSON document")
+    parser.add_argument("--app", type=Path, help=argparse.SUPPRESS)  # the traced dashboard
     parser.add_argument("--write", type=Path, help=argparse.SUPPRESS)  # the writer process
     options = parser.parse_args(argv)
     if options.write is not None:
@@ -588,9 +655,13 @@ def main(argv: list[str] | None = None) -> int:
                         seconds=options.seconds, busy_ms=options.busy_ms)
         print(json.dumps(summary), flush=True)
         return 0
+    if options.app is not None:
+        return traced_app(options.app, options.trace)
+    if options.trace is not None:
+        options.trace.mkdir(parents=True, exist_ok=True)
     rows = run(rates=options.rates, conditions=options.conditions, seconds=options.seconds,
                log=options.log, log_format=options.format, busy_ms=options.busy_ms,
-               holds=options.holds)
+               holds=options.holds, trace=options.trace)
     if options.json:
         print(json.dumps({"rows": rows, "about": _about(options)}, indent=1))
     else:
@@ -603,7 +674,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _about(options: argparse.Namespace) -> dict[str, object]:
     return {**{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(options).items()
-               if k != "write"}, "sqlite": sqlite3.sqlite_version,
+               if k not in ("write", "app")}, "sqlite": sqlite3.sqlite_version,
             "python": sys.version.split()[0], "load": os.getloadavg()}
 
 

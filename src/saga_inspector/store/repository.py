@@ -1595,29 +1595,36 @@ class SagaStore:
         if not -(2**63) <= saga_id < 2**63 or source not in (None, self.tag.label):
             return None
         select, select_params, extra = self._saga_select(with_extra=True)
+        # The saga and its steps of one snapshot; made into objects after it ends (a read
+        # transaction held over Python work holds a writer's -wal meanwhile: issue 15).
         with self.snapshot():
             rows = self._rows(
                 f"SELECT {select} FROM {_ident(fmt.saga_table)} s "
                 f"WHERE s.{_ident(fmt.saga_columns['saga_id'])} = ?",
                 [*select_params, saga_id],
             )
-            if not rows:
-                return None
-            saga = self._saga_from_row(rows[0], extra)
-            steps = self._steps(saga)
-        return SagaDetail(saga, steps)
+            step_rows = self._step_rows(saga_id) if rows else []
+        if not rows:
+            return None
+        saga = self._saga_from_row(rows[0], extra)
+        return SagaDetail(saga, self._steps(saga, step_rows))
 
-    def _steps(self, saga: Saga) -> tuple[Step, ...]:
-        fmt, info, sql = self.format, self.schema, self._sql
+    def _step_rows(self, saga_id: int) -> list[tuple[StoredValue, ...]]:
+        info, sql = self.schema, self._sql
         if sql.step_table is None:
-            return ()
+            return []
         parts = [sql.step[f] for f in STEP_FIELDS] + [f"t.{_ident(c)}"
                                                       for c in info.extra_step_columns]
-        rows = self._rows(
+        return self._rows(
             f"SELECT {', '.join(parts)} FROM {sql.step_table} t "
             f"WHERE {sql.step['saga_id']} = ? ORDER BY {sql.step['step_index']}",
-            [saga.saga_id],
+            [saga_id],
         )
+
+    def _steps(self, saga: Saga, rows: list[tuple[StoredValue, ...]]) -> tuple[Step, ...]:
+        fmt, info = self.format, self.schema
+        if self._sql.step_table is None:
+            return ()
         in_flight_possible = saga.state in fmt.in_flight_states
         n = len(STEP_FIELDS)
         steps = []
