@@ -434,6 +434,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._widest: int | None = None  # the file's highest id (the id column's width)
         self._stale: RowCache | None = None  # the previous read of a reloaded query
         self._loaded = False  # the current query's first page has arrived
+        self._unmounted = False
         self._error: StoreError | None = None
         self._cursor = 0
         self._restore: _Place | None = None  # a place to find again as rows arrive
@@ -704,6 +705,9 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         if self._query is not None:
             self._launch()
 
+    def on_unmount(self) -> None:
+        self._unmounted = True  # (a read ahead stops: nobody will sort this table again)
+
     def _job(self) -> _Job:
         assert self._store is not None and self._query is not None
         place = self._restore
@@ -815,7 +819,9 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         def progress(done: int, total: int) -> None:
             self._post(ANY_GENERATION, partial(self._ahead_arrived, ahead, (done, total)))
         try:
-            job.store.build_sort_index(ahead, progress=_every(SORT_PROGRESS_S, progress))
+            job.store.build_sort_index(ahead, progress=_every(SORT_PROGRESS_S, progress),
+                                       cancelled=lambda: self._unmounted
+                                       or self._store is not job.store)
         except StoreError:
             pass  # (the query under that sort reads it again and says what failed)
         finally:
