@@ -244,9 +244,11 @@ def _small_pages(query: SagaQuery) -> bool:
         query.sort in INDEXED_SORTS and query.parsed.only_states)
 
 
-def _every(seconds: float, progress: Callable[[int, int], None]) -> Callable[[int, int], None]:
-    """`progress`, told at most once every `seconds` (it posts a message each time)."""
-    shown = 0.0
+def _every(seconds: float, progress: Callable[[int, int], None], *,
+           at_once: bool = True) -> Callable[[int, int], None]:
+    """`progress`, told at most once every `seconds` (it posts a message each time); not
+    `at_once`: not before the first `seconds` either (a quick read says nothing)."""
+    shown = 0.0 if at_once else time.monotonic()
 
     def told(done: int, total: int) -> None:
         nonlocal shown
@@ -839,24 +841,18 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         cancelled = self._superseded(generation)
         if not job.query.searching:
             return first.run(job.store, job.query, cancelled)
-        shown = time.monotonic()
 
         def progress(done: int, total: int) -> None:
-            nonlocal shown
-            now = time.monotonic()
-            if now - shown >= SEARCH_PROGRESS_S:
-                shown = now
-                self._post(generation, partial(self._searching_arrived, (done, total)))
+            self._post(generation, partial(self._searching_arrived, (done, total)))
         try:
-            return first.run(job.store, job.query, cancelled, progress=progress)
+            return first.run(job.store, job.query, cancelled, progress=_every(
+                SEARCH_PROGRESS_S, progress, at_once=False))
         finally:
             self._post(generation, partial(self._searching_arrived, None))
 
     def _searching_arrived(self, searching: tuple[int, int] | None) -> None:
         self._searching = searching
-        self._show_subtitle()
-        if not self._loaded:
-            self.refresh()
+        self._progress_changed()
 
     def _read_sort_index(self, generation: int, job: _Job) -> None:
         """Under a sort no index of the file serves (start time, duration): every saga's
@@ -865,6 +861,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         query = job.query
         if query.sort not in INDEXED_SORTS or not query.parsed.only_states:
             return
+
         def progress(done: int, total: int) -> None:
             self._post(generation, partial(self._sorting_arrived, (done, total)))
         try:
@@ -875,6 +872,11 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _sorting_arrived(self, sorting: tuple[int, int] | None) -> None:
         self._sorting = sorting
+        self._progress_changed()
+
+    def _progress_changed(self) -> None:
+        """A read's progress is said in the bottom border, and in place of rows until the
+        first page has come."""
         self._show_subtitle()
         if not self._loaded:
             self.refresh()
