@@ -204,8 +204,9 @@ class SagaStore:
         self._start_bounds: StartBlocks | None = None  # by start time: see start_order.py
         self._indexes: dict[SortOrder, SortIndex] = {}  # see sort_index.py
         # One read or update of each index at a time (each its own: pages under one sort
-        # never wait for another's read)
-        self._index_locks = {sort: threading.Lock() for sort in INDEXED_SORTS}
+        # never wait for another's read). Taken before the connection's lock, never after;
+        # reentrant: a page holds it around its snapshot, and asks for the index inside.
+        self._index_locks = {sort: threading.RLock() for sort in INDEXED_SORTS}
         self.schema = self._read_schema()
         self._sql = SqlColumns.of(self.format, self.schema, source_label=self.tag.label)
         self.warnings: tuple[str, ...] = tuple(self._schema_warnings())
@@ -762,7 +763,10 @@ class SagaStore:
             return []
         ascending = from_oldest or (bound is not None and bound.reads_up)
         if query.sort in self._indexes:
-            with self.snapshot():  # the index's version and the page's rows: one snapshot
+            # The index's version and the page's rows: one snapshot. Its lock first: a read
+            # or refresh of the index holds that lock and then takes the connection's (the
+            # other order deadlocks with it).
+            with self._index_locks[query.sort], self.snapshot():
                 served = self._serving_index(query)
                 if served is not None:
                     keys = _index_page(*served, bound, limit, from_oldest=from_oldest)
