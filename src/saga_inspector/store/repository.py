@@ -47,7 +47,6 @@ from .scan import BlockSpans, IdRanges, ReadSpan
 from .sort_index import (
     OTHER_STATE,
     RUN_SIZE,
-    IndexRows,
     LocalKey,
     Progress,
     SortIndex,
@@ -1479,7 +1478,7 @@ class SagaStore:
         return runs
 
     def _id_range_sql(self) -> str:
-        return f"s.{_ident(self.format.saga_columns['saga_id'])} BETWEEN ? AND ?"
+        return f"{self._sql.saga['saga_id']} BETWEEN ? AND ?"
 
     def _refreshed_index(self, index: SortIndex) -> SortIndex | None:
         """The index brought up to the file's version, in one snapshot: the unfinished
@@ -1501,8 +1500,8 @@ class SagaStore:
                 return None  # a saga it holds finished is not any more
             new = self._packed_rows(index.sort, states, f"{saga_id} > ?", [above])
             ended = sorted(set(gone[0]) - set(came[0]))  # (or deleted: the counts tell)
-            for start in range(0, len(ended), _ID_CHUNK):
-                chunk = ended[start:start + _ID_CHUNK]
+            for chunk in self._id_chunks(ended):
+                assert chunk is not None
                 more = self._packed_rows(index.sort, states,
                                          f"{saga_id} IN ({_marks(len(chunk))})", chunk)
                 new = (new[0] + more[0], new[1] + more[1], new[2] + more[2])
@@ -1545,32 +1544,21 @@ class SagaStore:
                      params: Sequence[object]) -> tuple[array[int], array[int], bytearray]:
         """(ids, values, codes) of the sagas `where` holds, read packed (in the snapshot of
         the caller's)."""
-        rows = self._rows(self._packed_index_sql(sort, states, where), [*states, *params])
-        count, loose, values, saga_ids, codes = rows[0]
-        if not count:
-            return array("q"), array("q"), bytearray()
-        if loose:
-            found = _index_columns(self._rows(self._index_sql(sort, states, where),
-                                              [*states, *params]))
-            return array("q", found[0]), array("q", found[1]), bytearray(found[2])
-        return _hex_column(saga_ids), _hex_column(values), bytearray(codes, "latin-1")
+        return _unpacked(
+            self._rows(self._packed_index_sql(sort, states, where), [*states, *params])[0],
+            lambda: self._rows(self._index_sql(sort, states, where), [*states, *params]))
 
     def _read_run(self, conn: sqlite3.Connection, packed: str, sort: SortOrder,
                   states: Sequence[str], ids: tuple[int, int]) -> SortRun:
-        """One range's run, from its packed row (or its rows, where an id is not an
-        integer: read as the pages read it)."""
+        """One range's run, from its packed row (sorted by SQLite: SortRun.read checks)."""
         try:
-            count, loose, values, saga_ids, codes = conn.execute(
-                packed, [*states, *ids]).fetchone()
-            if not count:
-                return SortRun()
-            if loose:
-                rows = conn.execute(self._index_sql(sort, states, self._id_range_sql()),
-                                    [*states, *ids]).fetchall()
-                return SortRun.of(*_index_columns(rows))
+            ids_, values, codes = _unpacked(
+                conn.execute(packed, [*states, *ids]).fetchone(),
+                lambda: conn.execute(self._index_sql(sort, states, self._id_range_sql()),
+                                     [*states, *ids]).fetchall())
         except sqlite3.Error as exc:
             raise translate_error(exc, self.path) from None
-        return SortRun.read(_hex_column(values), _hex_column(saga_ids), bytearray(codes, "latin-1"))
+        return SortRun.read(values, ids_, codes)
 
     def _where(self, query: SagaQuery,
                within: tuple[int, int] | None = None) -> tuple[str, list[object]]:
@@ -1669,13 +1657,27 @@ def _with_place(step: Step, place: StepPlace) -> Step:
     return replace(step, role=place.role, undoes=place.undoes, best_effort=place.best_effort)
 
 
-def _index_columns(rows: Sequence[tuple[StoredValue, ...]]) -> IndexRows:
+def _index_columns(rows: Sequence[tuple[StoredValue, ...]],
+                   ) -> tuple[array[int], array[int], bytearray]:
     """(id, value, state code) rows as three columns, each value read as the pages read
     it (a loosely typed file's ids may be text)."""
     if not rows:
         return array("q"), array("q"), bytearray()
     ids, values, codes = zip(*rows, strict=True)
     return _int_column(ids, "q"), _int_column(values, "q"), bytearray(_int_column(codes, "B"))
+
+
+def _unpacked(packed: Sequence[StoredValue],
+              rows: Callable[[], Sequence[tuple[StoredValue, ...]]],
+              ) -> tuple[array[int], array[int], bytearray]:
+    """(ids, values, codes) of a packed row (`_packed_index_sql`); where an id is not an
+    integer, of `rows()` instead (the same sagas unpacked, read as the pages read them)."""
+    count, loose, values, saga_ids, codes = packed
+    if not count:
+        return array("q"), array("q"), bytearray()
+    if loose:
+        return _index_columns(rows())
+    return _hex_column(saga_ids), _hex_column(values), bytearray(codes, "latin-1")  # type: ignore[arg-type]
 
 
 def _hex_column(text: str) -> array[int]:
