@@ -589,6 +589,16 @@ class MergedSource:
         return [key for position, key in enumerate(heapq.merge(*streams, reverse=True))
                 if position % stride == 0]
 
+    def first_page(self, query: SagaQuery, limit: int = PAGE_SIZE, *,
+                   cancelled: Cancelled = None) -> list[Saga] | None:
+        """Every shown log's first page by its proxies (SagaStore.first_page), merged; None
+        when one log's cannot tell (then `sagas`)."""
+        pages = self._each(query, lambda store, q, _m: store.first_page(
+            q, limit, cancelled=cancelled))
+        if any(page is None for page in pages):
+            return None
+        return list(heapq.merge(*pages, key=query.key_of, reverse=True))[:limit]
+
     def newest_id(self) -> int | None:
         found = [n for n in self._each(ALL_SAGAS, lambda store, _q, _m: store.newest_id())
                  if n is not None]

@@ -69,6 +69,16 @@ def _export(stamp: Timestamp) -> tuple[str, object]:
     return utc_millis_text(stamp.value), raw
 
 
+def millis_ordered_sql(x: str) -> str:
+    """An integer in range: milliseconds, ordered as its time."""
+    return f"(typeof({x}) = 'integer' AND {x} BETWEEN {MS_MIN} AND {MS_MAX})"
+
+
+def millis_span_sql(end: str, start: str) -> str:
+    """Two ordered integers: their span exactly, in µs."""
+    return f"(({end} - {start}) * 1000)"
+
+
 EPOCH_MILLIS = TimeEncoding(
     decode=decode_millis,
     micros_sql=millis_micros_sql,
@@ -76,6 +86,8 @@ EPOCH_MILLIS = TimeEncoding(
     functions={TIME_FUNCTION: _stored_micros},
     export=_export,
     export_raw=True,
+    ordered_sql=millis_ordered_sql,
+    span_sql=millis_span_sql,
 )
 
 

@@ -773,13 +773,13 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             if given is not None:
                 rows = given
             else:
-                # By duration, the keys first: the first page is then a bisection, where SQL
-                # would sort every saga for it (and again for the next). By start time, the
-                # first page by the blocks' bounds (start_order.py) comes sooner (0.8 against
-                # 1.25 s at 1M); its keys are read next, below.
-                if job.query.sort is SortOrder.DURATION:
-                    self._read_sort_index(generation, job)
-                rows = self._first_rows(generation, job, first)
+                rows = self._quick_first_rows(generation, job)
+                if rows is None:
+                    # By duration, the keys first: the first page is then a bisection,
+                    # where SQL would sort every saga for it (and again for the next).
+                    if job.query.sort is SortOrder.DURATION:
+                        self._read_sort_index(generation, job)
+                    rows = self._first_rows(generation, job, first)
                 above = self._rows_above(job, rows)
                 widest = self._widest_id(job, rows)
                 self._post(generation,
@@ -833,6 +833,15 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         """Progress of the keys read ahead, shown once the table is sorted that way."""
         if self._query is not None and self._query.sort is sort:
             self._sorting_arrived(sorting)
+
+    def _quick_first_rows(self, generation: int, job: _Job) -> list[Saga] | None:
+        """Under a sort no index serves yet, the first page by cheap proxies checked exact
+        (store/first_page.py: 0.12 s by start time at 1M, 0.3 s by duration, where the
+        exact ways take 0.7 and 1.2 s); its keys are read next. None: not that way."""
+        if job.query.sort not in INDEXED_SORTS:
+            return None
+        return job.store.first_page(job.query, job.page_size,
+                                    cancelled=self._superseded(generation))
 
     def _first_rows(self, generation: int, job: _Job, first: PageRequest) -> list[Saga]:
         """The first page. A search's first page is a scan of the log, an id range at a time
