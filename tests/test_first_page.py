@@ -24,7 +24,7 @@ from saga_inspector.store.formats.launcher import RFC3339_TEXT, TEXT_SPAN_ERROR
 from saga_inspector.store.timestamps import micros, parse_timestamp
 from saga_inspector.tui.widgets.saga_table import SagaTable
 
-from .factory import SagaLogFactory, for_format
+from .factory import SagaLogFactory, for_format, stored_time
 from .helpers import (
     CLEANUP,
     dashboard,
@@ -85,6 +85,31 @@ def test_ordered_text_sorts_as_its_time_and_its_span_is_near_the_exact_one(
         assert span is None or abs(span - (times[1] - times[0])) <= TEXT_SPAN_ERROR
     finally:
         conn.close()
+
+
+@settings(max_examples=1500, deadline=None)
+@given(value=ANY_TIME, shift=st.integers(-3 * 86_400_000_000, 3 * 86_400_000_000),
+       log_format=st.sampled_from(FORMATS), since=st.booleans())
+def test_the_near_test_keeps_every_time_on_the_bounds_side(value: str, shift: int,
+                                                           log_format: LogFormat,
+                                                           since: bool) -> None:
+    assume("\x00" not in value)
+    stored = stored_time(value, log_format)
+    exact = micros(log_format.time.decode(stored))
+    if exact is None:
+        return
+    bound = exact + shift
+    near = log_format.time.near_sql("v", since, bound)
+    if near is None:  # (e.g. a day before the year 1: no test, every saga is sorted)
+        return
+    conn = sqlite3.connect(":memory:")
+    try:
+        kept = conn.execute(f"WITH stored(v) AS (SELECT ?) SELECT {near[0]} FROM stored",
+                            [stored, *near[1]]).fetchone()[0]
+    finally:
+        conn.close()
+    if (exact >= bound) if since else (exact <= bound):
+        assert kept
 
 
 # -- the page, against the exact order ----------------------------------------------------------

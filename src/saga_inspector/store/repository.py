@@ -67,6 +67,7 @@ from .source_tag import SourceTag
 from .sql import ident as _ident
 from .sql import marks as _marks
 from .start_order import BLOCK_BITS, Block, ReadBlock, StartBlocks, block_ids, merged_blocks
+from .timestamps import NO_VALUE
 
 PAGE_SIZE = 100
 # Rows a walk reads at once under a sort no index serves: each read is a scan whatever its
@@ -81,6 +82,7 @@ LEAN_CACHE_KIB = 64  # the page cache of each of many logs open at once (SQLite'
 _RANGE_CHUNK = 200  # id ranges in one count (two parameters each)
 # The sorts a SortIndex serves (sort_index.py), and the ids it reads in one statement
 INDEXED_SORTS = frozenset({SortOrder.STARTED, SortOrder.DURATION})
+_NEWEST_IDS = 1 << 12  # the ids whose times set a first page's floor (_near_the_top)
 _PAGE_FIRST_WAIT_S = 2.0  # the longest a read of keys waits for first pages (_PagesFirst)
 _HALVES_FROM = 1 << 13  # ids in a range read in two halves at once (_halves)
 
@@ -1075,10 +1077,13 @@ class SagaStore:
         saga_id = f"s.{_ident(self.format.saga_columns['saga_id'])}"
         table = _ident(self.format.saga_table)
 
-        def read(low: int, high: int, on_helper: bool) -> list[tuple[StoredValue, ...]]:
+        def read(low: int, high: int, on_helper: bool,
+                 near: tuple[str, list[object]] | None = None) -> list[tuple[StoredValue, ...]]:
             if cancelled is not None and cancelled():
                 raise StoreError(ErrorKind.CANCELLED, "query cancelled")
             where, params = self._where(query, within=(low, high))
+            if near is not None:
+                where, params = f"{where} AND {near[0]}", [*params, *near[1]]
             sql = (f"SELECT {saga_id}, {group} AS lane_group, {proxy} AS lane_proxy "
                    f"FROM {table} s WHERE {where} "
                    f"ORDER BY lane_group ASC, {order}, {saga_id} DESC LIMIT ?")
@@ -1087,12 +1092,31 @@ class SagaStore:
                 return self._range_rows(query, sql, [*params, limit + SPARE], cancelled, True)
             return self._scan_rows(sql, [*params, limit + SPARE], cancelled)
         with self._pages_first.reading():
-            halves = self._each_half(read, *extent, descending=True)
+            near = self._near_the_top(query, extent, read, limit)
+            halves = self._each_half(partial(read, near=near), *extent, descending=True)
         lanes = [Lane([LaneRow(_int(found), Group(_int(kind)), _proxy(value))
                        for found, kind, value in rows], len(rows) == limit + SPARE)
                  for rows in halves]
         sagas = self.sagas_in_order([row.saga_id for lane in lanes for row in lane.rows])
         return checked_page(lanes, sagas, query.key_of, limit, ceiling)
+
+    def _near_the_top(self, query: SagaQuery, extent: tuple[int, int],
+                      read: Callable[[int, int, bool], list[tuple[StoredValue, ...]]],
+                      limit: int) -> tuple[str, list[object]] | None:
+        """By start time, a cheap test (TimeEncoding.near_sql) that every saga of the page
+        passes: a log's ids grow with its start times, so the newest ids' `limit`-th time
+        is a floor the page's last row is at or above, and a saga whose stored time is
+        surely below it need not be sorted at all. None: no such test."""
+        near_sql = self.format.time.near_sql
+        if query.sort is not SortOrder.STARTED or near_sql is None:
+            return None
+        low, high = extent
+        rows = read(max(low, high - _NEWEST_IDS + 1), high, False)
+        values = sorted((value for saga in self.sagas_in_order([_int(row[0]) for row in rows])
+                         if (value := query.key_of(saga).value) != NO_VALUE), reverse=True)
+        if len(values) < limit:
+            return None
+        return near_sql(self._sql.saga["started_at"], True, values[limit - 1])
 
     def _proxy_sql(self, sort: SortOrder) -> tuple[str, str, str, Ceiling] | None:
         """(the lane's group, its proxy, its ORDER BY after the group, the ceiling of the

@@ -55,6 +55,9 @@ class TimeEncoding:
     # none. `span_sql(end, start)`: where both are ordered, their span in µs within
     # `span_error` µs of the exact one (NULL: unknown). None: always exact.
     ordered_sql: Callable[[str], str] | None = None
+    # `near_sql(x, since, bound)`: a cheap test true for every stored time at or after
+    # (since) or at or before the bound (µs), maybe for others; None: no such test.
+    near_sql: Callable[[str, bool, int], tuple[str, list[object]] | None] | None = None
     span_sql: Callable[[str, str], str] | None = None
     span_error: int = 0
 

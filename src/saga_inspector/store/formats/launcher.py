@@ -87,17 +87,25 @@ def text_moment_sql(column: str, since: bool, bound: int) -> tuple[str, list[obj
     moves it less than a day: text more than a day away from the bound is decided by a text
     comparison, and only the rest pays for the exact time (see _day_text)."""
     exact = f"{text_micros_sql(column)} {'>=' if since else '<='} ?"
+    near = text_near_sql(column, since, bound)
+    if near is None:
+        return exact, [bound]
+    return f"CASE WHEN {near[0]} THEN {exact} ELSE 0 END", [*near[1], bound]
+
+
+def text_near_sql(column: str, since: bool, bound: int) -> tuple[str, list[object]] | None:
+    """Text comparisons alone, true for every stored value whose time is at or after
+    (since) or at or before `bound` µs, and for some others: text more than a day away
+    from the bound is false (see _day_text). None: no such cheap test."""
     if since:
         day = _day_text(bound, -1)
-        # Text starting below '0' may start with whitespace the parser strips: exact check.
-        near = f"{column} >= ? OR {column} < '0'"
+        # Text starting below '0' may start with whitespace the parser strips.
+        near = f"({column} >= ? OR {column} < '0')"
     else:
         day = _day_text(bound, +2)
-        # Text from ':' up (other scripts' whitespace, BLOBs): exact check.
-        near = f"{column} < ? OR {column} >= ':'"
-    if day is None:
-        return exact, [bound]
-    return f"CASE WHEN {near} THEN {exact} ELSE 0 END", [day, bound]
+        # Text from ':' up (other scripts' whitespace, BLOBs).
+        near = f"({column} < ? OR {column} >= ':')"
+    return None if day is None else (near, [day])
 
 
 def _day_text(moment: int, days: int) -> str | None:
@@ -163,6 +171,7 @@ RFC3339_TEXT = TimeEncoding(
     functions={TIME_FUNCTION: _stored_micros},
     bounds_sql=text_bounds_sql,
     bounds=text_bounds,
+    near_sql=text_near_sql,
     ordered_sql=text_ordered_sql,
     span_sql=text_span_sql,
     span_error=TEXT_SPAN_ERROR,
