@@ -224,7 +224,8 @@ async def test_the_first_rows_of_each_sort_come_before_its_keys_are_read(
             top = oracle(rows, sort)
             await wait_until(pilot, lambda top=top: shows_top(table, top),
                              f"the first rows by {sort}")
-            await wait_until(pilot, lambda said=said: said in words(table), f"the keys note by {sort}")
+            await wait_until(pilot, lambda said=said: said in words(table),
+                             f"the note on the keys by {sort}")
         read.go.set()
         await idle(pilot)
         assert shows_top(table, oracle(rows, SortOrder.DURATION))
