@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import tempfile
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -199,6 +200,21 @@ def test_no_first_page_by_proxy_once_the_index_serves_or_for_a_search(
         assert store.first_page(SagaQuery(sort=SortOrder.STARTED), 5) is not None
         store.build_sort_index(SortOrder.STARTED)
         assert store.first_page(SagaQuery(sort=SortOrder.STARTED), 5) is None
+
+
+def test_a_read_of_keys_waits_while_a_first_page_reads() -> None:
+    pages = repository_module._PagesFirst()
+    waited = threading.Event()
+
+    def read_of_keys() -> None:
+        pages.wait()
+        waited.set()
+    with pages.reading():
+        reader = threading.Thread(target=read_of_keys)
+        reader.start()
+        assert not waited.wait(0.3)  # held while the page reads
+    assert waited.wait(5)  # and let go when it is read
+    reader.join()
 
 
 # -- the dashboard ------------------------------------------------------------------------------
