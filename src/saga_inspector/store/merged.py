@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 from typing import TypeVar
 
@@ -372,6 +373,9 @@ class MergedSource:
         if query.sort is SortOrder.STARTED:
             return self._start_page(query, after=after, before=before, at=at, limit=limit,
                                     cancelled=cancelled, scan=scan)
+        if _reads_by_id(query):
+            return self._id_page(query, after=after, before=before, at=at, limit=limit,
+                                 cancelled=cancelled)
 
         def page(store: SagaStore, member_query: SagaQuery, member: Member) -> list[Saga]:
             bound = _member_bound(member.tag.rank, member_query, after=after, before=before,
@@ -385,8 +389,9 @@ class MergedSource:
             return found
 
         pages = self._each(query, page)
-        merged = list(heapq.merge(*pages, key=query.key_of, reverse=True))
-        return merged[-limit:] if before is not None else merged[:limit]
+        if before is not None:
+            return _merged(pages, query, len(pages) * limit)[-limit:]
+        return _merged(pages, query, limit)
 
     def oldest(self, query: SagaQuery = ALL_SAGAS, *, limit: int = PAGE_SIZE,
                cancelled: Cancelled = None) -> list[Saga]:
@@ -396,9 +401,11 @@ class MergedSource:
             return self._indexed_page(query, limit=limit, from_oldest=True)
         if query.sort is SortOrder.STARTED and len(self.members) > 1:
             return self._start_page(query, limit=limit, from_oldest=True, cancelled=cancelled)
+        if len(self.members) > 1 and _reads_by_id(query):
+            return self._id_page(query, limit=limit, from_oldest=True, cancelled=cancelled)
         pages = self._each(query, lambda store, q, _m: store.oldest(q, limit=limit,
                                                                    cancelled=cancelled))
-        return list(heapq.merge(*pages, key=query.key_of, reverse=True))[-limit:]
+        return _merged(pages, query, len(pages) * limit)[-limit:]
 
     def walk(self, query: SagaQuery = ALL_SAGAS, limit: int = 0, *,
              after: SortKey | None = None, cancelled: Cancelled = None) -> Iterator[Saga]:
@@ -458,6 +465,55 @@ class MergedSource:
                             reverse=True)
             chosen = chosen[-limit:] if upward else chosen[:limit]
         return self._rows_of(chosen)
+
+    def _id_page(self, query: SagaQuery, *, after: SortKey | None = None,
+                 before: SortKey | None = None, at: SortKey | None = None, limit: int,
+                 from_oldest: bool = False, cancelled: Cancelled = None) -> list[Saga]:
+        """A page by id over several logs, a lazy merge: every log stands in the merge by
+        the best key it can still give (its highest id, or lowest reading up, within the
+        bound), and is read only when that comes first, a few rows at a time (more each time
+        it comes first again). A log whose ids cannot reach the page is never read; logs
+        that share the page's ids are read a few rows each, not a page each."""
+        upward = from_oldest or before is not None
+        sign = 1 if upward else -1  # heapq pops the least: reading down, keys negated
+        heap: list[tuple[int, int, int, int, int, _IdLead | Saga]] = []
+        count = 0  # (a tie-break: entries never compare their last item)
+
+        def push(key: SortKey, item: _IdLead | Saga, is_lead: bool) -> None:
+            nonlocal count
+            count += 1
+            # On the same key a row comes before its log's lead: the lead is then not read.
+            heapq.heappush(heap, (sign * key.value, sign * key.source, sign * key.saga_id,
+                                  int(is_lead), count, item))
+
+        def lead(store: SagaStore, member_query: SagaQuery, member: Member) -> None:
+            found = _id_lead(store, member_query, member, after=after, before=before, at=at,
+                             upward=upward, from_oldest=from_oldest)
+            if found is not None:
+                push(found.reach, found, True)
+        self._each(query, lead)
+        leads = sum(entry[3] for entry in heap)
+        page: list[Saga] = []
+        while heap and len(page) < limit:
+            item = heapq.heappop(heap)[-1]
+            if not isinstance(item, _IdLead):
+                page.append(item)
+                continue
+            leads -= 1
+            remaining = limit - len(page)
+            size = min(remaining, max(_FIRST_READ, -(-remaining // (leads + 1)))
+                       if item.read == 0 else 2 * item.read)
+            rows = self._guarded(item.member, lambda i=item, n=size: i.rows(n, cancelled))
+            if not rows:
+                continue
+            ordered = rows[::-1] if upward else rows  # best first
+            for saga in ordered:
+                push(query.key_of(saga), saga, False)
+            if len(rows) == size:  # the log may hold more beyond its last row read
+                item.read, item.cursor = size, query.key_of(ordered[-1])
+                push(item.cursor, item, True)
+                leads += 1
+        return page[::-1] if upward else page
 
     # -- sort indexes (sort_index.py) ----------------------------------------------------
 
@@ -520,10 +576,13 @@ class MergedSource:
             found = store.indexed_keys(member_query, **(bound if not oldest else {}),
                                        from_oldest=oldest, limit=limit)
             rank = member.tag.rank
-            return [SortKey(key.value, key.saga_id, rank) for key in found]
+            return [(key.value, rank, key.saga_id) for key in found]
 
-        chosen = list(heapq.merge(*self._each(query, keys), reverse=True))
-        return self._rows_of(chosen[-limit:] if upward else chosen[:limit])
+        # One sort of plain tuples (compared in C; each log's keys are one run already),
+        # not a merge of SortKeys, whose every comparison is Python's.
+        found = sorted(chain.from_iterable(self._each(query, keys)), reverse=True)
+        chosen = found[-limit:] if upward else found[:limit]
+        return self._rows_of([SortKey(value, saga_id, rank) for value, rank, saga_id in chosen])
 
     def _rows_of(self, keys: Sequence[SortKey]) -> list[Saga]:
         """The sagas of these keys (of several logs), in their order."""
@@ -586,8 +645,9 @@ class MergedSource:
         # other, then merged.
         streams = self._each(query, lambda store, q, member: _ranked(
             store.key_columns(q, cancelled=cancelled), member.tag.rank))
-        return [key for position, key in enumerate(heapq.merge(*streams, reverse=True))
-                if position % stride == 0]
+        # (merged as plain tuples, (value, rank, id): compared in C)
+        return [SortKey(value, saga_id, rank) for position, (value, rank, saga_id)
+                in enumerate(heapq.merge(*streams, reverse=True)) if position % stride == 0]
 
     def newest_id(self) -> int | None:
         found = [n for n in self._each(ALL_SAGAS, lambda store, _q, _m: store.newest_id())
@@ -757,6 +817,66 @@ class _ReadAhead:
                 future.result()
 
 
+_FIRST_READ = 4  # rows a log is first asked for in a page by id (_id_page)
+
+
+@dataclass(slots=True)
+class _IdLead:
+    """One log's place in a page by id (MergedSource._id_page): the best key it can still
+    give (`reach`: a bound on its ids, then its last row read), and how to read on."""
+
+    member: Member
+    store: SagaStore
+    query: SagaQuery
+    bound: dict[str, SortKey] | object  # its own bound (_member_bound) for the first read
+    upward: bool
+    reach: SortKey
+    read: int = 0  # rows it was last asked for (0: not read yet)
+    cursor: SortKey | None = None  # its last row read
+
+    def rows(self, limit: int, cancelled: Cancelled) -> list[Saga]:
+        """Its next `limit` rows on the page's side, in the view's (descending) order."""
+        store, query = self.store, self.query
+        if self.cursor is not None:
+            local = SortKey(self.cursor.value, self.cursor.saga_id)
+            side = "before" if self.upward else "after"
+            return store.sagas(query, **{side: local}, limit=limit, cancelled=cancelled)
+        bound = self.bound
+        if not isinstance(bound, dict) or (self.upward and not bound):
+            return store.oldest(query, limit=limit, cancelled=cancelled)
+        return store.sagas(query, **bound, limit=limit, cancelled=cancelled)
+
+
+def _id_lead(store: SagaStore, query: SagaQuery, member: Member, *, after: SortKey | None,
+             before: SortKey | None, at: SortKey | None, upward: bool,
+             from_oldest: bool) -> _IdLead | None:
+    """A log's lead in a page by id, from its lowest and highest ids (two lookups) and its
+    bound; None when it holds nothing on the page's side (nor of the states asked)."""
+    states = store.state_set(query)  # (counts by state: read once per change of the log)
+    if states is not None and store.counts().count(states) == 0:
+        return None
+    extent = store.id_extent()
+    if extent is None:
+        return None
+    low, high = extent
+    rank = member.tag.rank
+    bound = {} if from_oldest else _member_bound(rank, query, after=after, before=before,
+                                                 at=at)
+    reach = low if upward else high
+    if isinstance(bound, dict) and bound:
+        (side, local), = bound.items()
+        edge = local.saga_id  # (by id a key's value is its id)
+        if side == "before":  # ids above the edge
+            if edge >= high:
+                return None
+            reach = max(low, edge)
+        else:  # ids below the edge (at: or on it)
+            if edge < low or (side == "after" and edge == low):
+                return None
+            reach = min(high, edge)
+    return _IdLead(member, store, query, bound, upward, SortKey(reach, reach, rank))
+
+
 def _start_plan(store: SagaStore, query: SagaQuery, member: Member, *,
                 after: SortKey | None, before: SortKey | None, at: SortKey | None,
                 upward: bool, from_oldest: bool, cancelled: Cancelled) -> _StartPlan | None:
@@ -806,9 +926,23 @@ def _member_bound(rank: int, query: SagaQuery, *, after: SortKey | None = None,
     return {"before": local(value - 1, _MAX_ID)}
 
 
-def _ranked(columns: tuple[Sequence[int], Sequence[int]], rank: int) -> Iterator[SortKey]:
+def _ranked(columns: tuple[Sequence[int], Sequence[int]],
+            rank: int) -> Iterator[tuple[int, int, int]]:
+    """A log's keys as (value, rank, id) tuples: SortKey's order, compared in C."""
     values, ids = columns
-    return (SortKey(value, saga_id, rank) for value, saga_id in zip(values, ids, strict=True))
+    return ((value, rank, saga_id) for value, saga_id in zip(values, ids, strict=True))
+
+
+def _merged(pages: Sequence[Sequence[Saga]], query: SagaQuery, limit: int) -> list[Saga]:
+    """The first `limit` sagas of the logs' pages (each in the query's order) merged."""
+    merged = heapq.merge(*pages, key=lambda saga: query.key_of(saga).order, reverse=True)
+    return list(islice(merged, limit))
+
+
+def _reads_by_id(query: SagaQuery) -> bool:
+    """Whether a page of the view is read by id a few rows a log at a time (_id_page):
+    sorted by id, states only (a search's page is a scan of each log: read once)."""
+    return query.sort is SortOrder.ID and query.parsed.only_states
 
 
 def _bound_opener(opener: Opener, options: dict[str, object]) -> Opener:
