@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import math
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import chain, islice
+from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
@@ -469,50 +470,61 @@ class MergedSource:
     def _id_page(self, query: SagaQuery, *, after: SortKey | None = None,
                  before: SortKey | None = None, at: SortKey | None = None, limit: int,
                  from_oldest: bool = False, cancelled: Cancelled = None) -> list[Saga]:
-        """A page by id over several logs, a lazy merge: every log stands in the merge by
-        the best key it can still give (its highest id, or lowest reading up, within the
-        bound), and is read only when that comes first, a few rows at a time (more each time
-        it comes first again). A log whose ids cannot reach the page is never read; logs
-        that share the page's ids are read a few rows each, not a page each."""
+        """A page by id over several logs, a lazy merge (_lazy_merge) of the logs' rows:
+        each log stands in it by its highest id (its lowest reading up) within the bound,
+        so that a log whose ids cannot reach the page is never read."""
         upward = from_oldest or before is not None
+        leads = self._each(query, lambda store, q, member: _id_lead(
+            store, q, member, after=after, before=before, at=at, upward=upward,
+            from_oldest=from_oldest))
+        found = self._lazy_merge([lead for lead in leads if lead is not None], limit, upward,
+                                 cancelled)
+        return [item for item in found if isinstance(item, Saga)]
+
+    def _lazy_merge(self, leads: Sequence[_Lead], limit: int, upward: bool,
+                    cancelled: Cancelled) -> list[Saga | SortKey]:
+        """The first `limit` items (rows or keys) of the logs' `leads` merged, in the view's
+        order. Every log stands in the merge by the best key it can still give (its `reach`;
+        unknown: first), and is read only when that comes first, a few items at a time (twice
+        as many each time it comes first again): logs that share the page are read a few
+        items each, not a page each, and a log that cannot reach the page is not read."""
         sign = 1 if upward else -1  # heapq pops the least: reading down, keys negated
-        heap: list[tuple[int, int, int, int, int, _IdLead | Saga]] = []
+        heap: list[tuple[float, int, int, int, int, _Lead | Saga | SortKey]] = []
         count = 0  # (a tie-break: entries never compare their last item)
 
-        def push(key: SortKey, item: _IdLead | Saga, is_lead: bool) -> None:
+        def push(key: SortKey | None, item: _Lead | Saga | SortKey, is_lead: bool) -> None:
             nonlocal count
             count += 1
-            # On the same key a row comes before its log's lead: the lead is then not read.
+            if key is None:  # (a lead of unknown reach: before every key)
+                heapq.heappush(heap, (-math.inf, 0, 0, 1, count, item))
+                return
+            # On the same key an item comes before its log's lead: the lead is then not read.
             heapq.heappush(heap, (sign * key.value, sign * key.source, sign * key.saga_id,
                                   int(is_lead), count, item))
 
-        def lead(store: SagaStore, member_query: SagaQuery, member: Member) -> None:
-            found = _id_lead(store, member_query, member, after=after, before=before, at=at,
-                             upward=upward, from_oldest=from_oldest)
-            if found is not None:
-                push(found.reach, found, True)
-        self._each(query, lead)
-        leads = sum(entry[3] for entry in heap)
-        page: list[Saga] = []
+        for lead in leads:
+            push(lead.reach, lead, True)
+        waiting = len(leads)  # leads in the heap
+        page: list[Saga | SortKey] = []
         while heap and len(page) < limit:
             item = heapq.heappop(heap)[-1]
-            if not isinstance(item, _IdLead):
+            if not isinstance(item, _Lead):
                 page.append(item)
                 continue
-            leads -= 1
+            waiting -= 1
             remaining = limit - len(page)
-            size = min(remaining, max(_FIRST_READ, -(-remaining // (leads + 1)))
+            size = min(remaining, max(_FIRST_READ, -(-remaining // (waiting + 1)))
                        if item.read == 0 else 2 * item.read)
-            rows = self._guarded(item.member, lambda i=item, n=size: i.rows(n, cancelled))
-            if not rows:
+            found = self._guarded(item.member, lambda i=item, n=size: i.items(n, cancelled))
+            if not found:
                 continue
-            ordered = rows[::-1] if upward else rows  # best first
-            for saga in ordered:
-                push(query.key_of(saga), saga, False)
-            if len(rows) == size:  # the log may hold more beyond its last row read
-                item.read, item.cursor = size, query.key_of(ordered[-1])
+            ordered = found[::-1] if upward else found  # best first
+            for key, row in ordered:
+                push(key, row, False)
+            if len(found) == size:  # the log may hold more beyond its last item read
+                item.read, item.cursor = size, ordered[-1][0]
                 push(item.cursor, item, True)
-                leads += 1
+                waiting += 1
         return page[::-1] if upward else page
 
     # -- sort indexes (sort_index.py) ----------------------------------------------------
@@ -544,9 +556,18 @@ class MergedSource:
                 sort, progress=lambda done, _of: told(member, done), cancelled=cancelled))
             told(member, sizes[id(member)])
 
+        # The logs whose index is read and up to date need no thread (a sort switched back
+        # to asks every log again): counted read at once.
+        kept = [m for m in members
+                if self._guarded(m, lambda s=m.store: s.sort_index(sort)) is not None]  # type: ignore[union-attr]
+        if kept:
+            with tally:
+                read.update((id(m), sizes[id(m)]) for m in kept)
+            told(kept[-1], sizes[id(kept[-1])])
+        kept_ids = {id(m) for m in kept}
         # Smallest first (the most logs ready soonest), two at a time: a log of many open
         # at once reads on one connection, so two logs keep both cores busy.
-        ordered = sorted(members, key=lambda m: sizes[id(m)])
+        ordered = sorted((m for m in members if id(m) not in kept_ids), key=lambda m: sizes[id(m)])
         if len(ordered) > 1:
             with ThreadPoolExecutor(2) as pool:
                 list(pool.map(build, ordered))
@@ -569,20 +590,12 @@ class MergedSource:
         those are merged, and only the page's rows are read, each from its log."""
         upward = from_oldest or before is not None
 
-        def keys(store: SagaStore, member_query: SagaQuery, member: Member) -> list[SortKey]:
+        def lead(store: SagaStore, member_query: SagaQuery, member: Member) -> _Lead:
             bound = {} if from_oldest else _member_bound(
                 member.tag.rank, member_query, after=after, before=before, at=at)
-            oldest = from_oldest or not isinstance(bound, dict)
-            found = store.indexed_keys(member_query, **(bound if not oldest else {}),
-                                       from_oldest=oldest, limit=limit)
-            rank = member.tag.rank
-            return [(key.value, rank, key.saga_id) for key in found]
-
-        # One sort of plain tuples (compared in C; each log's keys are one run already),
-        # not a merge of SortKeys, whose every comparison is Python's.
-        found = sorted(chain.from_iterable(self._each(query, keys)), reverse=True)
-        chosen = found[-limit:] if upward else found[:limit]
-        return self._rows_of([SortKey(value, saga_id, rank) for value, rank, saga_id in chosen])
+            return _Lead(member, store, member_query, bound, upward, None, keys_only=True)
+        chosen = self._lazy_merge(self._each(query, lead), limit, upward, None)
+        return self._rows_of([key for key in chosen if isinstance(key, SortKey)])
 
     def _rows_of(self, keys: Sequence[SortKey]) -> list[Saga]:
         """The sagas of these keys (of several logs), in their order."""
@@ -817,39 +830,49 @@ class _ReadAhead:
                 future.result()
 
 
-_FIRST_READ = 4  # rows a log is first asked for in a page by id (_id_page)
+_FIRST_READ = 4  # items a log is first asked for in a lazy merge (_lazy_merge)
 
 
 @dataclass(slots=True)
-class _IdLead:
-    """One log's place in a page by id (MergedSource._id_page): the best key it can still
-    give (`reach`: a bound on its ids, then its last row read), and how to read on."""
+class _Lead:
+    """One log's place in a lazy merge (MergedSource._lazy_merge): the best key it can
+    still give (`reach`, None when not known; then its last item read), and how to read on:
+    its rows, or (`keys_only`) the keys of its sort's index."""
 
     member: Member
     store: SagaStore
     query: SagaQuery
     bound: dict[str, SortKey] | object  # its own bound (_member_bound) for the first read
     upward: bool
-    reach: SortKey
-    read: int = 0  # rows it was last asked for (0: not read yet)
-    cursor: SortKey | None = None  # its last row read
+    reach: SortKey | None
+    keys_only: bool = False
+    read: int = 0  # items it was last asked for (0: not read yet)
+    cursor: SortKey | None = None  # the key of its last item read
 
-    def rows(self, limit: int, cancelled: Cancelled) -> list[Saga]:
-        """Its next `limit` rows on the page's side, in the view's (descending) order."""
-        store, query = self.store, self.query
-        if self.cursor is not None:
-            local = SortKey(self.cursor.value, self.cursor.saga_id)
-            side = "before" if self.upward else "after"
-            return store.sagas(query, **{side: local}, limit=limit, cancelled=cancelled)
+    def items(self, limit: int, cancelled: Cancelled) -> list[tuple[SortKey, Saga | SortKey]]:
+        """Its next `limit` items on the page's side with their keys, in the view's
+        (descending) order."""
         bound = self.bound
-        if not isinstance(bound, dict) or (self.upward and not bound):
-            return store.oldest(query, limit=limit, cancelled=cancelled)
-        return store.sagas(query, **bound, limit=limit, cancelled=cancelled)
+        if self.cursor is not None:
+            bound = {"before" if self.upward else "after":
+                     SortKey(self.cursor.value, self.cursor.saga_id)}
+        oldest = not isinstance(bound, dict) or (self.upward and not bound)
+        own = {} if oldest or not isinstance(bound, dict) else bound
+        if self.keys_only:
+            rank = self.member.tag.rank
+            return [(key, key) for key in (SortKey(k.value, k.saga_id, rank) for k in
+                    self.store.indexed_keys(self.query, **own, from_oldest=oldest,
+                                            limit=limit))]
+        if oldest:
+            rows = self.store.oldest(self.query, limit=limit, cancelled=cancelled)
+        else:
+            rows = self.store.sagas(self.query, **own, limit=limit, cancelled=cancelled)
+        return [(self.query.key_of(saga), saga) for saga in rows]
 
 
 def _id_lead(store: SagaStore, query: SagaQuery, member: Member, *, after: SortKey | None,
              before: SortKey | None, at: SortKey | None, upward: bool,
-             from_oldest: bool) -> _IdLead | None:
+             from_oldest: bool) -> _Lead | None:
     """A log's lead in a page by id, from its lowest and highest ids (two lookups) and its
     bound; None when it holds nothing on the page's side (nor of the states asked)."""
     states = store.state_set(query)  # (counts by state: read once per change of the log)
@@ -874,7 +897,7 @@ def _id_lead(store: SagaStore, query: SagaQuery, member: Member, *, after: SortK
             if edge < low or (side == "after" and edge == low):
                 return None
             reach = min(high, edge)
-    return _IdLead(member, store, query, bound, upward, SortKey(reach, reach, rank))
+    return _Lead(member, store, query, bound, upward, SortKey(reach, reach, rank))
 
 
 def _start_plan(store: SagaStore, query: SagaQuery, member: Member, *,
