@@ -237,4 +237,20 @@ def test_indexes_already_read_are_not_read_again(apart, monkeypatch) -> None:
             raise AssertionError("read again")
         monkeypatch.setattr(member.store, "build_sort_index", refused)
     assert apart.build_sort_index(SortOrder.STARTED, progress=lambda *told: said.append(told))
-    assert said[-1] == (160, 160)
+    assert said == []  # nothing read, nothing said (as one log's store)
+
+
+def test_progress_counts_the_logs_already_read(tmp_path: Path) -> None:
+    """One log's index read, the other's not: the progress runs over both to the end."""
+    paths = []
+    for number in range(2):
+        factory = SagaLogFactory(tmp_path / f"log{number}")
+        factory.folder.mkdir()
+        paths.append(factory([cleanup_saga(i, at=i) for i in range(1, 21)], name="l.db"))
+    with MergedSource.open(paths) as view:
+        assert view.members[0].store.build_sort_index(SortOrder.DURATION)
+        said: list[tuple[int, int]] = []
+        assert view.build_sort_index(SortOrder.DURATION,
+                                     progress=lambda *told: said.append(told))
+        assert said[-1] == (40, 40)
+        assert all(total == 40 and done >= 20 for done, total in said)

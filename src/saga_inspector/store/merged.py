@@ -4,10 +4,14 @@ Every view reads a MergedSource, of one log or of many (it is a `SagaSource`). E
 `Member` with its own `SagaStore`; nothing is ATTACHed (the authorizer refuses it, and SQLite
 takes at most 10 attached files).
 
-Order: a page of the view is the merge (heapq.merge) of the same page read from every log by
-keyset. A saga's key is (value, source rank, id) (SortKey): a view key is turned into each
-log's own bound (`_member_bound`), so every log returns exactly its rows on either side of
-it, and the merge is exact whatever the logs hold. With one log this is the log's own order.
+Order: a page of the view is the merge of what every log holds on the page's side of its
+keyset bound. A saga's key is (value, source rank, id) (SortKey): a view key is turned into
+each log's own bound (`_member_bound`), so every log returns exactly its rows on either side
+of it, and the merge is exact whatever the logs hold. With one log this is the log's own
+order. By id, and from the logs' sort indexes, the merge is lazy (`_lazy_merge`): a log is
+read a few rows (keys) at a time, only while its best key left can still enter the page; by
+start time the logs' blocks say how far each can reach (`_start_page`); else (a search, an
+order no index serves yet) every log's page is read and merged.
 
 Faults stay with their log: a read that fails on one log marks that log (its status says
 why), leaves it out from then on, and the others go on. Reads of different logs are separate
@@ -557,13 +561,11 @@ class MergedSource:
             told(member, sizes[id(member)])
 
         # The logs whose index is read and up to date need no thread (a sort switched back
-        # to asks every log again): counted read at once.
+        # to asks every log again): counted read. With nothing to read, nothing is said (as
+        # one log's store says nothing): a table would draw that progress for nothing.
         kept = [m for m in members
                 if self._guarded(m, lambda s=m.store: s.sort_index(sort)) is not None]  # type: ignore[union-attr]
-        if kept:
-            with tally:
-                read.update((id(m), sizes[id(m)]) for m in kept)
-            told(kept[-1], sizes[id(kept[-1])])
+        read.update((id(m), sizes[id(m)]) for m in kept)
         kept_ids = {id(m) for m in kept}
         # Smallest first (the most logs ready soonest), two at a time: a log of many open
         # at once reads on one connection, so two logs keep both cores busy.
