@@ -880,6 +880,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._post(generation, partial(self._sorting_arrived, None))
 
     def _sorting_arrived(self, sorting: tuple[int, int] | None) -> None:
+        if sorting == self._sorting:  # (an index up to date: no progress, nothing to redraw)
+            return
         self._sorting = sorting
         self._progress_changed()
 
