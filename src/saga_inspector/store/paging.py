@@ -43,6 +43,11 @@ class PageRequest:
                            limit=self.limit, cancelled=cancelled, progress=progress)
 
 
+def _ascending(key: SortKey) -> tuple[int, int, int]:
+    """A key by which descending keys (pages' anchors) ascend, for bisect."""
+    return (-key.value, -key.source, -key.saga_id)
+
+
 def _sort_key(saga: Saga) -> SortKey:
     return SagaQuery().key_of(saga)
 
@@ -63,9 +68,6 @@ class RowCache:
         self.key = key
         self.total: int | None = None
         self._anchors: list[SortKey] | None = None
-        # Ascending, for bisect; made when first needed (10 000 keys at a million sagas:
-        # not on every filter switch).
-        self._negated_anchors: list[tuple[int, int, int]] | None = None
         self._pages: OrderedDict[int, list[Saga]] = OrderedDict()
 
     @property
@@ -76,7 +78,6 @@ class RowCache:
     @anchors.setter
     def anchors(self, anchors: list[SortKey] | None) -> None:
         self._anchors = anchors
-        self._negated_anchors = None
 
     @property
     def pages_held(self) -> int:
@@ -163,12 +164,9 @@ class RowCache:
 
     def page_holding(self, key: SortKey) -> int | None:
         """The page a row with this key would be on, from the anchors (None: unknown or
-        outside)."""
-        if self._negated_anchors is None:
-            self._negated_anchors = [(-anchor.value, -anchor.source, -anchor.saga_id)
-                                     for anchor in self._anchors or ()]
-        at_or_above = bisect.bisect_right(self._negated_anchors,
-                                          (-key.value, -key.source, -key.saga_id))
+        outside). A bisection of the anchors as they are (nothing built: 10 000 of them at
+        a million sagas), so it may run off the UI thread on a copy (RowCache.trimmed)."""
+        at_or_above = bisect.bisect_right(self._anchors or (), _ascending(key), key=_ascending)
         return at_or_above - 1 if at_or_above else None
 
 

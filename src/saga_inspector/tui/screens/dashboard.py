@@ -701,17 +701,30 @@ class DashboardScreen(Screen[None]):
         from .jump import JumpScreen  # the copy, jump and export code loads on first use
 
         view = self._view_in_words()
-        self.app.push_screen(JumpScreen(self.source, self._query(), view), self._jump_to)
+        lander = self.query_one(SagaTable).lander()
+        self.app.push_screen(JumpScreen(self.source, self._query(), view, lander),
+                             partial(self._jump_to, epoch=self._ahead.epoch))
 
-    def _jump_to(self, target: JumpTarget | None) -> None:
+    def _jump_to(self, target: JumpTarget | None, epoch: int) -> None:
         if target is None:
             return
+        if target.view is not None:  # read with the lookup: drawn when the cursor lands
+            self._ahead.keep(epoch, [target.view])
         if target.show_all:  # the saga is hidden by the filter or search: show all sagas
             self.active, self.search = ALL, ""
             self.query_one(SearchBar).clear()
             self._apply_query(keep=target.saga)
         else:
-            self.query_one(SagaTable).go_to(target.saga)
+            table = self.query_one(SagaTable)
+            table.go_to(target.saga, target.landing)
+            landed = table.highlighted_saga
+            if target.view is not None and landed is not None and landed.ref == target.saga.ref:
+                # Landed at once (its row was read, or read with the lookup): its detail is
+                # drawn now too, so that the frame closing the prompt has the cursor, the rows
+                # and the panes (the table's Highlighted, later, finds the saga shown).
+                self.highlighted = landed
+                self._stop_pending()
+                self._apply_detail(DetailLoaded(landed.ref, target.view))
         self.action_focus_table()
 
     def action_search(self) -> None:

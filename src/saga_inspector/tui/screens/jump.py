@@ -32,7 +32,10 @@ from textual.worker import get_current_worker
 from saga_inspector.store import Saga, SagaQuery, SagaRef, SagaStore, StoreError
 from saga_inspector.store.merged import MergedSource
 from saga_inspector.store.source_tag import SourceTag
+from saga_inspector.tui.read_ahead import read_views
 from saga_inspector.tui.text import plain
+from saga_inspector.tui.views import SagaView
+from saga_inspector.tui.widgets.saga_table import Lander, Landing
 
 # Ids are SQLite integers: more digits than this cannot be one.
 MAX_ID_DIGITS = 19
@@ -41,10 +44,14 @@ MAX_TYPED = 400  # a label and an id
 
 @dataclass(frozen=True, slots=True)
 class JumpTarget:
-    """Where `:` goes: a saga, in the current view or (show_all) once all sagas are shown."""
+    """Where `:` goes: a saga, in the current view or (show_all) once all sagas are shown;
+    `view`: its detail, read with the lookup (None: not read, e.g. its payloads are large),
+    so that it is drawn in the frame the cursor lands in."""
 
     saga: Saga
     show_all: bool = False
+    view: SagaView | None = None
+    landing: Landing | None = None  # its row and page in the view, read ahead (lander)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,31 +136,39 @@ class JumpScreen(ModalScreen[JumpTarget | None]):
     """
 
     class Looked(Message):
-        def __init__(self, lookup: Lookup | None, error: StoreError | None = None) -> None:
+        def __init__(self, lookup: Lookup | None, error: StoreError | None = None, *,
+                     view: SagaView | None = None, landing: Landing | None = None) -> None:
             super().__init__()
             self.lookup = lookup
             self.error = error
+            self.view = view  # the saga's detail, when found and read
+            self.landing = landing  # its row and page in the view, when read
 
-    def __init__(self, store: SagaStore | MergedSource, query: SagaQuery, view: str) -> None:
+    def __init__(self, store: SagaStore | MergedSource, query: SagaQuery, view: str,
+                 lander: Lander | None = None) -> None:
         super().__init__()
         self.store = store
+        self.lander = lander  # the table's read of a saga's row and page (SagaTable.lander)
         self.several = store.source_count > 1
         self.view_query = query  # (`query` is a DOM method)
         self.view = view  # the view in words, e.g. "completed · search “pipe”"
         self._hidden: Lookup | None = None  # a saga the view hides, offered on enter
+        self._hidden_view: SagaView | None = None  # its detail, read with it
         self.choice_id = 0  # the bare id whose logs the choice offers
 
     def compose(self) -> ComposeResult:
+        # (validate_on=(): what is typed is read on enter, parse_ref; the field's validation
+        # would restyle it on the first key: a stylesheet pass, 5 ms, in a burst after `:`)
         with Vertical(id="jump-box"):
             if self.several:
                 yield Label(Text("saga id or LOG:ID, then enter  ·  escape: cancel",
                                  style="dim"))
                 yield Input(id="jump-input", placeholder="e.g. 1200 or stable/launcher:1200",
-                            max_length=MAX_TYPED)
+                            max_length=MAX_TYPED, validate_on=())
             else:
                 yield Label(Text("saga id, then enter  ·  escape: cancel", style="dim"))
                 yield Input(id="jump-input", placeholder="e.g. 1200", restrict=r"[#0-9 ]*",
-                            max_length=MAX_ID_DIGITS + 4)
+                            max_length=MAX_ID_DIGITS + 4, validate_on=())
             yield Static(id="jump-message", markup=False)
             yield OptionList(id="jump-choice")
 
@@ -190,7 +205,7 @@ class JumpScreen(ModalScreen[JumpTarget | None]):
         hidden = self._hidden
         if hidden is not None and hidden.saga is not None and hidden.saga_id == saga_id and (
                 source is None or hidden.saga.source.label == source):
-            self.dismiss(JumpTarget(hidden.saga, show_all=True))
+            self.dismiss(JumpTarget(hidden.saga, show_all=True, view=self._hidden_view))
             return
         self._say(f"looking for saga {self._ref_words(source, saga_id)}…")
         self.look(saga_id, source)
@@ -248,11 +263,20 @@ class JumpScreen(ModalScreen[JumpTarget | None]):
 
     @work(thread=True, exclusive=True, group="jump")
     def look(self, saga_id: int, source: str | None = None) -> None:
+        """The lookup, and when the saga is found, its detail, and its row and page in the
+        view (read here, the dashboard draws them in the frame that closes the prompt: no
+        read after the jump)."""
+        worker = get_current_worker()
         try:
-            message = self.Looked(look_up(self.store, self.view_query, saga_id, source))
+            lookup = look_up(self.store, self.view_query, saga_id, source)
+            saga, cancelled = lookup.saga, lambda: worker.is_cancelled
+            views = [] if saga is None else read_views(self.store, [saga.ref], cancelled)
+            landing = (self.lander(saga, cancelled)
+                       if saga is not None and lookup.in_view and self.lander else None)
+            message = self.Looked(lookup, view=views[0] if views else None, landing=landing)
         except StoreError as error:
             message = self.Looked(None, error)
-        if not get_current_worker().is_cancelled:
+        if not worker.is_cancelled:
             self.post_message(message)
 
     @on(Looked)
@@ -272,9 +296,9 @@ class JumpScreen(ModalScreen[JumpTarget | None]):
                      "in these logs" if self.several else "in this file")
             self._say(plain(f"there is no saga {lookup.saga_id} {where}"), problem=True)
         elif lookup.in_view:
-            self.dismiss(JumpTarget(lookup.saga))
+            self.dismiss(JumpTarget(lookup.saga, view=message.view, landing=message.landing))
         else:
-            self._hidden = lookup
+            self._hidden, self._hidden_view = lookup, message.view
             named = self._ref_words(lookup.saga.source.label if self.several else None,
                                lookup.saga_id)
             said = plain(f"saga {named} is ")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache, partial
@@ -90,6 +90,7 @@ _QUERY_GROUP = "saga-table-query"
 _ANCHORS_GROUP = "saga-table-anchors"
 ANY_GENERATION = -1
 _PAGES_GROUP = "saga-table-pages"
+_SEEK_GROUP = "saga-table-seek"  # a jump's row and page (go_to)
 FOREIGN_STALE_S = 0.15  # how long the previous query's rows may stand in for the new one's
 CHANGED_MARK_SECONDS = 2.0  # how long a saga whose state changed stays marked
 
@@ -296,6 +297,22 @@ class _Place:
     screen_row: int
     key: SortKey | None = None
     seek: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Landing:
+    """A jump's saga, read ahead (SagaTable.lander): its row in the query as read under
+    `generation`, and the page around it."""
+
+    generation: int
+    key: SortKey
+    position: int
+    request: PageRequest | None
+    rows: list[Saga]
+
+
+# SagaTable.lander's read: a saga, and a test that the read is no longer wanted.
+Lander = Callable[[Saga, Callable[[], bool]], Landing | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -550,10 +567,10 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         if shown is not None and place is not None:  # drawn now: where the place was left
             self.scroll_to(y=place.position - place.screen_row, animate=False, force=True)
 
-    def go_to(self, saga: Saga) -> None:
-        """Put the cursor on this saga of the current query: at once when its row is read,
-        else once the rows before it are counted and its page read (the rows drawn stay
-        meanwhile). It lands on the middle line of the view."""
+    def go_to(self, saga: Saga, landing: Landing | None = None) -> None:
+        """Put the cursor on this saga of the current query: at once when its row is read
+        (or `landing`, read ahead by `lander`, holds it), else once its row and its page are
+        read (the rows drawn stay meanwhile). It lands on the middle line of the view."""
         if self._store is None or self._query is None:
             return
         middle = self._view_rows() // 2
@@ -562,13 +579,60 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(y=found - middle, animate=False, force=True)
             self._move_to(found)
             return
-        # With the page anchors known (sorted by id, no gap in the ids: without a scan), they
-        # tell the saga's page; else its row is counted.
+        key = self._query.key_of(saga)
+        if self._settled():
+            # The query stays as read: its counts, total, anchors and pages are still its
+            # own. Only the saga's row and its page are read (_land); the rows drawn stay,
+            # the cursor off them, until they come.
+            self._restore = _Place(saga.ref, self._cursor, middle, key, seek=True)
+            self._restore_page = None
+            if (landing is not None and landing.generation == self._generation
+                    and landing.key == key):
+                self._seek_arrived(key, landing.position, landing.request, landing.rows)
+                return
+            self.run_worker(partial(self._land, self._generation, self._job(), key,
+                                    self._top_key, self._cache.trimmed(())),
+                            thread=True, group=_SEEK_GROUP, exclusive=True)
+            return
+        # The query is still being read: read again, this saga sought. With the page anchors
+        # known (sorted by id, no gap in the ids: without a scan), they tell the saga's page;
+        # else its row is counted.
         seek = self._cache.anchors is None
-        place = _Place(saga.ref, self._cursor, middle, self._query.key_of(saga), seek=seek)
+        place = _Place(saga.ref, self._cursor, middle, key, seek=seek)
         stale = self._cache if self._loaded else self._stale
         self._remember_extent()
         self._start(self._store, self._query, place, stale=stale)
+
+    def lander(self) -> Lander:
+        """For `:` (screens/jump.py): a read of what a jump to a saga needs (its row, its
+        page), to run in the prompt's worker, so that go_to lands in the frame that closes
+        the prompt. Made for the query as read now: a landing of an older read (a reload came
+        meanwhile) is not taken. It reads nothing (None) for a saga among the rows read, or
+        while the query is still being read; nor when a read fails (go_to reads again, and
+        says what failed)."""
+        if self._store is None or self._query is None or not self._settled():
+            return lambda _saga, _cancelled: None
+        generation, job, top = self._generation, self._job(), self._top_key
+        held = frozenset(saga.ref for saga in self._cache.held())
+        extent = self._cache.trimmed(())  # the anchors (a copy: its bisection is its own)
+
+        def read(saga: Saga, cancelled: Callable[[], bool]) -> Landing | None:
+            if saga.ref in held:
+                return None
+            key = job.query.key_of(saga)
+            try:
+                found = self._landing_rows(job, key, top, extent, lambda: (
+                    cancelled() or generation != self._generation))
+            except StoreError:
+                return None
+            return Landing(generation, key, *found)
+        return read
+
+    def _settled(self) -> bool:
+        """The query's first page and total are in, nothing is sought, nothing failed or
+        stalled: a jump can read only the saga's page."""
+        return (self._loaded and self._cache.total is not None and self._restore is None
+                and self._error is None and not self._stalled and self.is_mounted)
 
     def reload(self, *, at_newest: bool = False, counts: StateCounts | None = None) -> None:
         """Read the current query again. The highlighted saga keeps its line of the screen:
@@ -915,8 +979,69 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
                          position=position)
         if found.anchors is not None:  # read on the way: no far page needs a scan now
             self._post(generation, partial(self._anchors_arrived, found.anchors))
-        self._post(generation, partial(self._seek_arrived, found.position, found.request,
-                                       found.rows))
+        self._post(generation, partial(self._seek_arrived, key, found.position,
+                                       found.request, found.rows))
+
+    def _land(self, generation: int, job: _Job, key: SortKey, top: SortKey | None,
+              extent: RowCache) -> None:
+        """A jump's saga, far from the rows read: its row and its page (_landing_rows)."""
+        try:
+            found = self._landing_rows(job, key, top, extent, self._superseded(generation))
+            self._post(generation, partial(self._seek_arrived, key, *found))
+        except StoreError as error:
+            self._post(generation, partial(self._failed, error))
+
+    @staticmethod
+    def _landing_rows(job: _Job, key: SortKey, top: SortKey | None, extent: RowCache,
+                      cancelled: Callable[[], bool]) -> tuple[int, PageRequest | None,
+                                                              list[Saga]]:
+        """The row of the saga with this key and its page, nothing else (the first page,
+        the counts, the total and the last page are the query's already): with the page
+        anchors (`extent`'s), its page read from its anchor (no count); else the rows before
+        its key counted (_row_of)."""
+        anchors = extent.anchors
+        page = extent.page_holding(key) if anchors is not None else None
+        if anchors is not None and page is not None:
+            request = PageRequest(page, job.page_size, at=anchors[page])
+            rows = request.run(job.store, job.query, cancelled)
+            index = next((i for i, saga in enumerate(rows) if job.query.key_of(saga) == key),
+                         None)
+            if index is not None:
+                return page * job.page_size + index, request, rows
+        return SagaTable._row_of(job, key, top, cancelled)
+
+    @staticmethod
+    def _row_of(job: _Job, key: SortKey, top: SortKey | None,
+                cancelled: Callable[[], bool]) -> tuple[int, PageRequest | None, list[Saga]]:
+        """The row of the saga with this key and its page: one count, and the page read
+        around the key (find_row). `top`: the first row as read; sagas that arrived above it
+        since are not in the rows read, so not counted in the saga's row either."""
+        store, query = job.store, job.query
+        if getattr(store, "count_before", None) is None:
+            found = find_row(store, query, key, job.page_size, cancelled)
+            return found.position, found.request, found.rows
+        snapshot = getattr(store, "snapshot", None)
+        with snapshot() if snapshot is not None else nullcontext():
+            position = store.count_before(query, key, cancelled=cancelled)
+            if top is not None:
+                position -= SagaTable._arrived_above(store, query, top, cancelled)
+            found = find_row(store, query, key, job.page_size, cancelled,
+                             position=max(position, 0))
+        return found.position, found.request, found.rows
+
+    @staticmethod
+    def _arrived_above(store: SagaSource, query: SagaQuery, top: SortKey,
+                       cancelled: Callable[[], bool]) -> int:
+        """Sagas that sort before `top` (the first row read): they arrived since, and the
+        rows read are counted without them. One log: one row read above it, counted only
+        if there is one; several: one count (each log's, a short one). Not for a search
+        (a count of its matches is a scan): the next reload moves its rows."""
+        if query.searching:
+            return 0
+        if store.source_count == 1 and not store.sagas(query, before=top, limit=1,
+                                                       cancelled=cancelled):
+            return 0
+        return store.count_before(query, top, cancelled=cancelled)
 
     @staticmethod
     def _rows_above(job: _Job, rows: list[Saga]) -> int:
@@ -948,7 +1073,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
                                     job.page_size) if by_id else None
             if anchors is not None:  # before the total, so nothing asks for a scan meanwhile
                 self._post(generation, partial(self._anchors_arrived, anchors))
-        if by_id:  # (under another sort it came before the last page)
+        if job.query.sort is SortOrder.ID:  # (under another sort it came before the last
+            # page; by id over several logs too, whose anchors are not dense)
             self._post(generation, partial(self._total_arrived, total))
         if last is not None and last.page > 0 and oldest:
             self._post(generation, partial(self._page_arrived, last, oldest))
@@ -1034,14 +1160,14 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._move_to(total - 1)
         self._rows_changed()
 
-    def _seek_arrived(self, position: int, request: PageRequest | None,
+    def _seek_arrived(self, key: SortKey, position: int, request: PageRequest | None,
                       rows: list[Saga]) -> None:
-        """The row of the saga sought is known, and the page around it is read."""
+        """The row of the saga sought (by `key`) is known, and the page around it is read."""
         if request is not None:
             self._pending.discard(request.page)
             self._cache.store(request, rows)
         place = self._restore
-        if place is not None and place.seek:
+        if place is not None and place.seek and place.key == key:  # (not an earlier jump's)
             self._restore = replace(place, position=position, seek=False)
         self._rows_changed()
 
