@@ -666,13 +666,14 @@ class MergedSource:
 
     def first_page(self, query: SagaQuery, limit: int = PAGE_SIZE, *,
                    cancelled: Cancelled = None) -> list[Saga] | None:
-        """Every shown log's first page by its proxies (SagaStore.first_page), merged; None
-        when one log's cannot tell (then `sagas`)."""
+        """One log: its first page by its proxies (SagaStore.first_page). Several: None (a
+        view of several logs reads its sort indexes ahead, from the start: a page waits for
+        them rather than scanning every log while they are read)."""
+        if len(self.members) != 1:
+            return None
         pages = self._each(query, lambda store, q, _m: store.first_page(
             q, limit, cancelled=cancelled))
-        if any(page is None for page in pages):
-            return None
-        return list(heapq.merge(*pages, key=query.key_of, reverse=True))[:limit]
+        return pages[0] if pages else None
 
     def newest_id(self) -> int | None:
         found = [n for n in self._each(ALL_SAGAS, lambda store, _q, _m: store.newest_id())
