@@ -100,3 +100,31 @@ async def test_following_a_writer_without_a_rest_highlights_its_newest_saga_at_t
         await wait_until(pilot, lambda: highlighted_id(table) == 11 and screen.following
                          and screen.view is not None and screen.view.saga_id == 11,
                          "the newest saga highlighted")
+
+
+@pilot_test
+async def test_a_live_reloads_reads_are_a_read_gap_apart_and_a_first_load_has_none(
+    make_log: SagaLogFactory, monkeypatch,
+) -> None:
+    """Between the reads of a live reload (first page, rows above, the sought saga's page,
+    the last page) a pause of READ_GAP lets a writer flat out restart its -wal."""
+    from saga_inspector.store.repository import READ_GAP
+    from saga_inspector.tui.widgets import saga_table
+
+    pauses: list[float] = []
+    monkeypatch.setattr(saga_table, "_pause", pauses.append)
+    path = make_log([cleanup_saga(n) for n in range(1, 301)])  # (pages of 100: a last one)
+    app = make_app(path, interval=HOUR)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        screen = app.dashboard
+        table = screen.query_one(SagaTable)
+        assert pauses == [] and table.total == 300
+        await pilot.press("j", "j")
+        for saga_id in range(301, 421):  # more than a page above the highlighted saga
+            add_saga(path, saga_id)
+        assert screen.source is not None
+        screen.post_message(Polled(screen.source, PollResult(FileState.PRESENT, changed=True)))
+        await wait_until(pilot, lambda: table.total == 420 and app.settled, "the reload")
+        assert len(pauses) == 3 and set(pauses) == {READ_GAP}  # above, seek, last page
+        assert highlighted_id(table) == 298  # kept, below the new sagas
