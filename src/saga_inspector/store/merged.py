@@ -4,10 +4,14 @@ Every view reads a MergedSource, of one log or of many (it is a `SagaSource`). E
 `Member` with its own `SagaStore`; nothing is ATTACHed (the authorizer refuses it, and SQLite
 takes at most 10 attached files).
 
-Order: a page of the view is the merge (heapq.merge) of the same page read from every log by
-keyset. A saga's key is (value, source rank, id) (SortKey): a view key is turned into each
-log's own bound (`_member_bound`), so every log returns exactly its rows on either side of
-it, and the merge is exact whatever the logs hold. With one log this is the log's own order.
+Order: a page of the view is the merge of what every log holds on the page's side of its
+keyset bound. A saga's key is (value, source rank, id) (SortKey): a view key is turned into
+each log's own bound (`_member_bound`), so every log returns exactly its rows on either side
+of it, and the merge is exact whatever the logs hold. With one log this is the log's own
+order. By id, and from the logs' sort indexes, the merge is lazy (`_lazy_merge`): a log is
+read a few rows (keys) at a time, only while its best key left can still enter the page; by
+start time the logs' blocks say how far each can reach (`_start_page`); else (a search, an
+order no index serves yet) every log's page is read and merged.
 
 Faults stay with their log: a read that fails on one log marks that log (its status says
 why), leaves it out from then on, and the others go on. Reads of different logs are separate
@@ -18,12 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import math
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
@@ -372,6 +378,9 @@ class MergedSource:
         if query.sort is SortOrder.STARTED:
             return self._start_page(query, after=after, before=before, at=at, limit=limit,
                                     cancelled=cancelled, scan=scan)
+        if _reads_by_id(query):
+            return self._id_page(query, after=after, before=before, at=at, limit=limit,
+                                 cancelled=cancelled)
 
         def page(store: SagaStore, member_query: SagaQuery, member: Member) -> list[Saga]:
             bound = _member_bound(member.tag.rank, member_query, after=after, before=before,
@@ -385,8 +394,9 @@ class MergedSource:
             return found
 
         pages = self._each(query, page)
-        merged = list(heapq.merge(*pages, key=query.key_of, reverse=True))
-        return merged[-limit:] if before is not None else merged[:limit]
+        if before is not None:
+            return _merged(pages, query, len(pages) * limit)[-limit:]
+        return _merged(pages, query, limit)
 
     def oldest(self, query: SagaQuery = ALL_SAGAS, *, limit: int = PAGE_SIZE,
                cancelled: Cancelled = None) -> list[Saga]:
@@ -396,9 +406,11 @@ class MergedSource:
             return self._indexed_page(query, limit=limit, from_oldest=True)
         if query.sort is SortOrder.STARTED and len(self.members) > 1:
             return self._start_page(query, limit=limit, from_oldest=True, cancelled=cancelled)
+        if len(self.members) > 1 and _reads_by_id(query):
+            return self._id_page(query, limit=limit, from_oldest=True, cancelled=cancelled)
         pages = self._each(query, lambda store, q, _m: store.oldest(q, limit=limit,
                                                                    cancelled=cancelled))
-        return list(heapq.merge(*pages, key=query.key_of, reverse=True))[-limit:]
+        return _merged(pages, query, len(pages) * limit)[-limit:]
 
     def walk(self, query: SagaQuery = ALL_SAGAS, limit: int = 0, *,
              after: SortKey | None = None, cancelled: Cancelled = None) -> Iterator[Saga]:
@@ -459,6 +471,66 @@ class MergedSource:
             chosen = chosen[-limit:] if upward else chosen[:limit]
         return self._rows_of(chosen)
 
+    def _id_page(self, query: SagaQuery, *, after: SortKey | None = None,
+                 before: SortKey | None = None, at: SortKey | None = None, limit: int,
+                 from_oldest: bool = False, cancelled: Cancelled = None) -> list[Saga]:
+        """A page by id over several logs, a lazy merge (_lazy_merge) of the logs' rows:
+        each log stands in it by its highest id (its lowest reading up) within the bound,
+        so that a log whose ids cannot reach the page is never read."""
+        upward = from_oldest or before is not None
+        leads = self._each(query, lambda store, q, member: _id_lead(
+            store, q, member, after=after, before=before, at=at, upward=upward,
+            from_oldest=from_oldest))
+        found = self._lazy_merge([lead for lead in leads if lead is not None], limit, upward,
+                                 cancelled)
+        return [item for item in found if isinstance(item, Saga)]
+
+    def _lazy_merge(self, leads: Sequence[_Lead], limit: int, upward: bool,
+                    cancelled: Cancelled) -> list[Saga | SortKey]:
+        """The first `limit` items (rows or keys) of the logs' `leads` merged, in the view's
+        order. Every log stands in the merge by the best key it can still give (its `reach`;
+        unknown: first), and is read only when that comes first, a few items at a time (twice
+        as many each time it comes first again): logs that share the page are read a few
+        items each, not a page each, and a log that cannot reach the page is not read."""
+        sign = 1 if upward else -1  # heapq pops the least: reading down, keys negated
+        heap: list[tuple[float, int, int, int, int, _Lead | Saga | SortKey]] = []
+        count = 0  # (a tie-break: entries never compare their last item)
+
+        def push(key: SortKey | None, item: _Lead | Saga | SortKey, is_lead: bool) -> None:
+            nonlocal count
+            count += 1
+            if key is None:  # (a lead of unknown reach: before every key)
+                heapq.heappush(heap, (-math.inf, 0, 0, 1, count, item))
+                return
+            # On the same key an item comes before its log's lead: the lead is then not read.
+            heapq.heappush(heap, (sign * key.value, sign * key.source, sign * key.saga_id,
+                                  int(is_lead), count, item))
+
+        for lead in leads:
+            push(lead.reach, lead, True)
+        waiting = len(leads)  # leads in the heap
+        page: list[Saga | SortKey] = []
+        while heap and len(page) < limit:
+            item = heapq.heappop(heap)[-1]
+            if not isinstance(item, _Lead):
+                page.append(item)
+                continue
+            waiting -= 1
+            remaining = limit - len(page)
+            size = min(remaining, max(_FIRST_READ, -(-remaining // (waiting + 1)))
+                       if item.read == 0 else 2 * item.read)
+            found = self._guarded(item.member, lambda i=item, n=size: i.items(n, cancelled))
+            if not found:
+                continue
+            ordered = found[::-1] if upward else found  # best first
+            for key, row in ordered:
+                push(key, row, False)
+            if len(found) == size:  # the log may hold more beyond its last item read
+                item.read, item.cursor = size, ordered[-1][0]
+                push(item.cursor, item, True)
+                waiting += 1
+        return page[::-1] if upward else page
+
     # -- sort indexes (sort_index.py) ----------------------------------------------------
 
     def build_sort_index(self, sort: SortOrder, *, progress: Progress | None = None,
@@ -488,9 +560,16 @@ class MergedSource:
                 sort, progress=lambda done, _of: told(member, done), cancelled=cancelled))
             told(member, sizes[id(member)])
 
+        # The logs whose index is read and up to date need no thread (a sort switched back
+        # to asks every log again): counted read. With nothing to read, nothing is said (as
+        # one log's store says nothing): a table would draw that progress for nothing.
+        kept = [m for m in members
+                if self._guarded(m, lambda s=m.store: s.sort_index(sort)) is not None]  # type: ignore[union-attr]
+        read.update((id(m), sizes[id(m)]) for m in kept)
+        kept_ids = {id(m) for m in kept}
         # Smallest first (the most logs ready soonest), two at a time: a log of many open
         # at once reads on one connection, so two logs keep both cores busy.
-        ordered = sorted(members, key=lambda m: sizes[id(m)])
+        ordered = sorted((m for m in members if id(m) not in kept_ids), key=lambda m: sizes[id(m)])
         if len(ordered) > 1:
             with ThreadPoolExecutor(2) as pool:
                 list(pool.map(build, ordered))
@@ -513,17 +592,12 @@ class MergedSource:
         those are merged, and only the page's rows are read, each from its log."""
         upward = from_oldest or before is not None
 
-        def keys(store: SagaStore, member_query: SagaQuery, member: Member) -> list[SortKey]:
+        def lead(store: SagaStore, member_query: SagaQuery, member: Member) -> _Lead:
             bound = {} if from_oldest else _member_bound(
                 member.tag.rank, member_query, after=after, before=before, at=at)
-            oldest = from_oldest or not isinstance(bound, dict)
-            found = store.indexed_keys(member_query, **(bound if not oldest else {}),
-                                       from_oldest=oldest, limit=limit)
-            rank = member.tag.rank
-            return [SortKey(key.value, key.saga_id, rank) for key in found]
-
-        chosen = list(heapq.merge(*self._each(query, keys), reverse=True))
-        return self._rows_of(chosen[-limit:] if upward else chosen[:limit])
+            return _Lead(member, store, member_query, bound, upward, None, keys_only=True)
+        chosen = self._lazy_merge(self._each(query, lead), limit, upward, None)
+        return self._rows_of([key for key in chosen if isinstance(key, SortKey)])
 
     def _rows_of(self, keys: Sequence[SortKey]) -> list[Saga]:
         """The sagas of these keys (of several logs), in their order."""
@@ -586,8 +660,19 @@ class MergedSource:
         # other, then merged.
         streams = self._each(query, lambda store, q, member: _ranked(
             store.key_columns(q, cancelled=cancelled), member.tag.rank))
-        return [key for position, key in enumerate(heapq.merge(*streams, reverse=True))
-                if position % stride == 0]
+        # (merged as plain tuples, (value, rank, id): compared in C)
+        return [SortKey(value, saga_id, rank) for position, (value, rank, saga_id)
+                in enumerate(heapq.merge(*streams, reverse=True)) if position % stride == 0]
+
+    def first_page(self, query: SagaQuery, limit: int = PAGE_SIZE, *,
+                   cancelled: Cancelled = None) -> list[Saga] | None:
+        """Every shown log's first page by its proxies (SagaStore.first_page), merged; None
+        when one log's cannot tell (then `sagas`)."""
+        pages = self._each(query, lambda store, q, _m: store.first_page(
+            q, limit, cancelled=cancelled))
+        if any(page is None for page in pages):
+            return None
+        return list(heapq.merge(*pages, key=query.key_of, reverse=True))[:limit]
 
     def newest_id(self) -> int | None:
         found = [n for n in self._each(ALL_SAGAS, lambda store, _q, _m: store.newest_id())
@@ -757,6 +842,76 @@ class _ReadAhead:
                 future.result()
 
 
+_FIRST_READ = 4  # items a log is first asked for in a lazy merge (_lazy_merge)
+
+
+@dataclass(slots=True)
+class _Lead:
+    """One log's place in a lazy merge (MergedSource._lazy_merge): the best key it can
+    still give (`reach`, None when not known; then its last item read), and how to read on:
+    its rows, or (`keys_only`) the keys of its sort's index."""
+
+    member: Member
+    store: SagaStore
+    query: SagaQuery
+    bound: dict[str, SortKey] | object  # its own bound (_member_bound) for the first read
+    upward: bool
+    reach: SortKey | None
+    keys_only: bool = False
+    read: int = 0  # items it was last asked for (0: not read yet)
+    cursor: SortKey | None = None  # the key of its last item read
+
+    def items(self, limit: int, cancelled: Cancelled) -> list[tuple[SortKey, Saga | SortKey]]:
+        """Its next `limit` items on the page's side with their keys, in the view's
+        (descending) order."""
+        bound = self.bound
+        if self.cursor is not None:
+            bound = {"before" if self.upward else "after":
+                     SortKey(self.cursor.value, self.cursor.saga_id)}
+        oldest = not isinstance(bound, dict) or (self.upward and not bound)
+        own = {} if oldest or not isinstance(bound, dict) else bound
+        if self.keys_only:
+            rank = self.member.tag.rank
+            return [(key, key) for key in (SortKey(k.value, k.saga_id, rank) for k in
+                    self.store.indexed_keys(self.query, **own, from_oldest=oldest,
+                                            limit=limit))]
+        if oldest:
+            rows = self.store.oldest(self.query, limit=limit, cancelled=cancelled)
+        else:
+            rows = self.store.sagas(self.query, **own, limit=limit, cancelled=cancelled)
+        return [(self.query.key_of(saga), saga) for saga in rows]
+
+
+def _id_lead(store: SagaStore, query: SagaQuery, member: Member, *, after: SortKey | None,
+             before: SortKey | None, at: SortKey | None, upward: bool,
+             from_oldest: bool) -> _Lead | None:
+    """A log's lead in a page by id, from its lowest and highest ids (two lookups) and its
+    bound; None when it holds nothing on the page's side (nor of the states asked)."""
+    states = store.state_set(query)  # (counts by state: read once per change of the log)
+    if states is not None and store.counts().count(states) == 0:
+        return None
+    extent = store.id_extent()
+    if extent is None:
+        return None
+    low, high = extent
+    rank = member.tag.rank
+    bound = {} if from_oldest else _member_bound(rank, query, after=after, before=before,
+                                                 at=at)
+    reach = low if upward else high
+    if isinstance(bound, dict) and bound:
+        (side, local), = bound.items()
+        edge = local.saga_id  # (by id a key's value is its id)
+        if side == "before":  # ids above the edge
+            if edge >= high:
+                return None
+            reach = max(low, edge)
+        else:  # ids below the edge (at: or on it)
+            if edge < low or (side == "after" and edge == low):
+                return None
+            reach = min(high, edge)
+    return _Lead(member, store, query, bound, upward, SortKey(reach, reach, rank))
+
+
 def _start_plan(store: SagaStore, query: SagaQuery, member: Member, *,
                 after: SortKey | None, before: SortKey | None, at: SortKey | None,
                 upward: bool, from_oldest: bool, cancelled: Cancelled) -> _StartPlan | None:
@@ -806,9 +961,23 @@ def _member_bound(rank: int, query: SagaQuery, *, after: SortKey | None = None,
     return {"before": local(value - 1, _MAX_ID)}
 
 
-def _ranked(columns: tuple[Sequence[int], Sequence[int]], rank: int) -> Iterator[SortKey]:
+def _ranked(columns: tuple[Sequence[int], Sequence[int]],
+            rank: int) -> Iterator[tuple[int, int, int]]:
+    """A log's keys as (value, rank, id) tuples: SortKey's order, compared in C."""
     values, ids = columns
-    return (SortKey(value, saga_id, rank) for value, saga_id in zip(values, ids, strict=True))
+    return ((value, rank, saga_id) for value, saga_id in zip(values, ids, strict=True))
+
+
+def _merged(pages: Sequence[Sequence[Saga]], query: SagaQuery, limit: int) -> list[Saga]:
+    """The first `limit` sagas of the logs' pages (each in the query's order) merged."""
+    merged = heapq.merge(*pages, key=lambda saga: query.key_of(saga).order, reverse=True)
+    return list(islice(merged, limit))
+
+
+def _reads_by_id(query: SagaQuery) -> bool:
+    """Whether a page of the view is read by id a few rows a log at a time (_id_page):
+    sorted by id, states only (a search's page is a scan of each log: read once)."""
+    return query.sort is SortOrder.ID and query.parsed.only_states
 
 
 def _bound_opener(opener: Opener, options: dict[str, object]) -> Opener:

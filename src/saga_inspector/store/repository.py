@@ -29,6 +29,16 @@ from .connection import (
     translate_error,
 )
 from .errors import ErrorKind, StoreError
+from .first_page import (
+    SPARE,
+    Ceiling,
+    Group,
+    Lane,
+    LaneRow,
+    checked_page,
+    span_ceiling,
+    start_ceiling,
+)
 from .formats import FORMATS, LogFormat, described_formats, detect_format
 from .formats.base import SAGA_FIELDS, STEP_FIELDS
 from .kinds import StepPlace, StepRecord, classify_steps
@@ -59,6 +69,7 @@ from .source_tag import SourceTag
 from .sql import ident as _ident
 from .sql import marks as _marks
 from .start_order import BLOCK_BITS, Block, ReadBlock, StartBlocks, block_ids, merged_blocks
+from .timestamps import NO_VALUE
 
 PAGE_SIZE = 100
 # Rows a walk reads at once under a sort no index serves: each read is a scan whatever its
@@ -73,6 +84,8 @@ LEAN_CACHE_KIB = 64  # the page cache of each of many logs open at once (SQLite'
 _RANGE_CHUNK = 200  # id ranges in one count (two parameters each)
 # The sorts a SortIndex serves (sort_index.py), and the ids it reads in one statement
 INDEXED_SORTS = frozenset({SortOrder.STARTED, SortOrder.DURATION})
+_NEWEST_IDS = 1 << 12  # the ids whose times set a first page's floor (_near_the_top)
+_PAGE_FIRST_WAIT_S = 2.0  # the longest a read of keys waits for first pages (_PagesFirst)
 _HALVES_FROM = 1 << 13  # ids in a range read in two halves at once (_halves)
 # The pause between two short reads of one answer while another connection commits (counts
 # read apart, follow.py): back to back, short reads still leave a writer flat out (tens of
@@ -165,6 +178,31 @@ def _bound(after: SortKey | None, before: SortKey | None, at: SortKey | None,
                           "newer_than": ">"}[name])
 
 
+class _PagesFirst:
+    """First pages under way (SagaStore.first_page): a read of a sort's keys waits
+    between its ranges while one runs, so that the page the operator waits for has the
+    connections and the cores (bounded: a page never stops a read for long)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._reading = 0
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._changed:
+            self._reading += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._reading -= 1
+                self._changed.notify_all()
+
+    def wait(self) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._reading == 0, timeout=_PAGE_FIRST_WAIT_S)
+
+
 @dataclass(frozen=True, slots=True)
 class _StateIds:
     """The ids of every saga whose state no index serves but the usual one's, by state, in
@@ -214,6 +252,7 @@ class SagaStore:
         self._state_ids: _StateIds | None = None
         self._start_bounds: StartBlocks | None = None  # by start time: see start_order.py
         self._indexes: dict[SortOrder, SortIndex] = {}  # see sort_index.py
+        self._pages_first = _PagesFirst()
         # One read or update of each index at a time (each its own: pages under one sort
         # never wait for another's read). Taken before the connection's lock, never after;
         # reentrant: a page holds it around its snapshot, and asks for the index inside.
@@ -853,6 +892,10 @@ class SagaStore:
                 if served is not None:
                     keys = _index_page(*served, bound, limit, from_oldest=from_oldest)
                     return self.sagas_in_order([saga_id for _value, saga_id in keys])
+        if bound is None and not from_oldest:
+            page = self.first_page(query, limit, cancelled=cancelled)
+            if page is not None:
+                return page
         if query.sort is SortOrder.STARTED:
             return self._start_page(query, bound, limit, from_oldest=from_oldest,
                                     cancelled=cancelled, progress=progress)
@@ -1097,6 +1140,88 @@ class SagaStore:
             pairs = blocks.below(key, bound is not None and bound.op == "<=", limit, read)
         return pairs
 
+    # -- the first page before the sort's index: proxies checked exact (first_page.py) -----
+
+    def first_page(self, query: SagaQuery, limit: int = PAGE_SIZE, *,
+                   cancelled: Callable[[], bool] | None = None) -> list[Saga] | None:
+        """The first page by start time or duration, from proxies SQL sorts cheaply and an
+        exact check of the candidates (first_page.py): what `sagas(query, limit=limit)`
+        gives, in a fraction of the time. None where the proxies cannot tell (or for
+        another sort, a search, a page bigger than a scan's, or once the sort's index is
+        read: it serves `sagas`)."""
+        proxies = self._proxy_sql(query.sort)
+        if (proxies is None or query.searching or not 0 < limit <= SCAN_PAGE_SIZE
+                or query.sort in self._indexes):
+            return None
+        group, proxy, order, ceiling = proxies
+        extent = self.id_extent()
+        if extent is None:
+            return []
+        saga_id = f"s.{_ident(self.format.saga_columns['saga_id'])}"
+        table = _ident(self.format.saga_table)
+
+        def read(low: int, high: int, on_helper: bool,
+                 near: tuple[str, list[object]] | None = None) -> list[tuple[StoredValue, ...]]:
+            if cancelled is not None and cancelled():
+                raise StoreError(ErrorKind.CANCELLED, "query cancelled")
+            where, params = self._where(query, within=(low, high))
+            if near is not None:
+                where, params = f"{where} AND {near[0]}", [*params, *near[1]]
+            sql = (f"SELECT {saga_id}, {group} AS lane_group, {proxy} AS lane_proxy "
+                   f"FROM {table} s WHERE {where} "
+                   f"ORDER BY lane_group ASC, {order}, {saga_id} DESC LIMIT ?")
+            # (a scan: on the scan connections, never on the one pages need)
+            if on_helper:
+                return self._range_rows(query, sql, [*params, limit + SPARE], cancelled, True)
+            return self._scan_rows(sql, [*params, limit + SPARE], cancelled)
+        with self._pages_first.reading():
+            near = self._near_the_top(query, extent, read, limit)
+            halves = self._each_half(partial(read, near=near), *extent, descending=True)
+        lanes = [Lane([LaneRow(_int(found), Group(_int(kind)), _proxy(value))
+                       for found, kind, value in rows], len(rows) == limit + SPARE)
+                 for rows in halves]
+        sagas = self.sagas_in_order([row.saga_id for lane in lanes for row in lane.rows])
+        return checked_page(lanes, sagas, query.key_of, limit, ceiling)
+
+    def _near_the_top(self, query: SagaQuery, extent: tuple[int, int],
+                      read: Callable[[int, int, bool], list[tuple[StoredValue, ...]]],
+                      limit: int) -> tuple[str, list[object]] | None:
+        """By start time, a cheap test (TimeEncoding.near_sql) that every saga of the page
+        passes: a log's ids grow with its start times, so the newest ids' `limit`-th time
+        is a floor the page's last row is at or above, and a saga whose stored time is
+        surely below it need not be sorted at all. None: no such test."""
+        near_sql = self.format.time.near_sql
+        if query.sort is not SortOrder.STARTED or near_sql is None:
+            return None
+        low, high = extent
+        rows = read(max(low, high - _NEWEST_IDS + 1), high, False)
+        values = sorted((value for saga in self.sagas_in_order([_int(row[0]) for row in rows])
+                         if (value := query.key_of(saga).value) != NO_VALUE), reverse=True)
+        if len(values) < limit:
+            return None
+        return near_sql(self._sql.saga["started_at"], True, values[limit - 1])
+
+    def _proxy_sql(self, sort: SortOrder) -> tuple[str, str, str, Ceiling] | None:
+        """(the lane's group, its proxy, its ORDER BY after the group, the ceiling of the
+        rows a lane leaves out) under `sort`, for this format's times; None: no proxy."""
+        time = self.format.time
+        started, ended = self._sql.saga["started_at"], self._sql.saga["ended_at"]
+        if time.ordered_sql is None or started == "NULL":
+            return None
+        ordered, unordered = int(Group.ORDERED), int(Group.UNORDERED)
+        if sort is SortOrder.STARTED:
+            group = f"(CASE WHEN {time.ordered_sql(started)} THEN {ordered} ELSE {unordered} END)"
+            return group, "NULL", f"{started} DESC", start_ceiling
+        if sort is not SortOrder.DURATION or time.span_sql is None or ended == "NULL":
+            return None
+        group = (f"(CASE WHEN {ended} IS NULL THEN {int(Group.NO_VALUE)} "
+                 f"WHEN {time.ordered_sql(started)} AND {time.ordered_sql(ended)} "
+                 f"THEN {ordered} ELSE {unordered} END)")
+        proxy = f"(CASE WHEN {ended} IS NULL THEN NULL ELSE {time.span_sql(ended, started)} END)"
+        # (an ordered row with no span sorts first, as if unordered: it is read)
+        return (group, proxy, "lane_proxy IS NOT NULL, lane_proxy DESC",
+                span_ceiling(time.span_error))
+
     def start_bounds(self, cancelled: Callable[[], bool] | None = None) -> StartBlocks:
         """Every block's bounds, read again from the newest block known on when the file
         changed (a writer appends)."""
@@ -1185,8 +1310,15 @@ class SagaStore:
         """`read(low, high, on_helper)` over the ids first..last: a range big enough in two
         halves at once (the far half on the helper connection), their rows in the scan's
         order (the higher half first, `descending`). A small range is one read."""
+        return [row for half in self._each_half(read, first, last, descending=descending)
+                for row in half]
+
+    def _each_half(self, read: Callable[[int, int, bool], list[tuple[StoredValue, ...]]],
+                   first: int, last: int, *,
+                   descending: bool) -> list[list[tuple[StoredValue, ...]]]:
+        """As _halves, each half's rows apart."""
         if self._helper_conn is None or last - first < _HALVES_FROM:
-            return read(first, last, False)
+            return [read(first, last, False)]
         middle = first + (last - first) // 2
         near, far = ((middle + 1, last), (first, middle)) if descending else (
             (first, middle), (middle + 1, last))
@@ -1198,7 +1330,7 @@ class SagaStore:
             rows = read(*near, False)
         finally:
             found = later.result()  # (its error, if any, is the scan's)
-        return [*rows, *found]
+        return [rows, found]
 
     def _range_rows(self, query: SagaQuery, sql: str, params: Sequence[object],
                     cancelled: Callable[[], bool] | None,
@@ -1542,6 +1674,7 @@ class SagaStore:
                 for number in range(lane, len(ranges), len(lanes)):
                     if failed.is_set():
                         return
+                    self._pages_first.wait()
                     with lock, self._cancellable(conn, cancelled):
                         runs[number] = self._read_run(conn, packed, sort, states, ranges[number])
                     with tally:
@@ -1738,6 +1871,10 @@ class SagaStore:
 
 def _with_place(step: Step, place: StepPlace) -> Step:
     return replace(step, role=place.role, undoes=place.undoes, best_effort=place.best_effort)
+
+
+def _proxy(value: StoredValue) -> float | int | None:
+    return value if isinstance(value, int | float) else None
 
 
 def _index_columns(rows: Sequence[tuple[StoredValue, ...]],

@@ -50,6 +50,16 @@ class TimeEncoding:
     # micros_sql can tell (then that block is read exactly). None: always exact.
     bounds_sql: Callable[[str], str] | None = None
     bounds: Callable[[Sequence[object]], tuple[int, int] | None] | None = None
+    # Cheap proxies for a first page before the sort's index (first_page.py). `ordered_sql(x)`:
+    # true where `ORDER BY x` orders the stored value as its time (non-strictly), or it has
+    # none. `span_sql(end, start)`: where both are ordered, their span in µs within
+    # `span_error` µs of the exact one (NULL: unknown). None: always exact.
+    ordered_sql: Callable[[str], str] | None = None
+    # `near_sql(x, since, bound)`: a cheap test true for every stored time at or after
+    # (since) or at or before the bound (µs), maybe for others; None: no such test.
+    near_sql: Callable[[str, bool, int], tuple[str, list[object]] | None] | None = None
+    span_sql: Callable[[str, str], str] | None = None
+    span_error: int = 0
 
 
 @dataclass(frozen=True, eq=False)

@@ -87,17 +87,25 @@ def text_moment_sql(column: str, since: bool, bound: int) -> tuple[str, list[obj
     moves it less than a day: text more than a day away from the bound is decided by a text
     comparison, and only the rest pays for the exact time (see _day_text)."""
     exact = f"{text_micros_sql(column)} {'>=' if since else '<='} ?"
+    near = text_near_sql(column, since, bound)
+    if near is None:
+        return exact, [bound]
+    return f"CASE WHEN {near[0]} THEN {exact} ELSE 0 END", [*near[1], bound]
+
+
+def text_near_sql(column: str, since: bool, bound: int) -> tuple[str, list[object]] | None:
+    """Text comparisons alone, true for every stored value whose time is at or after
+    (since) or at or before `bound` µs, and for some others: text more than a day away
+    from the bound is false (see _day_text). None: no such cheap test."""
     if since:
         day = _day_text(bound, -1)
-        # Text starting below '0' may start with whitespace the parser strips: exact check.
-        near = f"{column} >= ? OR {column} < '0'"
+        # Text starting below '0' may start with whitespace the parser strips.
+        near = f"({column} >= ? OR {column} < '0')"
     else:
         day = _day_text(bound, +2)
-        # Text from ':' up (other scripts' whitespace, BLOBs): exact check.
-        near = f"{column} < ? OR {column} >= ':'"
-    if day is None:
-        return exact, [bound]
-    return f"CASE WHEN {near} THEN {exact} ELSE 0 END", [day, bound]
+        # Text from ':' up (other scripts' whitespace, BLOBs).
+        near = f"({column} < ? OR {column} >= ':')"
+    return None if day is None else (near, [day])
 
 
 def _day_text(moment: int, days: int) -> str | None:
@@ -139,6 +147,23 @@ def text_bounds(row: Sequence[object]) -> tuple[int, int] | None:
     return (NO_VALUE if missing else low), high
 
 
+def text_ordered_sql(x: str) -> str:
+    """Launcher text in its own form, `T` and UTC as `+00:00`: the parser reads it as
+    `YYYY-MM-DDTHH:MM:SS[.digits]+00:00` (ASCII digits in fixed places; a fraction sorts
+    as its value, `+` below every digit) or not at all, so text order is time order. (A
+    BLOB matches no GLOB: it is read exactly.)"""
+    return f"({x} GLOB '????-??-??T??:??:??*+00:00')"
+
+
+def text_span_sql(end: str, start: str) -> str:
+    """julianday's span in µs: julianday keeps whole milliseconds of each end, and a double
+    of days about 50 µs (TEXT_SPAN_ERROR)."""
+    return f"((julianday({end}) - julianday({start})) * 86400000000.0)"
+
+
+TEXT_SPAN_ERROR = 3_000  # µs: a millisecond lost at each end, and the doubles' rounding
+
+
 RFC3339_TEXT = TimeEncoding(
     decode=parse_timestamp,
     micros_sql=text_micros_sql,
@@ -146,6 +171,10 @@ RFC3339_TEXT = TimeEncoding(
     functions={TIME_FUNCTION: _stored_micros},
     bounds_sql=text_bounds_sql,
     bounds=text_bounds,
+    near_sql=text_near_sql,
+    ordered_sql=text_ordered_sql,
+    span_sql=text_span_sql,
+    span_error=TEXT_SPAN_ERROR,
 )
 
 

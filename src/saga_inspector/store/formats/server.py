@@ -69,6 +69,24 @@ def _export(stamp: Timestamp) -> tuple[str, object]:
     return utc_millis_text(stamp.value), raw
 
 
+def millis_near_sql(column: str, since: bool, bound: int) -> tuple[str, list[object]]:
+    """True for every stored value at or after (since) or at or before `bound` µs: an
+    integer by its milliseconds, anything else always."""
+    op = ">=" if since else "<="
+    ms = bound // 1000 if since else -((-bound) // 1000)  # (wider, never narrower)
+    return f"(typeof({column}) <> 'integer' OR {column} {op} ?)", [ms]
+
+
+def millis_ordered_sql(x: str) -> str:
+    """An integer in range: milliseconds, ordered as its time."""
+    return f"(typeof({x}) = 'integer' AND {x} BETWEEN {MS_MIN} AND {MS_MAX})"
+
+
+def millis_span_sql(end: str, start: str) -> str:
+    """Two ordered integers: their span exactly, in µs."""
+    return f"(({end} - {start}) * 1000)"
+
+
 EPOCH_MILLIS = TimeEncoding(
     decode=decode_millis,
     micros_sql=millis_micros_sql,
@@ -76,6 +94,9 @@ EPOCH_MILLIS = TimeEncoding(
     functions={TIME_FUNCTION: _stored_micros},
     export=_export,
     export_raw=True,
+    near_sql=millis_near_sql,
+    ordered_sql=millis_ordered_sql,
+    span_sql=millis_span_sql,
 )
 
 
