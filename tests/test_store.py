@@ -773,6 +773,15 @@ def test_counts_read_apart_are_the_one_statement_counts(make_log, monkeypatch, s
         store.close()
 
 
+def test_counts_read_apart_over_ids_far_apart_read_each_state_once(make_log, store_of):
+    """Ids at both ends of SQLite's range: no rowid ranges (there would be 10^14 of them)."""
+    path = make_log([cleanup_saga(-(2**63)), cleanup_saga(0, "failed", reason="x"),
+                     cleanup_saga(2**63 - 1)])
+    store = store_of(path)
+    counts = store._read_counts_apart(apart=False)
+    assert counts == store._read_counts() and counts.by_state["failed"] == 1
+
+
 def test_counts_read_again_pause_between_statements_and_see_the_file_as_it_is(
         make_log, store_of, monkeypatch):
     """Read again after a writer's commit, the counts pause (READ_GAP) between their short

@@ -96,6 +96,7 @@ READ_GAP = 0.005
 # Counts read apart (SagaStore._read_counts_apart): the rowids one statement counts a
 # state in (at 1M sagas, ~15 000 failed_compensation ones: ≤ 1 ms).
 _COUNT_SPAN = 100_000
+_COUNT_SPANS_MOST = 100  # more ranges than this (ids far apart): none
 _COUNT_HOLD = 0.0005  # seconds of reading between two pauses (READ_GAP) of a live count
 
 
@@ -660,8 +661,10 @@ class SagaStore:
         # (two subqueries: min and max in one select would scan the table)
         low, high = read(f"SELECT (SELECT min(rowid) FROM {table}), "
                          f"(SELECT max(rowid) FROM {table})")[0]
+        # (ids far apart, up to SQLite's whole range: each state in one statement)
+        width = 0 if low is None or high is None else _int(high) - _int(low)
         spans: list[tuple[int, int] | None] = (
-            [None] if low is None or high is None or _int(high) - _int(low) < _COUNT_SPAN
+            [None] if width < _COUNT_SPAN or width // _COUNT_SPAN >= _COUNT_SPANS_MOST
             else [(start, start + _COUNT_SPAN)
                   for start in range(_int(low), _int(high) + 1, _COUNT_SPAN)])
         found: dict[str, int] = {}
