@@ -187,6 +187,8 @@ def write(path: Path, *, log_format: str, rate: float, seconds: float, busy_ms: 
     wal = path.with_name(path.name + "-wal")
     commits = busy = peak = 0
     slowest = 0.0
+    grown: list[tuple[float, int]] = []  # (when, size): each new peak of the -wal
+    began = time.time()  # (a trace's reads are placed by it: summarise_trace)
     started = time.perf_counter()
     deadline = started + seconds
     for sql, params in statements:
@@ -210,7 +212,10 @@ def write(path: Path, *, log_format: str, rate: float, seconds: float, busy_ms: 
         commits += 1
         if commits % WAL_SAMPLE_EVERY == 0:
             with contextlib.suppress(OSError):
-                peak = max(peak, wal.stat().st_size)
+                size = wal.stat().st_size
+                if size > peak:
+                    peak = size
+                    grown.append((round(time.time(), 6), size))
     elapsed = time.perf_counter() - started
     with contextlib.suppress(OSError):
         peak = max(peak, wal.stat().st_size)
@@ -219,7 +224,8 @@ def write(path: Path, *, log_format: str, rate: float, seconds: float, busy_ms: 
     return {"commits": commits, "seconds": round(elapsed, 3),
             "commits_per_s": round(commits / elapsed, 1), "wal_peak": peak,
             "busy_errors": busy, "slowest_commit_ms": round(slowest * 1000, 2),
-            "newest_id": newest}
+            "newest_id": newest, "began": round(began, 6), "ended": round(time.time(), 6),
+            "grown": grown[-40:]}
 
 
 # -- readers -------------------------------------------------------------------------------
@@ -399,7 +405,9 @@ class BusyLoop:
 
 # -- which reads are long (--trace) -------------------------------------------------------
 
-TRACE_MS = 3.0  # a read transaction longer than this is written to the trace
+STRETCH_GAP_MS = 1.0  # reads this close together leave the writer no moment to reset the -wal
+GROWN_SHOWN = 6  # the -wal's last new peaks said in a trace's summary
+GROWN_BEFORE_S = 0.05  # with the reads that ended this long before each, or later
 
 
 def _caller(depth: int) -> str:
@@ -416,8 +424,9 @@ def _caller(depth: int) -> str:
 
 
 def traced_app(path: Path, trace: Path) -> int:
-    """The dashboard on `path`, each read transaction of its stores longer than TRACE_MS
-    written to `trace` (ms, thread, the functions that led to it): what to shorten."""
+    """The dashboard on `path`, each read transaction of its stores written to `trace` (its
+    start, as time.time(); its length in ms; the thread; the functions that led to it), to
+    be summarised by summarise_trace: what to shorten."""
     from saga_inspector.cli import main as app_main
     from saga_inspector.store.repository import SagaStore
 
@@ -425,31 +434,78 @@ def traced_app(path: Path, trace: Path) -> int:
     snapshot = SagaStore.snapshot
     scan_rows = SagaStore._scan_rows
 
+    def note(started: float, ms: float, thread: str, caller: str) -> None:
+        out.write(f"{started:.6f} {ms:8.3f} {thread[:12]:<12} {caller}\n")
+
     @contextlib.contextmanager
     def timed_snapshot(self: SagaStore) -> Iterator[None]:
         outermost = self._depth == 0
         with snapshot(self):
-            started = time.perf_counter()
+            started, wall = time.perf_counter(), time.time()
             try:
                 yield
             finally:
                 ms = (time.perf_counter() - started) * 1000
-                if outermost and ms > TRACE_MS:
-                    out.write(f"{ms:7.1f} ms {threading.current_thread().name[:12]:<12} "
-                              f"{_caller(3)}\n")
+                if outermost:
+                    note(wall, ms, threading.current_thread().name, _caller(3))
 
     def timed_scan_rows(self: SagaStore, *args: object) -> object:
-        started = time.perf_counter()
+        started, wall = time.perf_counter(), time.time()
         try:
             return scan_rows(self, *args)  # type: ignore[arg-type]
         finally:
-            ms = (time.perf_counter() - started) * 1000
-            if ms > TRACE_MS:
-                out.write(f"{ms:7.1f} ms {'scan':<12} {_caller(2)}\n")
+            note(wall, (time.perf_counter() - started) * 1000, "scan", _caller(2))
 
     SagaStore.snapshot = timed_snapshot  # type: ignore[method-assign]
     SagaStore._scan_rows = timed_scan_rows  # type: ignore[method-assign]
     return app_main([str(path)])
+
+
+def summarise_trace(trace: Path, window: tuple[float, float] | None = None,
+                    grown: Sequence[tuple[float, int]] = ()) -> str:
+    """The reads of a trace (traced_app) while the writer ran (`window`, time.time()): per
+    caller how many, their median and longest; then the longest stretches of reads less
+    than STRETCH_GAP_MS apart (the -wal cannot be reset during one: its length, not one
+    read's, sets the -wal's peak), with what they were made of; then, for the -wal's last
+    new peaks (`grown`: when, size, as the writer saw them), the reads just before each."""
+    reads: list[tuple[float, float, str]] = []  # start, end (s), caller
+    for line in trace.read_text(encoding="utf-8").splitlines():
+        start, ms, _thread, *caller = line.split(maxsplit=3)
+        begun = float(start)
+        if window is None or window[0] <= begun <= window[1]:
+            reads.append((begun, begun + float(ms) / 1000, " ".join(caller)))
+    reads.sort()
+    seconds = (window[1] - window[0]) if window else 0.0
+    lines = [f"{len(reads)} reads" + (f" in {seconds:.1f} s of writing" if window else "")
+             + f", {sum(e - b for b, e, _ in reads) * 1000:.0f} ms in all"]
+    by_caller: dict[str, list[float]] = {}
+    for begun, ended, caller in reads:
+        by_caller.setdefault(caller, []).append((ended - begun) * 1000)
+    lines.append(f"{'n':>5} {'median':>8} {'longest':>8}  caller")
+    for caller, lengths in sorted(by_caller.items(), key=lambda item: -max(item[1])):
+        lengths.sort()
+        lines.append(f"{len(lengths):>5} {lengths[len(lengths) // 2]:>6.2f}ms "
+                     f"{lengths[-1]:>6.2f}ms  {caller}")
+    stretches: list[list[tuple[float, float, str]]] = []
+    for read in reads:
+        if stretches and read[0] - max(e for _, e, _ in stretches[-1]) < STRETCH_GAP_MS / 1000:
+            stretches[-1].append(read)
+        else:
+            stretches.append([read])
+    def length(stretch: list[tuple[float, float, str]]) -> float:
+        return (max(e for _, e, _ in stretch) - stretch[0][0]) * 1000
+    longest = sorted(stretches, key=length, reverse=True)[:8]
+    lines.append(f"{len(stretches)} stretches (reads < {STRETCH_GAP_MS:g} ms apart); "
+                 "the longest:")
+    for stretch in longest:
+        parts = ", ".join(f"{(e - b) * 1000:.1f} {c.split(' < ')[0]}" for b, e, c in stretch)
+        lines.append(f"  {length(stretch):6.1f} ms: {parts}")
+    for when, size in grown[-GROWN_SHOWN:]:
+        near = [f"{(b - when) * 1000:+.1f}..{(e - when) * 1000:+.1f} {c.split(' < ')[0]}"
+                for b, e, c in reads if b <= when and e >= when - GROWN_BEFORE_S]
+        lines.append(f"  -wal {size / 1e6:.1f} MB at {when - (window or (when,))[0]:.3f} s, "
+                     f"reads (ms from then): {', '.join(near) or 'none'}")
+    return "\n".join(lines)
 
 
 def reader_for(condition: str, path: Path,
@@ -512,6 +568,8 @@ def measure(log: Path, folder: Path, *, condition: str, rate: float, seconds: fl
     traced_app)."""
     path = fresh_copy(log, folder / condition, log_format)
     traced = None if trace is None else trace / f"{condition}-{int(rate)}.txt"
+    if traced is not None:
+        traced.unlink(missing_ok=True)
     reader = reader_for(condition, path, traced)
     try:
         if reader is not None:
@@ -528,6 +586,7 @@ def measure(log: Path, folder: Path, *, condition: str, rate: float, seconds: fl
         if writer.returncode != 0:
             raise RuntimeError(f"the writer failed ({writer.returncode})")
         summary: dict[str, object] = json.loads(out)
+        grown = [(float(when), int(size)) for when, size in summary.pop("grown")]
         if locks is not None:
             summary.update(locks.stop())
         if reader is not None:
@@ -535,6 +594,11 @@ def measure(log: Path, folder: Path, *, condition: str, rate: float, seconds: fl
     finally:
         if reader is not None:
             reader.close()
+    if traced is not None and traced.exists():
+        said = summarise_trace(traced, (float(summary["began"]), float(summary["ended"])),
+                               grown)
+        traced.with_suffix(".summary.txt").write_text(said + "\n", encoding="utf-8")
+        print(f"{condition} at {_rate(rate)}: {said}", file=sys.stderr, flush=True)
     return {"condition": condition, "rate": rate, **summary}
 
 
@@ -644,8 +708,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--holds", action="store_true",
                         help="also watch the reader's read transactions (/proc/locks)")
     parser.add_argument("--trace", type=Path,
-                        help="a folder: the dashboard's reads longer than "
-                             f"{TRACE_MS:g} ms, a file per condition and rate")
+                        help="a folder: the dashboard's read transactions, a file per "
+                             "condition and rate, and a summary of those while the writer "
+                             "ran (per caller; the longest stretches of reads less than "
+                             f"{STRETCH_GAP_MS:g} ms apart)")
     parser.add_argument("--json", action="store_true", help="the rows as one JSON document")
     parser.add_argument("--app", type=Path, help=argparse.SUPPRESS)  # the traced dashboard
     parser.add_argument("--write", type=Path, help=argparse.SUPPRESS)  # the writer process

@@ -3,6 +3,7 @@ the tripwire, schema tolerance, odd text, rows only in a -wal, change detection.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -730,3 +731,88 @@ def test_short_reads_do_not_wait_behind_a_long_scan(make_log, store_of, log_form
         assert len(store.sagas(limit=10)) == 10
         assert store.saga(store.sagas(limit=1)[0].saga_id) is not None
         assert store.counts().total == 50
+
+
+# Odd states, as a file may hold them: unknown text, between the known ones and around them,
+# NULL, numbers, a BLOB, text that is not valid UTF-8 (bytes cast to TEXT).
+_ODD_LOGS = itertools.count()
+ODD_STATES = ["completed", "failed", "paused", "Completed", "compensating!", "zzz", "", None,
+              7, 2.5, b"\x00blob", "caf\xe9", "failed_compensation", "running"]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from([*range(len(ODD_STATES)), "bad"]), max_size=40),
+       st.integers(1, 5))
+def test_counts_read_apart_are_the_one_statement_counts(make_log, monkeypatch, states, span):
+    """The counts in short statements (a read transaction each, a state in rowid ranges of
+    _COUNT_SPAN: here a few ids) agree with the counts read in one statement."""
+    import saga_inspector.store.repository as repository
+
+    monkeypatch.setattr(repository, "_COUNT_SPAN", span)
+    ddl = LOOSE_DDL.replace("state          TEXT NOT NULL ,", "state TEXT,", 1)
+    assert ddl != LOOSE_DDL
+    path = make_log([cleanup_saga(n + 1) for n in range(len(states))], ddl=ddl,
+                    name=f"odd-{next(_ODD_LOGS)}.db")
+    writer = sqlite3.connect(path)
+    with writer:
+        for n, pick in enumerate(states, start=1):
+            if pick == "bad":
+                writer.execute("UPDATE launcher_saga SET state = CAST(x'6361fe' AS TEXT) "
+                               "WHERE saga_id = ?", [n])
+            else:
+                writer.execute("UPDATE launcher_saga SET state = ? WHERE saga_id = ?",
+                               [ODD_STATES[pick], n])
+    writer.close()
+    store = SagaStore.open(path)
+    try:
+        apart = store._read_counts_apart(apart=False)
+        assert apart == store._read_counts()
+        assert apart.total == len(states)
+    finally:
+        store.close()
+
+
+def test_counts_read_apart_over_ids_far_apart_read_each_state_once(make_log, store_of):
+    """Ids at both ends of SQLite's range: no rowid ranges (there would be 10^14 of them)."""
+    path = make_log([cleanup_saga(-(2**63)), cleanup_saga(0, "failed", reason="x"),
+                     cleanup_saga(2**63 - 1)])
+    store = store_of(path)
+    counts = store._read_counts_apart(apart=False)
+    assert counts == store._read_counts() and counts.by_state["failed"] == 1
+
+
+def test_counts_read_again_pause_between_statements_and_see_the_file_as_it_is(
+        make_log, store_of, monkeypatch):
+    """Read again after a writer's commit, the counts pause (READ_GAP) between their short
+    statements, each of which sees the file as it is then; the first counts, and counts
+    read inside a snapshot, are read without a pause."""
+    import saga_inspector.store.repository as repository
+
+    monkeypatch.setattr(repository, "_COUNT_HOLD", 0.0)  # (a pause before each statement)
+    path = make_log([cleanup_saga(1), cleanup_saga(2, "failed", reason="x")])
+    store = store_of(path)
+    pauses: list[float] = []
+
+    def commit(state: str) -> None:
+        with sqlite3.connect(path) as writer:
+            writer.execute("UPDATE launcher_saga SET state = ? WHERE saga_id = 1", [state])
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 1:
+            commit("failed")  # the writer commits while the reader pauses
+
+    monkeypatch.setattr(repository.time, "sleep", pause)
+    assert store.counts().by_state["failed"] == 1 and pauses == []  # the first: at once
+    commit("running")
+    counts = store.counts()
+    assert len(pauses) >= 5 and set(pauses) == {repository.READ_GAP}
+    # The total came before the first pause; saga 1 turned failed during it.
+    assert counts.total == 2 and counts.by_state["failed"] == 2
+    assert counts.by_state["running"] == 0 and counts.by_state["completed"] == 0
+    del pauses[:]
+    with store.snapshot():  # inside a snapshot: one statement
+        commit("completed")
+        assert store.counts() == store._read_counts()
+    assert pauses == []

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from .store import ErrorKind, Saga, SagaQuery, SagaStore, SortKey, SortOrder, StoreError
 from .store.merged import Member, MergedSource
-from .store.repository import ALL_SAGAS, PAGE_SIZE
+from .store.repository import ALL_SAGAS, PAGE_SIZE, READ_GAP
 
 _T = TypeVar("_T")
 
@@ -37,13 +37,7 @@ _MAX_GAP = 1000
 # The states of the sagas watched are read this many at a time, each read its own short
 # transaction (the store's own IN-list size: one statement each).
 STATES_A_READ = 500
-# The pause between two reads of one poll (seconds). Back to back, short reads still leave
-# a writer flat out (tens of thousands of commits a second) no moment without a reader in
-# its -wal, so it cannot start the -wal over and it grows by all it writes meanwhile
-# (bench_wal.py, `list --follow` flat out: 1.4-6x the writer alone's peak). A few ms
-# between reads let its checkpoint finish and its -wal restart; a poll that reads once pays
-# nothing.
-READ_GAP = 0.005
+# Between two reads of one poll: READ_GAP (the store's, as its counts read apart pause).
 
 
 class FileState(enum.Enum):

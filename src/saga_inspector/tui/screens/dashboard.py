@@ -80,6 +80,12 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 PENDING_DETAIL_S = 0.15  # a saga's steps usually arrive well within this
+# While every look at the logs sees a change (a writer committing without a rest), a live
+# reload every this many looks, the change seen between two of them read at the next: each
+# reload's reads are read transactions a writer flat out waits on to restart its -wal
+# (bench_wal.py), so half as many of them; the screen at most this many intervals behind.
+# A change after a quiet look is read at once.
+RELOAD_EVERY_POLLS = 2
 
 WAITING = "waiting for the writer's lock"
 # What the banner says when the file is no longer the one shown ({name}: the file's name).
@@ -151,6 +157,8 @@ class DashboardScreen(Screen[None]):
         self.refreshed_at: datetime | None = None
         self.trouble: str | None = None  # what keeps the file from being read now
         self._refresh_owed = False  # a change seen while the table was still reading
+        self._changed_polls = 0  # looks in a row that saw a change
+        self._polls_since_reload = RELOAD_EVERY_POLLS  # looks since a live reload began
         self._reload_counts: Worker[None] | None = None  # a reload's first read
         self._poll_timer: Timer | None = None
         self._poll_worker: Worker[None] | None = None
@@ -465,7 +473,12 @@ class DashboardScreen(Screen[None]):
         else:
             recovered = self.trouble is not None  # read nothing meanwhile: read it all now
             self._set_trouble(None)
-            if result.changed or recovered or self._refresh_owed:
+            self._changed_polls = self._changed_polls + 1 if result.changed else 0
+            self._polls_since_reload += 1
+            if (self._changed_polls > 1 and self._polls_since_reload < RELOAD_EVERY_POLLS
+                    and not recovered):
+                self._refresh_owed = True  # a writer without a rest: read at the next look
+            elif result.changed or recovered or self._refresh_owed:
                 self._refresh_live()
             else:
                 self._mark_refreshed()
@@ -473,12 +486,13 @@ class DashboardScreen(Screen[None]):
     def _refresh_live(self) -> None:
         """Read again what changed, unless the last reload is still reading (a newer one
         would supersede it, and under a busy writer nothing would settle): while changes
-        keep coming, at most one reload a poll."""
+        keep coming, at most one reload a poll (every RELOAD_EVERY_POLLS, see _polled)."""
         counting = self._reload_counts is not None and self._reload_counts.is_running
         if counting or self.query_one(SagaTable).reading:
             self._refresh_owed = True
             return
         self._refresh_owed = False
+        self._polls_since_reload = 0
         self.action_refresh()
 
     def _mark_refreshed(self) -> None:

@@ -65,6 +65,7 @@ from saga_inspector.store.paging import (
     dense_anchors,
     find_row,
 )
+from saga_inspector.store.repository import READ_GAP
 from saga_inspector.store.scan import share
 from saga_inspector.store.source import SagaSource
 from saga_inspector.tui.head_start import FirstPage
@@ -273,6 +274,18 @@ def _searching_words(searching: tuple[int, int] | None) -> str:
     return f"searching…{done} · {CANCEL_KEY} cancels"
 
 
+def _read_gap(job: _Job) -> None:
+    """Between two reads of a live reload, a pause (READ_GAP): back to back, the reads of a
+    reload (first page, rows above, the sought saga's page, the last page) left a writer
+    flat out no moment to restart its -wal, which grew by all it wrote meanwhile (bench_wal
+    --trace: stretches of 8-13 ms at 100k sagas where each read took 0.2-5)."""
+    if job.live:
+        _pause(READ_GAP)
+
+
+_pause = time.sleep  # (tests count the pauses)
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -329,6 +342,7 @@ class _Job:
     # A live reload's place (sought, see _live_place): its row before the reload; the sagas
     # that arrived above it since are counted anyway, so its row is known without a count.
     seek_below: int | None = None
+    live: bool = False  # a live reload: its reads READ_GAP apart (see _load_query)
 
 
 class _Result(Message, bubble=False):
@@ -477,6 +491,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         # Live refresh: see the module's docstring.
         self._top_key: SortKey | None = None  # the first row of the result, as last read
         self._newest_before: SortKey | None = None  # _top_key when a live reload started
+        self._live = False  # the query being read is a live reload's (_read_gap)
         self._stale_shift = 0  # rows that arrived above the stale ones since they were read
         self._previous_states: dict[SagaRef, str] = {}  # the stale rows' states, by saga
         self._changed_marks: dict[SagaRef, Timer] = {}  # sagas marked as changed, until the timer
@@ -720,6 +735,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         *, live: bool = False, given: list[Saga] | None = None,
     ) -> None:
         self._begin_live(stale if live else None, place)
+        self._live = live
         self._given_rows = given  # for _launch (now, or once mounted)
         self._generation += 1
         if self._scan_timer is not None:
@@ -781,7 +797,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         below = (place.position if place is not None and seek is not None
                  and self._newest_before is not None else None)  # (a live reload's place)
         return _Job(self._store, self._query, self._cache.page_size, self._counts,
-                    self._counts_epoch, self._newest_before, seek, below)
+                    self._counts_epoch, self._newest_before, seek, below, self._live)
 
     def _launch(self) -> None:
         self.workers.cancel_group(self, _PAGES_GROUP)
@@ -844,6 +860,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
                     if job.query.sort is SortOrder.DURATION:
                         self._read_sort_index(generation, job)
                     rows = self._first_rows(generation, job, first)
+                _read_gap(job)
                 above = self._rows_above(job, rows)
                 widest = self._widest_id(job, rows)
                 self._post(generation,
@@ -861,11 +878,13 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
                 # A live reload's place: its row before the sagas just added above, plus
                 # those (counted above), not a count of every row above it.
                 below = None if job.seek_below is None else job.seek_below + above
+                _read_gap(job)
                 self._seek(generation, job, sought, below)
             if whole:
                 anchors = [job.query.key_of(rows[0])] if rows else []
                 self._post(generation, partial(self._anchors_arrived, anchors))
             elif total is not None and generation == self._generation:
+                _read_gap(job)
                 self._load_extent(generation, job, rows[0].saga_id, total)
             if not whole and given is None:  # (the operator's sort, not the default's)
                 self._read_ahead_sort(job)
