@@ -4,6 +4,7 @@ app, on the same pseudo-terminal as bench_dashboard.py, profiling only while tho
     pip install --target /tmp/pyinst pyinstrument        # once, outside the project's venv
     PYTHONPATH=/tmp/pyinst /tmp/venv/bin/python benchmarks/profile_dashboard.py \\
         --size 1000000 --keys 2 0 4 0 G g j
+    PYTHONPATH=/tmp/pyinst /tmp/venv/bin/python benchmarks/profile_dashboard.py --fleet 50 --start
 
 Each key is sent, then the app is left to go idle before the next; the report (text, on
 stdout) covers the keys only, not the start. `--start` profiles the start instead. Names of
@@ -24,7 +25,7 @@ HERE = Path(__file__).parent
 KEY_NAMES = {"pagedown": "\x1b[6~", "enter": "\r", "escape": "\x1b"}
 
 
-def child(db: str, report: str, from_start: bool) -> int:
+def child(dbs: list[str], report: str, from_start: bool) -> int:
     """Runs in the app's process: profile while SIGUSR1 has toggled profiling on."""
     from pyinstrument import Profiler
 
@@ -42,7 +43,7 @@ def child(db: str, report: str, from_start: bool) -> int:
     if from_start:
         profiler.start()
     try:
-        return main([db])
+        return main(dbs)
     finally:
         if profiler.is_running:
             profiler.stop()
@@ -53,15 +54,23 @@ def child(db: str, report: str, from_start: bool) -> int:
                                     encoding="utf-8")
 
 
-def parent(size: int, keys: list[str], from_start: bool) -> None:
+def parent(size: int, keys: list[str], from_start: bool, fleet: int | None) -> None:
+    import bench_dashboard
     from bench_dashboard import COLS, ROWS, SETTLE_S, WAIT_S, read_facts, shows_rows
     from bench_store import log_of
+    from fleet import fleet_paths
     from pty_screen import PtySession
 
-    path = log_of(size)
-    facts = read_facts(path)
+    if fleet:
+        paths, snapshots = fleet_paths(fleet)
+        facts = read_facts(paths, (), snapshots)
+        bench_dashboard.SEVERAL_LOGS = True  # (rows shown with their log's label)
+    else:
+        paths = [log_of(size)]
+        facts = read_facts(paths[0])
     report = Path(f"/tmp/profile-dashboard-{os.getpid()}.txt")
-    argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(path), str(report)]
+    argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(report),
+            *map(str, paths)]
     if from_start:
         argv.append("--from-start")
     session = PtySession(argv, cols=COLS, rows=ROWS, cwd=str(HERE.parent))
@@ -86,15 +95,18 @@ def parent(size: int, keys: list[str], from_start: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--child", nargs=2, metavar=("DB", "REPORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs="+", metavar="REPORT DB", help=argparse.SUPPRESS)
     parser.add_argument("--from-start", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--keys", nargs="*", default=["2", "0", "4", "0"])
     parser.add_argument("--start", action="store_true", help="profile the start, not keys")
+    parser.add_argument("--fleet", type=int, choices=(50, 500),
+                        help="the app on a fleet of logs (fleet.py) instead of one log")
     args = parser.parse_args()
     if args.child:
-        raise SystemExit(child(*args.child, args.from_start))
-    parent(args.size, args.keys, args.start)
+        report, *dbs = args.child
+        raise SystemExit(child(dbs, report, args.from_start))
+    parent(args.size, args.keys, args.start, args.fleet)
 
 
 if __name__ == "__main__":

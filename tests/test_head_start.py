@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from saga_inspector.store import ErrorKind, Saga, SagaQuery, SagaStore, StoreError
+from saga_inspector.store import ErrorKind, Saga, SagaQuery, SagaStore, SortOrder, StoreError
 from saga_inspector.tui.app import SagaInspectorApp
 from saga_inspector.tui.head_start import START_QUERY, HeadStart
 from saga_inspector.tui.screens.dashboard import DashboardScreen
@@ -21,7 +21,7 @@ from saga_inspector.tui.screens.error import ErrorScreen
 from saga_inspector.tui.widgets.saga_table import SagaTable
 from saga_inspector.tui.widgets.step_list import StepList
 
-from .factory import SagaLogFactory
+from .factory import SagaLogFactory, cleanup_saga
 from .helpers import NOW, SIZE, dashboard, idle, mixed_log, pilot_test, screen_text, wait_for
 
 
@@ -59,6 +59,46 @@ async def test_the_first_frame_has_the_rows_of_a_head_start(make_log: SagaLogFac
         assert table.total == 6
         assert dashboard(app).counts is not None
         assert first_page_reads == []  # the rows drawn are the head start's
+
+
+@pilot_test
+async def test_several_logs_first_frame_has_the_head_starts_rows_by_start_time(
+        tmp_path: Path) -> None:
+    """Several logs open by start time: the head start's page, and the highest id of the
+    logs (the id column's width), are drawn as they are; the table reads no first page."""
+    paths = []
+    for number, (ids, offset) in enumerate((((1, 2, 3), 0), ((1, 2, 12), 5))):
+        factory = SagaLogFactory(tmp_path / f"log{number}")
+        factory.folder.mkdir()
+        paths.append(factory([cleanup_saga(saga_id, at=10 * saga_id + offset)
+                              for saga_id in ids], name="launcher-sagas.db"))
+    head_start = HeadStart(paths, SagaStore.open)
+    opened = head_start.result()
+    page = opened.first_page
+    assert page is not None and page.query.sort is SortOrder.STARTED
+    by_start = [(saga.source.label, saga.saga_id) for saga in page.rows]
+    labels = [member.tag.label for member in opened.source.members]
+    assert by_start == [(labels[1], 12), (labels[0], 3), (labels[1], 2), (labels[0], 2),
+                        (labels[1], 1), (labels[0], 1)]
+    assert page.widest_id == 12
+    first_page_reads: list[SagaQuery] = []
+    read_page = opened.source.sagas
+
+    def recorded(query: SagaQuery = START_QUERY, **where: object) -> list[Saga]:
+        if all(where.get(name) is None for name in ("after", "before", "at")):
+            first_page_reads.append(query)
+        return read_page(query, **where)  # type: ignore[arg-type]
+
+    opened.source.sagas = recorded  # type: ignore[method-assign]
+    app = SagaInspectorApp(paths, now=lambda: NOW, opener=never_opens, head_start=head_start)
+    async with app.run_test(size=SIZE) as pilot:
+        table = dashboard(app).query_one(SagaTable)
+        assert not table.loading
+        highlighted = table.highlighted_saga
+        assert highlighted is not None and highlighted.saga_id == 12
+        await idle(pilot)
+        assert table.total == 6
+        assert first_page_reads == []
 
 
 @pilot_test

@@ -254,3 +254,34 @@ def test_progress_counts_the_logs_already_read(tmp_path: Path) -> None:
                                      progress=lambda *told: said.append(told))
         assert said[-1] == (40, 40)
         assert all(total == 40 and done >= 20 for done, total in said)
+
+
+# -- by start time, the first page before the indexes: each log's own first page -------------
+
+
+def test_the_first_page_by_start_time_reads_no_blocks_bounds(apart, monkeypatch) -> None:
+    """At open (no index yet) each log gives its first page by its proxies, and the view
+    merges them: no log's blocks' bounds are read for it (a pass over each log three times
+    as dear). The index of start times reads them, for the searches by start time."""
+    query = SagaQuery(sort=SortOrder.STARTED)
+    failed = SagaQuery(frozenset({"failed"}), sort=SortOrder.STARTED)
+    expected, expected_failed = union(apart, query), union(apart, failed)
+    bounds_read: Counter[int] = Counter()
+    first_pages: Counter[int] = Counter()
+    for number, member in enumerate(apart.members):
+        store = member.store
+        def bounds(*args, read=store.start_bounds, number=number, **kwargs):
+            bounds_read[number] += 1
+            return read(*args, **kwargs)
+        def first(*args, read=store.first_page, number=number, **kwargs):
+            first_pages[number] += 1
+            return read(*args, **kwargs)
+        monkeypatch.setattr(store, "start_bounds", bounds)
+        monkeypatch.setattr(store, "first_page", first)
+    for size in (1, 5, 20):
+        assert keys(query, apart.sagas(query, limit=size)) == expected[:size]
+    assert keys(failed, apart.sagas(failed, limit=5)) == expected_failed[:5]
+    assert set(first_pages) == {0, 1, 2, 3}
+    assert bounds_read == Counter()
+    assert apart.build_sort_index(SortOrder.STARTED)
+    assert set(bounds_read) == {0, 1, 2, 3}

@@ -176,14 +176,6 @@ class MergedSource:
             member.gone = error.kind is ErrorKind.NOT_FOUND
             return
         self._attach(member, store)
-        if len(self.members) > 1:
-            # What the first page of the view needs from every log, read here, where the
-            # logs are read side by side (SQLite lets go of the GIL while it reads).
-            try:
-                store.warm()
-            except StoreError as error:
-                if error.kind is not ErrorKind.BUSY:
-                    member.error = error.message
 
     def _attach(self, member: Member, store: SagaStore) -> None:
         """`store` is now the log's: readable, and the file it names the one opened."""
@@ -323,18 +315,31 @@ class MergedSource:
               read: Callable[[SagaStore, SagaQuery, Member], T]) -> list[T]:
         """`read` on every readable log the query lets in; a log whose read fails is marked
         and left out (a cancelled read is the caller's: it goes on up)."""
-        results: list[T] = []
-        for member in self._readable():
-            member_query, store = member.query_for(query), member.store
-            if member_query is None or store is None:
-                continue
-            try:
-                results.append(read(store, member_query, member))
-            except StoreError as error:
-                if error.kind in (ErrorKind.CANCELLED, ErrorKind.BUSY):
-                    raise
-                self._fail(member, error, store)
-        return results
+        return [found for member in self._readable()
+                for kept, found in [self._read_one(member, query, read)] if kept]  # type: ignore[misc]
+
+    def _each_side_by_side(self, query: SagaQuery,
+                           read: Callable[[SagaStore, SagaQuery, Member], T]) -> list[T]:
+        """As _each, two logs at a time (each log has its own connection, and SQLite lets
+        go of the GIL while it reads); the results in the logs' order."""
+        members = self._readable()
+        with ThreadPoolExecutor(_OPENERS) as pool:
+            return [found for kept, found in pool.map(
+                lambda member: self._read_one(member, query, read), members) if kept]  # type: ignore[misc]
+
+    def _read_one(self, member: Member, query: SagaQuery,
+                  read: Callable[[SagaStore, SagaQuery, Member], T]) -> tuple[bool, T | None]:
+        """`read` on one log, if the query lets it in: (whether it was read, what it gave)."""
+        member_query, store = member.query_for(query), member.store
+        if member_query is None or store is None:
+            return False, None
+        try:
+            return True, read(store, member_query, member)
+        except StoreError as error:
+            if error.kind in (ErrorKind.CANCELLED, ErrorKind.BUSY):
+                raise
+            self._fail(member, error, store)
+            return False, None
 
     def _fail(self, member: Member, error: StoreError,
               store: SagaStore | None = None) -> None:
@@ -375,6 +380,9 @@ class MergedSource:
         if self._indexed(query):
             return self._indexed_page(query, after=after, before=before, at=at, limit=limit)
         scan = None if progress is None else _ViewProgress(progress, self._sizes(query))
+        if query.sort is SortOrder.STARTED and after is None and before is None and at is None \
+                and not query.searching:
+            return self._first_start_page(query, limit, cancelled)
         if query.sort is SortOrder.STARTED:
             return self._start_page(query, after=after, before=before, at=at, limit=limit,
                                     cancelled=cancelled, scan=scan)
@@ -429,6 +437,19 @@ class MergedSource:
         sizes = self._each(query, lambda store, _q, member: (member.tag.rank,
                                                              store.counts().total))
         return dict(sizes)
+
+    def _first_start_page(self, query: SagaQuery, limit: int,
+                          cancelled: Cancelled) -> list[Saga]:
+        """The view's first page by start time before its indexes are read (as it opens):
+        every log's own first page, by its proxies (SagaStore.first_page: one pass of cheap
+        comparisons, where the blocks' bounds _start_page needs cost three times as much to
+        read), two logs at a time, merged. The bounds are read with the index of start
+        times (build_sort_index)."""
+        def page(store: SagaStore, member_query: SagaQuery, _member: Member) -> list[Saga]:
+            found = store.first_page(member_query, limit, cancelled=cancelled)
+            return found if found is not None else store.sagas(
+                member_query, limit=limit, cancelled=cancelled)
+        return _merged(self._each_side_by_side(query, page), query, limit)
 
     def _start_page(self, query: SagaQuery, *, after: SortKey | None = None,
                     before: SortKey | None = None, at: SortKey | None = None,
@@ -558,6 +579,8 @@ class MergedSource:
             assert store is not None
             self._guarded(member, lambda: store.build_sort_index(
                 sort, progress=lambda done, _of: told(member, done), cancelled=cancelled))
+            if sort is SortOrder.STARTED:  # what a search by start time reads first
+                self._guarded(member, lambda: store.start_bounds(cancelled))
             told(member, sizes[id(member)])
 
         # The logs whose index is read and up to date need no thread (a sort switched back

@@ -252,6 +252,7 @@ class SagaStore:
         # counted the states, at the same data_version as _counts_cache.
         self._state_ids: _StateIds | None = None
         self._start_bounds: StartBlocks | None = None  # by start time: see start_order.py
+        self._bounds_lock = threading.Lock()  # (one read of them at a time: the others wait)
         self._indexes: dict[SortOrder, SortIndex] = {}  # see sort_index.py
         self._pages_first = _PagesFirst()
         # One read or update of each index at a time (each its own: pages under one sort
@@ -1093,11 +1094,6 @@ class SagaStore:
 
     # -- by start time: the blocks' bounds (start_order.py) ------------------------------
 
-    def warm(self) -> None:
-        """Read now what a view of several logs asks first: the blocks' bounds by start
-        time (its order). (The counts come after the first rows.)"""
-        self.start_bounds(None)
-
     def start_keys(self, query: SagaQuery, *, after: SortKey | None = None,
                    before: SortKey | None = None, at: SortKey | None = None,
                    from_oldest: bool = False, limit: int = PAGE_SIZE,
@@ -1227,15 +1223,19 @@ class SagaStore:
 
     def start_bounds(self, cancelled: Callable[[], bool] | None = None) -> StartBlocks:
         """Every block's bounds, read again from the newest block known on when the file
-        changed (a writer appends)."""
-        version = self.data_version()
-        known = self._start_bounds
-        if known is not None and known.version == version:
-            return known
-        newest_known = known.blocks[0].number if known is not None and known.blocks else None
-        fresh = self._read_blocks(newest_known, cancelled)
-        self._start_bounds = merged_blocks(known, fresh, newest_known, version)
-        return self._start_bounds
+        changed (a writer appends). A view of several logs reads them in the background
+        (with its index of start times): a page that needs them meanwhile waits for that
+        read rather than reading them too."""
+        with self._bounds_lock:
+            version = self.data_version()
+            known = self._start_bounds
+            if known is not None and known.version == version:
+                return known
+            newest_known = (known.blocks[0].number if known is not None and known.blocks
+                            else None)
+            fresh = self._read_blocks(newest_known, cancelled)
+            self._start_bounds = merged_blocks(known, fresh, newest_known, version)
+            return self._start_bounds
 
     def _read_blocks(self, down_to: int | None,
                      cancelled: Callable[[], bool] | None) -> list[Block]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from saga_inspector.store import PAGE_SIZE, LogFormat, Saga, SagaQuery, SagaStore, SortOrder
 from saga_inspector.store.errors import ErrorKind, StoreError
 from saga_inspector.store.merged import MergedSource
+from saga_inspector.store.source import SagaSource
 
 # How one log is opened: SagaStore.open's form (`tag` is the log's label and rank).
 Opener = Callable[..., SagaStore]
@@ -55,10 +56,20 @@ def as_paths(paths: Paths) -> list[Path]:
 
 @dataclass(frozen=True, slots=True)
 class FirstPage:
-    """The first rows of a query, read before the table asked for them."""
+    """The first rows of a query, read before the table asked for them, and the highest
+    id (widest_id) that sizes the id column."""
 
     query: SagaQuery
     rows: Sequence[Saga]
+    widest_id: int | None = None
+
+
+def widest_id(source: SagaSource, query: SagaQuery, rows: Sequence[Saga]) -> int | None:
+    """The highest id of the logs, for the id column's width: the first row's when sorted
+    by id, else read (a lookup of each primary key's end)."""
+    if query.sort is SortOrder.ID or not rows:
+        return rows[0].saga_id if rows else None
+    return source.newest_id()
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +143,9 @@ class HeadStart:
             query = start_query(opened.source.source_count)
             try:
                 rows = opened.source.sagas(query, limit=PAGE_SIZE)
+                page = FirstPage(query, tuple(rows), widest_id(opened.source, query, rows))
             except Exception:
-                rows = None  # the table's own read says what is wrong
-            page = None if rows is None else FirstPage(query, tuple(rows))
+                page = None  # the table's own read says what is wrong
             self._opened = replace(opened, first_page=page)
         finally:
             self._done.set()

@@ -68,7 +68,7 @@ from saga_inspector.store.paging import (
 from saga_inspector.store.repository import READ_GAP
 from saga_inspector.store.scan import share
 from saga_inspector.store.source import SagaSource
-from saga_inspector.tui.head_start import FirstPage
+from saga_inspector.tui.head_start import FirstPage, widest_id
 from saga_inspector.tui.text import plain
 from saga_inspector.tui.views import time_with_age
 from saga_inspector.tui.widgets.badges import STATE_COMPONENTS, state_badge
@@ -496,7 +496,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._previous_states: dict[SagaRef, str] = {}  # the stale rows' states, by saga
         self._changed_marks: dict[SagaRef, Timer] = {}  # sagas marked as changed, until the timer
         self._stalled = False  # a writer's lock stopped the reads; what is drawn stays
-        self._given_rows: list[Saga] | None = None  # the next query's first page, read
+        self._given_page: FirstPage | None = None  # the next query's first page, read
         self.new_above = 0  # rows that arrived above the view since it was at the top
         # Several logs (set by the screen): their labels (the source column shows when there
         # are two or more), and those that vanished (their rows are marked).
@@ -573,11 +573,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         # once, in the frame that takes the key, and read again behind them.
         remembered = place is not None and not place.seek
         shown = self._shown_rows.pop(query, None) if remembered else None
-        # (Sorted by id only: the id column's width is then read off the rows, not the file.)
-        given = None
-        if (first_page is not None and first_page.query == query and place is None
-                and query.sort is SortOrder.ID):
-            given = list(first_page.rows)
+        given = first_page if (first_page is not None and first_page.query == query
+                               and place is None) else None
         self._start(store, query, place, stale=shown, given=given)
         if shown is not None and place is not None:  # drawn now: where the place was left
             self.scroll_to(y=place.position - place.screen_row, animate=False, force=True)
@@ -732,11 +729,11 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _start(
         self, store: SagaSource, query: SagaQuery, place: _Place | None, stale: RowCache | None,
-        *, live: bool = False, given: list[Saga] | None = None,
+        *, live: bool = False, given: FirstPage | None = None,
     ) -> None:
         self._begin_live(stale if live else None, place)
         self._live = live
-        self._given_rows = given  # for _launch (now, or once mounted)
+        self._given_page = given  # for _launch (now, or once mounted)
         self._generation += 1
         if self._scan_timer is not None:
             self._scan_timer.stop()
@@ -802,11 +799,12 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _launch(self) -> None:
         self.workers.cancel_group(self, _PAGES_GROUP)
         self.workers.cancel_group(self, _ANCHORS_GROUP)
-        job, given, self._given_rows = self._job(), self._given_rows, None
-        if given is not None:  # read already (at start): drawn now, the rest read behind
+        job, given, self._given_page = self._job(), self._given_page, None
+        rows = None if given is None else list(given.rows)
+        if given is not None and rows is not None:  # read at start: drawn now, the rest behind
             first = PageRequest(0, job.page_size)
-            self._first_page_arrived(first, given, 0, self._widest_id(job, given))
-        self.run_worker(partial(self._load_query, self._generation, job, given), thread=True,
+            self._first_page_arrived(first, rows, 0, given.widest_id)
+        self.run_worker(partial(self._load_query, self._generation, job, rows), thread=True,
                         group=_QUERY_GROUP, exclusive=True)
 
     def _need_anchors(self) -> None:
@@ -862,7 +860,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
                     rows = self._first_rows(generation, job, first)
                 _read_gap(job)
                 above = self._rows_above(job, rows)
-                widest = self._widest_id(job, rows)
+                widest = widest_id(job.store, job.query, rows)
                 self._post(generation,
                            partial(self._first_page_arrived, first, rows, above, widest))
             whole = len(rows) < job.page_size  # the whole result is on the first page
@@ -886,7 +884,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             elif total is not None and generation == self._generation:
                 _read_gap(job)
                 self._load_extent(generation, job, rows[0].saga_id, total)
-            if not whole and given is None:  # (the operator's sort, not the default's)
+            if not whole:
                 self._read_ahead_sort(job)
         except StoreError as error:
             self._post(generation, partial(self._failed, error))
@@ -982,13 +980,6 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._post(ANY_GENERATION, partial(self._counts_arrived, job.counts_epoch, counts))
         return counts.count(job.query.states)
 
-    @staticmethod
-    def _widest_id(job: _Job, rows: list[Saga]) -> int | None:
-        """The highest id of the file, for the id column's width: the first row's when
-        sorted by id, else read (a lookup of the primary key's end)."""
-        if job.query.sort is SortOrder.ID or not rows:
-            return rows[0].saga_id if rows else None
-        return job.store.newest_id()
 
     def _seek(self, generation: int, job: _Job, key: SortKey,
               position: int | None = None) -> None:
