@@ -54,7 +54,8 @@ def child(dbs: list[str], report: str, from_start: bool) -> int:
                                     encoding="utf-8")
 
 
-def parent(size: int, keys: list[str], from_start: bool, fleet: int | None) -> None:
+def parent(size: int, keys: list[str], from_start: bool, fleet: int | None,
+           before: list[str]) -> None:
     import bench_dashboard
     from bench_dashboard import COLS, ROWS, SETTLE_S, WAIT_S, read_facts, shows_rows
     from bench_store import log_of
@@ -80,6 +81,9 @@ def parent(size: int, keys: list[str], from_start: bool, fleet: int | None) -> N
         if from_start:
             os.kill(session.pid, signal.SIGUSR1)  # stop: the start alone
         else:
+            for key in before:  # (not profiled)
+                session.send(KEY_NAMES.get(key, key))
+                session.quiet(SETTLE_S)
             os.kill(session.pid, signal.SIGUSR1)
             for key in keys:
                 session.send(KEY_NAMES.get(key, key))
@@ -99,6 +103,8 @@ def main() -> None:
     parser.add_argument("--from-start", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--keys", nargs="*", default=["2", "0", "4", "0"])
+    parser.add_argument("--before", nargs="*", default=[],
+                        help="keys sent first, not profiled (e.g. ':' before an id)")
     parser.add_argument("--start", action="store_true", help="profile the start, not keys")
     parser.add_argument("--fleet", type=int, choices=(50, 500),
                         help="the app on a fleet of logs (fleet.py) instead of one log")
@@ -106,7 +112,7 @@ def main() -> None:
     if args.child:
         report, *dbs = args.child
         raise SystemExit(child(dbs, report, args.from_start))
-    parent(args.size, args.keys, args.start, args.fleet)
+    parent(args.size, args.keys, args.start, args.fleet, args.before)
 
 
 if __name__ == "__main__":

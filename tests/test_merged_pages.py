@@ -219,10 +219,13 @@ def test_from_the_indexes_logs_are_asked_for_a_few_keys_each(apart, monkeypatch)
     asked: Counter[int] = Counter()
     for number, member in enumerate(apart.members):
         store = member.store
-        def spied(*args, read=store.indexed_keys, number=number, **kwargs):
-            asked[number] += kwargs["limit"]
-            return read(*args, **kwargs)
-        monkeypatch.setattr(store, "indexed_keys", spied)
+        def spied_reader(query, reader=store.index_reader, number=number):
+            read = reader(query)
+            def spied(**kwargs):
+                asked[number] += kwargs["limit"]
+                return read(**kwargs)
+            return spied
+        monkeypatch.setattr(store, "index_reader", spied_reader)
     query = SagaQuery(sort=SortOrder.DURATION)
     assert keys(query, apart.sagas(query, limit=20)) == union(apart, query)[:20]
     assert set(asked) == {0, 1, 2, 3}

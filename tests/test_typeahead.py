@@ -141,6 +141,28 @@ async def test_a_saga_id_typed_in_one_burst_is_gone_to(demo: Path) -> None:
 
 
 @pilot_test
+async def test_characters_typed_into_a_field_wait_for_no_key(demo: Path) -> None:
+    """A character a field takes moves no focus: the one after it goes to the same field at
+    once, not after it has come back up (a 21-character LOG:ID waited 15 ms so); a key
+    after them that the field does not take (enter) still waits its turn."""
+    app = app_on(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await idle(pilot)
+        burst(app, ":")
+        await wait_for(pilot, lambda: isinstance(app.focused, Input), "the id field")
+        followed: dict[int, str] = {}  # the keys followed up to the app, one entry a key
+        follow = app.type_ahead._follow
+
+        def recorded(flight, node) -> None:
+            followed[id(flight)] = flight.event.key
+            follow(flight, node)
+        app.type_ahead._follow = recorded  # type: ignore[method-assign]
+        burst(app, f"31{ENTER}")
+        await wait_for(pilot, lambda: highlighted_id(table(app)) == 31, "saga 31 highlighted")
+        assert list(followed.values()) == ["enter"]  # (each character was, before)
+
+
+@pilot_test
 async def test_a_file_name_typed_in_one_burst_after_e_is_in_the_export_prompt(
     demo: Path,
 ) -> None:

@@ -48,7 +48,14 @@ from .models import (
     SortOrder,
     StateCounts,
 )
-from .repository import INDEXED_SORTS, PAGE_SIZE, SCAN_PAGE_SIZE, SagaStore, walk_pages
+from .repository import (
+    INDEXED_SORTS,
+    PAGE_SIZE,
+    SCAN_PAGE_SIZE,
+    IndexReader,
+    SagaStore,
+    walk_pages,
+)
 from .sort_index import Progress
 from .source import AmbiguousSaga, Cancelled, SourceInfo, SourceStatus
 from .source_tag import SourceTag
@@ -618,7 +625,8 @@ class MergedSource:
         def lead(store: SagaStore, member_query: SagaQuery, member: Member) -> _Lead:
             bound = {} if from_oldest else _member_bound(
                 member.tag.rank, member_query, after=after, before=before, at=at)
-            return _Lead(member, store, member_query, bound, upward, None, keys_only=True)
+            return _Lead(member, store, member_query, bound, upward, None,
+                         index=store.index_reader(member_query), keys_only=True)
         chosen = self._lazy_merge(self._each(query, lead), limit, upward, None)
         return self._rows_of([key for key in chosen if isinstance(key, SortKey)])
 
@@ -882,6 +890,7 @@ class _Lead:
     upward: bool
     reach: SortKey | None
     keys_only: bool = False
+    index: IndexReader | None = None  # (keys_only) its index's keys; None: no index serves
     read: int = 0  # items it was last asked for (0: not read yet)
     cursor: SortKey | None = None  # the key of its last item read
 
@@ -896,9 +905,9 @@ class _Lead:
         own = {} if oldest or not isinstance(bound, dict) else bound
         if self.keys_only:
             rank = self.member.tag.rank
-            return [(key, key) for key in (SortKey(k.value, k.saga_id, rank) for k in
-                    self.store.indexed_keys(self.query, **own, from_oldest=oldest,
-                                            limit=limit))]
+            found = [] if self.index is None else self.index(**own, from_oldest=oldest,
+                                                             limit=limit)
+            return [(key, key) for key in (SortKey(k.value, k.saga_id, rank) for k in found)]
         if oldest:
             rows = self.store.oldest(self.query, limit=limit, cancelled=cancelled)
         else:

@@ -84,6 +84,8 @@ LEAN_CACHE_KIB = 64  # the page cache of each of many logs open at once (SQLite'
 _RANGE_CHUNK = 200  # id ranges in one count (two parameters each)
 # The sorts a SortIndex serves (sort_index.py), and the ids it reads in one statement
 INDEXED_SORTS = frozenset({SortOrder.STARTED, SortOrder.DURATION})
+# A page's keys from an index (SagaStore.index_reader): after / before / at, from_oldest, limit.
+IndexReader = Callable[..., list[SortKey]]
 _NEWEST_IDS = 1 << 12  # the ids whose times set a first page's floor (_near_the_top)
 _PAGE_FIRST_WAIT_S = 2.0  # the longest a read of keys waits for first pages (_PagesFirst)
 _HALVES_FROM = 1 << 13  # ids in a range read in two halves at once (_halves)
@@ -1558,17 +1560,23 @@ class SagaStore:
         """Whether this query's pages come from its sort's index (read and up to date)."""
         return self._serving_index(query) is not None
 
-    def indexed_keys(self, query: SagaQuery, *, after: SortKey | None = None,
-                     before: SortKey | None = None, at: SortKey | None = None,
-                     from_oldest: bool = False, limit: int = PAGE_SIZE) -> list[SortKey]:
-        """The keys of a page from the sort's index (as `sagas` would order them; rows are
-        not read); [] when no index serves the query."""
+    def index_reader(self, query: SagaQuery) -> IndexReader | None:
+        """The keys of pages from the sort's index (as `sagas` would order them; rows are
+        not read), for the reads that make one page of a view (MergedSource._lazy_merge
+        asks a log a few keys at a time): the index found, and its version checked, once
+        (a check is a statement: a page over 50 logs made hundreds). None when no index
+        serves the query."""
         served = self._serving_index(query)
         if served is None:
-            return []
-        bound = _bound(after, before, at, None, None, query.sort)
-        return [SortKey(value, saga_id) for value, saga_id in _index_page(
-            *served, bound, limit, from_oldest=from_oldest)]
+            return None
+
+        def read(*, after: SortKey | None = None, before: SortKey | None = None,
+                 at: SortKey | None = None, from_oldest: bool = False,
+                 limit: int = PAGE_SIZE) -> list[SortKey]:
+            bound = _bound(after, before, at, None, None, query.sort)
+            return [SortKey(value, saga_id) for value, saga_id in _index_page(
+                *served, bound, limit, from_oldest=from_oldest)]
+        return read
 
     def _serving_index(self, query: SagaQuery) -> tuple[SortIndex, bytes | None] | None:
         """The index that answers this query, and the state codes it filters by: under its
