@@ -14,10 +14,10 @@ from saga_inspector.store import LogFormat
 # How long a thread may keep the interpreter while another waits for it (Python's default:
 # 5 ms). The dashboard reads in worker threads while the UI thread draws, and SQLite hands
 # the interpreter back at every row it steps: a read transaction waited up to 5 ms a row,
-# so a page's read held its snapshot 15-25 ms instead of 1, and a writer flat out (30 000
+# so a page's read held its snapshot 15-25 ms instead of 1, and a writer flat out (40 000
 # commits a second) grew its -wal by all it wrote meanwhile (bench_wal.py: 1.4-2.5x the
-# writer alone's peak; 1.2-1.55x with 0.5 ms, the longest hold 5-14 ms instead of 12-25).
-READ_SWITCH_INTERVAL = 0.0005
+# writer alone's peak; 1.3-1.7x with 0.5 ms; 1.4-1.5x with 0.2 ms; 1.13-1.45x with 0.1 ms).
+READ_SWITCH_INTERVAL = 0.0001
 
 
 def run_dashboard(paths: Path | str | Sequence[Path | str], *, immutable: bool = False,
