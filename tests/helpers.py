@@ -34,7 +34,7 @@ from textual.worker import NoActiveWorker, get_current_worker
 
 from saga_inspector import cli
 from saga_inspector.demo import SagaRow, write_demo
-from saga_inspector.store import Saga, SagaDetail, SagaQuery, SagaStore, SortOrder, Step
+from saga_inspector.store import Saga, SagaDetail, SagaQuery, SagaStore, SortKey, SortOrder, Step
 from saga_inspector.store.kinds import POOL_RESPAWN, WINDOW_CLEANUP
 from saga_inspector.store.timestamps import parse_timestamp
 from saga_inspector.tui.app import SagaInspectorApp, create_app
@@ -573,3 +573,31 @@ def summary_of(writer: subprocess.Popen[str]) -> dict[str, float]:
     out, _ = writer.communicate(timeout=60)
     assert writer.returncode == 0
     return json.loads(out)
+
+
+def check_paging(view: Any, query: SagaQuery, expected: list[SortKey], size: int,
+                 bounds: Sequence[SortKey]) -> None:
+    """`view`'s pages of `query`, `size` rows each, are `expected` (every key in order):
+    forward from the top by `after`, backward from the end by `before`, and around each of
+    `bounds` (a row's key, or a key no row has) by `after`, `at` and `before`."""
+    def keys(sagas: list[Saga]) -> list[SortKey]:
+        return [query.key_of(saga) for saga in sagas]
+    forward: list[SortKey] = []
+    page = view.sagas(query, limit=size)
+    while page:
+        forward += keys(page)
+        page = view.sagas(query, after=query.key_of(page[-1]), limit=size)
+    assert forward == expected
+    backward: list[SortKey] = []
+    page = view.oldest(query, limit=size)
+    while page:
+        backward = keys(page) + backward
+        page = view.sagas(query, before=query.key_of(page[0]), limit=size)
+    assert backward == expected
+    for bound in bounds:
+        below = [key for key in expected if key < bound]
+        above = [key for key in expected if key > bound]
+        assert keys(view.sagas(query, after=bound, limit=size)) == below[:size]
+        assert keys(view.sagas(query, at=bound, limit=size)) == \
+            [key for key in expected if key <= bound][:size]
+        assert keys(view.sagas(query, before=bound, limit=size)) == above[-size:]

@@ -6,10 +6,16 @@ looks are posted here one by one (the app's own timer is an hour): no wall clock
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+
+from textual.pilot import Pilot
 
 from saga_inspector.follow import FileState, PollResult
 from saga_inspector.tui.screens import dashboard as dashboard_module
+from saga_inspector.tui.screens.dashboard import DashboardScreen
 from saga_inspector.tui.screens.reads import Polled
 from saga_inspector.tui.widgets.saga_table import SagaTable
 
@@ -29,17 +35,40 @@ def add_saga(path: Path, saga_id: int) -> None:
     writer.close()
 
 
-@pilot_test
-async def test_a_writer_without_a_rest_is_read_every_other_look_and_its_last_change_shown(
-    make_log: SagaLogFactory,
-) -> None:
-    path = make_log([cleanup_saga(n) for n in range(1, 11)])
+@dataclass
+class LiveDashboard:
+    """The dashboard on a log of `sagas` sagas, its own looks an hour apart: the looks are
+    posted by `look` (the app's reload after it has read)."""
+
+    path: Path
+    pilot: Pilot
+    screen: DashboardScreen
+    table: SagaTable
+
+    async def look(self, changed: bool) -> None:
+        assert self.screen.source is not None
+        self.screen.post_message(Polled(self.screen.source, PollResult(FileState.PRESENT,
+                                                                       changed=changed)))
+        await idle(self.pilot)  # (the reload it began has read: never one still reading)
+
+
+@asynccontextmanager
+async def live_dashboard(make_log: SagaLogFactory, sagas: int) -> AsyncIterator[LiveDashboard]:
+    path = make_log([cleanup_saga(n) for n in range(1, sagas + 1)])
     app = make_app(path, interval=HOUR)
     async with app.run_test(size=SIZE) as pilot:
         await idle(pilot)
         screen = app.dashboard
-        table = screen.query_one(SagaTable)
         assert screen.source is not None
+        yield LiveDashboard(path, pilot, screen, screen.query_one(SagaTable))
+
+
+@pilot_test
+async def test_a_writer_without_a_rest_is_read_every_other_look_and_its_last_change_shown(
+    make_log: SagaLogFactory,
+) -> None:
+    async with live_dashboard(make_log, 10) as live:
+        screen, table, pilot = live.screen, live.table, live.pilot
         reloads: list[int] = []
         real_refresh = screen.action_refresh
 
@@ -48,30 +77,24 @@ async def test_a_writer_without_a_rest_is_read_every_other_look_and_its_last_cha
             real_refresh()
 
         screen.action_refresh = counted_refresh  # type: ignore[method-assign]
-
-        async def look_at_the_log(changed: bool) -> None:
-            screen.post_message(Polled(screen.source, PollResult(FileState.PRESENT,
-                                                                 changed=changed)))
-            await idle(pilot)  # (the reload it began has read: never one still reading)
-
         look = 0
         for look in range(1, 9):  # a writer committing between every two looks
-            add_saga(path, 10 + look)
-            await look_at_the_log(True)
+            add_saga(live.path, 10 + look)
+            await live.look(True)
         assert reloads == [1, 3, 5, 7]  # every other look; look 8's change is owed
         assert table.total == 17
         look = 9
-        await look_at_the_log(False)  # the writer rests: what it last wrote is read
+        await live.look(False)  # the writer rests: what it last wrote is read
         assert reloads == [1, 3, 5, 7, 9]
         await wait_until(pilot, lambda: table.total == 18 and screen.counts is not None
                          and screen.counts.total == 18, "the last saga counted and shown")
         assert highlighted_id(table) == 10  # (not following: the operator's saga stays)
         look = 10
-        await look_at_the_log(False)
+        await live.look(False)
         assert reloads == [1, 3, 5, 7, 9]  # nothing owed, nothing read
         look = 11
-        add_saga(path, 19)
-        await look_at_the_log(True)  # a change after a quiet look: read at once
+        add_saga(live.path, 19)
+        await live.look(True)  # a change after a quiet look: read at once
         assert reloads == [1, 3, 5, 7, 9, 11]
         await wait_until(pilot, lambda: table.total == 19, "saga 19")
         assert dashboard_module.RELOAD_EVERY_POLLS == 2
@@ -81,23 +104,17 @@ async def test_a_writer_without_a_rest_is_read_every_other_look_and_its_last_cha
 async def test_following_a_writer_without_a_rest_highlights_its_newest_saga_at_the_end(
     make_log: SagaLogFactory,
 ) -> None:
-    path = make_log([cleanup_saga(n) for n in range(1, 6)])
-    app = make_app(path, interval=HOUR)
-    async with app.run_test(size=SIZE) as pilot:
-        await idle(pilot)
-        screen = app.dashboard
-        table = screen.query_one(SagaTable)
-        assert screen.source is not None
-        await pilot.press("f")
-        await idle(pilot)
+    async with live_dashboard(make_log, 5) as live:
+        screen, table = live.screen, live.table
+        await live.pilot.press("f")
+        await idle(live.pilot)
         for newest in range(6, 12):
-            add_saga(path, newest)
-            screen.post_message(Polled(screen.source, PollResult(FileState.PRESENT,
-                                                                 changed=True)))
-            await idle(pilot)
+            add_saga(live.path, newest)
+            await live.look(True)
         assert highlighted_id(table) == 10  # look 6's change (saga 11) waits for the next
+        assert screen.source is not None
         screen.post_message(Polled(screen.source, PollResult(FileState.PRESENT)))
-        await wait_until(pilot, lambda: highlighted_id(table) == 11 and screen.following
+        await wait_until(live.pilot, lambda: highlighted_id(table) == 11 and screen.following
                          and screen.view is not None and screen.view.saga_id == 11,
                          "the newest saga highlighted")
 

@@ -24,6 +24,7 @@ from saga_inspector.store.merged import MergedSource
 from saga_inspector.store.models import Saga
 
 from .factory import SagaLogFactory, cleanup_saga
+from .helpers import check_paging
 from .test_merged_properties import STATES, _loose, a_saga
 
 SLOW = settings(max_examples=40, deadline=None,
@@ -79,25 +80,7 @@ def check_pages(view: MergedSource, query: SagaQuery, bounds: list[SortKey]) -> 
     for size in (1, 2, 3, 5, 8, 13):
         assert keys(query, view.sagas(query, limit=size)) == expected[:size]
         assert keys(query, view.oldest(query, limit=size)) == expected[-size:]
-        forward: list[SortKey] = []
-        page = view.sagas(query, limit=size)
-        while page:
-            forward += keys(query, page)
-            page = view.sagas(query, after=query.key_of(page[-1]), limit=size)
-        assert forward == expected
-        backward: list[SortKey] = []
-        page = view.oldest(query, limit=size)
-        while page:
-            backward = keys(query, page) + backward
-            page = view.sagas(query, before=query.key_of(page[0]), limit=size)
-        assert backward == expected
-        for bound in bounds:
-            below = [key for key in expected if key < bound]
-            above = [key for key in expected if key > bound]
-            assert keys(query, view.sagas(query, after=bound, limit=size)) == below[:size]
-            assert keys(query, view.sagas(query, at=bound, limit=size)) == \
-                [key for key in expected if key <= bound][:size]
-            assert keys(query, view.sagas(query, before=bound, limit=size)) == above[-size:]
+        check_paging(view, query, expected, size, bounds)
 
 
 @SLOW

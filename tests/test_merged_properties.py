@@ -26,6 +26,7 @@ from saga_inspector.store.merged import MergedSource
 from saga_inspector.store.models import Saga
 
 from .factory import LOOSE_DDL, SagaLogFactory
+from .helpers import check_paging
 
 # Whole seconds: the server keeps milliseconds, the launcher nanoseconds; an instant both
 # store alike ties the same way in either format.
@@ -187,29 +188,11 @@ def check_query(fleet: Fleet, query: SagaQuery, source_words: list[str],
     for size in range(1, 8):
         assert _keys(query, merged.oldest(query, limit=size)) == expected[-size:]
         assert _keys(query, merged.sagas(query, limit=size)) == expected[:size]
-    size = 1 + len(expected) % 7
-    # Forward from the top by `after`, backward from the end by `before`.
-    forward: list[SortKey] = []
-    page = merged.sagas(query, limit=size)
-    while page:
-        forward += _keys(query, page)
-        page = merged.sagas(query, after=query.key_of(page[-1]), limit=size)
-    assert forward == expected
-    backward: list[SortKey] = []
-    page = merged.oldest(query, limit=size)
-    while page:
-        backward = _keys(query, page) + backward
-        page = merged.sagas(query, before=query.key_of(page[0]), limit=size)
-    assert backward == expected
-    # Around any key, the query's own or another saga's (a log may hold nothing near it).
+    # Forward, backward, and around any key, the query's own or another saga's (a log may
+    # hold nothing near it).
+    check_paging(merged, query, expected, 1 + len(expected) % 7, bounds)
     for bound in bounds:
-        below = [key for key in expected if key < bound]
-        above = [key for key in expected if key > bound]
-        assert _keys(query, merged.sagas(query, after=bound, limit=size)) == below[:size]
-        assert _keys(query, merged.sagas(query, at=bound, limit=size)) == \
-            [key for key in expected if key <= bound][:size]
-        assert _keys(query, merged.sagas(query, before=bound, limit=size)) == above[-size:]
-        assert merged.count_before(query, bound) == len(above)
+        assert merged.count_before(query, bound) == len([key for key in expected if key > bound])
     for position, key in enumerate(expected):
         assert merged.count_before(query, key) == position
     for stride in range(1, 5):

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from saga_inspector import follow
 from saga_inspector.follow import SagaTracker
 from saga_inspector.store import SagaQuery, SagaStore
 from saga_inspector.store.formats import LogFormat
@@ -33,6 +34,12 @@ from .pinning import PinningWriter, install
 UNSETTLED_LOG = dict(count=1400, states=("completed", "failed", "running"), first_id=1,
                      id_step=1)
 NEW_SAGAS = 250
+
+
+@pytest.fixture(autouse=True)
+def pages_of_new_sagas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tracker's pages of new sagas 100 a read: NEW_SAGAS new sagas are several pages."""
+    monkeypatch.setattr(follow, "NEW_SAGAS_A_READ", 100)
 
 
 @pytest.fixture
@@ -188,3 +195,23 @@ def run(app, scenario) -> None:
             await scenario(pilot)
 
     asyncio.run(main())
+
+
+def test_the_tracker_reads_new_sagas_500_a_transaction(
+    make_log: SagaLogFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Against a writer flat out, fewer transactions: pages of 500 new sagas (see
+    follow.NEW_SAGAS_A_READ), each read whole, every new saga once, oldest first."""
+    monkeypatch.setattr(follow, "NEW_SAGAS_A_READ", 500)
+    path = make_log(mixed_sagas(1200))
+    with SagaStore.open(path) as store:
+        tracker = SagaTracker(store, pause=lambda: None)
+        tracker._newest = follow._BELOW_EVERY_ID  # (every saga is new)
+        asked: list[int] = []
+        read = store.sagas
+        monkeypatch.setattr(store, "sagas", lambda *a, **k: (
+            asked.append(k["limit"]), read(*a, **k))[1])
+        found = tracker.updates()
+    assert asked == [500, 500, 500]
+    assert [saga.saga_id for saga in found] == sorted(saga.saga_id for saga in found)
+    assert len(found) == 1200

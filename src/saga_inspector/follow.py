@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from .store import ErrorKind, Saga, SagaQuery, SagaStore, SortKey, SortOrder, StoreError
 from .store.merged import Member, MergedSource
-from .store.repository import ALL_SAGAS, PAGE_SIZE, READ_GAP
+from .store.repository import ALL_SAGAS, READ_GAP
 
 _T = TypeVar("_T")
 
@@ -37,6 +37,13 @@ _MAX_GAP = 1000
 # The states of the sagas watched are read this many at a time, each read its own short
 # transaction (the store's own IN-list size: one statement each).
 STATES_A_READ = 500
+# New sagas are read this many a transaction. Against a writer flat out (40 000 commits a
+# second, ~40 000 new sagas a poll) every transaction begun is a chance to meet the writer
+# as it writes the -wal's header (the reader then takes the write lock a moment, and a
+# writer without a busy timeout gets SQLITE_BUSY: bench_wal.py saw one in 10 s with pages
+# of 100, 400 transactions a poll); a page of 500 reads in ~2.5 ms, which grows the -wal
+# at most ~0.9 MB past a checkpoint it delays (the target: 1.5x of 4 MB).
+NEW_SAGAS_A_READ = 500
 # Between two reads of one poll: READ_GAP (the store's, as its counts read apart pause).
 
 
@@ -174,11 +181,11 @@ class SagaTracker:
         found: list[Saga] = []
         while True:
             page = self._read(lambda: self.store.sagas(ALL_SAGAS, newer_than=self._newest,
-                                                       limit=PAGE_SIZE))
+                                                       limit=NEW_SAGAS_A_READ))
             found += reversed(page)
             if page:
                 self._newest = page[0].saga_id
-            if len(page) < PAGE_SIZE:
+            if len(page) < NEW_SAGAS_A_READ:
                 return found
 
     def _read(self, read: Callable[..., _T], *args: object) -> _T:
