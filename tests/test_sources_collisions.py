@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -350,8 +351,8 @@ async def test_a_newer_log_among_good_ones_is_named_shown_read_compatible_and_un
 
 
 T = TypeVar("T")
-WATCHED = ("start_keys", "start_bounds", "sagas", "sagas_in_order", "oldest", "counts",
-           "count", "count_before", "key_columns")
+WATCHED = ("first_page", "start_keys", "start_bounds", "sagas", "sagas_in_order", "oldest",
+           "counts", "count", "count_before", "key_columns")
 
 
 def open_transactions(store: SagaStore) -> list[str]:
@@ -366,12 +367,15 @@ def open_transactions(store: SagaStore) -> list[str]:
 
 class Watch:
     """Wraps the member stores' reads: at each call, no OTHER member may be inside a
-    transaction; after each (but one inside the store's own snapshot), the member read must
-    have let go of its own."""
+    transaction, unless a read of it is under way on another thread (logs read side by side
+    each hold their own short snapshot); after each (but one inside the store's own
+    snapshot), the member read must have let go of its own."""
 
     def __init__(self, source: MergedSource, monkeypatch: pytest.MonkeyPatch) -> None:
         self.source = source
         self.calls: list[tuple[str, str]] = []
+        self.reading: dict[int, set[int]] = {}  # id(store) -> threads inside one of its reads
+        self.lock = threading.Lock()
         self.stores = [member.store for member in source.members]
         assert all(store is not None for store in self.stores)
         for member in source.members:
@@ -383,7 +387,20 @@ class Watch:
     def held(self, but: SagaStore | None = None) -> dict[str, list[str]]:
         return {member.tag.label: found for member in self.source.members
                 if member.store is not but and member.store is not None
+                and not self._read_elsewhere(member.store)
                 and (found := open_transactions(member.store))}
+
+    def _read_elsewhere(self, store: SagaStore) -> bool:
+        with self.lock:
+            return bool(self.reading.get(id(store), set()) - {threading.get_ident()})
+
+    def _reading(self, store: SagaStore, inside: bool) -> None:
+        with self.lock:
+            threads = self.reading.setdefault(id(store), set())
+            if inside:
+                threads.add(threading.get_ident())
+            else:
+                threads.discard(threading.get_ident())
 
     def _wrap(self, label: str, store: SagaStore, name: str) -> Callable[..., object]:
         original = getattr(store, name)
@@ -393,7 +410,11 @@ class Watch:
             assert not others, f"{label}.{name} called while {others} hold a transaction"
             self.calls.append((label, name))
             inner = bool(open_transactions(store))  # a read inside this store's own snapshot
-            result = original(*args, **kwargs)
+            self._reading(store, True)
+            try:
+                result = original(*args, **kwargs)
+            finally:
+                self._reading(store, False)
             if not inner:
                 assert not open_transactions(store), f"{label}.{name} left its transaction open"
             return result
