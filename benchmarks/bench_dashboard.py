@@ -44,7 +44,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench_store import log_of
+from bench_store import DATA, log_of
+from page_cache import held_in_memory
 from pty_screen import Condition, PtySession, Screen, TimedOut
 from saga_inspector.display_time import TimeStyle, show_time
 from saga_inspector.store import Saga, SagaQuery, SagaStore, SortOrder, StateCounts, Step
@@ -982,7 +983,8 @@ def main() -> None:
     if len(args.sizes) > 2:
         parser.error("--sizes takes one or two sizes")
     if args.fleet:
-        run_fleet(args.fleet, args.runs, args.parts or FLEET_PARTS, args.save)
+        with held_in_memory([DATA]):
+            run_fleet(args.fleet, args.runs, args.parts or FLEET_PARTS, args.save)
         return
     global FREQUENT_TERM
     FREQUENT_TERM = FREQUENT_TERMS[args.format]
@@ -991,8 +993,9 @@ def main() -> None:
     if args.table:
         table_from(args.table)
         return
-    run_all(args.sizes, args.runs, args.save, args.parts or Scenario.DEFAULT_PARTS,
-            args.format)
+    with held_in_memory([DATA]):
+        run_all(args.sizes, args.runs, args.save, args.parts or Scenario.DEFAULT_PARTS,
+                args.format)
 
 
 if __name__ == "__main__":

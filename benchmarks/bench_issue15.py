@@ -51,6 +51,7 @@ sys.path.insert(0, str(HERE))
 import bench_dashboard as dash  # noqa: E402
 from bench_dashboard import code_under_test, machine  # noqa: E402
 from bench_store import log_of  # noqa: E402
+from page_cache import held_in_memory  # noqa: E402
 from saga_inspector.store import SagaQuery, SagaStore, SortOrder  # noqa: E402
 
 SECTIONS = ("regression", "fleet", "live", "anchors", "memory", "export", "wal")
@@ -335,24 +336,31 @@ def run_live(folder: Path, runs: int) -> dict[str, dict[str, float]]:
     views: dict[str, tuple[Path | list[Path], Path, Sequence[bool] | None]] = {
         ONE: (one_copy, one_copy, None), FLEET: (fleet_paths_, written, snapshots)}
     dash.compile_bytecode()
-    for name, (paths, target, flags) in views.items():
-        dash.SEVERAL_LOGS = not isinstance(paths, Path)
-        series = dash.Series()
-        facts = dash.read_facts(paths, ("sort",), flags)
-        for run in range(runs + 1):  # the first: warm-up (page cache), not kept
-            say(f"live: {name}, session {run}/{runs}{' (warm-up)' if run == 0 else ''}")
-            scenario = LiveSort(paths, facts, target, refreshed_facts(paths, flags))
-            failed = len(series.errors)
-            dash.attempt(series, scenario.run, f"live {name}", keep=run > 0)
-            # What the file holds after this session's writes (read again after a failure).
-            facts = (scenario.facts if len(series.errors) == failed
-                     else dash.read_facts(paths, ("sort",), flags))
-        dash.SEVERAL_LOGS = False
-        found[name] = {n: v for n in series.names() if "live refresh" in n
-                       if (v := series.median(n)) is not None}
-        for error in series.errors:
-            say(f"live: {error}")
+    with held_in_memory([one_copy, written]):  # the copies are not under benchmarks/data
+        for name, (paths, target, flags) in views.items():
+            found[name] = live_view(name, paths, target, flags, runs)
     return found
+
+
+def live_view(name: str, paths: Path | list[Path], target: Path,
+              flags: Sequence[bool] | None, runs: int) -> dict[str, float]:
+    """One view's figures after a live refresh, median over `runs` sessions."""
+    dash.SEVERAL_LOGS = not isinstance(paths, Path)
+    series = dash.Series()
+    facts = dash.read_facts(paths, ("sort",), flags)
+    for run in range(runs + 1):  # the first: warm-up (page cache), not kept
+        say(f"live: {name}, session {run}/{runs}{' (warm-up)' if run == 0 else ''}")
+        scenario = LiveSort(paths, facts, target, refreshed_facts(paths, flags))
+        failed = len(series.errors)
+        dash.attempt(series, scenario.run, f"live {name}", keep=run > 0)
+        # What the file holds after this session's writes (read again after a failure).
+        facts = (scenario.facts if len(series.errors) == failed
+                 else dash.read_facts(paths, ("sort",), flags))
+    dash.SEVERAL_LOGS = False
+    for error in series.errors:
+        say(f"live: {error}")
+    return {n: v for n in series.names() if "live refresh" in n
+            if (v := series.median(n)) is not None}
 
 
 # -- anchors ----------------------------------------------------------------------------------
@@ -727,7 +735,11 @@ def measure(options: argparse.Namespace) -> Report:
     report.about = {"machine": machine(), "code": code_under_test(),
                     "command": " ".join([Path(sys.executable).name, *sys.argv])}
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="bench-issue15-") as scratch:
+    with held_in_memory([HERE / "data"]) as held, \
+            tempfile.TemporaryDirectory(prefix="bench-issue15-") as scratch:
+        report.notes.append(f"the data (benchmarks/data, {held / 2**20:,.0f} MiB) locked in "
+                            "the page cache for the run (page_cache.py: this machine drops "
+                            "idle file pages after a minute)")
         folder = Path(scratch)
         def section(name: str, action: Callable[[], T], nothing: T) -> T:
             """One section; a failure is noted (its rows then say not measured), the others
