@@ -505,6 +505,7 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._source_width = 0  # the source column's ideal width (0: no such column)
         # The sort's keys being read into an index (sort_index.py): (read, of) sagas
         self._sorting: tuple[int, int] | None = None
+        self._sorting_ahead: dict[SortOrder, tuple[int, int]] = {}  # reads ahead under way
         # A search scanning for its first page (store/scan.py): (done, of), None until the
         # scan first says how far it got
         self._searching: tuple[int, int] | None = None
@@ -752,6 +753,8 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._stale_timer = self.set_timer(
                 FOREIGN_STALE_S, partial(self._drop_foreign_stale, self._generation))
         self._store, self._query, self._stale = store, query, stale
+        if query.sort in self._sorting_ahead:  # a read ahead of its keys goes on: said at once
+            self._sorting_arrived(self._sorting_ahead[query.sort])
         size = PAGE_SIZE if _small_pages(query) else SORTED_PAGE_SIZE
         self._cache = RowCache(size, MAX_PAGES * PAGE_SIZE // size, query.key_of)
         if query in self._extents:
@@ -912,6 +915,10 @@ class SagaTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _ahead_arrived(self, sort: SortOrder, sorting: tuple[int, int] | None) -> None:
         """Progress of the keys read ahead, shown once the table is sorted that way."""
+        if sorting is None:
+            self._sorting_ahead.pop(sort, None)
+        else:
+            self._sorting_ahead[sort] = sorting
         if self._query is not None and self._query.sort is sort:
             self._sorting_arrived(sorting)
 
