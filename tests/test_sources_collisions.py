@@ -10,6 +10,7 @@ import io
 import json
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -374,7 +375,9 @@ class Watch:
     def __init__(self, source: MergedSource, monkeypatch: pytest.MonkeyPatch) -> None:
         self.source = source
         self.calls: list[tuple[str, str]] = []
-        self.reading: dict[int, set[int]] = {}  # id(store) -> threads inside one of its reads
+        # (id(store), thread) -> reads of that store under way on that thread (a read may
+        # call another, as first_page calls sagas_in_order)
+        self.reading: Counter[tuple[int, int]] = Counter()
         self.lock = threading.Lock()
         self.stores = [member.store for member in source.members]
         assert all(store is not None for store in self.stores)
@@ -391,16 +394,14 @@ class Watch:
                 and (found := open_transactions(member.store))}
 
     def _read_elsewhere(self, store: SagaStore) -> bool:
+        here = threading.get_ident()
         with self.lock:
-            return bool(self.reading.get(id(store), set()) - {threading.get_ident()})
+            return any(count > 0 and key == id(store) and thread != here
+                       for (key, thread), count in self.reading.items())
 
     def _reading(self, store: SagaStore, inside: bool) -> None:
         with self.lock:
-            threads = self.reading.setdefault(id(store), set())
-            if inside:
-                threads.add(threading.get_ident())
-            else:
-                threads.discard(threading.get_ident())
+            self.reading[id(store), threading.get_ident()] += 1 if inside else -1
 
     def _wrap(self, label: str, store: SagaStore, name: str) -> Callable[..., object]:
         original = getattr(store, name)
