@@ -30,6 +30,21 @@ def never_opens(target: Path, **_options: object) -> SagaStore:
     raise AssertionError(f"opened {target} again")
 
 
+def first_page_reads_of(reader: Any) -> list[SagaQuery]:
+    """The queries of the first pages `reader` (a store or a merged source) reads from now
+    on: a read with no `after`, `before` or `at` is a first page."""
+    reads: list[SagaQuery] = []
+    read_page = reader.sagas
+
+    def recorded(query: SagaQuery = START_QUERY, **where: object) -> list[Saga]:
+        if all(where.get(name) is None for name in ("after", "before", "at")):
+            reads.append(query)
+        return read_page(query, **where)
+
+    reader.sagas = recorded
+    return reads
+
+
 @pilot_test
 async def test_the_first_frame_has_the_rows_of_a_head_start(make_log: SagaLogFactory) -> None:
     path = mixed_log(make_log)
@@ -38,15 +53,7 @@ async def test_the_first_frame_has_the_rows_of_a_head_start(make_log: SagaLogFac
     assert opened.first_page is not None
     assert [saga.saga_id for saga in opened.first_page.rows] == [6, 5, 4, 3, 2, 1]
     assert opened.first_page.query == START_QUERY
-    first_page_reads: list[SagaQuery] = []
-    read_page = opened.store.sagas
-
-    def recorded(query: SagaQuery = START_QUERY, **where: object) -> list[Saga]:
-        if all(where.get(name) is None for name in ("after", "before", "at")):
-            first_page_reads.append(query)
-        return read_page(query, **where)  # type: ignore[arg-type]
-
-    opened.store.sagas = recorded  # type: ignore[method-assign]
+    first_page_reads = first_page_reads_of(opened.store)
     app = SagaInspectorApp(path, now=lambda: NOW, opener=never_opens, head_start=head_start)
     async with app.run_test(size=SIZE) as pilot:
         table = dashboard(app).query_one(SagaTable)
@@ -81,15 +88,7 @@ async def test_several_logs_first_frame_has_the_head_starts_rows_by_start_time(
     assert by_start == [(labels[1], 12), (labels[0], 3), (labels[1], 2), (labels[0], 2),
                         (labels[1], 1), (labels[0], 1)]
     assert page.widest_id == 12
-    first_page_reads: list[SagaQuery] = []
-    read_page = opened.source.sagas
-
-    def recorded(query: SagaQuery = START_QUERY, **where: object) -> list[Saga]:
-        if all(where.get(name) is None for name in ("after", "before", "at")):
-            first_page_reads.append(query)
-        return read_page(query, **where)  # type: ignore[arg-type]
-
-    opened.source.sagas = recorded  # type: ignore[method-assign]
+    first_page_reads = first_page_reads_of(opened.source)
     app = SagaInspectorApp(paths, now=lambda: NOW, opener=never_opens, head_start=head_start)
     async with app.run_test(size=SIZE) as pilot:
         table = dashboard(app).query_one(SagaTable)

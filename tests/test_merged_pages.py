@@ -13,6 +13,7 @@ from __future__ import annotations
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +23,7 @@ from saga_inspector.store import FORMATS, SagaQuery, SortKey, SortOrder
 from saga_inspector.store.formats import LAUNCHER, LogFormat
 from saga_inspector.store.merged import MergedSource
 from saga_inspector.store.models import Saga
+from saga_inspector.store.repository import IndexReader
 
 from .factory import SagaLogFactory, cleanup_saga
 from .helpers import check_paging
@@ -195,24 +197,64 @@ def test_logs_sharing_the_page_are_read_a_few_rows_each(apart, monkeypatch) -> N
     assert all(rows < 10 for rows in asked.values())
 
 
-def test_from_the_indexes_logs_are_asked_for_a_few_keys_each(apart, monkeypatch) -> None:
-    """By duration from the logs' indexes every log may hold the page's first keys (none is
-    known beforehand): each is asked a few, not a page each."""
-    assert apart.build_sort_index(SortOrder.DURATION)
+class SpiedReader:
+    """A log's IndexReader whose reads of keys are counted (keys asked for, by log)."""
+
+    def __init__(self, reader: IndexReader, asked: Counter[int], number: int) -> None:
+        self.reader, self.asked, self.number = reader, asked, number
+
+    def keys(self, **bound: Any) -> list[SortKey]:
+        self.asked[self.number] += bound["limit"]
+        return self.reader.keys(**bound)
+
+    def extremes(self) -> tuple[int, int] | None:
+        return self.reader.extremes()
+
+
+def spy_on_index_reads(view: MergedSource, monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
     asked: Counter[int] = Counter()
-    for number, member in enumerate(apart.members):
+    for number, member in enumerate(view.members):
         store = member.store
         def spied_reader(query, reader=store.index_reader, number=number):
-            read = reader(query)
-            def spied(**kwargs):
-                asked[number] += kwargs["limit"]
-                return read(**kwargs)
-            return spied
+            found = reader(query)
+            return None if found is None else SpiedReader(found, asked, number)
         monkeypatch.setattr(store, "index_reader", spied_reader)
+    return asked
+
+
+def test_from_the_indexes_logs_are_asked_for_a_few_keys_each(apart, monkeypatch) -> None:
+    """By duration from the logs' indexes every log may hold the page's first keys (their
+    spans of durations overlap): each is asked a few, not a page each."""
+    assert apart.build_sort_index(SortOrder.DURATION)
+    asked = spy_on_index_reads(apart, monkeypatch)
     query = SagaQuery(sort=SortOrder.DURATION)
     assert keys(query, apart.sagas(query, limit=20)) == union(apart, query)[:20]
-    assert set(asked) == {0, 1, 2, 3}
+    assert asked
     assert sum(asked.values()) < 20 * len(apart.members)
+
+
+def test_from_the_indexes_a_log_whose_span_cannot_reach_the_page_is_not_read(
+        apart, monkeypatch) -> None:
+    """By start time, logs 0 and 3 start at 1-40, log 1 at 101-140, log 2 at 201-240: a
+    page is read from the logs whose span of start times reaches it only."""
+    assert apart.build_sort_index(SortOrder.STARTED)
+    asked = spy_on_index_reads(apart, monkeypatch)
+    query = SagaQuery(sort=SortOrder.STARTED)
+    every = union(apart, query)
+    assert keys(query, apart.sagas(query, limit=10)) == every[:10]
+    assert set(asked) == {2}
+    asked.clear()
+    middle = every.index(next(key for key in every if key.source == apart.members[1].tag.rank))
+    assert keys(query, apart.sagas(query, at=every[middle], limit=10)) == (
+        every[middle:middle + 10])
+    assert set(asked) == {1}
+    asked.clear()
+    assert keys(query, apart.sagas(query, before=every[middle], limit=10)) == (
+        every[middle - 10:middle])
+    assert set(asked) == {1, 2}  # (log 1 may hold more sagas that start at 140)
+    asked.clear()
+    assert keys(query, apart.oldest(query, limit=10)) == every[-10:]
+    assert set(asked) <= {0, 3}
 
 
 def test_indexes_already_read_are_not_read_again(apart, monkeypatch) -> None:

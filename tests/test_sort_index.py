@@ -214,6 +214,8 @@ def test_runs_and_their_updates_read_as_one_sorted_list(rows, cuts, data) -> Non
                        if wanted is None or c in wanted), reverse=True)
     assert fresh.page(wanted, limit=10**6) == expected
     assert fresh.count(wanted) == len(expected)
+    every_value = [value for value, _code in model.values()]
+    assert fresh.extremes() == ((max(every_value), min(every_value)) if model else None)
     assert fresh.page(wanted, from_oldest=True, limit=5) == expected[-5:]
     probe = (data.draw(VALUES), data.draw(st.integers(0, 80)))
     above = [key for key in expected if key > probe]

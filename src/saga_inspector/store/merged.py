@@ -384,8 +384,10 @@ class MergedSource:
                 progress=progress))
             return found[0] if found else []
 
-        if self._indexed(query):
-            return self._indexed_page(query, after=after, before=before, at=at, limit=limit)
+        readers = self._index_readers(query)
+        if readers is not None:
+            return self._indexed_page(query, readers, after=after, before=before, at=at,
+                                      limit=limit)
         scan = None if progress is None else _ViewProgress(progress, self._sizes(query))
         if query.sort is SortOrder.STARTED and after is None and before is None and at is None \
                 and not query.searching:
@@ -417,8 +419,9 @@ class MergedSource:
                cancelled: Cancelled = None) -> list[Saga]:
         if limit <= 0:
             return []
-        if len(self.members) > 1 and self._indexed(query):
-            return self._indexed_page(query, limit=limit, from_oldest=True)
+        readers = self._index_readers(query) if len(self.members) > 1 else None
+        if readers is not None:
+            return self._indexed_page(query, readers, limit=limit, from_oldest=True)
         if query.sort is SortOrder.STARTED and len(self.members) > 1:
             return self._start_page(query, limit=limit, from_oldest=True, cancelled=cancelled)
         if len(self.members) > 1 and _reads_by_id(query):
@@ -608,26 +611,34 @@ class MergedSource:
                 build(member)
         return True
 
-    def _indexed(self, query: SagaQuery) -> bool:
-        """Whether every log the query reads has its sort's index, up to date, serving it."""
+    def _index_readers(self, query: SagaQuery) -> list[_IndexedLog] | None:
+        """Every log the query reads with its sort's index (up to date) that serves it; None
+        unless each has one. (Each index is found, and its version checked, once a page.)"""
         if query.sort not in INDEXED_SORTS or not query.parsed.only_states:
-            return False
-        found = self._each(query, lambda store, q, _m: store.serves_by_index(q))
-        return bool(found) and all(found)
+            return None
+        found = self._each(query, lambda store, q, member: _IndexedLog(
+            member, store, q, store.index_reader(q)))
+        return found if found and all(log.reader is not None for log in found) else None
 
-    def _indexed_page(self, query: SagaQuery, *, after: SortKey | None = None,
-                      before: SortKey | None = None, at: SortKey | None = None,
-                      limit: int, from_oldest: bool = False) -> list[Saga]:
+    def _indexed_page(self, query: SagaQuery, readers: Sequence[_IndexedLog], *,
+                      after: SortKey | None = None, before: SortKey | None = None,
+                      at: SortKey | None = None, limit: int,
+                      from_oldest: bool = False) -> list[Saga]:
         """A page from the logs' indexes: each gives the keys of its own page (no rows),
-        those are merged, and only the page's rows are read, each from its log."""
+        those are merged, and only the page's rows are read, each from its log. A log
+        stands in the merge by the best value its index's span lets it reach: one whose
+        span cannot reach the page (most, when logs cover different times) is not read."""
         upward = from_oldest or before is not None
-
-        def lead(store: SagaStore, member_query: SagaQuery, member: Member) -> _Lead:
+        leads = []
+        for log in readers:
+            rank = log.member.tag.rank
             bound = {} if from_oldest else _member_bound(
-                member.tag.rank, member_query, after=after, before=before, at=at)
-            return _Lead(member, store, member_query, bound, upward, None,
-                         index=store.index_reader(member_query), keys_only=True)
-        chosen = self._lazy_merge(self._each(query, lead), limit, upward, None)
+                rank, log.query, after=after, before=before, at=at)
+            reach = _index_reach(log.reader, bound, upward, rank)  # type: ignore[arg-type]
+            if reach is not None:
+                leads.append(_Lead(log.member, log.store, log.query, bound, upward, reach,
+                                   index=log.reader, keys_only=True))
+        chosen = self._lazy_merge(leads, limit, upward, None)
         return self._rows_of([key for key in chosen if isinstance(key, SortKey)])
 
     def _rows_of(self, keys: Sequence[SortKey]) -> list[Saga]:
@@ -905,14 +916,50 @@ class _Lead:
         own = {} if oldest or not isinstance(bound, dict) else bound
         if self.keys_only:
             rank = self.member.tag.rank
-            found = [] if self.index is None else self.index(**own, from_oldest=oldest,
-                                                             limit=limit)
+            found = [] if self.index is None else self.index.keys(**own, from_oldest=oldest,
+                                                                  limit=limit)
             return [(key, key) for key in (SortKey(k.value, k.saga_id, rank) for k in found)]
         if oldest:
             rows = self.store.oldest(self.query, limit=limit, cancelled=cancelled)
         else:
             rows = self.store.sagas(self.query, **own, limit=limit, cancelled=cancelled)
         return [(self.query.key_of(saga), saga) for saga in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class _IndexedLog:
+    """A log a page reads from its sort's index (MergedSource._index_readers)."""
+
+    member: Member
+    store: SagaStore
+    query: SagaQuery
+    reader: IndexReader | None
+
+
+def _index_reach(reader: IndexReader, bound: dict[str, SortKey] | object, upward: bool,
+                 rank: int) -> SortKey | None:
+    """The best key a log's index can give on the page's side of its `bound` (as
+    _member_bound gives it), from the span of its values alone; None: it holds none
+    there. Reading down, no key is above the bound or the highest value; up, none below
+    the bound or the lowest."""
+    span = reader.extremes()
+    if span is None:
+        return None
+    highest, lowest = span
+    local = next(iter(bound.values()), None) if isinstance(bound, dict) else None
+    if not upward:
+        if local is None:
+            return SortKey(highest, _MAX_ID, rank)
+        if lowest > local.value:
+            return None
+        return (SortKey(local.value, local.saga_id, rank) if highest >= local.value
+                else SortKey(highest, _MAX_ID, rank))
+    if local is None:  # from the oldest, or every row of the log above the key
+        return SortKey(lowest, _MIN_ID, rank)
+    if highest < local.value:
+        return None
+    return (SortKey(local.value, local.saga_id, rank) if lowest <= local.value
+            else SortKey(lowest, _MIN_ID, rank))
 
 
 def _id_lead(store: SagaStore, query: SagaQuery, member: Member, *, after: SortKey | None,

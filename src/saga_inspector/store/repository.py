@@ -84,8 +84,6 @@ LEAN_CACHE_KIB = 64  # the page cache of each of many logs open at once (SQLite'
 _RANGE_CHUNK = 200  # id ranges in one count (two parameters each)
 # The sorts a SortIndex serves (sort_index.py), and the ids it reads in one statement
 INDEXED_SORTS = frozenset({SortOrder.STARTED, SortOrder.DURATION})
-# A page's keys from an index (SagaStore.index_reader): after / before / at, from_oldest, limit.
-IndexReader = Callable[..., list[SortKey]]
 _NEWEST_IDS = 1 << 12  # the ids whose times set a first page's floor (_near_the_top)
 _PAGE_FIRST_WAIT_S = 2.0  # the longest a read of keys waits for first pages (_PagesFirst)
 _HALVES_FROM = 1 << 13  # ids in a range read in two halves at once (_halves)
@@ -1567,16 +1565,7 @@ class SagaStore:
         (a check is a statement: a page over 50 logs made hundreds). None when no index
         serves the query."""
         served = self._serving_index(query)
-        if served is None:
-            return None
-
-        def read(*, after: SortKey | None = None, before: SortKey | None = None,
-                 at: SortKey | None = None, from_oldest: bool = False,
-                 limit: int = PAGE_SIZE) -> list[SortKey]:
-            bound = _bound(after, before, at, None, None, query.sort)
-            return [SortKey(value, saga_id) for value, saga_id in _index_page(
-                *served, bound, limit, from_oldest=from_oldest)]
-        return read
+        return None if served is None else IndexReader(*served, query.sort)
 
     def _serving_index(self, query: SagaQuery) -> tuple[SortIndex, bytes | None] | None:
         """The index that answers this query, and the state codes it filters by: under its
@@ -1926,6 +1915,29 @@ def _int_column(found: Sequence[StoredValue], typecode: str) -> array[int]:
     except (TypeError, OverflowError):
         # A loosely typed file: each value reads as the pages read it.
         return array(typecode, (_int(value) for value in found))
+
+
+@dataclass(frozen=True, slots=True)
+class IndexReader:
+    """The keys of pages from one log's sort index (SagaStore.index_reader), and the
+    span of its values, which tells a merge of several logs' pages where the log can
+    reach before any of its keys is read."""
+
+    index: SortIndex
+    codes: bytes | None  # the states it is filtered by (None: all)
+    sort: SortOrder
+
+    def keys(self, *, after: SortKey | None = None, before: SortKey | None = None,
+             at: SortKey | None = None, from_oldest: bool = False,
+             limit: int = PAGE_SIZE) -> list[SortKey]:
+        """A page's keys, as `sagas` with the same bound would order its rows."""
+        bound = _bound(after, before, at, None, None, self.sort)
+        return [SortKey(value, saga_id) for value, saga_id in _index_page(
+            self.index, self.codes, bound, limit, from_oldest=from_oldest)]
+
+    def extremes(self) -> tuple[int, int] | None:
+        """The highest and the lowest value of the index (of any state; None: empty)."""
+        return self.index.extremes()
 
 
 def _index_page(index: SortIndex, codes: bytes | None, bound: _Bound | None, limit: int, *,

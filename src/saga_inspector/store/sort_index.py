@@ -271,6 +271,13 @@ class SortIndex:
     def count(self, codes: bytes | None) -> int:
         return sum(run.matches_in(codes, 0, len(run)) for run in self.runs)
 
+    def extremes(self) -> tuple[int, int] | None:
+        """The highest and the lowest sort value it holds, of any state (None: no saga)."""
+        runs = [run for run in self.runs if len(run)]
+        if not runs:
+            return None
+        return max(run.values[0] for run in runs), min(run.values[-1] for run in runs)
+
     def count_before(self, codes: bytes | None, key: LocalKey) -> int:
         """The matching sagas whose keys are above `key`."""
         return sum(run.matches_in(codes, 0, run.position(key)) for run in self.runs)
