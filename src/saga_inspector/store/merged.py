@@ -616,9 +616,11 @@ class MergedSource:
         unless each has one. (Each index is found, and its version checked, once a page.)"""
         if query.sort not in INDEXED_SORTS or not query.parsed.only_states:
             return None
-        found = self._each(query, lambda store, q, member: _IndexedLog(
-            member, store, q, store.index_reader(q)))
-        return found if found and all(log.reader is not None for log in found) else None
+        found = self._each(query, lambda store, q, member: (member, store, q,
+                                                             store.index_reader(q)))
+        if not found or any(reader is None for *_log, reader in found):
+            return None
+        return [_IndexedLog(*log) for log in found]
 
     def _indexed_page(self, query: SagaQuery, readers: Sequence[_IndexedLog], *,
                       after: SortKey | None = None, before: SortKey | None = None,
@@ -634,7 +636,7 @@ class MergedSource:
             rank = log.member.tag.rank
             bound = {} if from_oldest else _member_bound(
                 rank, log.query, after=after, before=before, at=at)
-            reach = _index_reach(log.reader, bound, upward, rank)  # type: ignore[arg-type]
+            reach = _index_reach(log.reader, bound, upward, rank)
             if reach is not None:
                 leads.append(_Lead(log.member, log.store, log.query, bound, upward, reach,
                                    index=log.reader, keys_only=True))
@@ -933,7 +935,7 @@ class _IndexedLog:
     member: Member
     store: SagaStore
     query: SagaQuery
-    reader: IndexReader | None
+    reader: IndexReader
 
 
 def _index_reach(reader: IndexReader, bound: dict[str, SortKey] | object, upward: bool,
